@@ -1,0 +1,105 @@
+# tapstack: an educational TCP/IP stack in user space on a Linux TAP device.
+#
+#   make            build the library, the programs and the tests into build/
+#   make run        (root) install what is missing, build, start the lab network and one host
+#   make stop       (root) stop that host and remove the lab network
+#   make test       (root for the integration part) every test: unit, simulated,
+#                   sanitizers, integration in a private namespace
+#   make deps       (root) apt-get the Debian packages the build, tests and labs use
+#
+# Variables: BUILD=dir (default build), SAN=1 builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer (make test does that in build-asan/).
+
+CC      ?= gcc
+BUILD   ?= build
+SAN     ?=
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -MMD -MP
+LDLIBS  += -lpcap -lm
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+LIB_SRCS  := $(wildcard stack/*.c link/*.c ip/*.c tcp/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+APPS      := tapstack tapctl
+APP_BINS  := $(APPS:%=$(BUILD)/%)
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+
+DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-ping \
+	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc
+
+.PHONY: all lib apps tests test unit asan integration run stop deps clean help
+
+all: lib apps tests
+
+lib: $(BUILD)/libtapstack.a
+apps: $(APP_BINS)
+tests: $(BUILD)/unit_tests
+
+$(BUILD)/libtapstack.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(BUILD)/%: $(BUILD)/apps/%.o $(BUILD)/libtapstack.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libtapstack.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+# Unit and simulated tests (no root needed).
+unit: tests
+	$(BUILD)/unit_tests
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		build-asan/unit_tests
+
+# Real ping, arping and tshark against a host on a TAP, in a namespace the
+# test makes and removes. Needs root and /dev/net/tun; says SKIPPED otherwise.
+integration: apps
+	BUILD=$(BUILD) tests/integration/run
+
+# Every test. Ends with Check's summary of the unit and simulated tests.
+test: all
+	$(MAKE) asan
+	$(MAKE) integration
+	$(BUILD)/unit_tests
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	else echo "all Debian packages present"; fi
+
+run: deps all
+	labs/run-host
+
+stop:
+	labs/run-host --stop
+
+clean:
+	rm -rf build build-asan
+
+help:
+	@sed -n '2,13p' Makefile
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
+.SECONDARY:

@@ -1,0 +1,86 @@
+/* tapctl: looks inside a running tapstack host through its control socket,
+ * in the spirit of `ip neigh`, `ip route` and `nstat`. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "stack/host.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: tapctl [--ctl PATH] COMMAND\n"
+	      "\n"
+	      "Asks a running tapstack host for its state.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  stats    every counter, drop reasons by name (e.g. ip.bad_checksum 3)\n"
+	      "  neigh    the ARP cache: address, MAC, state, age, packets waiting\n"
+	      "  routes   the routing table\n"
+	      "\n"
+	      "Options:\n"
+	      "  --ctl PATH   the host's control socket (default " HOST_CTL_DIR "/tap0.ctl)\n"
+	      "  --help       this text\n"
+	      "  --version    the version\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = HOST_CTL_DIR "/tap0.ctl";
+	const char *cmd = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("tapctl %s\n", TAPSTACK_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--ctl") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "tapctl: --ctl needs a path (see --help)\n");
+				return 2;
+			}
+			path = argv[++i];
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "tapctl: unknown option '%s' (see tapctl --help)\n", argv[i]);
+			return 2;
+		} else if (cmd) {
+			fprintf(stderr, "tapctl: one command at a time (got '%s' and '%s')\n", cmd, argv[i]);
+			return 2;
+		} else {
+			cmd = argv[i];
+		}
+	}
+	if (!cmd) {
+		fprintf(stderr, "tapctl: which command? stats, neigh or routes (see --help)\n");
+		return 2;
+	}
+	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "routes")) {
+		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh or routes\n", cmd);
+		return 2;
+	}
+
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "tapctl: path too long: %s\n", path);
+		return 2;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "tapctl: cannot reach a host at %s: %s (is tapstack running? start it with "
+			"'sudo make run', or pass --ctl with the path it was given)\n",
+			path, strerror(errno));
+		return 1;
+	}
+	dprintf(fd, "%s\n", cmd);
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}

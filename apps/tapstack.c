@@ -1,0 +1,71 @@
+/* tapstack: one stack host on one TAP device.
+ *
+ * It answers ARP and ping on its address, writes a pcap if asked, traces
+ * every decision with --trace, and serves a control socket for tapctl.
+ * Run it inside the lab namespace: labs/net exec build/tapstack --tap tap0 ... */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stack/host.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: tapstack --tap NAME --ip ADDR/LEN [options]\n"
+	      "\n"
+	      "Runs one host of the tapstack TCP/IP stack on an existing TAP device until\n"
+	      "SIGINT or SIGTERM. It answers ARP and ICMP echo (ping) on its address.\n"
+	      "The TAP must exist in the namespace it runs in; the lab makes one:\n"
+	      "  labs/net up && labs/net exec build/tapstack --tap tap0 --ip 10.0.0.2/24 --gw 10.0.0.1\n"
+	      "\n",
+	      out);
+	host_opts_usage(out);
+	fputs("\nOther options:\n"
+	      "  --help            this text\n"
+	      "  --version         the version\n"
+	      "\nLook inside a running host with: tapctl --ctl PATH stats|neigh|routes\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	struct host_opts o;
+	host_opts_init(&o);
+	for (int i = 1; i < argc; i++) {
+		int r = host_opts_parse(&o, "tapstack", argc, argv, &i);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("tapstack %s\n", TAPSTACK_VERSION);
+			return 0;
+		}
+		fprintf(stderr, "tapstack: unknown option '%s' (see tapstack --help)\n", argv[i]);
+		return 2;
+	}
+	if (host_opts_check(&o, "tapstack") < 0)
+		return 2;
+
+	struct host h;
+	char err[256];
+	if (host_open(&h, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tapstack: %s\n", err);
+		return 1;
+	}
+	char a[IP4_STRLEN], m[ETH_MAC_STRLEN];
+	fprintf(stderr, "tapstack: host %s/%d lladdr %s on %s%s%s%s%s, seed %llu\n",
+		ip4_ntop(o.ip4, a), o.ip4_prefix, mac_ntop(o.mac, m), o.tap,
+		o.pcap ? ", pcap " : "", o.pcap ? o.pcap : "", h.ctl_fd >= 0 ? ", control " : "",
+		h.ctl_fd >= 0 ? h.ctl_path : "", (unsigned long long)o.seed);
+
+	static volatile sig_atomic_t stop;
+	host_run(&h, &stop);
+	host_close(&h);
+	fprintf(stderr, "tapstack: stopped\n");
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* IPv4 (RFC 791, RFC 1122 3.2.1): the header codec, input checks and
+ * dispatch to the transport protocols, and output through the routing table
+ * and ARP. */
+#ifndef TAPSTACK_IPV4_H
+#define TAPSTACK_IPV4_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct stack;
+struct netif;
+struct pkt;
+
+#define IPV4_HDR_LEN 20          /* without options */
+#define IPV4_MAX_HDR_LEN 60
+#define IPV4_DEFAULT_TTL 64      /* RFC 1700 / RFC 1122 3.2.1.7 */
+#define IPV4_FLAG_DF 0x4000      /* the flags and fragment offset word */
+#define IPV4_FLAG_MF 0x2000
+#define IPV4_FRAG_MASK 0x1fff    /* fragment offset, in 8-byte units */
+
+#define IP_PROTO_ICMP 1
+#define IP_PROTO_TCP 6
+#define IP_PROTO_UDP 17
+#define IP_PROTO_ICMPV6 58
+
+struct ipv4_hdr {
+	uint8_t version;         /* 4 */
+	uint8_t ihl;             /* header length in 32-bit words, 5..15 */
+	uint8_t tos;             /* DSCP and ECN */
+	uint16_t total_len;      /* header + payload, bytes */
+	uint16_t id;
+	uint16_t frag;           /* flags (DF, MF) and fragment offset, as on the wire */
+	uint8_t ttl;
+	uint8_t proto;
+	uint16_t checksum;       /* as received; ipv4_emit computes it */
+	uint32_t src, dst;       /* host order */
+};
+
+/* Parses and checks the header at buf, where len is the number of bytes the
+ * frame carries after the Ethernet header. Checks in this order and returns
+ * the first failure's reason, or NULL: "ip.short_packet" (len < 20),
+ * "ip.bad_version", "ip.short_header" (IHL < 5), "ip.header_exceeds_packet"
+ * (IHL*4 > len), "ip.bad_total_length" (total length < IHL*4),
+ * "ip.truncated" (total length > len), "ip.bad_checksum". Options are
+ * skipped (their length is covered by IHL). */
+const char *ipv4_parse(const uint8_t *buf, size_t len, struct ipv4_hdr *h);
+
+/* Writes a 20-byte header (ihl is taken as 5) with a correct checksum. */
+void ipv4_emit(const struct ipv4_hdr *h, uint8_t *buf);
+
+/* Handles a received datagram (p->data at the IP header, p->len may include
+ * Ethernet padding): checks, trims padding, accepts datagrams for our
+ * addresses and broadcast, and passes the payload up. Consumes p. */
+void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p);
+
+/* Sends the transport payload p (p->data at the transport header) to dst:
+ * prepends the IP header, routes it and hands it to ARP. src 0 means the
+ * address of the outgoing interface. Consumes p. Returns 0, -ENETUNREACH
+ * (no route), -EMSGSIZE (larger than the MTU: fragmentation comes in a
+ * later issue) or another negative errno. */
+int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto, uint8_t ttl);
+
+/* Checksum sum of the IPv4 pseudo-header (RFC 793 3.1 / RFC 768), to be
+ * passed to csum_partial() by TCP and UDP. */
+uint32_t ipv4_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+
+#endif

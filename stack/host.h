@@ -1,0 +1,92 @@
+/* A host on a real TAP: the common command-line flags every program takes,
+ * and the setup that turns them into a running stack (device chain
+ * pcap(impair(tap)), interface, address, gateway, control socket).
+ *
+ * An app's main() is:
+ *
+ *     struct host_opts o;
+ *     host_opts_init(&o);
+ *     for (int i = 1; i < argc; i++) {
+ *             int r = host_opts_parse(&o, "myapp", argc, argv, &i);
+ *             if (r < 0) return 2;           // message already printed
+ *             if (r > 0) continue;           // a common flag
+ *             ...                            // the app's own flags
+ *     }
+ *     struct host h;
+ *     if (host_open(&h, &o, err, sizeof err) < 0) ...
+ */
+#ifndef TAPSTACK_HOST_H
+#define TAPSTACK_HOST_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "link/impair.h"
+#include "stack/stack.h"
+
+#define HOST_CTL_DIR "/run/tapstack"
+
+struct host_opts {
+	const char *tap;          /* --tap NAME (required) */
+	uint32_t ip4;             /* --ip ADDR/LEN (required), host order */
+	int ip4_prefix;
+	bool has_ip4;
+	uint32_t gw4;             /* --gw ADDR */
+	bool has_gw4;
+	uint8_t mac[ETH_ALEN];    /* --mac MAC; default 02:00 + the IPv4 address */
+	bool has_mac;
+	const char *pcap;         /* --pcap FILE */
+	bool trace;               /* --trace */
+	struct impair_cfg impair; /* --impair SPEC */
+	uint64_t seed;            /* --seed N; default from getrandom() */
+	bool has_seed;
+	const char *ctl;          /* --ctl PATH; default /run/tapstack/TAP.ctl; "none" disables */
+	char ctl_default[108];
+};
+
+void host_opts_init(struct host_opts *o);
+
+/* Parses the common flag at argv[*i] (and its value, advancing *i).
+ * Returns 1 if it was a common flag, 0 if it is not one (the caller handles
+ * it), -1 after printing "PROG: what is wrong" on stderr. */
+int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv, int *i);
+
+/* Checks that the required flags are there; -1 after printing why. */
+int host_opts_check(struct host_opts *o, const char *prog);
+
+/* Prints the common flags' help. */
+void host_opts_usage(FILE *out);
+
+struct host {
+	struct stack s;
+	struct netdev *dev;       /* the outermost device of the chain */
+	struct netif *ifp;
+	int ctl_fd;               /* listening control socket, or -1 */
+	char ctl_path[108];
+};
+
+/* Opens the TAP, wraps it, builds the stack and starts it. Returns 0, or -1
+ * with a message that says what to do in err. */
+int host_open(struct host *h, const struct host_opts *o, char *err, size_t errlen);
+
+/* Stops the host: flushes the pcap, closes the devices and the control
+ * socket (removing its file). */
+void host_close(struct host *h);
+
+/* Runs the host until a SIGINT or SIGTERM arrives (or *stop is set).
+ * Returns 0. This is the only code that reads the real clock. */
+int host_run(struct host *h, volatile sig_atomic_t *stop);
+
+/* One turn of the loop: handles everything due, then waits at most
+ * max_wait_us for input or a deadline. Blocking socket calls (later issues)
+ * turn it until they can complete. */
+void host_loop_once(struct host *h, int64_t max_wait_us);
+
+/* The real monotonic clock in microseconds (loop.c). */
+int64_t host_clock_now(void);
+
+/* Wall-clock time minus host_clock_now(), for pcap timestamps. */
+int64_t host_clock_epoch_offset(void);
+
+#endif

@@ -1,0 +1,177 @@
+/* One host: setup, the poll entry point, deadlines, drops and tracing. */
+#include "stack/stack.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+void stack_init(struct stack *s, const char *name, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+	rng_seed(&s->rng, seed);
+	stats_init(&s->stats);
+	arp_cache_init(&s->arp);
+	route_table_init(&s->routes);
+	icmp_init(&s->icmp);
+	s->ip_id = (uint16_t)rng_next(&s->rng);
+}
+
+void stack_fini(struct stack *s)
+{
+	arp_cache_flush(&s->arp);
+	for (int i = 0; i < s->nifs; i++)
+		s->ifs[i].dev->stats = NULL;
+}
+
+struct netif *stack_add_netif(struct stack *s, struct netdev *dev, const uint8_t mac[ETH_ALEN])
+{
+	if (s->nifs >= STACK_MAX_IFS)
+		return NULL;
+	struct netif *ifp = &s->ifs[s->nifs];
+	memset(ifp, 0, sizeof(*ifp));
+	ifp->index = s->nifs++;
+	ifp->dev = dev;
+	memcpy(ifp->mac, mac, ETH_ALEN);
+	ifp->mtu = dev->mtu ? dev->mtu : 1500;
+	dev->stats = &s->stats;
+	return ifp;
+}
+
+int stack_set_ipv4(struct stack *s, struct netif *ifp, uint32_t addr, int prefix)
+{
+	if (prefix < 0 || prefix > 32)
+		return -EINVAL;
+	ifp->ip4 = addr;
+	ifp->ip4_prefix = prefix;
+	struct route r = {
+		.prefix = ipaddr_v4(addr),
+		.len = prefix,
+		.ifindex = ifp->index,
+		.origin = "connected",
+	};
+	return route_add(&s->routes, &r);
+}
+
+int stack_set_gateway4(struct stack *s, struct netif *ifp, uint32_t gw)
+{
+	struct route r = {
+		.prefix = ipaddr_v4(0),
+		.len = 0,
+		.gw = ipaddr_v4(gw),
+		.ifindex = ifp->index,
+		.origin = "static",
+	};
+	return route_add(&s->routes, &r);
+}
+
+void stack_start(struct stack *s, int64_t now)
+{
+	s->now = now;
+	for (int i = 0; i < s->nifs; i++) {
+		struct netif *ifp = &s->ifs[i];
+		char a[IP4_STRLEN], m[ETH_MAC_STRLEN];
+		TRACE(s, "up %s lladdr %s inet %s/%d mtu %u", ifp->dev->name, mac_ntop(ifp->mac, m),
+		      ip4_ntop(ifp->ip4, a), ifp->ip4_prefix, ifp->mtu);
+		if (ifp->ip4)
+			arp_announce(s, ifp);
+	}
+}
+
+int stack_poll(struct stack *s, int64_t now)
+{
+	int total = 0;
+	s->now = now;
+	for (int i = 0; i < s->nifs; i++) {
+		struct netif *ifp = &s->ifs[i];
+		for (int n = 0; n < STACK_RX_BURST; n++) {
+			struct pkt *p = netdev_recv(ifp->dev, now);
+			if (!p)
+				break;
+			total++;
+			eth_input(s, ifp, p);
+		}
+	}
+	arp_timer(s);
+	return total;
+}
+
+int64_t stack_next_deadline(struct stack *s)
+{
+	int64_t t = arp_next_deadline(&s->arp);
+	for (int i = 0; i < s->nifs; i++) {
+		int64_t d = netdev_next_deadline(s->ifs[i].dev);
+		if (d < t)
+			t = d;
+	}
+	return t;
+}
+
+struct netif *stack_netif(struct stack *s, int ifindex)
+{
+	return ifindex >= 0 && ifindex < s->nifs ? &s->ifs[ifindex] : NULL;
+}
+
+struct netif *stack_netif_by_ip4(struct stack *s, uint32_t a)
+{
+	for (int i = 0; i < s->nifs; i++)
+		if (s->ifs[i].ip4 && s->ifs[i].ip4 == a)
+			return &s->ifs[i];
+	return NULL;
+}
+
+void stack_drop(struct stack *s, struct pkt *p, const char *reason, const char *fmt, ...)
+{
+	stats_inc(&s->stats, reason);
+	if (s->trace) {
+		char detail[160] = "";
+		if (fmt) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(detail, sizeof(detail), fmt, ap);
+			va_end(ap);
+		}
+		stack_tracef(s, "drop %s%s%s", reason, fmt ? " " : "", detail);
+	}
+	pkt_free(p);
+}
+
+void stack_tracef(struct stack *s, const char *fmt, ...)
+{
+	if (!s->trace)
+		return;
+	va_list ap;
+	fprintf(s->trace, "%4" PRId64 ".%06" PRId64 " %s%s", s->now / 1000000, s->now % 1000000,
+		s->name, s->name[0] ? " " : "");
+	va_start(ap, fmt);
+	vfprintf(s->trace, fmt, ap);
+	va_end(ap);
+	fputc('\n', s->trace);
+}
+
+/* Names interfaces for route_dump. */
+static const char *stack_ifname(void *ctx, int ifindex)
+{
+	struct netif *ifp = stack_netif(ctx, ifindex);
+	return ifp ? ifp->dev->name : "?";
+}
+
+int stack_report(struct stack *s, const char *cmd, FILE *out)
+{
+	if (strcmp(cmd, "stats") == 0) {
+		stats_dump(&s->stats, out);
+		fprintf(out, "%-32s %zu\n", "pkt.in_use", pkt_in_use());
+		fprintf(out, "%-32s %llu\n", "pkt.alloc_failures",
+			(unsigned long long)pkt_alloc_failures());
+	} else if (strcmp(cmd, "neigh") == 0) {
+		arp_cache_dump(&s->arp, s->now, out);
+	} else if (strcmp(cmd, "routes") == 0) {
+		route_dump(&s->routes, out, stack_ifname, s);
+	} else if (strcmp(cmd, "help") == 0) {
+		fprintf(out, "commands: stats neigh routes help\n");
+	} else {
+		fprintf(out, "unknown command '%s'; commands: stats neigh routes help\n", cmd);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,274 @@
+/* Unit tests of stack/ and ip/addr: packet buffers, checksums, the random
+ * generator, counters, addresses. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ip/addr.h"
+#include "stack/byteorder.h"
+#include "stack/checksum.h"
+#include "stack/pkt.h"
+#include "stack/rng.h"
+#include "stack/stats.h"
+#include "tests/harness.h"
+
+START_TEST(pkt_push_pull_put_trim)
+{
+	struct pkt *p = pkt_alloc(100);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(pkt_in_use(), 1);
+	ck_assert_uint_eq(p->len, 0);
+	ck_assert_uint_eq(pkt_headroom(p), PKT_HEADROOM);
+	memcpy(pkt_put(p, 4), "data", 4);
+	memcpy(pkt_push(p, 3), "hdr", 3);
+	ck_assert_uint_eq(p->len, 7);
+	ck_assert_mem_eq(p->data, "hdrdata", 7);
+	ck_assert_ptr_nonnull(pkt_pull(p, 3));
+	ck_assert_mem_eq(p->data, "data", 4);
+	ck_assert_ptr_null(pkt_pull(p, 5)); /* longer than the packet: refused, unchanged */
+	ck_assert_uint_eq(p->len, 4);
+	pkt_trim(p, 2);
+	ck_assert_uint_eq(p->len, 2);
+	pkt_trim(p, 10);
+	ck_assert_uint_eq(p->len, 2);
+	ck_assert_ptr_null(pkt_push(p, pkt_headroom(p) + 1));
+	ck_assert_ptr_null(pkt_put(p, pkt_tailroom(p) + 1));
+	pkt_free(p);
+	ck_assert_uint_eq(pkt_in_use(), 0);
+}
+END_TEST
+
+START_TEST(pkt_size_classes_and_limits)
+{
+	struct pkt *small = pkt_alloc(1514);
+	struct pkt *large = pkt_alloc(65535);
+	ck_assert_ptr_nonnull(small);
+	ck_assert_ptr_nonnull(large);
+	ck_assert_uint_eq(small->large, 0);
+	ck_assert_uint_eq(large->large, 1);
+	ck_assert_uint_ge(pkt_tailroom(large), 65535);
+	uint64_t fails = pkt_alloc_failures();
+	ck_assert_ptr_null(pkt_alloc(PKT_LARGE_CAP)); /* larger than any class */
+	ck_assert_uint_eq(pkt_alloc_failures(), fails + 1);
+	struct pkt *c = pkt_clone(small);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(pkt_in_use(), 3);
+	pkt_free(c);
+	pkt_free(small);
+	pkt_free(large);
+	ck_assert_uint_eq(pkt_in_use(), 0);
+}
+END_TEST
+
+START_TEST(pkt_pool_is_bounded)
+{
+	static struct pkt *held[PKT_POOL_LARGE_MAX + 1];
+	int n = 0;
+	while (n <= PKT_POOL_LARGE_MAX && (held[n] = pkt_alloc(60000)) != NULL)
+		n++;
+	ck_assert_int_eq(n, PKT_POOL_LARGE_MAX); /* the next one is refused, not malloc'ed */
+	for (int i = 0; i < n; i++)
+		pkt_free(held[i]);
+	ck_assert_uint_eq(pkt_in_use(), 0);
+}
+END_TEST
+
+START_TEST(pktq_fifo)
+{
+	struct pkt_queue q = { 0 };
+	for (int i = 0; i < 3; i++) {
+		struct pkt *p = pkt_alloc(10);
+		*pkt_put(p, 1) = (uint8_t)i;
+		pktq_push(&q, p);
+	}
+	ck_assert_uint_eq(q.count, 3);
+	ck_assert_uint_eq(q.bytes, 3);
+	struct pkt *p = pktq_pop(&q);
+	ck_assert_uint_eq(p->data[0], 0);
+	pkt_free(p);
+	pktq_purge(&q);
+	ck_assert_uint_eq(q.count, 0);
+	ck_assert_ptr_null(pktq_pop(&q));
+	ck_assert_uint_eq(pkt_in_use(), 0);
+}
+END_TEST
+
+/* RFC 1071 3: the worked example's sum of 00 01 f2 03 f4 f5 f6 f7 is ddf2. */
+START_TEST(checksum_rfc1071_example)
+{
+	const uint8_t b[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+	ck_assert_uint_eq(csum_fold(csum_partial(b, sizeof(b), 0)), (uint16_t)~0xddf2);
+	/* An odd length pads with a zero byte. */
+	const uint8_t odd[] = { 0x12, 0x34, 0x56 };
+	ck_assert_uint_eq(inet_csum(odd, 3), (uint16_t)~(0x1234 + 0x5600));
+	/* Chaining two halves gives the same as one pass. */
+	ck_assert_uint_eq(csum_fold(csum_partial(b + 4, 4, csum_partial(b, 4, 0))), inet_csum(b, 8));
+}
+END_TEST
+
+/* A header Linux wrote (frame 3 of icmp-echo.pcap) sums to zero. */
+START_TEST(checksum_verifies_captured_header)
+{
+	uint8_t f[256];
+	size_t len = vector_frame("icmp-echo.pcap", 3, f, sizeof(f));
+	ck_assert_uint_eq(len, 98);
+	ck_assert_uint_eq(inet_csum(f + 14, 20), 0);  /* IPv4 header */
+	ck_assert_uint_eq(inet_csum(f + 34, 64), 0);  /* ICMP message */
+	f[14 + 8] ^= 1;                              /* change the TTL */
+	ck_assert_uint_ne(inet_csum(f + 14, 20), 0);
+}
+END_TEST
+
+/* RFC 1624: the incremental update equals a full recomputation. */
+START_TEST(checksum_incremental_update)
+{
+	struct rng r;
+	rng_seed(&r, 7);
+	for (int round = 0; round < 1000; round++) {
+		uint8_t b[40];
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)rng_next(&r);
+		be16_put(b + 10, 0);
+		uint16_t c = inet_csum(b, sizeof(b));
+		be16_put(b + 10, c);
+		size_t at = 2 * rng_below(&r, sizeof(b) / 2);
+		if (at == 10)
+			continue;
+		uint16_t old = be16_get(b + at), neu = (uint16_t)rng_next(&r);
+		be16_put(b + at, neu);
+		uint16_t upd = csum_update16(c, old, neu);
+		be16_put(b + 10, 0);
+		uint16_t full = inet_csum(b, sizeof(b));
+		/* 0x0000 and 0xffff are the same number in one's complement. */
+		ck_assert(upd == full || (upd == 0xffff && full == 0) || (upd == 0 && full == 0xffff));
+	}
+}
+END_TEST
+
+START_TEST(rng_is_deterministic_per_seed)
+{
+	struct rng a, b, c;
+	rng_seed(&a, 42);
+	rng_seed(&b, 42);
+	rng_seed(&c, 43);
+	int same_c = 0;
+	for (int i = 0; i < 100; i++) {
+		uint64_t x = rng_next(&a);
+		ck_assert_uint_eq(x, rng_next(&b));
+		same_c += x == rng_next(&c);
+	}
+	ck_assert_int_lt(same_c, 2);
+	int hist[10] = { 0 };
+	for (int i = 0; i < 100000; i++) {
+		uint64_t v = rng_below(&a, 10);
+		ck_assert_uint_lt(v, 10);
+		hist[v]++;
+	}
+	for (int i = 0; i < 10; i++)
+		ck_assert(hist[i] > 9000 && hist[i] < 11000);
+	ck_assert(!rng_chance(&a, 0));
+	ck_assert(rng_chance(&a, 1));
+	double d = rng_double(&a);
+	ck_assert(d >= 0 && d < 1);
+}
+END_TEST
+
+START_TEST(stats_named_counters)
+{
+	static struct stats st;
+	stats_init(&st);
+	ck_assert_uint_eq(stats_get(&st, "ip.bad_checksum"), 0);
+	stats_inc(&st, "ip.bad_checksum");
+	stats_add(&st, "ip.bad_checksum", 2);
+	char other[] = "ip.bad_checksum"; /* another pointer, same name */
+	ck_assert_uint_eq(stats_get(&st, other), 3);
+	stats_inc(&st, "arp.rx");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	stats_dump(&st, out);
+	fclose(out);
+	ck_assert_ptr_nonnull(strstr(text, "arp.rx"));
+	ck_assert(strstr(text, "arp.rx") < strstr(text, "ip.bad_checksum")); /* sorted */
+	free(text);
+}
+END_TEST
+
+START_TEST(stats_table_is_bounded)
+{
+	static struct stats st;
+	static char names[STATS_SLOTS + 10][16];
+	stats_init(&st);
+	for (int i = 0; i < STATS_SLOTS + 10; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%d", i);
+		stats_inc(&st, names[i]);
+	}
+	ck_assert_uint_eq(st.used, STATS_SLOTS);
+	ck_assert_uint_eq(stats_get(&st, "stats.table_full"), 11);
+}
+END_TEST
+
+START_TEST(addr_parse_and_print)
+{
+	struct ipaddr a, b;
+	int len;
+	char buf[IPADDR_STRLEN];
+	ck_assert_int_eq(ipaddr_pton_prefix("10.0.0.2/24", &a, &len), 0);
+	ck_assert_int_eq(a.family, AF_INET);
+	ck_assert_int_eq(len, 24);
+	ck_assert_uint_eq(ipaddr_to_v4(&a), 0x0a000002);
+	ck_assert_str_eq(ipaddr_ntop(&a, buf, sizeof(buf)), "10.0.0.2");
+	ck_assert_int_eq(ipaddr_pton_prefix("fd00::2/64", &b, &len), 0);
+	ck_assert_int_eq(b.family, AF_INET6);
+	ck_assert_int_eq(len, 64);
+	ck_assert_str_eq(ipaddr_ntop(&b, buf, sizeof(buf)), "fd00::2");
+	ck_assert_int_eq(ipaddr_pton_prefix("10.0.0.2", &a, &len), 0);
+	ck_assert_int_eq(len, 32);
+	ck_assert_int_eq(ipaddr_pton_prefix("10.0.0.2/33", &a, &len), -1);
+	ck_assert_int_eq(ipaddr_pton_prefix("10.0.0.2/", &a, &len), -1);
+	ck_assert_int_eq(ipaddr_pton_prefix("10.0.0.2/2x", &a, &len), -1);
+	ck_assert_int_eq(ipaddr_pton_prefix("10.0.0.256/24", &a, &len), -1);
+	ck_assert_int_eq(ipaddr_pton("fd00::1::2", &a), -1);
+	ck_assert_str_eq(ip4_ntop(0xc0a80101, buf), "192.168.1.1");
+	ck_assert_uint_eq(ip4_mask(0), 0);
+	ck_assert_uint_eq(ip4_mask(24), 0xffffff00);
+	ck_assert_uint_eq(ip4_mask(32), 0xffffffff);
+}
+END_TEST
+
+START_TEST(addr_prefix_match_and_mask)
+{
+	struct ipaddr a = ipaddr_v4(0x0a000102), p = ipaddr_v4(0x0a000000);
+	ck_assert(ipaddr_prefix_match(&a, &p, 8));
+	ck_assert(ipaddr_prefix_match(&a, &p, 23));
+	ck_assert(!ipaddr_prefix_match(&a, &p, 24));
+	ck_assert(ipaddr_prefix_match(&a, &p, 0));
+	ipaddr_mask(&a, 20);
+	ck_assert_uint_eq(ipaddr_to_v4(&a), 0x0a000000);
+	struct ipaddr v6;
+	ipaddr_pton("fd00::1", &v6);
+	ck_assert(!ipaddr_prefix_match(&v6, &p, 0)); /* families never match */
+	ck_assert(!ipaddr_eq(&v6, &p));
+}
+END_TEST
+
+Suite *core_suite(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, pkt_push_pull_put_trim);
+	tcase_add_test(tc, pkt_size_classes_and_limits);
+	tcase_add_test(tc, pkt_pool_is_bounded);
+	tcase_add_test(tc, pktq_fifo);
+	tcase_add_test(tc, checksum_rfc1071_example);
+	tcase_add_test(tc, checksum_verifies_captured_header);
+	tcase_add_test(tc, checksum_incremental_update);
+	tcase_add_test(tc, rng_is_deterministic_per_seed);
+	tcase_add_test(tc, stats_named_counters);
+	tcase_add_test(tc, stats_table_is_bounded);
+	tcase_add_test(tc, addr_parse_and_print);
+	tcase_add_test(tc, addr_prefix_match_and_mask);
+	suite_add_tcase(s, tc);
+	return s;
+}
