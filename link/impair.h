@@ -20,7 +20,8 @@ struct impair_cfg {
 	int64_t delay_us;     /* fixed one-way delay */
 	int64_t jitter_us;    /* extra delay, uniform in [0, jitter] */
 	uint64_t rate_bps;    /* link rate in bits/s; 0 = unlimited */
-	size_t queue_limit;   /* most frames waiting for the link; 0 = default (1000) */
+	size_t queue_limit;   /* most frames on their way (waiting for the link or
+			       * delayed); 0 = default (1000) */
 };
 
 /* Parses "loss=P,dup=P,reorder=P,corrupt=P,delay=MS,jitter=MS,rate=BPS,queue=N"
@@ -42,7 +43,7 @@ struct delayline {
 	struct pkt *head;       /* frames in flight, sorted by p->time */
 	size_t count;
 	int64_t link_free_at;   /* when the rate-limited link finishes its last frame */
-	int64_t last_due;       /* delivery time of the last frame not reordered (jitter keeps order) */
+	int64_t last_due;       /* when the last frame not reordered is due (jitter keeps order) */
 	struct stats **stats;   /* where to count drops (points at the device's stats pointer) */
 };
 

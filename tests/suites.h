@@ -13,6 +13,7 @@ SUITE(arp_suite)       /* tests/check_arp.c: ARP codec and cache on virtual time
 SUITE(ipv4_suite)      /* tests/check_ipv4.c: IPv4 codec, input, output, routes */
 SUITE(icmp_suite)      /* tests/check_icmp.c: ICMP echo and errors */
 SUITE(sim_suite)       /* tests/check_sim.c: two hosts on a simlink */
+SUITE(fuzz_suite)      /* tests/check_fuzz.c: hostile frames into a host and the codecs */
 
 #ifdef TAPSTACK_SUITES_UNDEF
 #undef SUITE
