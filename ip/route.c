@@ -113,8 +113,7 @@ struct ipaddr route_nexthop(const struct route *r, const struct ipaddr *dst)
 /* Writes the table like `ip route`: "default via 10.0.0.1 dev eth0 metric 0
  * static" for a /0 prefix, "10.0.0.0/24 dev eth0 metric 0 connected"
  * otherwise. Without ifname an interface prints as "if<N>". */
-void route_dump(const struct route_table *t, FILE *out,
-		const char *(*ifname)(void *ctx, int ifindex), void *ctx)
+void route_dump(const struct route_table *t, FILE *out, ifname_fn ifname, void *ctx)
 {
 	for (int i = 0; i < t->n; i++) {
 		const struct route *r = &t->r[i];

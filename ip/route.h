@@ -7,6 +7,9 @@
 
 #include "ip/addr.h"
 
+/* Names an interface for the dump functions (ctx is the caller's). */
+typedef const char *(*ifname_fn)(void *ctx, int ifindex);
+
 #define ROUTE_MAX 64
 
 struct route {
@@ -45,6 +48,6 @@ struct ipaddr route_nexthop(const struct route *r, const struct ipaddr *dst);
  * "default via 10.0.0.1 dev 0 metric 0 static" and
  * "10.0.0.0/24 dev 0 metric 0 connected". ifname maps ifindex to a name
  * (may be NULL: then "if<N>"). */
-void route_dump(const struct route_table *t, FILE *out, const char *(*ifname)(void *ctx, int ifindex), void *ctx);
+void route_dump(const struct route_table *t, FILE *out, ifname_fn ifname, void *ctx);
 
 #endif

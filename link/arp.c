@@ -588,15 +588,19 @@ void arp_timer(struct stack *s)
  * "10.0.0.1 dev 0 lladdr 02:00:00:00:00:01 REACHABLE age 1.2s queued 0".
  * Age counts from the last confirmation (from the first request while
  * INCOMPLETE, which has no lladdr yet). */
-void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out)
+void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out, ifname_fn ifname, void *ctx)
 {
-	char a[IP4_STRLEN], mac[ETH_MAC_STRLEN];
+	char a[IP4_STRLEN], mac[ETH_MAC_STRLEN], dev[16];
 
 	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
 		const struct arp_entry *e = &c->e[i];
 		if (e->state == ARP_FREE)
 			continue;
-		fprintf(out, "%s dev %d ", ip4_ntop(e->ip, a), e->ifindex);
+		if (ifname)
+			snprintf(dev, sizeof(dev), "%s", ifname(ctx, e->ifindex));
+		else
+			snprintf(dev, sizeof(dev), "if%d", e->ifindex);
+		fprintf(out, "%s dev %s ", ip4_ntop(e->ip, a), dev);
 		if (e->state != ARP_INCOMPLETE)
 			fprintf(out, "lladdr %s ", mac_ntop(e->mac, mac));
 		int64_t since = e->state == ARP_INCOMPLETE ? e->used : e->confirmed;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ip/route.h"
 #include "link/eth.h"
 #include "stack/pkt.h"
 
@@ -95,7 +96,8 @@ void arp_timer(struct stack *s);
 int64_t arp_next_deadline(const struct arp_cache *c);
 
 /* Writes one line per entry in the style of `ip neigh`:
- * "10.0.0.1 dev 0 lladdr 02:00:00:00:00:01 REACHABLE age 1.2s queued 0". */
-void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out);
+ * "10.0.0.1 dev tap0 lladdr 02:00:00:00:00:01 REACHABLE age 1.2s queued 0".
+ * ifname names interfaces (NULL: "if<N>"). */
+void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out, ifname_fn ifname, void *ctx);
 
 #endif

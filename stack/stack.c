@@ -68,6 +68,7 @@ int stack_set_gateway4(struct stack *s, struct netif *ifp, uint32_t gw)
 void stack_start(struct stack *s, int64_t now)
 {
 	s->now = now;
+	s->started = now;
 	for (int i = 0; i < s->nifs; i++) {
 		struct netif *ifp = &s->ifs[i];
 		char a[IP4_STRLEN], m[ETH_MAC_STRLEN];
@@ -141,8 +142,9 @@ void stack_tracef(struct stack *s, const char *fmt, ...)
 	if (!s->trace)
 		return;
 	va_list ap;
-	fprintf(s->trace, "%4" PRId64 ".%06" PRId64 " %s%s", s->now / 1000000, s->now % 1000000,
-		s->name, s->name[0] ? " " : "");
+	int64_t t = s->now - s->started;
+	fprintf(s->trace, "%4" PRId64 ".%06" PRId64 " %s%s", t / 1000000, t % 1000000, s->name,
+		s->name[0] ? " " : "");
 	va_start(ap, fmt);
 	vfprintf(s->trace, fmt, ap);
 	va_end(ap);
@@ -164,7 +166,7 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		fprintf(out, "%-32s %llu\n", "pkt.alloc_failures",
 			(unsigned long long)pkt_alloc_failures());
 	} else if (strcmp(cmd, "neigh") == 0) {
-		arp_cache_dump(&s->arp, s->now, out);
+		arp_cache_dump(&s->arp, s->now, out, stack_ifname, s);
 	} else if (strcmp(cmd, "routes") == 0) {
 		route_dump(&s->routes, out, stack_ifname, s);
 	} else if (strcmp(cmd, "help") == 0) {

@@ -41,6 +41,7 @@ struct netif {
 struct stack {
 	char name[16];             /* shown in trace lines; "" for none */
 	int64_t now;               /* time of the current entry point, microseconds */
+	int64_t started;           /* time of stack_start(): trace lines count from it */
 	struct rng rng;
 	struct stats stats;
 	FILE *trace;               /* NULL: tracing off, and free of cost */

@@ -706,11 +706,11 @@ START_TEST(test_cache_dump)
 	drain(&h);
 	advance(&h, 500000);
 	FILE *out = open_memstream(&buf, &size);
-	arp_cache_dump(&h.s.arp, h.now, out);
+	arp_cache_dump(&h.s.arp, h.now, out, NULL, NULL);
 	fclose(out);
 	ck_assert_str_eq(buf,
-			 "10.0.0.1 dev 0 lladdr 02:00:00:00:00:01 REACHABLE age 1.7s queued 0\n"
-			 "10.0.0.9 dev 0 INCOMPLETE age 0.5s queued 2\n");
+			 "10.0.0.1 dev if0 lladdr 02:00:00:00:00:01 REACHABLE age 1.7s queued 0\n"
+			 "10.0.0.9 dev if0 INCOMPLETE age 0.5s queued 2\n");
 	free(buf);
 	ck_assert_str_eq(arp_state_name[ARP_STALE], "STALE");
 	harness_fini(&h);
