@@ -132,12 +132,13 @@ static void icmp_echo_request(struct stack *s, struct netif *ifp, struct pkt *p,
 	char src[IP4_STRLEN];
 	uint16_t id = (uint16_t)(h->rest >> 16), seq = (uint16_t)h->rest;
 
+	stats_inc(&s->stats, "icmp.rx_echo_request");
 	TRACE(s, "rx ICMP echo request from %s id %u seq %u len %zu", ip4_ntop(ip->src, src), id,
 	      seq, p->len - ICMP_HDR_LEN);
 	/* ipv4_input accepted it, so a destination other than our address is
 	 * a broadcast; so is anything that came to the link broadcast */
 	if (ip->dst != ifp->ip4 || (p->flags & PKT_LINK_BCAST)) {
-		stack_drop(s, p, "icmp.echo_broadcast_ignored", "from %s", src);
+		stack_drop(s, p, "icmp.echo_broadcast_ignored", "from %s", ip4_ntop(ip->src, src));
 		return;
 	}
 	/* Only the type changes (8 -> 0), so the checksum is updated for that

@@ -161,10 +161,12 @@ static const char *stack_ifname(void *ctx, int ifindex)
 int stack_report(struct stack *s, const char *cmd, FILE *out)
 {
 	if (strcmp(cmd, "stats") == 0) {
-		stats_dump(&s->stats, out);
-		fprintf(out, "%-32s %zu\n", "pkt.in_use", pkt_in_use());
-		fprintf(out, "%-32s %llu\n", "pkt.alloc_failures",
-			(unsigned long long)pkt_alloc_failures());
+		/* The pool's figures join the host's counters in one sorted list. */
+		static struct stats all;
+		all = s->stats;
+		stats_add(&all, "pkt.in_use", pkt_in_use());
+		stats_add(&all, "pkt.alloc_failures", pkt_alloc_failures());
+		stats_dump(&all, out);
 	} else if (strcmp(cmd, "neigh") == 0) {
 		arp_cache_dump(&s->arp, s->now, out, stack_ifname, s);
 	} else if (strcmp(cmd, "routes") == 0) {
