@@ -24,35 +24,6 @@ static uint64_t count(struct harness *h, const char *name)
 	return stats_get(&h->s.stats, name);
 }
 
-/* An ICMP message of this type with id, seq and datalen bytes of patterned
- * data from src to dst, framed from the peer's MAC to the host's. */
-static size_t icmp_frame(uint8_t *buf, uint8_t type, uint32_t src, uint32_t dst, uint16_t id,
-			 uint16_t seq, size_t datalen)
-{
-	uint8_t icmp[1600];
-	icmp[0] = type;
-	icmp[1] = 0;
-	be16_put(icmp + 2, 0);
-	be16_put(icmp + 4, id);
-	be16_put(icmp + 6, seq);
-	for (size_t i = 0; i < datalen; i++)
-		icmp[8 + i] = (uint8_t)(i * 13 + 1);
-	be16_put(icmp + 2, inet_csum(icmp, 8 + datalen));
-	return build_ipv4_frame(buf, t_mac_host, t_mac_peer, src, dst, IP_PROTO_ICMP, icmp,
-				8 + datalen);
-}
-
-/* Lets the host learn 10.0.0.1's MAC from the captured ARP request (frame 1
- * of icmp-echo.pcap) and throws away its ARP reply. */
-static void resolve_peer(struct harness *h)
-{
-	uint8_t f[128];
-	size_t n = vector_frame("icmp-echo.pcap", 1, f, sizeof(f));
-	inject(h, f, n);
-	pkt_free(expect_tx(h));
-	ck_assert_ptr_nonnull(arp_cache_lookup(&h->s.arp, PEER));
-}
-
 /* Checks that frame r is a well-formed IPv4 datagram from the host to the
  * peer carrying ICMP, and returns its parsed IP header. */
 static struct ipv4_hdr expect_icmp_to_peer(struct pkt *r)
@@ -115,7 +86,7 @@ static void echo_like_linux(const char *file, int req, int rep)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	size_t n = vector_frame(file, req, f, sizeof(f));
 	size_t wn = vector_frame(file, rep, want, sizeof(want));
 	inject(&h, f, n);
@@ -155,8 +126,8 @@ START_TEST(test_echo_sizes)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
-	size_t n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 0xbeef, (uint16_t)_i, len);
+	harness_learn_peer(&h);
+	size_t n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 0xbeef, (uint16_t)_i, len);
 	inject(&h, f, n);
 
 	/* the expected reply: the same message with type 0, checksum summed anew */
@@ -227,16 +198,16 @@ START_TEST(test_echo_broadcast_ignored)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	/* to the limited and the subnet broadcast */
-	size_t n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP4_BROADCAST, 1, 1, 56);
+	size_t n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP4_BROADCAST, 1, 1, 56);
 	memcpy(f, eth_broadcast, ETH_ALEN);
 	inject(&h, f, n);
-	n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP(10, 0, 0, 255), 1, 2, 56);
+	n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP(10, 0, 0, 255), 1, 2, 56);
 	memcpy(f, eth_broadcast, ETH_ALEN);
 	inject(&h, f, n);
 	/* our address, but sent to the link broadcast (RFC 1122 3.3.6) */
-	n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 1, 3, 56);
+	n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 1, 3, 56);
 	memcpy(f, eth_broadcast, ETH_ALEN);
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp.echo_broadcast_ignored"), 3);
@@ -275,7 +246,7 @@ START_TEST(test_echo_round_trip)
 	struct seen seen = { 0 };
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	h.s.icmp.on_echo_reply = on_reply;
 	h.s.icmp.ctx = &seen;
 
@@ -333,7 +304,7 @@ START_TEST(test_echo_reply_without_callback)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	size_t n = icmp_frame(f, ICMP_ECHO_REPLY, PEER, HOST, 1, 1, 8);
+	size_t n = build_icmp_frame(f, ICMP_ECHO_REPLY, PEER, HOST, 1, 1, 8);
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp.rx_echo_reply"), 1);
 	expect_no_tx(&h);
@@ -348,7 +319,7 @@ START_TEST(test_rx_not_answered)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 
 	/* an error about something we sent: counted, nothing sent back */
 	size_t n = vector_frame("udp-port-unreachable.pcap", 2, f, sizeof(f));
@@ -359,17 +330,17 @@ START_TEST(test_rx_not_answered)
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp.rx_error"), 1);
 
-	n = icmp_frame(f, ICMP_TIME_EXCEEDED, PEER, HOST, 0, 0, 28);
+	n = build_icmp_frame(f, ICMP_TIME_EXCEEDED, PEER, HOST, 0, 0, 28);
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp.rx_error"), 2);
 
 	/* a timestamp request (13): not implemented */
-	n = icmp_frame(f, 13, PEER, HOST, 1, 1, 12);
+	n = build_icmp_frame(f, 13, PEER, HOST, 1, 1, 12);
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp.unknown_type"), 1);
 
 	/* a bad checksum and a 4-byte message */
-	n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 1, 1, 8);
+	n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 1, 1, 8);
 	f[n - 1] ^= 0xff;
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp.bad_checksum"), 1);
@@ -408,7 +379,7 @@ START_TEST(test_proto_unreach_udp_like_linux)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	/* no UDP yet: the captured datagram gets protocol (not port)
 	 * unreachable, quoting what Linux quoted in its port unreachable */
 	size_t n = vector_frame("udp-port-unreachable.pcap", 1, f, sizeof(f));
@@ -432,7 +403,7 @@ START_TEST(test_proto_unreach_tcp)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	size_t n = vector_frame("tcp-rst-closed-port.pcap", 2, f, sizeof(f));
 	inject(&h, f, n);
 	struct pkt *r = expect_tx(&h);
@@ -450,7 +421,7 @@ START_TEST(test_proto_unreach_quote_length)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i ^ 0x5a);
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 
 	/* proto 253 with 100 bytes: all of it quoted */
 	size_t n = build_ipv4_frame(f, t_mac_host, t_mac_peer, PEER, HOST, 253, data, 100);
@@ -485,7 +456,7 @@ START_TEST(test_proto_unreach_not_for_broadcast)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	static const uint32_t dst[] = { IP4_BROADCAST, IP(10, 0, 0, 255), HOST };
 	for (int i = 0; i < 3; i++) {
 		size_t n = build_ipv4_frame(f, eth_broadcast, t_mac_peer, PEER, dst[i],
@@ -528,7 +499,7 @@ START_TEST(test_error_rules)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	ck_assert(error_sent(&h, PEER, HOST, 253, 0, 0));
 	/* about ICMP: queries may get an error, errors never */
 	ck_assert(error_sent(&h, PEER, HOST, IP_PROTO_ICMP, 0, ICMP_ECHO_REQUEST));
@@ -573,7 +544,7 @@ START_TEST(test_error_rate_limit)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	size_t n = build_ipv4_frame(f, t_mac_host, t_mac_peer, PEER, HOST, 253, data, sizeof(data));
 
 	/* a burst at one instant: ICMP_ERR_BURST answered, the rest not */
@@ -597,7 +568,7 @@ START_TEST(test_error_rate_limit)
 	advance(&h, 60 * 1000000LL);
 	while (testdev_sent_count(h.dev))
 		pkt_free(expect_tx(&h)); /* whatever ARP said meanwhile */
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	for (int i = 0; i < ICMP_ERR_BURST + 1; i++)
 		inject(&h, f, n);
 	ck_assert_uint_eq(testdev_sent_count(h.dev), ICMP_ERR_BURST);

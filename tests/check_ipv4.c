@@ -33,35 +33,6 @@ static void fix_ip_csum(uint8_t *frame)
 	be16_put(ip + 10, inet_csum(ip, hlen));
 }
 
-/* An echo request (or any ICMP type) from src to dst in an Ethernet frame
- * from the peer to the host. */
-static size_t icmp_frame(uint8_t *buf, uint8_t type, uint32_t src, uint32_t dst, uint16_t id,
-			 uint16_t seq, size_t datalen)
-{
-	uint8_t icmp[1600];
-	icmp[0] = type;
-	icmp[1] = 0;
-	be16_put(icmp + 2, 0);
-	be16_put(icmp + 4, id);
-	be16_put(icmp + 6, seq);
-	for (size_t i = 0; i < datalen; i++)
-		icmp[8 + i] = (uint8_t)(i * 7 + 3);
-	be16_put(icmp + 2, inet_csum(icmp, 8 + datalen));
-	return build_ipv4_frame(buf, t_mac_host, t_mac_peer, src, dst, IP_PROTO_ICMP, icmp,
-				8 + datalen);
-}
-
-/* Lets the host learn 10.0.0.1's MAC from the captured ARP request (frame 1
- * of icmp-echo.pcap) and throws away its ARP reply. */
-static void resolve_peer(struct harness *h)
-{
-	uint8_t f[128];
-	size_t n = vector_frame("icmp-echo.pcap", 1, f, sizeof(f));
-	inject(h, f, n);
-	pkt_free(expect_tx(h));
-	ck_assert_ptr_nonnull(arp_cache_lookup(&h->s.arp, PEER));
-}
-
 /* ---- Codec ---- */
 
 START_TEST(test_parse_captured_echo)
@@ -159,7 +130,7 @@ START_TEST(test_malformed)
 	uint8_t data[12] = "hello world";
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	/* a 60-byte frame: 14 + 20 + 12 + 14 bytes of padding (46 after Ethernet) */
 	size_t n = build_ipv4_frame(f, t_mac_host, t_mac_peer, PEER, HOST, IP_PROTO_ICMP, data, 12);
 	memset(f + n, 0, 60 - n);
@@ -194,8 +165,8 @@ START_TEST(test_options_still_answered)
 	static const uint8_t opt[4] = { 0x94, 0x04, 0x00, 0x00 };
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
-	size_t n = icmp_frame(plain, ICMP_ECHO_REQUEST, PEER, HOST, 0x77, 3, 24);
+	harness_learn_peer(&h);
+	size_t n = build_icmp_frame(plain, ICMP_ECHO_REQUEST, PEER, HOST, 0x77, 3, 24);
 	memcpy(f, plain, ETH_HDR_LEN + IPV4_HDR_LEN);
 	memcpy(f + ETH_HDR_LEN + IPV4_HDR_LEN, opt, sizeof(opt));
 	memcpy(f + ETH_HDR_LEN + IPV4_HDR_LEN + 4, plain + ETH_HDR_LEN + IPV4_HDR_LEN,
@@ -224,10 +195,10 @@ START_TEST(test_ethernet_padding_trimmed)
 	uint8_t f[128];
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	/* echo with 4 data bytes: 14 + 20 + 12 = 46, padded to 60 with bytes
 	 * that would break the ICMP checksum if they were kept */
-	size_t n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 9, 9, 4);
+	size_t n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 9, 9, 4);
 	ck_assert_uint_eq(n, 46);
 	memset(f + n, 0xa5, 60 - n);
 	inject(&h, f, 60);
@@ -272,14 +243,14 @@ START_TEST(test_address_checks)
 	uint8_t f[128];
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
-	size_t n = icmp_frame(f, ICMP_ECHO_REQUEST, c->src, c->dst, 1, 1, 8);
+	harness_learn_peer(&h);
+	size_t n = build_icmp_frame(f, ICMP_ECHO_REQUEST, c->src, c->dst, 1, 1, 8);
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, c->reason), 1);
 	ck_assert_uint_eq(count(&h, "ip.delivered"), 0);
 	expect_no_tx(&h);
 	/* the same datagram with a proper source and destination is answered */
-	n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 1, 1, 8);
+	n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, HOST, 1, 1, 8);
 	inject(&h, f, n);
 	pkt_free(expect_tx(&h));
 	harness_fini(&h);
@@ -292,10 +263,10 @@ START_TEST(test_broadcast_destinations_accepted)
 	uint8_t f[128];
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	size_t n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP4_BROADCAST, 1, 1, 8);
+	size_t n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP4_BROADCAST, 1, 1, 8);
 	memcpy(f, eth_broadcast, ETH_ALEN);
 	inject(&h, f, n);
-	n = icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP(10, 0, 0, 255), 1, 2, 8);
+	n = build_icmp_frame(f, ICMP_ECHO_REQUEST, PEER, IP(10, 0, 0, 255), 1, 2, 8);
 	memcpy(f, eth_broadcast, ETH_ALEN);
 	inject(&h, f, n);
 	/* delivered to ICMP, which does not answer pings to a broadcast */
@@ -313,7 +284,7 @@ START_TEST(test_fragments_dropped)
 	uint8_t f[1600];
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	for (int i = 1; i <= 3; i++) {
 		size_t n = vector_frame("ipv4-fragments.pcap", i, f, sizeof(f));
 		inject(&h, f, n);
@@ -333,7 +304,7 @@ START_TEST(test_unknown_protocol_counted)
 	uint8_t data[8] = { 0 };
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	size_t n = build_ipv4_frame(f, t_mac_host, t_mac_peer, PEER, HOST, 253, data, sizeof(data));
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "ip.unknown_protocol"), 1);
@@ -360,7 +331,7 @@ START_TEST(test_output_header)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	uint16_t id = h.s.ip_id;
 	ck_assert_int_eq(ipv4_output(&h.s, payload(100), 0, PEER, 253, 0), 0);
 	ck_assert_int_eq(ipv4_output(&h.s, payload(10), 0, PEER, IP_PROTO_UDP, 7), 0);
@@ -402,7 +373,7 @@ START_TEST(test_output_given_source)
 	struct ipv4_hdr hd;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	ck_assert_int_eq(ipv4_output(&h.s, payload(4), IP(10, 0, 0, 9), PEER, 253, 0), 0);
 	struct pkt *r = expect_tx(&h);
 	ck_assert_ptr_null(ipv4_parse(r->data + ETH_HDR_LEN, r->len - ETH_HDR_LEN, &hd));
@@ -434,7 +405,7 @@ START_TEST(test_output_too_big)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	resolve_peer(&h);
+	harness_learn_peer(&h);
 	/* 1473 bytes of echo data: 8 + 1473 + 20 = 1501 > 1500 */
 	ck_assert_int_eq(ipv4_output(&h.s, payload(ICMP_HDR_LEN + 1473), 0, PEER, IP_PROTO_ICMP, 0),
 			 -EMSGSIZE);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "stack/byteorder.h"
+#include "ip/icmp.h"
 #include "stack/checksum.h"
 
 const uint8_t t_mac_peer[6] = { 0x02, 0, 0, 0, 0, 0x01 };
@@ -184,4 +185,30 @@ size_t build_ipv4_frame(uint8_t *buf, const uint8_t dst_mac[6], const uint8_t sr
 	if (plen)
 		memcpy(ip + 20, payload, plen);
 	return 14 + 20 + plen;
+}
+
+size_t build_icmp_frame(uint8_t *buf, uint8_t type, uint32_t src, uint32_t dst, uint16_t id,
+			uint16_t seq, size_t datalen)
+{
+	uint8_t icmp[1600];
+	ck_assert_uint_le(datalen, sizeof(icmp) - ICMP_HDR_LEN);
+	icmp[0] = type;
+	icmp[1] = 0;
+	be16_put(icmp + 2, 0);
+	be16_put(icmp + 4, id);
+	be16_put(icmp + 6, seq);
+	for (size_t i = 0; i < datalen; i++)
+		icmp[ICMP_HDR_LEN + i] = (uint8_t)(i * 13 + 1);
+	be16_put(icmp + 2, inet_csum(icmp, ICMP_HDR_LEN + datalen));
+	return build_ipv4_frame(buf, t_mac_host, t_mac_peer, src, dst, IP_PROTO_ICMP, icmp,
+				ICMP_HDR_LEN + datalen);
+}
+
+void harness_learn_peer(struct harness *h)
+{
+	uint8_t f[128];
+	size_t n = vector_frame("icmp-echo.pcap", 1, f, sizeof(f));
+	inject(h, f, n);
+	pkt_free(expect_tx(h));
+	ck_assert_ptr_nonnull(arp_cache_lookup(&h->s.arp, 0x0a000001));
 }

@@ -73,4 +73,14 @@ size_t vector_frame(const char *file, int index, uint8_t *buf, size_t cap);
 size_t build_ipv4_frame(uint8_t *buf, const uint8_t dst_mac[6], const uint8_t src_mac[6],
 			uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *payload, size_t plen);
 
+/* Builds an Ethernet + IPv4 + ICMP frame from the peer to the host: type,
+ * id and seq, then datalen bytes of the pattern (i * 13 + 1), with correct
+ * checksums. Returns the frame length. */
+size_t build_icmp_frame(uint8_t *buf, uint8_t type, uint32_t src, uint32_t dst, uint16_t id,
+			uint16_t seq, size_t datalen);
+
+/* Lets the host learn 10.0.0.1's MAC from the captured ARP request (frame 1
+ * of icmp-echo.pcap) and throws away its ARP reply. */
+void harness_learn_peer(struct harness *h);
+
 #endif
