@@ -25,7 +25,9 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsu
 
 LIB_SRCS  := $(wildcard stack/*.c link/*.c ip/*.c tcp/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-APPS      := tapstack tapctl
+APPLIB_SRCS := $(wildcard apps/lib/*.c)
+APPLIB_OBJS := $(APPLIB_SRCS:%.c=$(BUILD)/%.o)
+APPS      := tapstack tapctl udpcat
 APP_BINS  := $(APPS:%=$(BUILD)/%)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
@@ -53,10 +55,14 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
-$(BUILD)/%: $(BUILD)/apps/%.o $(BUILD)/libtapstack.a
+$(BUILD)/libapps.a: $(APPLIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/%: $(BUILD)/apps/%.o $(BUILD)/libapps.a $(BUILD)/libtapstack.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libtapstack.a
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libapps.a $(BUILD)/libtapstack.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 # Unit and simulated tests (no root needed).
@@ -101,5 +107,5 @@ clean:
 help:
 	@sed -n '2,13p' Makefile
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
 .SECONDARY:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apps/lib/service.h"
 #include "stack/host.h"
 
 static void usage(FILE *out)
@@ -14,12 +15,17 @@ static void usage(FILE *out)
 	fputs("usage: tapstack --tap NAME --ip ADDR/LEN [options]\n"
 	      "\n"
 	      "Runs one host of the tapstack TCP/IP stack on an existing TAP device until\n"
-	      "SIGINT or SIGTERM. It answers ARP and ICMP echo (ping) on its address.\n"
+	      "SIGINT or SIGTERM. It answers ARP and ICMP echo (ping) on its address, and\n"
+	      "runs the services chosen with --serve.\n"
 	      "The TAP must exist in the namespace it runs in; the lab makes one:\n"
 	      "  labs/net up && labs/net exec build/tapstack --tap tap0 --ip 10.0.0.2/24 --gw 10.0.0.1\n"
 	      "\n",
 	      out);
 	host_opts_usage(out);
+	fputs("\nServices:\n"
+	      "  --serve LIST      comma-separated services to run (default: all), or none:\n",
+	      out);
+	services_usage(out);
 	fputs("\nOther options:\n"
 	      "  --help            this text\n"
 	      "  --version         the version\n"
@@ -30,6 +36,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	struct host_opts o;
+	const char *serve = "all";
 	host_opts_init(&o);
 	for (int i = 1; i < argc; i++) {
 		int r = host_opts_parse(&o, "tapstack", argc, argv, &i);
@@ -41,6 +48,14 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (strcmp(argv[i], "--serve") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "tapstack: --serve needs a list, e.g. --serve echo,discard (see --help)\n");
+				return 2;
+			}
+			serve = argv[++i];
+			continue;
+		}
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("tapstack %s\n", TAPSTACK_VERSION);
 			return 0;
@@ -50,9 +65,15 @@ int main(int argc, char **argv)
 	}
 	if (host_opts_check(&o, "tapstack") < 0)
 		return 2;
+	struct service *services[16];
+	char err[256];
+	int nserv = services_select(serve, services, 16, err, sizeof(err));
+	if (nserv < 0) {
+		fprintf(stderr, "tapstack: --serve: %s\n", err);
+		return 2;
+	}
 
 	struct host h;
-	char err[256];
 	if (host_open(&h, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tapstack: %s\n", err);
 		return 1;
@@ -63,9 +84,10 @@ int main(int argc, char **argv)
 		o.pcap ? ", pcap " : "", o.pcap ? o.pcap : "", h.ctl_fd >= 0 ? ", control " : "",
 		h.ctl_fd >= 0 ? h.ctl_path : "", (unsigned long long)o.seed);
 
-	static volatile sig_atomic_t stop;
-	host_run(&h, &stop);
+	for (int i = 0; i < nserv; i++)
+		fprintf(stderr, "tapstack: serving %s (%s)\n", services[i]->name, services[i]->what);
+	int rc = services_run(services, nserv, o.seed) < 0 ? 1 : 0;
 	host_close(&h);
 	fprintf(stderr, "tapstack: stopped\n");
-	return 0;
+	return rc;
 }

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "ip/addr.h"
+#include "ip/ip.h"
 #include "ip/ipv4.h"
+#include "ip/udp.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
 #include "stack/pkt.h"
@@ -173,9 +175,96 @@ static void icmp_echo_reply(struct stack *s, struct pkt *p, const struct ipv4_hd
 	pkt_free(p);
 }
 
+/* The errno an ICMP error reports to the transport that sent the datagram
+ * it quotes, or 0 for messages that report nothing (source quench,
+ * redirect, unknown types). The table is Linux's (icmp_err_convert): RFC 1122
+ * 4.1.3.3 asks UDP to pass every error up, and gives no numbers. */
+static int icmp_error_errno(uint8_t type, uint8_t code)
+{
+	switch (type) {
+	case ICMP_DEST_UNREACH:
+		switch (code) {
+		case ICMP_NET_UNREACH:
+		case 6:  /* destination network unknown */
+		case 9:  /* network administratively prohibited */
+		case 11: /* network unreachable for TOS */
+			return ENETUNREACH;
+		case ICMP_PROTO_UNREACH:
+			return ENOPROTOOPT;
+		case ICMP_PORT_UNREACH:
+			return ECONNREFUSED;
+		case ICMP_FRAG_NEEDED:
+			return EMSGSIZE;
+		case 5: /* source route failed */
+			return EOPNOTSUPP;
+		default: /* host unreachable and the rest */
+			return EHOSTUNREACH;
+		}
+	case ICMP_TIME_EXCEEDED:
+		return EHOSTUNREACH;
+	case ICMP_PARAM_PROBLEM:
+		return EPROTO;
+	default:
+		return 0;
+	}
+}
+
+/* Handles a received ICMP error (p->data at the ICMP header, h parsed): the
+ * message quotes the IP header and at least 8 bytes of the datagram that
+ * caused it (RFC 792), which names the socket it is about. RFC 1122
+ * 3.2.2.1: the error is passed to the transport protocol of that datagram.
+ * Only errors about datagrams we sent (the quoted source is ours) are.
+ * Consumes p. */
+static void icmp_error_input(struct stack *s, struct pkt *p, const struct ipv4_hdr *ip,
+			     const struct icmp_hdr *h)
+{
+	char src[IP4_STRLEN], qs[IP4_STRLEN], qd[IP4_STRLEN];
+	const char *reason;
+	const uint8_t *q = p->data + ICMP_HDR_LEN;
+	size_t qlen = p->len - ICMP_HDR_LEN;
+
+	/* the quoted header, and the 8 bytes after it that hold the ports */
+	if (qlen < IPV4_HDR_LEN || (q[0] >> 4) != 4 || (q[0] & 0x0f) < 5 ||
+	    qlen < (size_t)(q[0] & 0x0f) * 4 + 8) {
+		reason = "icmp.error_short_quote";
+		goto drop;
+	}
+	const uint8_t *l4 = q + (size_t)(q[0] & 0x0f) * 4;
+	uint32_t qsrc = be32_get(q + QIP_OFF_SRC), qdst = be32_get(q + QIP_OFF_DST);
+	struct ipaddr local = ipaddr_v4(qsrc), remote = ipaddr_v4(qdst);
+	if (!ip_is_local(s, &local)) {
+		reason = "icmp.error_not_ours";
+		goto drop;
+	}
+	uint16_t sport = be16_get(l4), dport = be16_get(l4 + 2);
+	int err = icmp_error_errno(h->type, h->code);
+
+	switch (q[QIP_OFF_PROTO]) {
+	case IP_PROTO_UDP:
+		TRACE(s, "rx ICMP %s from %s about UDP %s:%u -> %s:%u",
+		      icmp_error_name(h->type, h->code), ip4_ntop(ip->src, src), ip4_ntop(qsrc, qs),
+		      sport, ip4_ntop(qdst, qd), dport);
+		if (err)
+			udp_error(s, &local, sport, &remote, dport, err);
+		break;
+	/* case IP_PROTO_TCP: TCP joins here (RFC 1122 4.2.3.9, RFC 5927) */
+	default:
+		TRACE(s, "rx ICMP %s from %s about proto %u %s -> %s (type %u code %u)",
+		      icmp_error_name(h->type, h->code), ip4_ntop(ip->src, src), q[QIP_OFF_PROTO],
+		      ip4_ntop(qsrc, qs), ip4_ntop(qdst, qd), h->type, h->code);
+		break;
+	}
+	pkt_free(p);
+	return;
+
+drop:
+	stack_drop(s, p, reason, "%s from %s", icmp_error_name(h->type, h->code),
+		   ip4_ntop(ip->src, src));
+}
+
 /* Handles an ICMP message for this host (p->data at the ICMP header, p->len
  * its length, ip the header it came in): echo requests are answered, echo
- * replies reported, errors counted (nothing uses them yet), other types
+ * replies reported, errors passed to the protocol they concern, other types
  * dropped. Consumes p. */
 void icmp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct ipv4_hdr *ip)
 {
@@ -200,11 +289,8 @@ void icmp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct 
 			reason = "icmp.unknown_type";
 			goto drop;
 		}
-		/* Later issues pass these to UDP and TCP (RFC 1122 3.2.2.1) */
 		stats_inc(&s->stats, "icmp.rx_error");
-		TRACE(s, "rx ICMP %s from %s (type %u code %u)", icmp_error_name(h.type, h.code),
-		      ip4_ntop(ip->src, src), h.type, h.code);
-		pkt_free(p);
+		icmp_error_input(s, p, ip, &h);
 		return;
 	}
 

@@ -1,5 +1,6 @@
 /* ICMP for IPv4 (RFC 792, RFC 1122 3.2.2): echo reply, echo requests for
- * tests and tools, and error messages (protocol unreachable for now). */
+ * tests and tools, error messages (protocol and port unreachable, time
+ * exceeded), and errors received, passed to the socket they concern. */
 #ifndef TAPSTACK_ICMP_H
 #define TAPSTACK_ICMP_H
 

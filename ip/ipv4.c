@@ -19,6 +19,9 @@
 
 #include "ip/addr.h"
 #include "ip/icmp.h"
+#include "ip/ip.h"
+#include "ip/ipv4_frag.h"
+#include "ip/udp.h"
 #include "ip/route.h"
 #include "link/arp.h"
 #include "stack/byteorder.h"
@@ -165,6 +168,22 @@ static void ipv4_deliver(struct stack *s, struct netif *ifp, struct pkt *p,
 		stats_inc(&s->stats, "ip.delivered");
 		icmp_input(s, ifp, p, h);
 		return;
+	case IP_PROTO_UDP: {
+		struct ip_rx rx = {
+			.src = ipaddr_v4(h->src),
+			.dst = ipaddr_v4(h->dst),
+			.proto = h->proto,
+			.ttl = h->ttl,
+			.bcast = bcast,
+			.hdr = p->data,
+			.hdr_len = (size_t)h->ihl * 4,
+			.dgram_len = p->len,
+		};
+		pkt_pull(p, rx.hdr_len);
+		stats_inc(&s->stats, "ip.delivered");
+		udp_input(s, ifp, p, &rx);
+		return;
+	}
 	default:
 		/* RFC 1122 3.2.2.1: a host SHOULD answer a datagram for a
 		 * protocol it does not implement with protocol unreachable;
@@ -217,11 +236,16 @@ void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p)
 		reason = "ip.not_for_us";
 		goto drop;
 	}
-	/* RFC 791 3.2: a fragment has MF set or a nonzero offset; reassembly
-	 * comes in a later issue */
+	/* RFC 791 3.2: a fragment has MF set or a nonzero offset. It waits
+	 * for the others; the one that completes the datagram gives the whole
+	 * of it back, in a new (large) packet, with its header to parse again */
 	if (h.frag & (IPV4_FLAG_MF | IPV4_FRAG_MASK)) {
-		reason = "ip.fragment_unsupported";
-		goto drop;
+		p = ipv4_reasm_input(s, p, &h);
+		if (!p)
+			return;
+		reason = ipv4_parse(p->data, p->len, &h);
+		if (reason)
+			goto drop;
 	}
 	ipv4_deliver(s, ifp, p, &h, ip_bcast || (p->flags & PKT_LINK_BCAST));
 	return;
@@ -259,11 +283,18 @@ static int ipv4_route(struct stack *s, uint32_t dst, struct netif **ifp, uint32_
 
 /* Sends the transport payload p to dst: routes it, prepends a 20-byte header
  * (id from s->ip_id, DF clear, ttl or IPV4_DEFAULT_TTL when 0) and hands it
- * to ARP. src 0 means the outgoing interface's address. Consumes p. Returns 0,
- * -ENETUNREACH, -EMSGSIZE (over the interface MTU; fragmentation is a later
- * issue) or what ARP returns. */
+ * to ARP, in fragments if it is larger than the interface MTU. src 0 means
+ * the outgoing interface's address. Consumes p. Returns 0, -ENETUNREACH,
+ * -EMSGSIZE (over 65535 bytes) or what fragmentation or ARP returns. */
 int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 		uint8_t ttl)
+{
+	return ipv4_output_df(s, p, src, dst, proto, ttl, false);
+}
+
+/* See ipv4.h. Consumes p. */
+int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
+		   uint8_t ttl, bool df)
 {
 	struct netif *ifp;
 	uint32_t nexthop;
@@ -276,9 +307,11 @@ int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint
 	if (src == 0)
 		src = ifp->ip4;
 	size_t total = p->len + IPV4_HDR_LEN;
-	if (total > ifp->mtu) {
-		stack_drop(s, p, "ip.tx_too_big", "%zu bytes to %s, mtu %u", total,
-			   ip4_ntop(dst, a), ifp->mtu);
+	/* RFC 791 3.1: the total length field has 16 bits; RFC 791 3.2: a
+	 * datagram with Don't Fragment set that does not fit is not sent */
+	if (total > 65535 || (df && total > ifp->mtu)) {
+		stack_drop(s, p, "ip.tx_too_big", "%zu bytes to %s, mtu %u%s", total,
+			   ip4_ntop(dst, a), ifp->mtu, df ? " DF" : "");
 		return -EMSGSIZE;
 	}
 	uint8_t *hdr = pkt_push(p, IPV4_HDR_LEN);
@@ -292,7 +325,7 @@ int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint
 		.ihl = 5,
 		.total_len = (uint16_t)total,
 		.id = s->ip_id++,
-		.frag = 0,
+		.frag = df ? IPV4_FLAG_DF : 0,
 		.ttl = ttl ? ttl : IPV4_DEFAULT_TTL,
 		.proto = proto,
 		.src = src,
@@ -303,5 +336,8 @@ int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint
 	stats_inc(&s->stats, "ip.tx");
 	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(dst, b), proto,
 	      total);
+	/* RFC 791 3.2: larger than the link takes, sent in fragments */
+	if (total > ifp->mtu)
+		return ipv4_fragment_output(s, ifp, p, nexthop, ifp->mtu);
 	return arp_output(s, ifp, p, nexthop);
 }

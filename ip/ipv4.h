@@ -4,6 +4,7 @@
 #ifndef TAPSTACK_IPV4_H
 #define TAPSTACK_IPV4_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,9 +57,15 @@ void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p);
 /* Sends the transport payload p (p->data at the transport header) to dst:
  * prepends the IP header, routes it and hands it to ARP. src 0 means the
  * address of the outgoing interface. Consumes p. Returns 0, -ENETUNREACH
- * (no route), -EMSGSIZE (larger than the MTU: fragmentation comes in a
- * later issue) or another negative errno. */
+ * (no route), -EMSGSIZE (over 65535 bytes; larger than the MTU is sent in
+ * fragments, see ipv4_frag.h) or another negative errno. */
 int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto, uint8_t ttl);
+
+/* The same, with the Don't Fragment flag chosen: a datagram larger than the
+ * MTU is fragmented (RFC 791 3.2) unless df is set, and then refused with
+ * -EMSGSIZE ("ip.tx_too_big"). ipv4_output() is this with df false. */
+int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
+		   uint8_t ttl, bool df);
 
 /* Checksum sum of the IPv4 pseudo-header (RFC 793 3.1 / RFC 768), to be
  * passed to csum_partial() by TCP and UDP. */

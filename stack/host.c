@@ -11,6 +11,7 @@
 #include "link/pcapdev.h"
 #include "link/tap.h"
 #include "stack/ctl.h"
+#include "stack/net.h"
 
 void host_opts_init(struct host_opts *o)
 {
@@ -192,11 +193,14 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 		snprintf(h->ctl_path, sizeof(h->ctl_path), "%s", o->ctl);
 	}
 	stack_start(&h->s, host_clock_now());
+	host_catch_signals();
+	host_attach_sockets(h);
 	return 0;
 }
 
 void host_close(struct host *h)
 {
+	net_close_all(&h->s);
 	stack_fini(&h->s);
 	if (h->dev) {
 		netdev_flush(h->dev);

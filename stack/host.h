@@ -18,7 +18,6 @@
 #ifndef TAPSTACK_HOST_H
 #define TAPSTACK_HOST_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -74,14 +73,25 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
  * socket (removing its file). */
 void host_close(struct host *h);
 
-/* Runs the host until a SIGINT or SIGTERM arrives (or *stop is set).
- * Returns 0. This is the only code that reads the real clock. */
-int host_run(struct host *h, volatile sig_atomic_t *stop);
+/* Runs the host until a SIGINT or SIGTERM arrives. Returns 0. The loop
+ * (stack/loop.c) is the only code that reads the real clock. */
+int host_run(struct host *h);
 
-/* One turn of the loop: handles everything due, then waits at most
- * max_wait_us for input or a deadline. Blocking socket calls (later issues)
- * turn it until they can complete. */
+/* One turn of the loop: waits at most max_wait_us for a frame, a control
+ * client or the next deadline, then handles everything due. Blocking
+ * socket calls turn it until they can complete. */
 void host_loop_once(struct host *h, int64_t max_wait_us);
+
+/* Makes SIGINT and SIGTERM ask the program to stop: blocking socket calls
+ * then return -EINTR and host_run returns. host_open() calls it. */
+void host_catch_signals(void);
+
+/* True once SIGINT or SIGTERM has arrived. */
+int host_stop_requested(void);
+
+/* Makes h the host of the socket API (net.h), with blocking calls waiting
+ * in its loop. host_open() calls it. */
+void host_attach_sockets(struct host *h);
 
 /* The real monotonic clock in microseconds (loop.c). */
 int64_t host_clock_now(void);

@@ -156,6 +156,7 @@ void pktq_push(struct pkt_queue *q, struct pkt *p)
 	q->last = p;
 	q->count++;
 	q->bytes += p->len;
+	q->truesize += p->cap;
 }
 
 struct pkt *pktq_pop(struct pkt_queue *q)
@@ -169,6 +170,7 @@ struct pkt *pktq_pop(struct pkt_queue *q)
 	p->next = NULL;
 	q->count--;
 	q->bytes -= p->len;
+	q->truesize -= p->cap;
 	return p;
 }
 
@@ -178,4 +180,5 @@ void pktq_purge(struct pkt_queue *q)
 	q->first = q->last = NULL;
 	q->count = 0;
 	q->bytes = 0;
+	q->truesize = 0;
 }

@@ -20,7 +20,7 @@
 #define PKT_SMALL_CAP 2048        /* size class for ordinary frames */
 #define PKT_LARGE_CAP (65536 + 256) /* size class for 64 KB datagrams */
 #define PKT_POOL_SMALL_MAX 8192   /* most small buffers alive at once */
-#define PKT_POOL_LARGE_MAX 64     /* most large buffers alive at once */
+#define PKT_POOL_LARGE_MAX 256    /* most large buffers alive at once */
 
 struct pkt {
 	uint8_t *head;      /* start of the buffer */
@@ -32,6 +32,10 @@ struct pkt {
 	int ifindex;        /* interface the frame arrived on */
 	uint8_t large;      /* size class: 0 small, 1 large */
 	uint8_t flags;      /* PKT_LINK_BCAST, ... */
+	/* Control block: a scratch area the layer that owns the packet may use
+	 * for its own metadata (a UDP socket keeps each datagram's source
+	 * address here). Access it with memcpy. */
+	_Alignas(8) uint8_t cb[48];
 };
 
 #define PKT_LINK_BCAST 0x01 /* arrived as a link-layer broadcast or multicast */
@@ -80,7 +84,8 @@ void pkt_pool_release(void);
 struct pkt_queue {
 	struct pkt *first, *last;
 	size_t count;
-	size_t bytes;
+	size_t bytes;           /* sum of p->len */
+	size_t truesize;        /* sum of p->cap: the memory the queue really holds */
 };
 
 void pktq_push(struct pkt_queue *q, struct pkt *p);

@@ -14,12 +14,15 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 	arp_cache_init(&s->arp);
 	route_table_init(&s->routes);
 	icmp_init(&s->icmp);
+	reasm_init(&s->reasm);
+	udp_init(&s->udp);
 	s->ip_id = (uint16_t)rng_next(&s->rng);
 }
 
 void stack_fini(struct stack *s)
 {
 	arp_cache_flush(&s->arp);
+	reasm_flush(&s->reasm);
 	for (int i = 0; i < s->nifs; i++)
 		s->ifs[i].dev->stats = NULL;
 }
@@ -94,12 +97,16 @@ int stack_poll(struct stack *s, int64_t now)
 		}
 	}
 	arp_timer(s);
+	ipv4_reasm_timer(s);
 	return total;
 }
 
 int64_t stack_next_deadline(struct stack *s)
 {
 	int64_t t = arp_next_deadline(&s->arp);
+	int64_t r = ipv4_reasm_next_deadline(&s->reasm);
+	if (r < t)
+		t = r;
 	for (int i = 0; i < s->nifs; i++) {
 		int64_t d = netdev_next_deadline(s->ifs[i].dev);
 		if (d < t)

@@ -15,7 +15,9 @@
 
 #include "ip/addr.h"
 #include "ip/icmp.h"
+#include "ip/ipv4_frag.h"
 #include "ip/route.h"
+#include "ip/udp.h"
 #include "link/arp.h"
 #include "link/eth.h"
 #include "link/netdev.h"
@@ -50,6 +52,8 @@ struct stack {
 	struct arp_cache arp;
 	struct route_table routes;
 	struct icmp_state icmp;
+	struct reasm_table reasm;  /* IPv4 datagrams being reassembled */
+	struct udp_table udp;      /* bound UDP sockets */
 	uint16_t ip_id;            /* next IPv4 identification */
 };
 

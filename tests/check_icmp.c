@@ -373,22 +373,23 @@ static void expect_proto_unreach(struct pkt *r, const uint8_t *quote, size_t qle
 	ck_assert_mem_eq(r->data + L4 + ICMP_HDR_LEN, quote, qlen);
 }
 
-START_TEST(test_proto_unreach_udp_like_linux)
+START_TEST(test_proto_unreach_unknown_protocol)
 {
-	uint8_t f[128], linux_err[128];
+	uint8_t f[128];
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
 	harness_learn_peer(&h);
-	/* no UDP yet: the captured datagram gets protocol (not port)
-	 * unreachable, quoting what Linux quoted in its port unreachable */
+	/* the captured UDP datagram, relabelled as protocol 253: protocol
+	 * unreachable, quoting the whole (small) datagram */
 	size_t n = vector_frame("udp-port-unreachable.pcap", 1, f, sizeof(f));
-	size_t ln = vector_frame("udp-port-unreachable.pcap", 2, linux_err, sizeof(linux_err));
+	f[L3 + 9] = 253;
+	be16_put(f + L3 + 10, 0);
+	be16_put(f + L3 + 10, inet_csum(f + L3, IPV4_HDR_LEN));
 	inject(&h, f, n);
 
 	struct pkt *r = expect_tx(&h);
-	expect_proto_unreach(r, linux_err + L4 + ICMP_HDR_LEN, ln - L4 - ICMP_HDR_LEN);
-	ck_assert_uint_eq(ln - L4 - ICMP_HDR_LEN, n - L3); /* the whole datagram */
+	expect_proto_unreach(r, f + L3, n - L3);
 	pkt_free(r);
 	ck_assert_uint_eq(count(&h, "ip.unknown_protocol"), 1);
 	ck_assert_uint_eq(count(&h, "icmp.tx_error"), 1);
@@ -460,7 +461,7 @@ START_TEST(test_proto_unreach_not_for_broadcast)
 	static const uint32_t dst[] = { IP4_BROADCAST, IP(10, 0, 0, 255), HOST };
 	for (int i = 0; i < 3; i++) {
 		size_t n = build_ipv4_frame(f, eth_broadcast, t_mac_peer, PEER, dst[i],
-					    IP_PROTO_UDP, data, sizeof(data));
+					    253, data, sizeof(data));
 		inject(&h, f, n);
 	}
 	ck_assert_uint_eq(count(&h, "ip.unknown_protocol"), 3);
@@ -599,7 +600,7 @@ Suite *icmp_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
-	tcase_add_test(tc, test_proto_unreach_udp_like_linux);
+	tcase_add_test(tc, test_proto_unreach_unknown_protocol);
 	tcase_add_test(tc, test_proto_unreach_tcp);
 	tcase_add_test(tc, test_proto_unreach_quote_length);
 	tcase_add_test(tc, test_proto_unreach_not_for_broadcast);

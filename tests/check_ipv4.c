@@ -278,21 +278,49 @@ START_TEST(test_broadcast_destinations_accepted)
 }
 END_TEST
 
-START_TEST(test_fragments_dropped)
+/* Linux's three fragments of a 4008-byte echo request (ping -s 4000) are
+ * put back together and answered; the reply is cut the way Linux cut its
+ * own: same lengths, flags and offsets, and the same ICMP bytes. */
+START_TEST(test_fragments_like_linux)
 {
+	static uint8_t f[1600], want[1600];
 	struct harness h;
-	uint8_t f[1600];
 
 	harness_init(&h, "10.0.0.2/24", NULL);
 	harness_learn_peer(&h);
 	for (int i = 1; i <= 3; i++) {
 		size_t n = vector_frame("ipv4-fragments.pcap", i, f, sizeof(f));
 		inject(&h, f, n);
+		ck_assert_uint_eq(count(&h, "ip.delivered"), i == 3);
 	}
-	ck_assert_uint_eq(count(&h, "ip.fragment_unsupported"), 3);
-	ck_assert_uint_eq(count(&h, "ip.delivered"), 0);
-	ck_assert_uint_eq(count(&h, "icmp.tx_echo_reply"), 0);
+	ck_assert_uint_eq(count(&h, "ip.fragments_rx"), 3);
+	ck_assert_uint_eq(count(&h, "ip.reassembled"), 1);
+	ck_assert_uint_eq(count(&h, "icmp.tx_echo_reply"), 1);
+	ck_assert_uint_eq(h.s.reasm.count, 0);
+
+	uint16_t id = 0;
+	for (int i = 4; i <= 6; i++) {
+		struct ipv4_hdr mine, theirs;
+		size_t wn = vector_frame("ipv4-fragments.pcap", i, want, sizeof(want));
+		ck_assert_ptr_null(ipv4_parse(want + ETH_HDR_LEN, wn - ETH_HDR_LEN, &theirs));
+		struct pkt *r = expect_tx(&h);
+		ck_assert_uint_eq(r->len, wn);
+		ck_assert_mem_eq(r->data, want, ETH_HDR_LEN);
+		ck_assert_ptr_null(ipv4_parse(r->data + ETH_HDR_LEN, r->len - ETH_HDR_LEN, &mine));
+		ck_assert_uint_eq(mine.total_len, theirs.total_len);
+		ck_assert_uint_eq(mine.frag, theirs.frag);
+		ck_assert_uint_eq(mine.src, HOST);
+		ck_assert_uint_eq(mine.dst, PEER);
+		if (i == 4)
+			id = mine.id;
+		ck_assert_uint_eq(mine.id, id);
+		/* the data: the ICMP reply, cut at the same places */
+		size_t l4 = ETH_HDR_LEN + IPV4_HDR_LEN;
+		ck_assert_mem_eq(r->data + l4, want + l4, wn - l4);
+		pkt_free(r);
+	}
 	expect_no_tx(&h);
+	ck_assert_uint_eq(count(&h, "ip.fragments_tx"), 3);
 	harness_fini(&h);
 }
 END_TEST
@@ -406,20 +434,42 @@ START_TEST(test_output_too_big)
 
 	harness_init(&h, "10.0.0.2/24", NULL);
 	harness_learn_peer(&h);
-	/* 1473 bytes of echo data: 8 + 1473 + 20 = 1501 > 1500 */
-	ck_assert_int_eq(ipv4_output(&h.s, payload(ICMP_HDR_LEN + 1473), 0, PEER, IP_PROTO_ICMP, 0),
+	/* 1473 bytes of echo data: 8 + 1473 + 20 = 1501 > 1500. With DF it is
+	 * refused (RFC 791 3.2) ... */
+	ck_assert_int_eq(ipv4_output_df(&h.s, payload(ICMP_HDR_LEN + 1473), 0, PEER, IP_PROTO_ICMP,
+					0, true),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
 	expect_no_tx(&h);
+	/* ... without, it goes in two fragments (see check_frag.c) */
 	static const uint8_t data[1473];
-	ck_assert_int_eq(icmp_send_echo(&h.s, PEER, 1, 1, data, sizeof(data)), -EMSGSIZE);
-	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 2);
-	expect_no_tx(&h);
-	/* exactly the MTU goes */
-	ck_assert_int_eq(ipv4_output(&h.s, payload(1480), 0, PEER, 253, 0), 0);
+	ck_assert_int_eq(icmp_send_echo(&h.s, PEER, 1, 1, data, sizeof(data)), 0);
 	struct pkt *r = expect_tx(&h);
 	ck_assert_uint_eq(r->len, ETH_MAX_FRAME);
+	ck_assert_uint_eq(be16_get(r->data + ETH_HDR_LEN + 6), IPV4_FLAG_MF | 0);
 	pkt_free(r);
+	r = expect_tx(&h);
+	ck_assert_uint_eq(be16_get(r->data + ETH_HDR_LEN + 2), IPV4_HDR_LEN + 1);
+	ck_assert_uint_eq(be16_get(r->data + ETH_HDR_LEN + 6), 1480 / 8);
+	pkt_free(r);
+	expect_no_tx(&h);
+	ck_assert_uint_eq(count(&h, "ip.fragmented"), 1);
+	/* RFC 791 3.1: more than 65535 bytes cannot be said in a header */
+	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN + 1), 0, PEER, 253, 0),
+			 -EMSGSIZE);
+	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 2);
+	expect_no_tx(&h);
+	/* exactly the MTU goes whole, DF or not */
+	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, 253, 0, true), 0);
+	r = expect_tx(&h);
+	ck_assert_uint_eq(r->len, ETH_MAX_FRAME);
+	ck_assert_uint_eq(be16_get(r->data + ETH_HDR_LEN + 6), IPV4_FLAG_DF);
+	pkt_free(r);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1480), 0, PEER, 253, 0), 0);
+	r = expect_tx(&h);
+	ck_assert_uint_eq(r->len, ETH_MAX_FRAME);
+	pkt_free(r);
+	ck_assert_uint_eq(count(&h, "ip.fragmented"), 1);
 	harness_fini(&h);
 }
 END_TEST
@@ -680,7 +730,7 @@ Suite *ipv4_suite(void)
 	tcase_add_loop_test(tc, test_address_checks, 0,
 			    (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
 	tcase_add_test(tc, test_broadcast_destinations_accepted);
-	tcase_add_test(tc, test_fragments_dropped);
+	tcase_add_test(tc, test_fragments_like_linux);
 	tcase_add_test(tc, test_unknown_protocol_counted);
 	suite_add_tcase(s, tc);
 

@@ -12,6 +12,8 @@ SUITE(link_suite)      /* tests/check_link.c: simlink, impair, pcap devices */
 SUITE(arp_suite)       /* tests/check_arp.c: ARP codec and cache on virtual time */
 SUITE(ipv4_suite)      /* tests/check_ipv4.c: IPv4 codec, input, output, routes */
 SUITE(icmp_suite)      /* tests/check_icmp.c: ICMP echo and errors */
+SUITE(frag_suite)      /* tests/check_frag.c: IPv4 fragmentation and reassembly */
+SUITE(udp_suite)       /* tests/check_udp.c: UDP codec, demultiplexing, sockets over UDP */
 SUITE(sim_suite)       /* tests/check_sim.c: two hosts on a simlink */
 SUITE(fuzz_suite)      /* tests/check_fuzz.c: hostile frames into a host and the codecs */
 

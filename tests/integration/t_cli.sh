@@ -14,6 +14,12 @@ for flag in --help --version; do
 	[ -s "$TMP/out" ] || fail "tapstack $flag prints nothing"
 	ok "tapstack $flag exits 0 ($(head -n 1 "$TMP/out"))"
 done
+# --help names every service --serve can choose.
+nsx timeout 5 "$TAPSTACK" --help >"$TMP/out" 2>&1
+for service in echo discard chargen; do
+	grep -Eq "^ +$service " "$TMP/out" || fail "tapstack --help does not list the service $service"
+done
+ok "tapstack --help lists the services echo, discard, chargen"
 "$TAPCTL" --help >/dev/null 2>&1 || fail "tapctl --help does not exit 0"
 ok "tapctl --help exits 0"
 
@@ -28,6 +34,9 @@ bad=(
 	"--tap tap0 --ip 10.0.0.2/24 --impair loss=2"
 	"--tap tap0 --ip 10.0.0.2/24 --impair bogus=1"
 	"--tap tap0 --ip 10.0.0.2/24 --seed x"
+	"--tap tap0 --ip 10.0.0.2/24 --serve nosuch"
+	"--tap tap0 --ip 10.0.0.2/24 --serve echo,nosuch"
+	"--tap tap0 --ip 10.0.0.2/24 --serve"
 )
 for args in "${bad[@]}"; do
 	# shellcheck disable=SC2086 # split on purpose

@@ -1,0 +1,90 @@
+/* Choosing services and serving them from one net_poll() loop. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "apps/lib/service.h"
+#include "stack/host.h"
+#include "stack/net.h"
+
+#define SERVICES_MAX_FDS 256
+
+extern struct service service_udp_echo, service_udp_discard, service_udp_chargen;
+
+struct service *const service_table[] = {
+	&service_udp_echo,
+	&service_udp_discard,
+	&service_udp_chargen,
+	NULL,
+};
+
+int services_select(const char *list, struct service **out, int max, char *err, size_t errlen)
+{
+	int n = 0;
+	if (strcmp(list, "none") == 0)
+		return 0;
+	if (strcmp(list, "all") == 0) {
+		for (int i = 0; service_table[i] && n < max; i++)
+			out[n++] = service_table[i];
+		return n;
+	}
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save = NULL, *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		int i;
+		for (i = 0; service_table[i]; i++)
+			if (strcmp(service_table[i]->name, name) == 0)
+				break;
+		if (!service_table[i]) {
+			snprintf(err, errlen, "unknown service '%s' (known: see --help)", name);
+			return -1;
+		}
+		for (int k = 0; k < n; k++)
+			if (out[k] == service_table[i])
+				goto next;
+		if (n < max)
+			out[n++] = service_table[i];
+	next:;
+	}
+	return n;
+}
+
+void services_usage(FILE *out)
+{
+	for (int i = 0; service_table[i]; i++)
+		fprintf(out, "                    %-8s %s\n", service_table[i]->name, service_table[i]->what);
+}
+
+int services_run(struct service **sv, int n, uint64_t seed)
+{
+	char err[200];
+	for (int i = 0; i < n; i++) {
+		rng_seed(&sv[i]->rng, seed + (uint64_t)i);
+		if (sv[i]->start(sv[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "tapstack: cannot start %s: %s\n", sv[i]->name, err);
+			while (--i >= 0)
+				sv[i]->stop(sv[i]);
+			return -1;
+		}
+	}
+	static struct pollfd fds[SERVICES_MAX_FDS];
+	static int owner[SERVICES_MAX_FDS];
+	while (!host_stop_requested()) {
+		int nfds = 0;
+		for (int i = 0; i < n; i++) {
+			int k = sv[i]->pollfds(sv[i], fds + nfds, SERVICES_MAX_FDS - nfds);
+			for (int j = 0; j < k; j++)
+				owner[nfds + j] = i;
+			nfds += k;
+		}
+		int r = net_poll(fds, (nfds_t)nfds, 1000);
+		if (r < 0)
+			break; /* -EINTR: asked to stop */
+		for (int j = 0; j < nfds && r > 0; j++)
+			if (fds[j].revents)
+				sv[owner[j]]->handle(sv[owner[j]], &fds[j]);
+	}
+	for (int i = 0; i < n; i++)
+		sv[i]->stop(sv[i]);
+	return 0;
+}

@@ -1,0 +1,551 @@
+/* IPv4 fragmentation and reassembly (RFC 791 3.2, RFC 815, RFC 1122 3.3.2),
+ * with overlapping fragments dropped whole as RFC 5722 asks of IPv6. See
+ * ipv4_frag.h.
+ *
+ * A fragment is an ordinary IPv4 datagram whose flags/offset word says where
+ * its data goes in the original (RFC 791 3.1):
+ *
+ *     |        identification         |0|DF|MF|  fragment offset (x 8)  |
+ *
+ * Reassembly. Fragments of one datagram share (source, destination,
+ * protocol, identification). Each one covers the payload bytes
+ * [offset * 8, offset * 8 + data length); the one with MF clear says where
+ * the payload ends. RFC 815 keeps a list of "holes", the ranges still
+ * missing, starting with the single hole [0, infinity). We keep the other
+ * half of the picture: the fragments received, sorted by offset and never
+ * overlapping. The holes are exactly the gaps between consecutive
+ * fragments (and after the last one until the end is known), so:
+ *   - RFC 815 step "find a hole the fragment falls in" is finding the
+ *     fragment's place in the sorted list; a fragment that would cover
+ *     bytes already received is not allowed to fill a hole partly: it is an
+ *     overlap and the whole datagram is dropped (RFC 5722 3);
+ *   - RFC 815 "the hole list is empty" is: the end is known and walking the
+ *     list from offset 0, each fragment starts where the previous one ended
+ *     and the last one ends at the end.
+ * Because nothing overlaps, assembling is one copy of each fragment's data
+ * into one buffer, in list order.
+ *
+ * Fragmentation. A datagram larger than the interface MTU is cut into
+ * pieces of floor((mtu - header) / 8) * 8 bytes of data, each sent with a
+ * copy of the header, the same identification, its own offset and MF set
+ * on all but the last one.
+ */
+#include "ip/ipv4_frag.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ip/addr.h"
+#include "ip/icmp.h"
+#include "ip/ipv4.h"
+#include "link/arp.h"
+#include "stack/byteorder.h"
+#include "stack/checksum.h"
+#include "stack/pkt.h"
+#include "stack/stack.h"
+
+/* Field offsets in the IP header (see ipv4.c). */
+enum {
+	IPF_OFF_VER_IHL = 0,
+	IPF_OFF_TOTAL_LEN = 2,
+	IPF_OFF_ID = 4,
+	IPF_OFF_FRAG = 6,
+	IPF_OFF_CHECKSUM = 10,
+	IPF_OFF_SRC = 12,
+	IPF_OFF_DST = 16,
+};
+
+#define IPV4_MAX_TOTAL_LEN 65535   /* RFC 791 3.1: the total length has 16 bits */
+#define IPV4_OPT_COPY 0x80         /* RFC 791 3.1: option type bit "copied on fragmentation" */
+#define IPV4_OPT_EOL 0             /* end of option list */
+#define IPV4_OPT_NOP 1             /* no operation */
+
+/* ---- Reading a held fragment's header (p->data at the IP header) ---- */
+
+/* Header length in bytes. */
+static size_t frag_hlen(const struct pkt *p)
+{
+	return (size_t)(p->data[IPF_OFF_VER_IHL] & 0x0f) * 4;
+}
+
+/* First payload byte the fragment covers. */
+static size_t frag_start(const struct pkt *p)
+{
+	return (size_t)(be16_get(p->data + IPF_OFF_FRAG) & IPV4_FRAG_MASK) * 8;
+}
+
+/* One past the last payload byte the fragment covers. */
+static size_t frag_end(const struct pkt *p)
+{
+	return frag_start(p) + p->len - frag_hlen(p);
+}
+
+/* True if More Fragments is set. */
+static bool frag_mf(const struct pkt *p)
+{
+	return (be16_get(p->data + IPF_OFF_FRAG) & IPV4_FLAG_MF) != 0;
+}
+
+/* ---- The table ---- */
+
+/* Empties the table and puts every slot on the free list. */
+void reasm_init(struct reasm_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = REASM_MAX_DATAGRAMS - 1; i >= 0; i--) {
+		t->slots[i].next = t->free;
+		t->free = &t->slots[i];
+	}
+}
+
+/* Frees every held fragment and empties the table. */
+void reasm_flush(struct reasm_table *t)
+{
+	for (struct reasm_entry *e = t->list; e; e = e->next)
+		pkt_free_chain(e->frags);
+	reasm_init(t);
+}
+
+/* The datagram this header belongs to (RFC 791 3.2: same source,
+ * destination, protocol and identification), or NULL. A linear search:
+ * there are at most REASM_MAX_DATAGRAMS. */
+static struct reasm_entry *reasm_find(struct reasm_table *t, const struct ipv4_hdr *h)
+{
+	for (struct reasm_entry *e = t->list; e; e = e->next)
+		if (e->src == h->src && e->dst == h->dst && e->proto == h->proto && e->id == h->id)
+			return e;
+	return NULL;
+}
+
+/* Unlinks e from the table, frees its fragments and returns its slot to
+ * the free list. */
+static void reasm_remove(struct reasm_table *t, struct reasm_entry *e)
+{
+	struct reasm_entry **pp = &t->list;
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	pkt_free_chain(e->frags);
+	t->bytes -= e->bytes;
+	t->count--;
+	memset(e, 0, sizeof(*e));
+	e->next = t->free;
+	t->free = e;
+}
+
+/* Gives up on datagram e: counts one drop under reason and frees its
+ * fragments. With keep, the entry stays (empty, marked dead) until its
+ * deadline so later fragments of it are dropped too; otherwise it goes. */
+static void reasm_abandon(struct stack *s, struct reasm_entry *e, const char *reason, bool keep)
+{
+	char src[IP4_STRLEN];
+
+	stack_drop(s, NULL, reason, "datagram from %s id %u, %u fragments", ip4_ntop(e->src, src),
+		   e->id, e->nfrags);
+	if (!keep) {
+		reasm_remove(&s->reasm, e);
+		return;
+	}
+	pkt_free_chain(e->frags);
+	s->reasm.bytes -= e->bytes;
+	e->frags = NULL;
+	e->nfrags = 0;
+	e->bytes = 0;
+	e->received = 0;
+	e->dead = true;
+}
+
+/* A new, empty entry for the datagram of h, the newest in the table, with
+ * its deadline REASM_TIMEOUT_US from now. When all REASM_MAX_DATAGRAMS are
+ * in use the oldest is dropped whole ("ip.frag_evicted") to make room. */
+static struct reasm_entry *reasm_new(struct stack *s, const struct ipv4_hdr *h, int ifindex)
+{
+	struct reasm_table *t = &s->reasm;
+
+	if (!t->free)
+		reasm_abandon(s, t->list, "ip.frag_evicted", false);
+	struct reasm_entry *e = t->free;
+	t->free = e->next;
+	memset(e, 0, sizeof(*e));
+	e->src = h->src;
+	e->dst = h->dst;
+	e->proto = h->proto;
+	e->id = h->id;
+	e->ifindex = ifindex;
+	e->deadline = s->now + REASM_TIMEOUT_US;
+
+	struct reasm_entry **pp = &t->list;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = e;
+	t->count++;
+	return e;
+}
+
+/* ---- Reassembly ---- */
+
+/* The checks one fragment must pass on its own, before any datagram is
+ * looked at: the reason to drop it, or NULL. */
+static const char *ipv4_frag_check(const struct ipv4_hdr *h)
+{
+	size_t hlen = (size_t)h->ihl * 4;
+	size_t len = h->total_len - hlen;
+	size_t start = (size_t)(h->frag & IPV4_FRAG_MASK) * 8;
+
+	/* RFC 791 3.2: every fragment but the last carries a multiple of 8
+	 * bytes (the next one's offset counts in 8-byte units); an empty
+	 * fragment fills nothing (Linux drops it too) */
+	if (len == 0 || ((h->frag & IPV4_FLAG_MF) && len % 8 != 0))
+		return "ip.frag_bad_length";
+	/* RFC 791 3.1: a datagram is at most 65535 bytes; a fragment that
+	 * reaches past that ("ping of death") can never be reassembled */
+	if (start + h->total_len > IPV4_MAX_TOTAL_LEN)
+		return "ip.frag_too_big";
+	return NULL;
+}
+
+/* RFC 791 3.2: the fragment with MF clear fixes the end of the payload.
+ * Returns "ip.frag_inconsistent" if a fragment ending at end disagrees
+ * with what e already knows (a second, different end, or data past the
+ * end), else NULL. */
+static const char *ipv4_reasm_check_end(const struct reasm_entry *e, size_t end, bool mf)
+{
+	if (e->total_len && (mf ? end > e->total_len : end != e->total_len))
+		return "ip.frag_inconsistent";
+	if (!mf) {
+		for (const struct pkt *f = e->frags; f; f = f->next)
+			if (frag_end(f) > end)
+				return "ip.frag_inconsistent";
+	}
+	return NULL;
+}
+
+/* True if a and b are the same fragment: same offset, length, MF flag and
+ * data (RFC 5722 3 allows dropping exact duplicates alone). */
+static bool frag_same(const struct pkt *a, const struct pkt *b)
+{
+	return frag_start(a) == frag_start(b) && frag_end(a) == frag_end(b) &&
+	       frag_mf(a) == frag_mf(b) &&
+	       memcmp(a->data + frag_hlen(a), b->data + frag_hlen(b), a->len - frag_hlen(a)) == 0;
+}
+
+/* The reassembly insert (see ipv4_frag.h). RFC 815's search for the hole a
+ * fragment falls into is the walk to its place in the sorted list: prev is
+ * the last fragment starting before p, next the first starting at or after
+ * it. Since the held fragments never overlap, p can only collide with prev
+ * (if prev ends after p starts) or next (if next starts before p ends); any
+ * fragment further away would collide with one of these first. Returns NULL
+ * (p linked in), "ip.frag_duplicate" or "ip.frag_overlap". */
+const char *ipv4_reasm_insert(struct reasm_entry *e, struct pkt *p)
+{
+	size_t start = frag_start(p), end = frag_end(p);
+	struct pkt **pp = &e->frags;
+	struct pkt *prev = NULL;
+
+	while (*pp && frag_start(*pp) < start) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	struct pkt *next = *pp;
+	if (next && frag_same(next, p))
+		return "ip.frag_duplicate";
+	/* RFC 5722 3: any other overlap abandons the datagram */
+	if ((prev && frag_end(prev) > start) || (next && frag_start(next) < end))
+		return "ip.frag_overlap";
+
+	p->next = next;
+	*pp = p;
+	e->nfrags++;
+	e->received += end - start;
+	e->bytes += p->cap;
+	return NULL;
+}
+
+/* RFC 815: the hole list is empty. True once the end is known and the
+ * fragments, in order, cover [0, total_len) without a gap. */
+static bool ipv4_reasm_complete(const struct reasm_entry *e)
+{
+	size_t expect = 0;
+
+	if (e->total_len == 0 || e->received != e->total_len)
+		return false;
+	for (const struct pkt *f = e->frags; f; f = f->next) {
+		if (frag_start(f) != expect)
+			return false;
+		expect = frag_end(f);
+	}
+	return expect == e->total_len;
+}
+
+/* Builds the whole datagram of the complete entry e into one new packet
+ * (RFC 791 3.2): the first fragment's header, options included, then every
+ * fragment's data in order; total length set, MF and offset cleared, the
+ * checksum computed again. Removes e from the table. Returns the packet
+ * (the caller owns it) or NULL after a counted drop. */
+static struct pkt *ipv4_reasm_build(struct stack *s, struct reasm_entry *e)
+{
+	const struct pkt *first = e->frags;
+	size_t hlen = frag_hlen(first);
+	size_t total = hlen + e->total_len;
+	char src[IP4_STRLEN];
+
+	/* the last fragment was checked with its own header; the first one's
+	 * may be longer (options) */
+	if (total > IPV4_MAX_TOTAL_LEN) {
+		reasm_abandon(s, e, "ip.frag_too_big", false);
+		return NULL;
+	}
+	struct pkt *q = pkt_alloc(total);
+	if (!q) {
+		reasm_abandon(s, e, "ip.frag_no_buffer", false);
+		return NULL;
+	}
+	uint8_t *buf = pkt_put(q, total);
+	memcpy(buf, first->data, hlen);
+	size_t at = hlen;
+	for (const struct pkt *f = e->frags; f; f = f->next) {
+		size_t fh = frag_hlen(f);
+		memcpy(buf + at, f->data + fh, f->len - fh);
+		at += f->len - fh;
+		q->flags |= f->flags & PKT_LINK_BCAST;
+	}
+	be16_put(buf + IPF_OFF_TOTAL_LEN, (uint16_t)total);
+	be16_put(buf + IPF_OFF_FRAG,
+		 be16_get(buf + IPF_OFF_FRAG) & (uint16_t)~(IPV4_FLAG_MF | IPV4_FRAG_MASK));
+	be16_put(buf + IPF_OFF_CHECKSUM, 0);
+	be16_put(buf + IPF_OFF_CHECKSUM, inet_csum(buf, hlen));
+	q->ifindex = e->ifindex;
+
+	stats_inc(&s->stats, "ip.reassembled");
+	TRACE(s, "ip reassembled %s id %u: %u fragments, %zu bytes", ip4_ntop(e->src, src), e->id,
+	      e->nfrags, total);
+	reasm_remove(&s->reasm, e);
+	return q;
+}
+
+/* Adds one received fragment (see ipv4_frag.h). Consumes p. */
+struct pkt *ipv4_reasm_input(struct stack *s, struct pkt *p, const struct ipv4_hdr *h)
+{
+	struct reasm_table *t = &s->reasm;
+	size_t start = (size_t)(h->frag & IPV4_FRAG_MASK) * 8;
+	size_t end = start + h->total_len - (size_t)h->ihl * 4;
+	bool mf = (h->frag & IPV4_FLAG_MF) != 0;
+	const char *reason;
+	char src[IP4_STRLEN], dst[IP4_STRLEN];
+
+	stats_inc(&s->stats, "ip.fragments_rx");
+	TRACE(s, "rx IP fragment %s -> %s id %u offset %zu len %zu%s", ip4_ntop(h->src, src),
+	      ip4_ntop(h->dst, dst), h->id, start, end - start, mf ? " MF" : "");
+	reason = ipv4_frag_check(h);
+	if (reason)
+		goto drop;
+	/* a bound on memory, so fragments that never complete cannot take
+	 * every buffer (RFC 1122 3.3.2 leaves the limits to the host) */
+	if (t->bytes + p->cap > REASM_MAX_BYTES) {
+		reason = "ip.frag_memory_limit";
+		goto drop;
+	}
+
+	struct reasm_entry *e = reasm_find(t, h);
+	if (!e)
+		e = reasm_new(s, h, p->ifindex);
+	/* RFC 5722 3: after an overlap, fragments not yet received are
+	 * discarded too */
+	if (e->dead) {
+		reason = "ip.frag_after_overlap";
+		goto drop;
+	}
+	reason = ipv4_reasm_check_end(e, end, mf);
+	if (reason) {
+		pkt_free(p);
+		reasm_abandon(s, e, reason, true);
+		return NULL;
+	}
+	reason = ipv4_reasm_insert(e, p);
+	if (reason && strcmp(reason, "ip.frag_duplicate") == 0)
+		goto drop;
+	if (reason) {
+		pkt_free(p);
+		reasm_abandon(s, e, reason, true);
+		return NULL;
+	}
+	t->bytes += p->cap;
+	if (!mf)
+		e->total_len = end;
+	if (e->nfrags > REASM_MAX_FRAGMENTS) {
+		reasm_abandon(s, e, "ip.frag_too_many", false);
+		return NULL;
+	}
+	if (!ipv4_reasm_complete(e))
+		return NULL;
+	return ipv4_reasm_build(s, e);
+
+drop:
+	stack_drop(s, p, reason, "fragment from %s id %u offset %zu", ip4_ntop(h->src, src), h->id,
+		   start);
+	return NULL;
+}
+
+/* Gives up on datagram e, whose time is over. RFC 1122 3.3.2: when the
+ * first fragment (offset 0) is there, the source hears about it with ICMP
+ * time exceeded, code 1 "fragment reassembly time exceeded" (RFC 792),
+ * quoting that fragment (not when it came as a link broadcast: RFC 1122
+ * 3.2.2). A datagram already abandoned for an overlap just goes, without a
+ * second count. */
+static void ipv4_reasm_expire(struct stack *s, struct reasm_entry *e)
+{
+	const struct pkt *first = e->frags;
+
+	if (e->dead) {
+		reasm_remove(&s->reasm, e);
+		return;
+	}
+	if (first && frag_start(first) == 0 && !(first->flags & PKT_LINK_BCAST))
+		icmp_send_error(s, first->data, first->len, ICMP_TIME_EXCEEDED, 1);
+	reasm_abandon(s, e, "ip.frag_timeout", false);
+}
+
+/* Gives up on every datagram whose deadline has come (see ipv4_frag.h). */
+void ipv4_reasm_timer(struct stack *s)
+{
+	struct reasm_entry *e = s->reasm.list;
+
+	while (e) {
+		struct reasm_entry *next = e->next;
+		if (e->deadline <= s->now)
+			ipv4_reasm_expire(s, e);
+		e = next;
+	}
+}
+
+/* The earliest deadline in the table, or INT64_MAX. */
+int64_t ipv4_reasm_next_deadline(const struct reasm_table *t)
+{
+	int64_t d = INT64_MAX;
+
+	for (const struct reasm_entry *e = t->list; e; e = e->next)
+		if (e->deadline < d)
+			d = e->deadline;
+	return d;
+}
+
+/* ---- Fragmentation ---- */
+
+/* Copies the options of the header hdr (hlen bytes) that RFC 791 3.1 marks
+ * "copied" (type bit 0x80) into out, padded with end-of-list bytes to a
+ * multiple of 4. Stops at end-of-list or at an option whose length does not
+ * fit (the rest is not copied). Returns the bytes written (0..40). */
+static size_t ipv4_copy_options(const uint8_t *hdr, size_t hlen, uint8_t *out)
+{
+	size_t i = IPV4_HDR_LEN, n = 0;
+
+	while (i < hlen) {
+		uint8_t type = hdr[i];
+		if (type == IPV4_OPT_EOL)
+			break;
+		if (type == IPV4_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hlen || hdr[i + 1] < 2 || i + hdr[i + 1] > hlen)
+			break;
+		size_t olen = hdr[i + 1];
+		if (type & IPV4_OPT_COPY) {
+			memcpy(out + n, hdr + i, olen);
+			n += olen;
+		}
+		i += olen;
+	}
+	while (n % 4)
+		out[n++] = IPV4_OPT_EOL;
+	return n;
+}
+
+/* Fills the empty packet f with one fragment: the fixed header of hdr,
+ * then opts (optlen bytes), then len bytes of data, with the flags/offset
+ * word frag, its own length and a fresh checksum. */
+static void ipv4_fill_fragment(struct pkt *f, const uint8_t *hdr, const uint8_t *opts,
+			       size_t optlen, const uint8_t *data, size_t len, uint16_t frag)
+{
+	size_t hlen = IPV4_HDR_LEN + optlen;
+	uint8_t *buf = pkt_put(f, hlen + len);
+
+	memcpy(buf, hdr, IPV4_HDR_LEN);
+	memcpy(buf + IPV4_HDR_LEN, opts, optlen);
+	memcpy(buf + hlen, data, len);
+	buf[IPF_OFF_VER_IHL] = (uint8_t)(4 << 4 | hlen / 4);
+	be16_put(buf + IPF_OFF_TOTAL_LEN, (uint16_t)(hlen + len));
+	be16_put(buf + IPF_OFF_FRAG, frag);
+	be16_put(buf + IPF_OFF_CHECKSUM, 0);
+	be16_put(buf + IPF_OFF_CHECKSUM, inet_csum(buf, hlen));
+}
+
+/* Sends the datagram p as fragments (see ipv4_frag.h). RFC 791 3.2: the
+ * first fragment keeps the whole header, later ones only the options with
+ * the copy flag (ipv4_output sends no options today, so in practice every
+ * header is 20 bytes); each carries floor((mtu - its header) / 8) * 8 bytes
+ * of data but the last; offsets count in 8-byte units from the original
+ * offset (0 unless p is itself a fragment); MF is set on all but the last,
+ * which keeps p's own MF. Consumes p. Returns 0, -EMSGSIZE (DF set, or an
+ * MTU too small for 8 bytes of data), -EINVAL (a bad header), -ENOBUFS (no
+ * buffer for a fragment: the rest are not sent, "ip.frag_no_buffer") or
+ * the first error of arp_output. */
+int ipv4_fragment_output(struct stack *s, struct netif *ifp, struct pkt *p, uint32_t nexthop,
+			 unsigned mtu)
+{
+	char a[IP4_STRLEN], b[IP4_STRLEN];
+	uint8_t copied[IPV4_MAX_HDR_LEN - IPV4_HDR_LEN];
+	const uint8_t *hdr = p->data;
+	size_t hlen = p->len >= IPV4_HDR_LEN ? frag_hlen(p) : 0;
+
+	if (hlen < IPV4_HDR_LEN || hlen > p->len || be16_get(hdr + IPF_OFF_TOTAL_LEN) != p->len) {
+		stack_drop(s, p, "ip.tx_bad_header", "len %zu", p->len);
+		return -EINVAL;
+	}
+	uint16_t frag = be16_get(hdr + IPF_OFF_FRAG);
+	uint32_t src = be32_get(hdr + IPF_OFF_SRC), dst = be32_get(hdr + IPF_OFF_DST);
+	size_t ncopied = ipv4_copy_options(hdr, hlen, copied);
+	/* RFC 791 3.2: a datagram with Don't Fragment set is not cut */
+	if ((frag & IPV4_FLAG_DF) || mtu < hlen + 8) {
+		stack_drop(s, p, "ip.tx_too_big", "%zu bytes to %s, mtu %u", p->len,
+			   ip4_ntop(dst, a), mtu);
+		return -EMSGSIZE;
+	}
+
+	const uint8_t *data = p->data + hlen;
+	size_t len = p->len - hlen, at = 0;
+	size_t base = (size_t)(frag & IPV4_FRAG_MASK) * 8;
+	uint16_t keep = frag & (uint16_t)~(IPV4_FLAG_MF | IPV4_FRAG_MASK); /* the reserved bit */
+	int err = 0;
+
+	stats_inc(&s->stats, "ip.fragmented");
+	while (at < len) {
+		/* the first fragment carries every option, later ones the copied ones */
+		bool first = base + at == 0;
+		const uint8_t *opts = first ? hdr + IPV4_HDR_LEN : copied;
+		size_t optlen = first ? hlen - IPV4_HDR_LEN : ncopied;
+		size_t room = (mtu - IPV4_HDR_LEN - optlen) / 8 * 8;
+		size_t n = len - at < room ? len - at : room;
+		uint16_t f = keep | (uint16_t)((base + at) / 8);
+		if (at + n < len || (frag & IPV4_FLAG_MF))
+			f |= IPV4_FLAG_MF;
+
+		struct pkt *fp = pkt_alloc(IPV4_HDR_LEN + optlen + n);
+		if (!fp) {
+			stack_drop(s, p, "ip.frag_no_buffer", "to %s: %zu of %zu bytes not sent",
+				   ip4_ntop(dst, a), len - at, len);
+			return -ENOBUFS;
+		}
+		ipv4_fill_fragment(fp, hdr, opts, optlen, data + at, n, f);
+		stats_inc(&s->stats, "ip.fragments_tx");
+		TRACE(s, "tx IP fragment %s -> %s id %u offset %zu len %zu%s", ip4_ntop(src, a),
+		      ip4_ntop(dst, b), be16_get(hdr + IPF_OFF_ID), base + at, n,
+		      (f & IPV4_FLAG_MF) ? " MF" : "");
+		int r = arp_output(s, ifp, fp, nexthop);
+		if (r < 0 && err == 0)
+			err = r;
+		at += n;
+	}
+	pkt_free(p);
+	return err;
+}

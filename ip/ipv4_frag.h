@@ -1,0 +1,94 @@
+/* IPv4 fragmentation and reassembly (RFC 791 3.2, RFC 815, RFC 1122
+ * 3.3.2; overlapping fragments dropped whole, as RFC 5722 asks of IPv6). */
+#ifndef TAPSTACK_IPV4_FRAG_H
+#define TAPSTACK_IPV4_FRAG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ip/ipv4.h"
+#include "stack/pkt.h"
+
+struct stack;
+
+#define REASM_TIMEOUT_US 30000000    /* RFC 1122 3.3.2: 60 to 120 s recommended; 30 s like Linux */
+#define REASM_MAX_DATAGRAMS 64       /* datagrams being reassembled at once */
+#define REASM_MAX_BYTES (4 * 1024 * 1024) /* buffer bytes held by all of them (shared with IPv6 later) */
+#define REASM_MAX_FRAGMENTS 256      /* fragments of one datagram */
+
+/* One datagram being put back together, identified (RFC 791 3.2) by
+ * source, destination, protocol and identification. */
+struct reasm_entry {
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto;
+	struct pkt *frags;           /* received fragments sorted by offset, p->data at the IP header */
+	unsigned nfrags;
+	size_t bytes;                /* buffer bytes held (counted against REASM_MAX_BYTES) */
+	size_t total_len;            /* payload length, known once the last fragment (MF=0) came; 0 before */
+	size_t received;             /* payload bytes received */
+	int64_t deadline;            /* give up at this time */
+	int ifindex;
+	bool dead;                   /* abandoned after an overlap: later fragments are
+	                                dropped until the deadline (RFC 5722 3) */
+	struct reasm_entry *next;
+};
+
+struct reasm_table {
+	struct reasm_entry *list;    /* oldest first */
+	unsigned count;
+	size_t bytes;
+	struct reasm_entry *free;    /* unused slots, linked through ->next */
+	struct reasm_entry slots[REASM_MAX_DATAGRAMS]; /* no malloc on the packet path */
+};
+
+void reasm_init(struct reasm_table *t);
+
+/* Frees every datagram being reassembled. */
+void reasm_flush(struct reasm_table *t);
+
+/* Adds the fragment p (p->data at the IP header, trimmed to its total
+ * length; h its parsed header). Returns the whole datagram once the last
+ * hole is filled (one packet, p->data at an IP header with the total length
+ * set, MF and offset cleared and a correct checksum; the caller owns it), or
+ * NULL (the fragment was kept, or dropped with a named reason: duplicate
+ * fragments are dropped as "ip.frag_duplicate", overlaps drop the whole
+ * datagram as "ip.frag_overlap", a datagram over 65535 bytes as
+ * "ip.frag_too_big", limits as "ip.frag_memory_limit"). Consumes p.
+ *
+ * Counted once per fragment: "ip.frag_bad_length" (data not a multiple of 8
+ * with MF set, or empty), "ip.frag_too_big", "ip.frag_memory_limit",
+ * "ip.frag_duplicate", "ip.frag_after_overlap" (a fragment of a datagram
+ * abandoned for an overlap, before its deadline). Counted once per datagram
+ * abandoned with all its fragments: "ip.frag_overlap", "ip.frag_inconsistent"
+ * (two different ends, or data past the end), "ip.frag_too_many" (over
+ * REASM_MAX_FRAGMENTS), "ip.frag_evicted" (the oldest, to make room),
+ * "ip.frag_no_buffer", and "ip.frag_timeout" in ipv4_reasm_timer(). */
+struct pkt *ipv4_reasm_input(struct stack *s, struct pkt *p, const struct ipv4_hdr *h);
+
+/* The reassembly insert: links the fragment p (p->data at its IP header,
+ * p->len its total length, data not empty) into e->frags, which stays
+ * sorted by offset, and adds it to e->nfrags, e->received and e->bytes
+ * (p->cap). Returns NULL when p was linked in (e owns it now), or, leaving
+ * e and p untouched: "ip.frag_duplicate" (p is an exact copy of a held
+ * fragment: same offset, length, MF flag and data) or "ip.frag_overlap" (p
+ * shares bytes with a held fragment otherwise). */
+const char *ipv4_reasm_insert(struct reasm_entry *e, struct pkt *p);
+
+/* Gives up on datagrams whose time is over ("ip.frag_timeout"), sending ICMP
+ * time exceeded, code 1, if the first fragment had come (RFC 792; RFC 1122
+ * 3.3.2). Runs at s->now. */
+void ipv4_reasm_timer(struct stack *s);
+
+/* The earliest reassembly deadline, or INT64_MAX. */
+int64_t ipv4_reasm_next_deadline(const struct reasm_table *t);
+
+/* Sends the datagram p (p->data at a complete IP header with its total
+ * length, checksum not yet needed) as fragments that fit mtu (RFC 791 3.2:
+ * each fragment's data a multiple of 8 bytes but the last; options copied
+ * only if their copy flag is set). Each fragment is handed to
+ * arp_output(s, ifp, f, nexthop). Consumes p. Returns 0 or a negative errno. */
+int ipv4_fragment_output(struct stack *s, struct netif *ifp, struct pkt *p, uint32_t nexthop, unsigned mtu);
+
+#endif

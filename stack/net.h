@@ -1,0 +1,139 @@
+/* The socket API of tapstack: what an app includes.
+ *
+ * It works like BSD sockets (socket(2), bind(2), sendto(2), poll(2)...), with
+ * three differences:
+ *   - the calls are named net_*, and the descriptors they return are
+ *     tapstack's own, not the kernel's (don't pass them to read() or close());
+ *   - errors come back as negative errno values (-EAGAIN, -ECONNREFUSED...)
+ *     instead of -1 and errno;
+ *   - a call that has to wait (a blocking net_recvfrom, net_poll with a
+ *     timeout) runs the host's event loop while it waits, so the stack keeps
+ *     answering ARP and pings meanwhile. There are no threads.
+ *
+ * A UDP echo client, in full:
+ *
+ *     #include "stack/host.h"
+ *     #include "stack/net.h"
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *             struct host h;  ... host_open(&h, &opts, err, sizeof err) ...
+ *             int fd = net_socket(AF_INET, SOCK_DGRAM, 0);
+ *             struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(7) };
+ *             inet_pton(AF_INET, "10.0.0.1", &to.sin_addr);
+ *             net_sendto(fd, "hello", 5, 0, (struct sockaddr *)&to, sizeof to);
+ *             char buf[100];
+ *             ssize_t n = net_recv(fd, buf, sizeof buf, 0);  // waits, the stack runs
+ *             if (n < 0) printf("error: %s\n", strerror((int)-n));
+ *             net_close(fd);
+ *             host_close(&h);
+ *     }
+ *
+ * host_open() attaches the sockets to that host; apps/udpcat.c is a complete
+ * example to read first.
+ *
+ * Addresses are the standard struct sockaddr_in / sockaddr_in6 with
+ * socklen_t lengths, ports and addresses in network byte order, as usual. */
+#ifndef TAPSTACK_NET_H
+#define TAPSTACK_NET_H
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct stack;
+
+/* Largest number of sockets open at once in one process. */
+#define NET_MAX_SOCKETS 16384
+/* The first descriptor number (0-2 are left alone, so a descriptor is never
+ * mistaken for stdin, stdout or stderr in a printout). */
+#define NET_FD_BASE 3
+
+/* Extra socket options at level SOL_SOCKET. */
+#define SO_NONBLOCK 0x5401   /* int: 1 = calls never wait (as O_NONBLOCK with fcntl) */
+
+/* Creates a socket: domain AF_INET (AF_INET6 later), type SOCK_DGRAM
+ * (SOCK_STREAM when TCP lands), optionally ORed with SOCK_NONBLOCK;
+ * protocol 0 or the type's own (IPPROTO_UDP). Returns the descriptor, or
+ * -EAFNOSUPPORT, -EPROTONOSUPPORT, -EINVAL, -EMFILE, -ENOBUFS. */
+int net_socket(int domain, int type, int protocol);
+
+/* Gives the socket a local address and port. Port 0 picks an ephemeral
+ * port (RFC 6056: random in 49152-65535); address 0.0.0.0 means any of the
+ * host's. Returns 0, -EADDRINUSE (another socket has it and SO_REUSEADDR is
+ * not set on both), -EADDRNOTAVAIL (not one of our addresses), -EINVAL
+ * (already bound), -EBADF, -EAFNOSUPPORT. */
+int net_bind(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* UDP: fixes the peer, so net_send/net_recv can be used, only datagrams from
+ * it are received, and errors about it (port unreachable) are reported as
+ * -ECONNREFUSED by the next call. Binds an ephemeral port first if needed.
+ * AF_UNSPEC dissolves the association. Returns 0 or a negative errno. */
+int net_connect(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* Sends one datagram of len bytes to the address to (or to the connected
+ * peer when to is NULL). Returns len, or -EMSGSIZE (larger than a UDP
+ * datagram can be, or DF and over the MTU), -EDESTADDRREQ, -EISCONN,
+ * -ENETUNREACH, -ECONNREFUSED (pending error), -EAGAIN, -EBADF... */
+ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+		   socklen_t tolen);
+ssize_t net_send(int fd, const void *buf, size_t len, int flags);
+
+/* Receives one datagram into buf (at most len bytes: the rest of a longer
+ * datagram is discarded, as recv(2) does; MSG_TRUNC in flags returns the
+ * real length). from/fromlen get the sender (may be NULL). Waits unless
+ * the socket is non-blocking or MSG_DONTWAIT is given (then -EAGAIN), up
+ * to SO_RCVTIMEO (then -EAGAIN). MSG_PEEK leaves the datagram queued.
+ * A pending error (-ECONNREFUSED) is returned once and cleared. */
+ssize_t net_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+		     socklen_t *fromlen);
+ssize_t net_recv(int fd, void *buf, size_t len, int flags);
+
+/* Closes the socket; its queued data is freed. Returns 0 or -EBADF. */
+int net_close(int fd);
+
+/* Like poll(2) over tapstack descriptors: sets revents (POLLIN: a datagram
+ * or a pending error is there; POLLOUT: a send would not wait; POLLERR: a
+ * pending error; POLLNVAL: not a descriptor). timeout_ms < 0 waits forever,
+ * 0 not at all. Returns the number of entries with events, 0 on timeout,
+ * -EINTR if the program was asked to stop (SIGINT/SIGTERM) while waiting. */
+int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+/* Socket options at level SOL_SOCKET: SO_RCVBUF, SO_SNDBUF (int, bytes),
+ * SO_REUSEADDR (int), SO_NONBLOCK (int), SO_RCVTIMEO and SO_SNDTIMEO
+ * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,
+ * cleared), SO_TYPE (get). Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
+int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+
+/* The socket's local address, and its connected peer (-ENOTCONN if none). */
+int net_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
+int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
+
+/* ---- Connecting the sockets to a host -------------------------------- */
+
+/* How a blocking call waits: wait() lets time pass and the host(s) work,
+ * for at most max_wait_us (it may return early, e.g. when a frame came);
+ * now() tells the current time. host_open() installs the real-time driver;
+ * simulated tests install one that advances virtual time for two stacks.
+ * interrupted() (may be NULL) says the program should stop. */
+struct net_driver {
+	void (*wait)(void *ctx, int64_t max_wait_us);
+	int64_t (*now)(void *ctx);
+	int (*interrupted)(void *ctx);
+	void *ctx;
+};
+
+/* Makes s the host that net_socket() creates sockets on, and d the way
+ * blocking calls wait (copied). Sockets already created keep their host. */
+void net_attach(struct stack *s, const struct net_driver *d);
+
+/* Changes only the host for new sockets (simulated tests with two hosts). */
+void net_use_stack(struct stack *s);
+
+/* Closes every socket of host s (host_close and tests call it). */
+void net_close_all(struct stack *s);
+
+#endif

@@ -1,0 +1,492 @@
+/* The socket layer: descriptors, blocking, options and poll, shared by every
+ * protocol. A protocol (ip/udp.c, later tcp/) implements struct sock_ops,
+ * whose calls never wait; this file turns "would wait" (-EAGAIN) into a wait
+ * by running the host's driver, the way a kernel puts a process to sleep.
+ * See net.h for the API and socket.h for the pieces. */
+#include "stack/socket.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "ip/udp.h"
+#include "stack/stack.h"
+
+static struct socket *table[NET_MAX_SOCKETS];
+static int lowest_free;             /* no free slot below this index */
+static struct stack *current;       /* host for new sockets */
+static struct net_driver driver;    /* how blocking calls wait; wait == NULL: they can't */
+
+void net_attach(struct stack *s, const struct net_driver *d)
+{
+	current = s;
+	if (d)
+		driver = *d;
+	else
+		memset(&driver, 0, sizeof(driver));
+}
+
+void net_use_stack(struct stack *s)
+{
+	current = s;
+}
+
+struct socket *socket_get(int fd)
+{
+	int i = fd - NET_FD_BASE;
+	if (i < 0 || i >= NET_MAX_SOCKETS)
+		return NULL;
+	return table[i];
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+int sockaddr_to_ip(const struct sockaddr *sa, socklen_t len, int family, struct ipaddr *a,
+		   uint16_t *port)
+{
+	if (!sa || len < (socklen_t)sizeof(sa_family_t))
+		return -EINVAL;
+	if (sa->sa_family != family)
+		return -EAFNOSUPPORT;
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET) {
+		struct sockaddr_in sin;
+		if (len < (socklen_t)sizeof(sin))
+			return -EINVAL;
+		memcpy(&sin, sa, sizeof(sin));
+		*a = ipaddr_v4(ntohl(sin.sin_addr.s_addr));
+		if (sin.sin_addr.s_addr == INADDR_ANY)
+			a->family = 0; /* "any address" */
+		*port = ntohs(sin.sin_port);
+		return 0;
+	}
+	if (family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+		static const uint8_t any[16];
+		if (len < (socklen_t)sizeof(sin6))
+			return -EINVAL;
+		memcpy(&sin6, sa, sizeof(sin6));
+		a->family = AF_INET6;
+		memcpy(a->a, &sin6.sin6_addr, 16);
+		if (memcmp(a->a, any, 16) == 0)
+			a->family = 0;
+		*port = ntohs(sin6.sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+void ip_to_sockaddr(const struct ipaddr *a, uint16_t port, int family, struct sockaddr *sa,
+		    socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t full;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		if (a->family == AF_INET6)
+			memcpy(&sin6->sin6_addr, a->a, 16);
+		full = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = a->family == AF_INET ? htonl(ipaddr_to_v4(a)) : INADDR_ANY;
+		full = sizeof(*sin);
+	}
+	if (sa && len)
+		memcpy(sa, &ss, *len < full ? *len : full);
+	if (len)
+		*len = full;
+}
+
+/* RFC 6056 3.3.1 (Algorithm 1, "simple port randomization"): start at a
+ * random point of the ephemeral range 49152-65535 (RFC 6335 6) and take the
+ * first port that is free. */
+uint16_t socket_ephemeral_port(struct stack *s, bool (*in_use)(struct stack *s, uint16_t port))
+{
+	const uint32_t min = 49152, count = 65536 - 49152;
+	uint32_t offset = (uint32_t)rng_below(&s->rng, count);
+	for (uint32_t i = 0; i < count; i++) {
+		uint16_t port = (uint16_t)(min + (offset + i) % count);
+		if (!in_use(s, port))
+			return port;
+	}
+	return 0;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+/* The absolute deadline for a wait of timeo_us (0: none). */
+static int64_t wait_deadline(int64_t timeo_us)
+{
+	if (timeo_us <= 0 || !driver.now)
+		return INT64_MAX;
+	return driver.now(driver.ctx) + timeo_us;
+}
+
+/* Waits once for something to happen, until deadline at most. Returns 0 to
+ * try again, or the error to give the caller: -EAGAIN when the deadline has
+ * passed (or nothing can make progress: no driver), -EINTR when the program
+ * is asked to stop. */
+static int wait_once(int64_t deadline)
+{
+	if (!driver.wait)
+		return -EAGAIN;
+	if (driver.interrupted && driver.interrupted(driver.ctx))
+		return -EINTR;
+	int64_t now = driver.now(driver.ctx);
+	if (now >= deadline)
+		return -EAGAIN;
+	int64_t max = deadline == INT64_MAX ? 1000000 : deadline - now;
+	driver.wait(driver.ctx, max);
+	if (driver.interrupted && driver.interrupted(driver.ctx))
+		return -EINTR;
+	return 0;
+}
+
+/* True if a call on so with these flags must not wait. */
+static bool no_wait(const struct socket *so, int flags)
+{
+	return so->nonblock || (flags & MSG_DONTWAIT);
+}
+
+/* ---- the calls ---------------------------------------------------------- */
+
+/* Takes the lowest free descriptor for so. */
+static int fd_alloc(struct socket *so)
+{
+	for (int i = lowest_free; i < NET_MAX_SOCKETS; i++) {
+		if (!table[i]) {
+			table[i] = so;
+			lowest_free = i + 1;
+			so->fd = i + NET_FD_BASE;
+			return so->fd;
+		}
+	}
+	return -EMFILE;
+}
+
+int net_socket(int domain, int type, int protocol)
+{
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!current)
+		return -ENETDOWN; /* no host: host_open() (or net_attach) first */
+	if (domain != AF_INET)
+		return -EAFNOSUPPORT; /* AF_INET6 comes with the IPv6 issue */
+	if (base != SOCK_DGRAM)
+		return base == SOCK_STREAM ? -EPROTONOSUPPORT : -EINVAL;
+	if (protocol != 0 && protocol != IPPROTO_UDP)
+		return -EPROTONOSUPPORT;
+
+	struct socket *so = calloc(1, sizeof(*so));
+	if (!so)
+		return -ENOBUFS;
+	so->family = domain;
+	so->type = base;
+	so->protocol = IPPROTO_UDP;
+	so->s = current;
+	so->nonblock = (type & SOCK_NONBLOCK) != 0;
+	int fd = fd_alloc(so);
+	if (fd < 0) {
+		free(so);
+		return fd;
+	}
+	udp_socket_init(so);
+	stats_inc(&so->s->stats, "socket.opened");
+	return fd;
+}
+
+int net_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct socket *so = socket_get(fd);
+	struct ipaddr a;
+	uint16_t port;
+	if (!so)
+		return -EBADF;
+	int r = sockaddr_to_ip(addr, len, so->family, &a, &port);
+	if (r < 0)
+		return r;
+	if (so->bound)
+		return -EINVAL;
+	if (!so->ops->bind)
+		return -EOPNOTSUPP;
+	return so->ops->bind(so, &a, port);
+}
+
+int net_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct socket *so = socket_get(fd);
+	struct ipaddr a;
+	uint16_t port = 0;
+	if (!so)
+		return -EBADF;
+	if (!so->ops->connect)
+		return -EOPNOTSUPP;
+	if (addr && len >= (socklen_t)sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+		memset(&a, 0, sizeof(a)); /* POSIX: AF_UNSPEC dissolves a UDP association */
+	} else {
+		int r = sockaddr_to_ip(addr, len, so->family, &a, &port);
+		if (r < 0)
+			return r;
+		if (a.family == 0 || port == 0)
+			return -EINVAL; /* nobody to connect to (any address or port 0) */
+	}
+	return so->ops->connect(so, &a, port);
+}
+
+ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+		   socklen_t tolen)
+{
+	struct socket *so = socket_get(fd);
+	struct ipaddr a;
+	uint16_t port = 0;
+	if (!so)
+		return -EBADF;
+	if (!buf && len)
+		return -EFAULT;
+	if (to) {
+		int r = sockaddr_to_ip(to, tolen, so->family, &a, &port);
+		if (r < 0)
+			return r;
+		if (a.family == 0 || port == 0)
+			return -EINVAL;
+	}
+	int64_t deadline = wait_deadline(so->sndtimeo_us);
+	for (;;) {
+		ssize_t r = so->ops->sendto(so, buf, len, flags, to ? &a : NULL, port);
+		if (r != -EAGAIN || no_wait(so, flags))
+			return r;
+		int w = wait_once(deadline);
+		if (w < 0)
+			return w;
+	}
+}
+
+ssize_t net_send(int fd, const void *buf, size_t len, int flags)
+{
+	return net_sendto(fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t net_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+		     socklen_t *fromlen)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (!buf && len)
+		return -EFAULT;
+	int64_t deadline = wait_deadline(so->rcvtimeo_us);
+	for (;;) {
+		struct ipaddr a;
+		uint16_t port = 0;
+		ssize_t r = so->ops->recvfrom(so, buf, len, flags, &a, &port);
+		if (r >= 0) {
+			if (from || fromlen)
+				ip_to_sockaddr(&a, port, so->family, from, fromlen);
+			return r;
+		}
+		if (r != -EAGAIN || no_wait(so, flags))
+			return r;
+		int w = wait_once(deadline);
+		if (w < 0)
+			return w;
+	}
+}
+
+ssize_t net_recv(int fd, void *buf, size_t len, int flags)
+{
+	return net_recvfrom(fd, buf, len, flags, NULL, NULL);
+}
+
+int net_close(int fd)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (so->ops->close)
+		so->ops->close(so);
+	pktq_purge(&so->rxq);
+	stats_inc(&so->s->stats, "socket.closed");
+	int i = fd - NET_FD_BASE;
+	table[i] = NULL;
+	if (i < lowest_free)
+		lowest_free = i;
+	free(so);
+	return 0;
+}
+
+void net_close_all(struct stack *s)
+{
+	for (int i = 0; i < NET_MAX_SOCKETS; i++)
+		if (table[i] && table[i]->s == s)
+			net_close(i + NET_FD_BASE);
+	if (current == s)
+		current = NULL;
+}
+
+/* Fills in revents for every entry; returns how many have any. */
+static int poll_scan(struct pollfd *fds, nfds_t nfds)
+{
+	int ready = 0;
+	for (nfds_t i = 0; i < nfds; i++) {
+		struct socket *so = socket_get(fds[i].fd);
+		if (fds[i].fd < 0) {
+			fds[i].revents = 0; /* poll(2): negative descriptors are ignored */
+			continue;
+		}
+		if (!so) {
+			fds[i].revents = POLLNVAL;
+		} else {
+			short ev = so->ops->poll(so);
+			/* POLLERR, POLLHUP and POLLNVAL are reported even if not asked */
+			fds[i].revents = ev & (fds[i].events | POLLERR | POLLHUP);
+		}
+		if (fds[i].revents)
+			ready++;
+	}
+	return ready;
+}
+
+int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : wait_deadline((int64_t)timeout_ms * 1000);
+	for (;;) {
+		int ready = poll_scan(fds, nfds);
+		if (ready || timeout_ms == 0)
+			return ready;
+		int w = wait_once(deadline);
+		if (w == -EAGAIN)
+			return poll_scan(fds, nfds); /* the time is up: report what is true now */
+		if (w < 0)
+			return w;
+	}
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+/* Reads an int option value. */
+static int opt_int(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+/* Reads a struct timeval option value as microseconds. */
+static int opt_timeval(const void *val, socklen_t len, int64_t *us)
+{
+	struct timeval tv;
+	if (!val || len < (socklen_t)sizeof(tv))
+		return -EINVAL;
+	memcpy(&tv, val, sizeof(tv));
+	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+		return -EDOM;
+	*us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	return 0;
+}
+
+/* Buffer sizes are kept within reason: a hostile or mistaken value must not
+ * let one socket hold the whole packet pool. */
+#define SOCK_BUF_MIN 2048
+#define SOCK_BUF_MAX (16 * 1024 * 1024)
+
+int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct socket *so = socket_get(fd);
+	int v = 0, r;
+	if (!so)
+		return -EBADF;
+	if (level != SOL_SOCKET)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case SO_RCVTIMEO:
+		return opt_timeval(val, len, &so->rcvtimeo_us);
+	case SO_SNDTIMEO:
+		return opt_timeval(val, len, &so->sndtimeo_us);
+	case SO_RCVBUF:
+	case SO_SNDBUF:
+	case SO_REUSEADDR:
+	case SO_NONBLOCK:
+		if ((r = opt_int(val, len, &v)) < 0)
+			return r;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if ((name == SO_RCVBUF || name == SO_SNDBUF) && v < 0)
+		return -EINVAL;
+	size_t bytes = v < SOCK_BUF_MIN ? SOCK_BUF_MIN : v > SOCK_BUF_MAX ? SOCK_BUF_MAX : (size_t)v;
+	if (name == SO_RCVBUF)
+		so->rcvbuf = bytes;
+	else if (name == SO_SNDBUF)
+		so->sndbuf = bytes;
+	else if (name == SO_REUSEADDR)
+		so->reuseaddr = v != 0;
+	else
+		so->nonblock = v != 0;
+	return 0;
+}
+
+int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct socket *so = socket_get(fd);
+	int v;
+	if (!so)
+		return -EBADF;
+	if (!val || !len)
+		return -EINVAL;
+	if (level != SOL_SOCKET)
+		return -ENOPROTOOPT;
+	if (name == SO_RCVTIMEO || name == SO_SNDTIMEO) {
+		int64_t us = name == SO_RCVTIMEO ? so->rcvtimeo_us : so->sndtimeo_us;
+		struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+		if (*len < (socklen_t)sizeof(tv))
+			return -EINVAL;
+		memcpy(val, &tv, sizeof(tv));
+		*len = sizeof(tv);
+		return 0;
+	}
+	switch (name) {
+	case SO_RCVBUF: v = (int)so->rcvbuf; break;
+	case SO_SNDBUF: v = (int)so->sndbuf; break;
+	case SO_REUSEADDR: v = so->reuseaddr; break;
+	case SO_NONBLOCK: v = so->nonblock; break;
+	case SO_TYPE: v = so->type; break;
+	case SO_ERROR: v = so->error; so->error = 0; break;
+	default: return -ENOPROTOOPT;
+	}
+	if (*len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+int net_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (!len)
+		return -EINVAL;
+	ip_to_sockaddr(&so->laddr, so->lport, so->family, addr, len);
+	return 0;
+}
+
+int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (!so->connected)
+		return -ENOTCONN;
+	if (!len)
+		return -EINVAL;
+	ip_to_sockaddr(&so->raddr, so->rport, so->family, addr, len);
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* Inside the socket layer: the socket structure shared by stack/socket.c
+ * (descriptors, blocking, options, poll) and each protocol (ip/udp.c, later
+ * tcp/). Apps use stack/net.h, never this. */
+#ifndef TAPSTACK_SOCKET_H
+#define TAPSTACK_SOCKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ip/addr.h"
+#include "stack/net.h"
+#include "stack/pkt.h"
+
+struct socket;
+struct stack;
+
+/* What a protocol implements. Every operation is non-blocking: it returns
+ * -EAGAIN when it would have to wait, and the socket layer waits (runs the
+ * driver) and tries again, according to the socket's blocking mode and
+ * timeouts. Addresses arrive already checked and converted. NULL means
+ * -EOPNOTSUPP. */
+struct sock_ops {
+	/* Binds to laddr:lport (family 0 address = any; lport 0 = ephemeral). */
+	int (*bind)(struct socket *so, const struct ipaddr *laddr, uint16_t lport);
+	/* Connects to raddr:rport (raddr family 0 = dissolve, UDP only). */
+	int (*connect)(struct socket *so, const struct ipaddr *raddr, uint16_t rport);
+	/* Sends; to == NULL means the connected peer. Returns bytes or -errno. */
+	ssize_t (*sendto)(struct socket *so, const uint8_t *buf, size_t len, int flags,
+			  const struct ipaddr *to, uint16_t tport);
+	/* Receives into buf; fills from/fport when not NULL. */
+	ssize_t (*recvfrom)(struct socket *so, uint8_t *buf, size_t len, int flags,
+			    struct ipaddr *from, uint16_t *fport);
+	/* The events that are true now: POLLIN, POLLOUT, POLLERR, POLLHUP. */
+	short (*poll)(struct socket *so);
+	/* Releases the protocol's state (unhashes, frees queued data). */
+	void (*close)(struct socket *so);
+	/* TCP (a later issue). */
+	int (*listen)(struct socket *so, int backlog);
+	int (*accept)(struct socket *so, struct socket **child);
+	int (*shutdown)(struct socket *so, int how);
+};
+
+struct socket {
+	int fd;
+	int family;               /* AF_INET or AF_INET6 */
+	int type;                 /* SOCK_DGRAM or SOCK_STREAM */
+	int protocol;             /* IPPROTO_UDP or IPPROTO_TCP */
+	struct stack *s;          /* the host it lives on */
+	const struct sock_ops *ops;
+
+	struct ipaddr laddr;      /* local address; family 0 = any */
+	uint16_t lport;           /* local port, host order; 0 = not bound */
+	struct ipaddr raddr;      /* connected peer; family 0 = none */
+	uint16_t rport;
+	bool bound, connected;
+
+	int error;                /* pending error (positive errno), for SO_ERROR */
+	bool nonblock;
+	bool reuseaddr;
+	int64_t rcvtimeo_us;      /* 0 = wait forever */
+	int64_t sndtimeo_us;
+	size_t rcvbuf, sndbuf;    /* bytes */
+
+	struct pkt_queue rxq;     /* UDP: datagrams waiting, p->data at the payload */
+	struct socket *hash_next; /* link in the protocol's demultiplexing table */
+	void *proto;              /* the protocol's own state (TCP: its control block) */
+};
+
+/* The socket behind a descriptor, or NULL. */
+struct socket *socket_get(int fd);
+
+/* Picks an unused ephemeral port for proto on host s (RFC 6056 3.3.1,
+ * "Algorithm 1": random start in 49152-65535, then the next free one), using
+ * in_use(s, port) to test. Returns the port, or 0 if all are taken. */
+uint16_t socket_ephemeral_port(struct stack *s, bool (*in_use)(struct stack *s, uint16_t port));
+
+/* Converts a sockaddr of the socket's family to an address and a host-order
+ * port. Returns 0, -EINVAL (too short), -EAFNOSUPPORT (another family). */
+int sockaddr_to_ip(const struct sockaddr *sa, socklen_t len, int family, struct ipaddr *a,
+		   uint16_t *port);
+
+/* Writes a and port as a sockaddr_in/in6 into sa (at most *len bytes, as
+ * getsockname(2) does) and sets *len to the full size. */
+void ip_to_sockaddr(const struct ipaddr *a, uint16_t port, int family, struct sockaddr *sa,
+		    socklen_t *len);
+
+#endif

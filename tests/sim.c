@@ -1,0 +1,77 @@
+/* Two hosts on a simlink, on virtual time. See sim.h. */
+#include "tests/sim.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sim_init(struct sim *sim, const struct impair_cfg *cfg, uint64_t seed)
+{
+	static const uint8_t mac_a[6] = { 2, 0, 0, 0, 0, 1 }, mac_b[6] = { 2, 0, 0, 0, 0, 2 };
+	memset(sim, 0, sizeof(*sim));
+	ck_assert_uint_eq(pkt_in_use(), 0);
+	sim->link = simlink_new(cfg, seed);
+	ck_assert_ptr_nonnull(sim->link);
+	stack_init(&sim->a, "A", seed);
+	stack_init(&sim->b, "B", seed + 1);
+	if (getenv("TAPSTACK_TEST_TRACE"))
+		sim->a.trace = sim->b.trace = stderr;
+	struct netif *ia = stack_add_netif(&sim->a, simlink_end(sim->link, 0), mac_a);
+	struct netif *ib = stack_add_netif(&sim->b, simlink_end(sim->link, 1), mac_b);
+	stack_set_ipv4(&sim->a, ia, SIM_A_IP, 24);
+	stack_set_ipv4(&sim->b, ib, SIM_B_IP, 24);
+	stack_start(&sim->a, 0);
+	stack_start(&sim->b, 0);
+}
+
+void sim_fini(struct sim *sim)
+{
+	net_close_all(&sim->a);
+	net_close_all(&sim->b);
+	net_attach(NULL, NULL);
+	stack_fini(&sim->a);
+	stack_fini(&sim->b);
+	simlink_free(sim->link);
+	ck_assert_uint_eq(pkt_in_use(), 0);
+}
+
+void sim_run_until(struct sim *sim, int64_t t)
+{
+	for (int guard = 0; guard < 10000000; guard++) {
+		int64_t da = stack_next_deadline(&sim->a), db = stack_next_deadline(&sim->b);
+		int64_t d = da < db ? da : db;
+		if (d > t)
+			break;
+		sim->now = d > sim->now ? d : sim->now + 1;
+		stack_poll(&sim->a, sim->now);
+		stack_poll(&sim->b, sim->now);
+	}
+	if (t > sim->now)
+		sim->now = t;
+	stack_poll(&sim->a, sim->now);
+	stack_poll(&sim->b, sim->now);
+}
+
+/* A wait of the socket API: time moves to the next event (a frame due, a
+ * timer), or by max_wait_us if nothing is due before. */
+static void sim_wait(void *ctx, int64_t max_wait_us)
+{
+	struct sim *sim = ctx;
+	int64_t da = stack_next_deadline(&sim->a), db = stack_next_deadline(&sim->b);
+	int64_t d = da < db ? da : db;
+	int64_t t = sim->now + max_wait_us;
+	if (d < t)
+		t = d > sim->now ? d : sim->now + 1;
+	sim_run_until(sim, t);
+}
+
+static int64_t sim_now(void *ctx)
+{
+	return ((struct sim *)ctx)->now;
+}
+
+void sim_attach(struct sim *sim, struct stack *s)
+{
+	struct net_driver d = { .wait = sim_wait, .now = sim_now, .ctx = sim };
+	net_attach(s, &d);
+}
