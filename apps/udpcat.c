@@ -27,7 +27,8 @@ static void usage(FILE *out)
 	      "own runs inside: give it a free TAP of the lab (sudo labs/net up 2 makes tap1):\n"
 	      "  sudo labs/net exec build/udpcat --tap tap1 --ip 10.0.0.3/24 10.0.0.2 7 hi\n"
 	      "\n"
-	      "  --timeout MS      how long to wait for each answer (default 1000)\n"
+	      "  --timeout MS      how long to wait for each answer (default 2000: the first\n"
+	      "                    answer may wait for an ARP retry)\n"
 	      "  --listen PORT     print the datagrams that arrive on PORT until Ctrl-C\n"
 	      "\n",
 	      out);
@@ -108,7 +109,7 @@ static int send_all(const char *addr, uint16_t port, char **msgs, int nmsgs, int
 int main(int argc, char **argv)
 {
 	struct host_opts o;
-	int timeout_ms = 1000, listen_port = -1;
+	int timeout_ms = 2000, listen_port = -1;
 	char *pos[64];
 	int npos = 0;
 

@@ -17,7 +17,8 @@ done
 # --help names every service --serve can choose.
 nsx timeout 5 "$TAPSTACK" --help >"$TMP/out" 2>&1
 for service in echo discard chargen; do
-	grep -Eq "^ +$service " "$TMP/out" || fail "tapstack --help does not list the service $service"
+	grep -Eq "^ +$service " "$TMP/out" ||
+		fail "tapstack --help does not list the service $service"
 done
 ok "tapstack --help lists the services echo, discard, chargen"
 "$TAPCTL" --help >/dev/null 2>&1 || fail "tapctl --help does not exit 0"

@@ -21,7 +21,8 @@ ping_size() {
 	# ping marks a short reply "(truncated)", a changed one "wrong data byte",
 	# a second reply to one request "(DUP!)".
 	echo "$out" | grep -qi "truncated" && fail "ping -s $size: a reply was truncated"
-	echo "$out" | grep -qi "wrong data" && fail "ping -s $size: a reply's data differs from the request"
+	echo "$out" | grep -qi "wrong data" &&
+		fail "ping -s $size: a reply's data differs from the request"
 	echo "$out" | grep -q "DUP!" && fail "ping -s $size: duplicate replies"
 	[ "$n" -eq "$count" ] ||
 		fail "ping -s $size: want $count replies of $((size + 8)) bytes, got $n"
@@ -85,6 +86,6 @@ for size in 1473 8000 65000; do
 	want=3
 	[ "$size" -eq 65000 ] && want=2
 	[ "$n" -eq "$want" ] ||
-		fail "tshark reassembles $n echo replies of $((size + 8)) bytes from the stack, want $want"
+		fail "tshark reassembles $n replies of $((size + 8)) bytes, want $want"
 	ok "tshark reassembles $n replies of $((size + 8)) bytes from the stack's fragments"
 done

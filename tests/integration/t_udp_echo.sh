@@ -31,7 +31,7 @@ for f in small 1473 8k; do
 	udp_ask 7 "$in" "$TMP/$f.out"
 	got=$(stat -c %s "$TMP/$f.out")
 	cmp -s "$in" "$TMP/$f.out" ||
-		fail "echo: sent $size bytes, got $got bytes back that differ ($(cat "$TMP/nc.err"))"
+		fail "echo: sent $size bytes, got $got bytes that differ ($(cat "$TMP/nc.err"))"
 	ok "echo: a datagram of $size bytes came back byte for byte"
 done
 
@@ -48,32 +48,31 @@ ok "discard: no answer"
 # chargen_check FILE: prints what is wrong with FILE, nothing if it is right.
 chargen_check() {
 	LC_ALL=C od -An -v -t u1 "$1" | LC_ALL=C awk '
-		{ for (i = 1; i <= NF; i++) b[n++] = $i }
-		END {
-			col = 0; prev = -1; first = -1
-			for (k = 0; k < n; k++) {
-				c = b[k]
-				if (col == 72) {
-					if (c != 13) { print "byte " k ": want CR after 72 characters"; exit }
-					col = 73; continue
-				}
-				if (col == 73) {
-					if (c != 10) { print "byte " k ": want LF after CR"; exit }
-					col = 0; prev = -1; continue
-				}
-				if (c < 32 || c > 126) { print "byte " k ": " c " is not printable"; exit }
-				if (prev >= 0 && c != (prev - 32 + 1) % 95 + 32) {
-					print "byte " k ": " c " does not follow " prev; exit
-				}
-				if (col == 0) {
-					if (first >= 0 && c != (first - 32 + 1) % 95 + 32) {
-						print "byte " k ": a line starts with " c " after a line starting with " first; exit
-					}
-					first = c
-				}
+	function next_char(c) { return (c - 32 + 1) % 95 + 32 }
+	{ for (i = 1; i <= NF; i++) b[n++] = $i }
+	END {
+		col = 0; prev = -1; first = -1
+		for (k = 0; k < n && why == ""; k++) {
+			c = b[k]
+			if (col == 72) {
+				if (c != 13) why = "want CR after 72 characters"
+				col = 73
+			} else if (col == 73) {
+				if (c != 10) why = "want LF after CR"
+				col = 0; prev = -1
+			} else if (c < 32 || c > 126) {
+				why = c " is not printable"
+			} else if (prev >= 0 && c != next_char(prev)) {
+				why = c " does not follow " prev
+			} else if (col == 0 && first >= 0 && c != next_char(first)) {
+				why = "a line starts with " c " after one starting with " first
+			} else {
+				if (col == 0) first = c
 				prev = c; col++
 			}
-		}'
+		}
+		if (why != "") print "byte " k - 1 ": " why
+	}'
 }
 for i in 1 2 3; do
 	udp_ask 19 "$TMP/small.in" "$TMP/chargen$i.out"
@@ -81,7 +80,7 @@ for i in 1 2 3; do
 	[ "$size" -le 512 ] || fail "chargen: an answer of $size bytes, want at most 512"
 	why=$(chargen_check "$TMP/chargen$i.out")
 	[ -z "$why" ] || { head -c 200 "$TMP/chargen$i.out"; echo; fail "chargen: $why"; }
-	ok "chargen: an answer of $size bytes, the RFC 864 pattern ($(head -c 20 "$TMP/chargen$i.out"))"
+	ok "chargen: $size bytes of the RFC 864 pattern ($(head -c 20 "$TMP/chargen$i.out"))"
 done
 
 # 3 echo + 1 discard + 3 chargen datagrams reached a socket.

@@ -63,7 +63,8 @@ echo "300 datagrams to a closed port in $ms ms: udp.no_port +$arrived," \
 # At 100 errors per second after a burst of 50, 300 datagrams sent within
 # 1.5 s get at most 50 + 150 errors: some must be held back.
 if [ "$ms" -lt 1500 ]; then
-	[ "$limited" -gt 0 ] || fail "300 datagrams in $ms ms: no ICMP error held back by the rate limit"
+	[ "$limited" -gt 0 ] ||
+		fail "300 datagrams in $ms ms: no ICMP error held back by the rate limit"
 	ok "rate limit: $limited of 300 port unreachables held back"
 else
 	echo "note: sending took $ms ms, too slow to reach the rate limit; not checked"
@@ -88,7 +89,7 @@ ok "no port unreachable about a datagram to 10.0.0.255"
 n=$(count "$UNREACH && udp.dstport == 9995")
 echo "port unreachables about the 300 datagrams: $n"
 [ "$n" -eq $((arrived - limited)) ] ||
-	fail "$n port unreachables in the pcap, but $arrived - $limited rate limited = $((arrived - limited))"
+	fail "$n port unreachables in the pcap, want $arrived arrived - $limited rate limited"
 ok "$n port unreachables for 300 datagrams, the rest rate limited"
 
 # --- a service left out by --serve is a closed port: only echo here

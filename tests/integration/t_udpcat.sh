@@ -92,7 +92,8 @@ done
 # The socket is bound right after the host answers; if a datagram comes
 # first it gets a port unreachable, so try a few times.
 for ((i = 0; i < 10; i++)); do
-	printf 'hello from the kernel' | nsx timeout 5 nc -u -n -w 1 10.0.0.3 6000 >/dev/null 2>&1 || true
+	printf 'hello from the kernel' |
+		nsx timeout 5 nc -u -n -w 1 10.0.0.3 6000 >/dev/null 2>&1 || true
 	grep -q "sent 21 bytes" "$TMP/listen.out" && break
 	sleep 0.3
 done
@@ -111,8 +112,9 @@ cat "$TMP/listen.out"
 grep -Eq "^$GW_IP:[0-9]+ sent 21 bytes: hello from the kernel\$" "$TMP/listen.out" ||
 	fail "udpcat --listen 6000 did not print the kernel's datagram"
 ok "udpcat --listen: the kernel's datagram from nc arrived"
-grep -Eq "^10\.0\.0\.4:(49(15[2-9]|1[6-9][0-9]|[2-9][0-9][0-9])|5[0-9]{4}|6[0-5][0-9]{3}) sent 9 bytes: from-tap2\$" \
-	"$TMP/listen.out" ||
+# An ephemeral port: 49152-65535 (RFC 6056).
+EPHEMERAL='(49(15[2-9]|1[6-9][0-9]|[2-9][0-9][0-9])|5[0-9]{4}|6[0-5][0-9]{3})'
+grep -Eq "^10\.0\.0\.4:$EPHEMERAL sent 9 bytes: from-tap2\$" "$TMP/listen.out" ||
 	fail "udpcat --listen 6000 did not print the datagram of 10.0.0.4 from an ephemeral port"
 ok "udpcat --listen: a datagram from the third host, from an ephemeral port (49152-65535)"
 [ "$rc" -eq 0 ] || fail "udpcat --listen exits $rc on SIGTERM, want 0"
