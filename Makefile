@@ -27,7 +27,7 @@ LIB_SRCS  := $(wildcard stack/*.c link/*.c ip/*.c tcp/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 APPLIB_SRCS := $(wildcard apps/lib/*.c)
 APPLIB_OBJS := $(APPLIB_SRCS:%.c=$(BUILD)/%.o)
-APPS      := tapstack tapctl udpcat
+APPS      := $(basename $(notdir $(wildcard apps/*.c)))
 APP_BINS  := $(APPS:%=$(BUILD)/%)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)

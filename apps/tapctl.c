@@ -19,6 +19,8 @@ static void usage(FILE *out)
 	      "  stats    every counter, drop reasons by name (e.g. ip.bad_checksum 3)\n"
 	      "  neigh    the ARP cache: address, MAC, state, age, packets waiting\n"
 	      "  routes   the routing table\n"
+	      "  sockets  TCP connections like ss -tanoi: state, queues, sequence numbers,\n"
+	      "           windows, RTT, RTO, retransmissions, cwnd\n"
 	      "\n"
 	      "Options:\n"
 	      "  --ctl PATH   the host's control socket (default " HOST_CTL_DIR "/tap0.ctl)\n"
@@ -55,11 +57,11 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) {
-		fprintf(stderr, "tapctl: which command? stats, neigh or routes (see --help)\n");
+		fprintf(stderr, "tapctl: which command? stats, neigh, routes or sockets (see --help)\n");
 		return 2;
 	}
-	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "routes")) {
-		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh or routes\n", cmd);
+	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "routes") && strcmp(cmd, "sockets")) {
+		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, routes or sockets\n", cmd);
 		return 2;
 	}
 

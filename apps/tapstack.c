@@ -60,6 +60,14 @@ int main(int argc, char **argv)
 			printf("tapstack %s\n", TAPSTACK_VERSION);
 			return 0;
 		}
+		int used = 0;
+		int sr = services_option(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used);
+		if (sr < 0)
+			return 2;
+		if (sr > 0) {
+			i += used;
+			continue;
+		}
 		fprintf(stderr, "tapstack: unknown option '%s' (see tapstack --help)\n", argv[i]);
 		return 2;
 	}

@@ -17,6 +17,7 @@
 #include "ip/ip.h"
 #include "ip/ipv4.h"
 #include "ip/udp.h"
+#include "tcp/tcp.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
 #include "stack/pkt.h"
@@ -247,7 +248,16 @@ static void icmp_error_input(struct stack *s, struct pkt *p, const struct ipv4_h
 		if (err)
 			udp_error(s, &local, sport, &remote, dport, err);
 		break;
-	/* case IP_PROTO_TCP: TCP joins here (RFC 1122 4.2.3.9, RFC 5927) */
+	case IP_PROTO_TCP:
+		/* RFC 1122 4.2.3.9, RFC 5927: TCP checks the quoted sequence
+		 * number and decides; frag needed carries the next-hop MTU */
+		TRACE(s, "rx ICMP %s from %s about TCP %s:%u -> %s:%u",
+		      icmp_error_name(h->type, h->code), ip4_ntop(ip->src, src), ip4_ntop(qsrc, qs),
+		      sport, ip4_ntop(qdst, qd), dport);
+		if (err)
+			tcp_icmp_error(s, &local, sport, &remote, dport, be32_get(l4 + 4), err,
+				       (uint16_t)h->rest);
+		break;
 	default:
 		TRACE(s, "rx ICMP %s from %s about proto %u %s -> %s (type %u code %u)",
 		      icmp_error_name(h->type, h->code), ip4_ntop(ip->src, src), q[QIP_OFF_PROTO],

@@ -22,6 +22,7 @@
 #include "ip/ip.h"
 #include "ip/ipv4_frag.h"
 #include "ip/udp.h"
+#include "tcp/tcp.h"
 #include "ip/route.h"
 #include "link/arp.h"
 #include "stack/byteorder.h"
@@ -168,6 +169,7 @@ static void ipv4_deliver(struct stack *s, struct netif *ifp, struct pkt *p,
 		stats_inc(&s->stats, "ip.delivered");
 		icmp_input(s, ifp, p, h);
 		return;
+	case IP_PROTO_TCP:
 	case IP_PROTO_UDP: {
 		struct ip_rx rx = {
 			.src = ipaddr_v4(h->src),
@@ -181,7 +183,10 @@ static void ipv4_deliver(struct stack *s, struct netif *ifp, struct pkt *p,
 		};
 		pkt_pull(p, rx.hdr_len);
 		stats_inc(&s->stats, "ip.delivered");
-		udp_input(s, ifp, p, &rx);
+		if (h->proto == IP_PROTO_TCP)
+			tcp_input(s, ifp, p, &rx);
+		else
+			udp_input(s, ifp, p, &rx);
 		return;
 	}
 	default:

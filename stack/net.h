@@ -51,12 +51,18 @@ struct stack;
  * mistaken for stdin, stdout or stderr in a printout). */
 #define NET_FD_BASE 3
 
+/* TCP_NODELAY (level IPPROTO_TCP), as in <netinet/tcp.h>; defined here so
+ * an app need not include that header. */
+#ifndef TCP_NODELAY
+#define TCP_NODELAY 1
+#endif
+
 /* Extra socket options at level SOL_SOCKET. */
 #define SO_NONBLOCK 0x5401   /* int: 1 = calls never wait (as O_NONBLOCK with fcntl) */
 
-/* Creates a socket: domain AF_INET (AF_INET6 later), type SOCK_DGRAM
- * (SOCK_STREAM when TCP lands), optionally ORed with SOCK_NONBLOCK;
- * protocol 0 or the type's own (IPPROTO_UDP). Returns the descriptor, or
+/* Creates a socket: domain AF_INET (AF_INET6 later), type SOCK_DGRAM (UDP)
+ * or SOCK_STREAM (TCP), optionally ORed with SOCK_NONBLOCK; protocol 0 or
+ * the type's own (IPPROTO_UDP, IPPROTO_TCP). Returns the descriptor, or
  * -EAFNOSUPPORT, -EPROTONOSUPPORT, -EINVAL, -EMFILE, -ENOBUFS. */
 int net_socket(int domain, int type, int protocol);
 
@@ -70,33 +76,62 @@ int net_bind(int fd, const struct sockaddr *addr, socklen_t len);
 /* UDP: fixes the peer, so net_send/net_recv can be used, only datagrams from
  * it are received, and errors about it (port unreachable) are reported as
  * -ECONNREFUSED by the next call. Binds an ephemeral port first if needed.
- * AF_UNSPEC dissolves the association. Returns 0 or a negative errno. */
+ * AF_UNSPEC dissolves the association.
+ * TCP: opens the connection (three-way handshake), waiting until it is
+ * established unless non-blocking (then -EINPROGRESS; poll for POLLOUT and
+ * read SO_ERROR). Errors: -ECONNREFUSED (RST), -ETIMEDOUT, -EISCONN,
+ * -EALREADY. Returns 0 or a negative errno. */
 int net_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
-/* Sends one datagram of len bytes to the address to (or to the connected
- * peer when to is NULL). Returns len, or -EMSGSIZE (larger than a UDP
- * datagram can be, or DF and over the MTU), -EDESTADDRREQ, -EISCONN,
- * -ENETUNREACH, -ECONNREFUSED (pending error), -EAGAIN, -EBADF... */
+/* UDP: sends one datagram of len bytes to the address to (or to the
+ * connected peer when to is NULL). Returns len, or -EMSGSIZE (larger than a
+ * UDP datagram can be, or DF and over the MTU), -EDESTADDRREQ, -EISCONN,
+ * -ENETUNREACH, -ECONNREFUSED (pending error), -EAGAIN, -EBADF...
+ * TCP: queues bytes for sending; a blocking call returns when all len bytes
+ * are queued, a non-blocking one queues what fits (-EAGAIN if nothing).
+ * -EPIPE after shutdown(SHUT_WR) or once the connection is gone,
+ * -ECONNRESET, -ETIMEDOUT, -ENOTCONN. */
 ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
 		   socklen_t tolen);
 ssize_t net_send(int fd, const void *buf, size_t len, int flags);
 
-/* Receives one datagram into buf (at most len bytes: the rest of a longer
- * datagram is discarded, as recv(2) does; MSG_TRUNC in flags returns the
- * real length). from/fromlen get the sender (may be NULL). Waits unless
+/* UDP: receives one datagram into buf (at most len bytes: the rest of a
+ * longer datagram is discarded, as recv(2) does; MSG_TRUNC in flags returns
+ * the real length). from/fromlen get the sender (may be NULL). Waits unless
  * the socket is non-blocking or MSG_DONTWAIT is given (then -EAGAIN), up
  * to SO_RCVTIMEO (then -EAGAIN). MSG_PEEK leaves the datagram queued.
- * A pending error (-ECONNREFUSED) is returned once and cleared. */
+ * A pending error (-ECONNREFUSED) is returned once and cleared.
+ * TCP: receives up to len bytes of the stream (waiting for at least one);
+ * 0 means the peer closed its side (end of stream). -ECONNRESET,
+ * -ETIMEDOUT when the connection died. */
 ssize_t net_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 		     socklen_t *fromlen);
 ssize_t net_recv(int fd, void *buf, size_t len, int flags);
 
-/* Closes the socket; its queued data is freed. Returns 0 or -EBADF. */
+/* Closes the socket. UDP: its queued data is freed. TCP: a graceful close
+ * (the data still queued is sent, then FIN) that goes on after the call
+ * returns; with SO_LINGER {1, 0} the connection is aborted with a RST
+ * instead. Returns 0 or -EBADF. */
 int net_close(int fd);
 
-/* Like poll(2) over tapstack descriptors: sets revents (POLLIN: a datagram
- * or a pending error is there; POLLOUT: a send would not wait; POLLERR: a
- * pending error; POLLNVAL: not a descriptor). timeout_ms < 0 waits forever,
+/* TCP: accept connections on a bound socket (port 0: an ephemeral one), at
+ * most backlog waiting to be accepted. Returns 0, -EOPNOTSUPP (UDP),
+ * -EINVAL, -EADDRINUSE. */
+int net_listen(int fd, int backlog);
+
+/* TCP: takes the next established connection from a listening socket,
+ * waiting unless non-blocking (-EAGAIN). Returns the new descriptor and
+ * fills from/fromlen with the peer. */
+int net_accept(int fd, struct sockaddr *from, socklen_t *fromlen);
+
+/* TCP: SHUT_WR sends FIN once the queued data is out (half-close); SHUT_RD
+ * makes further receives return 0; SHUT_RDWR both. Returns 0, -ENOTCONN. */
+int net_shutdown(int fd, int how);
+
+/* Like poll(2) over tapstack descriptors: sets revents (POLLIN: a datagram,
+ * stream data, the peer's FIN or a connection to accept is there; POLLOUT: a
+ * send would not wait; POLLERR: a pending error; POLLHUP: the connection is
+ * closed both ways; POLLNVAL: not a descriptor). timeout_ms < 0 waits forever,
  * 0 not at all. Returns the number of entries with events, 0 on timeout,
  * -EINTR if the program was asked to stop (SIGINT/SIGTERM) while waiting. */
 int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
@@ -104,7 +139,9 @@ int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
 /* Socket options at level SOL_SOCKET: SO_RCVBUF, SO_SNDBUF (int, bytes),
  * SO_REUSEADDR (int), SO_NONBLOCK (int), SO_RCVTIMEO and SO_SNDTIMEO
  * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,
- * cleared), SO_TYPE (get). Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
+ * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
+ * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off).
+ * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
 int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 

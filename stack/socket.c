@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include "ip/udp.h"
+#include "tcp/tcp.h"
 #include "stack/stack.h"
 
 static struct socket *table[NET_MAX_SOCKETS];
@@ -170,6 +171,24 @@ static int fd_alloc(struct socket *so)
 	return -EMFILE;
 }
 
+struct socket *socket_alloc(struct stack *s, int family, int type, int protocol)
+{
+	struct socket *so = calloc(1, sizeof(*so));
+	if (!so)
+		return NULL;
+	so->family = family;
+	so->type = type;
+	so->protocol = protocol;
+	so->s = s;
+	so->linger = -1;
+	if (fd_alloc(so) < 0) {
+		free(so);
+		return NULL;
+	}
+	stats_inc(&s->stats, "socket.opened");
+	return so;
+}
+
 int net_socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -177,27 +196,22 @@ int net_socket(int domain, int type, int protocol)
 		return -ENETDOWN; /* no host: host_open() (or net_attach) first */
 	if (domain != AF_INET)
 		return -EAFNOSUPPORT; /* AF_INET6 comes with the IPv6 issue */
-	if (base != SOCK_DGRAM)
-		return base == SOCK_STREAM ? -EPROTONOSUPPORT : -EINVAL;
-	if (protocol != 0 && protocol != IPPROTO_UDP)
+	if (base != SOCK_DGRAM && base != SOCK_STREAM)
+		return -EINVAL;
+	int proto = base == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+	if (protocol != 0 && protocol != proto)
 		return -EPROTONOSUPPORT;
 
-	struct socket *so = calloc(1, sizeof(*so));
+	struct socket *so = socket_alloc(current, domain, base, proto);
 	if (!so)
-		return -ENOBUFS;
-	so->family = domain;
-	so->type = base;
-	so->protocol = IPPROTO_UDP;
-	so->s = current;
+		return lowest_free >= NET_MAX_SOCKETS ? -EMFILE : -ENOBUFS;
 	so->nonblock = (type & SOCK_NONBLOCK) != 0;
-	int fd = fd_alloc(so);
-	if (fd < 0) {
-		free(so);
-		return fd;
+	int r = base == SOCK_DGRAM ? udp_socket_init(so) : tcp_socket_init(so);
+	if (r < 0) {
+		net_close(so->fd);
+		return r;
 	}
-	udp_socket_init(so);
-	stats_inc(&so->s->stats, "socket.opened");
-	return fd;
+	return so->fd;
 }
 
 int net_bind(int fd, const struct sockaddr *addr, socklen_t len)
@@ -235,7 +249,76 @@ int net_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		if (a.family == 0 || port == 0)
 			return -EINVAL; /* nobody to connect to (any address or port 0) */
 	}
-	return so->ops->connect(so, &a, port);
+	int r = so->ops->connect(so, &a, port);
+	if (r != -EINPROGRESS || so->nonblock)
+		return r;
+	/* A blocking stream connect waits for the handshake to finish. */
+	int64_t deadline = wait_deadline(so->sndtimeo_us);
+	for (;;) {
+		short ev = so->ops->poll(so);
+		if (so->error) {
+			int e = so->error;
+			so->error = 0;
+			return -e;
+		}
+		if (ev & POLLOUT)
+			return 0;
+		if (ev & POLLHUP)
+			return -ECONNREFUSED;
+		int w = wait_once(deadline);
+		if (w < 0)
+			return w == -EAGAIN ? -ETIMEDOUT : w;
+	}
+}
+
+int net_listen(int fd, int backlog)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (!so->ops->listen)
+		return -EOPNOTSUPP;
+	if (backlog < 1)
+		backlog = 1;
+	if (backlog > 4096)
+		backlog = 4096;
+	return so->ops->listen(so, backlog);
+}
+
+int net_accept(int fd, struct sockaddr *from, socklen_t *fromlen)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (!so->ops->accept)
+		return -EOPNOTSUPP;
+	int64_t deadline = wait_deadline(so->rcvtimeo_us);
+	for (;;) {
+		struct socket *child = NULL;
+		int r = so->ops->accept(so, &child);
+		if (r == 0) {
+			if (from || fromlen)
+				ip_to_sockaddr(&child->raddr, child->rport, child->family, from, fromlen);
+			return child->fd;
+		}
+		if (r != -EAGAIN || so->nonblock)
+			return r;
+		int w = wait_once(deadline);
+		if (w < 0)
+			return w;
+	}
+}
+
+int net_shutdown(int fd, int how)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (!so->ops->shutdown)
+		return -EOPNOTSUPP;
+	return so->ops->shutdown(so, how);
 }
 
 ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
@@ -256,13 +339,28 @@ ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct 
 			return -EINVAL;
 	}
 	int64_t deadline = wait_deadline(so->sndtimeo_us);
+	size_t done = 0;
 	for (;;) {
-		ssize_t r = so->ops->sendto(so, buf, len, flags, to ? &a : NULL, port);
-		if (r != -EAGAIN || no_wait(so, flags))
-			return r;
+		ssize_t r = so->ops->sendto(so, (const uint8_t *)buf + done, len - done, flags,
+					    to ? &a : NULL, port);
+		if (so->type != SOCK_STREAM) {
+			if (r != -EAGAIN || no_wait(so, flags))
+				return r;
+		} else {
+			/* A stream send returns once every byte is queued (or it
+			 * cannot wait, or an error ends it: then what was queued). */
+			if (r > 0)
+				done += (size_t)r;
+			if (done == len && (r >= 0 || len == 0))
+				return (ssize_t)done;
+			if (r < 0 && r != -EAGAIN)
+				return done ? (ssize_t)done : r;
+			if (no_wait(so, flags))
+				return done ? (ssize_t)done : -EAGAIN;
+		}
 		int w = wait_once(deadline);
 		if (w < 0)
-			return w;
+			return done ? (ssize_t)done : w;
 	}
 }
 
@@ -401,6 +499,11 @@ int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	int v = 0, r;
 	if (!so)
 		return -EBADF;
+	if (so->ops->setsockopt) {
+		int pr = so->ops->setsockopt(so, level, name, val, len);
+		if (pr != -ENOPROTOOPT)
+			return pr;
+	}
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {
@@ -440,6 +543,11 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return -EBADF;
 	if (!val || !len)
 		return -EINVAL;
+	if (so->ops->getsockopt) {
+		int pr = so->ops->getsockopt(so, level, name, val, len);
+		if (pr != -ENOPROTOOPT)
+			return pr;
+	}
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	if (name == SO_RCVTIMEO || name == SO_SNDTIMEO) {

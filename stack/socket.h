@@ -35,10 +35,18 @@ struct sock_ops {
 	short (*poll)(struct socket *so);
 	/* Releases the protocol's state (unhashes, frees queued data). */
 	void (*close)(struct socket *so);
-	/* TCP (a later issue). */
+	/* Stream sockets. listen: start accepting (backlog >= 1). accept:
+	 * take one established connection, returned as a new socket made with
+	 * socket_alloc (-EAGAIN if none yet). shutdown: SHUT_RD, SHUT_WR or
+	 * SHUT_RDWR. */
 	int (*listen)(struct socket *so, int backlog);
 	int (*accept)(struct socket *so, struct socket **child);
 	int (*shutdown)(struct socket *so, int how);
+	/* Options of the protocol (IPPROTO_TCP level, and SOL_SOCKET ones it
+	 * handles itself: SO_KEEPALIVE, SO_LINGER). -ENOPROTOOPT: not its own,
+	 * the socket layer handles it. NULL: none. */
+	int (*setsockopt)(struct socket *so, int level, int name, const void *val, socklen_t len);
+	int (*getsockopt)(struct socket *so, int level, int name, void *val, socklen_t *len);
 };
 
 struct socket {
@@ -58,6 +66,8 @@ struct socket {
 	int error;                /* pending error (positive errno), for SO_ERROR */
 	bool nonblock;
 	bool reuseaddr;
+	bool listening;           /* TCP: listen() was called */
+	int linger;               /* SO_LINGER: -1 off, else seconds (0 = abort with RST on close) */
 	int64_t rcvtimeo_us;      /* 0 = wait forever */
 	int64_t sndtimeo_us;
 	size_t rcvbuf, sndbuf;    /* bytes */
@@ -69,6 +79,11 @@ struct socket {
 
 /* The socket behind a descriptor, or NULL. */
 struct socket *socket_get(int fd);
+
+/* A new socket with a descriptor, on host s, with the defaults of
+ * net_socket (the caller sets ops and state). NULL if no descriptor or
+ * memory is left. TCP's accept makes its child sockets with it. */
+struct socket *socket_alloc(struct stack *s, int family, int type, int protocol);
 
 /* Picks an unused ephemeral port for proto on host s (RFC 6056 3.3.1,
  * "Algorithm 1": random start in 49152-65535, then the next free one), using

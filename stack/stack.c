@@ -16,6 +16,7 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 	icmp_init(&s->icmp);
 	reasm_init(&s->reasm);
 	udp_init(&s->udp);
+	tcp_init(s);
 	s->ip_id = (uint16_t)rng_next(&s->rng);
 }
 
@@ -23,6 +24,7 @@ void stack_fini(struct stack *s)
 {
 	arp_cache_flush(&s->arp);
 	reasm_flush(&s->reasm);
+	tcp_fini(s);
 	for (int i = 0; i < s->nifs; i++)
 		s->ifs[i].dev->stats = NULL;
 }
@@ -98,6 +100,7 @@ int stack_poll(struct stack *s, int64_t now)
 	}
 	arp_timer(s);
 	ipv4_reasm_timer(s);
+	tcp_timer_run(s);
 	return total;
 }
 
@@ -105,6 +108,9 @@ int64_t stack_next_deadline(struct stack *s)
 {
 	int64_t t = arp_next_deadline(&s->arp);
 	int64_t r = ipv4_reasm_next_deadline(&s->reasm);
+	if (r < t)
+		t = r;
+	r = tcp_next_deadline(s);
 	if (r < t)
 		t = r;
 	for (int i = 0; i < s->nifs; i++) {
@@ -178,10 +184,12 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		arp_cache_dump(&s->arp, s->now, out, stack_ifname, s);
 	} else if (strcmp(cmd, "routes") == 0) {
 		route_dump(&s->routes, out, stack_ifname, s);
+	} else if (strcmp(cmd, "sockets") == 0) {
+		tcp_dump(s, out);
 	} else if (strcmp(cmd, "help") == 0) {
-		fprintf(out, "commands: stats neigh routes help\n");
+		fprintf(out, "commands: stats neigh routes sockets help\n");
 	} else {
-		fprintf(out, "unknown command '%s'; commands: stats neigh routes help\n", cmd);
+		fprintf(out, "unknown command '%s'; commands: stats neigh routes sockets help\n", cmd);
 		return -1;
 	}
 	return 0;

@@ -21,6 +21,7 @@
 #include "link/arp.h"
 #include "link/eth.h"
 #include "link/netdev.h"
+#include "tcp/tcp.h"
 #include "stack/pkt.h"
 #include "stack/rng.h"
 #include "stack/stats.h"
@@ -54,6 +55,7 @@ struct stack {
 	struct icmp_state icmp;
 	struct reasm_table reasm;  /* IPv4 datagrams being reassembled */
 	struct udp_table udp;      /* bound UDP sockets */
+	struct tcp_table tcp;      /* TCP connections and listeners */
 	uint16_t ip_id;            /* next IPv4 identification */
 };
 
@@ -108,7 +110,7 @@ void stack_tracef(struct stack *s, const char *fmt, ...) __attribute__((format(p
 			stack_tracef((s), __VA_ARGS__); \
 	} while (0)
 
-/* Answers a control command ("stats", "neigh", "routes", "help") on out.
+/* Answers a control command ("stats", "neigh", "routes", "sockets", "help") on out.
  * Returns 0, or -1 for an unknown command (after writing what is known). */
 int stack_report(struct stack *s, const char *cmd, FILE *out);
 

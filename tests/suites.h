@@ -14,8 +14,12 @@ SUITE(ipv4_suite)      /* tests/check_ipv4.c: IPv4 codec, input, output, routes 
 SUITE(icmp_suite)      /* tests/check_icmp.c: ICMP echo and errors */
 SUITE(frag_suite)      /* tests/check_frag.c: IPv4 fragmentation and reassembly */
 SUITE(udp_suite)       /* tests/check_udp.c: UDP codec, demultiplexing, sockets over UDP */
+SUITE(ring_suite)      /* tests/check_ring.c: the growable byte ring of TCP's buffers */
+SUITE(tcp_codec_suite) /* tests/check_tcp_codec.c: TCP segment codec, options, SEQ_* */
+SUITE(tcp_input_suite) /* tests/check_tcp_input.c: SEGMENT ARRIVES, state by state (RFC 9293 3.10.7) */
 SUITE(sim_suite)       /* tests/check_sim.c: two hosts on a simlink */
 SUITE(fuzz_suite)      /* tests/check_fuzz.c: hostile frames into a host and the codecs */
+SUITE(tcp_sim_suite)   /* tests/check_tcp_sim.c: two hosts, 10 MB each way over a bad link, 100 seeds */
 
 #ifdef TAPSTACK_SUITES_UNDEF
 #undef SUITE

@@ -6,6 +6,7 @@
 #define TAPSTACK_SERVICE_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,9 +24,27 @@ struct service {
 	void (*handle)(struct service *sv, const struct pollfd *pfd);
 	/* Closes everything. */
 	void (*stop)(struct service *sv);
-	int fd;                   /* the listening socket, for simple services */
+	/* Takes one of the service's own command-line flags (e.g. --www DIR):
+	 * returns 1 if flag is its own (*used_value = 1 if it consumed value,
+	 * which may be NULL at the end of the line), 0 if not, -1 after
+	 * printing "tapstack: what is wrong". May be NULL. */
+	int (*option)(struct service *sv, const char *flag, const char *value, int *used_value);
+	const char *options_help; /* its flags for --help, lines of "  --flag ARG  text\n" */
+	int fd;                   /* the UDP socket, for the classic services */
+	int lfd;                  /* the TCP listening socket */
+	struct stream_conn *conns; /* TCP connections being served */
+	int nconns;
 	struct rng rng;           /* for services that need dice (chargen) */
-	uint64_t count;           /* requests served */
+	uint64_t count;           /* requests (datagrams, connections) served */
+};
+
+/* One TCP connection of a classic service: what is waiting to be written. */
+struct stream_conn {
+	int fd;
+	uint8_t buf[16384];
+	size_t len, off;          /* buf[off..len) still to send */
+	uint64_t pos;             /* chargen: position in the pattern */
+	bool eof;                 /* the peer closed its side */
 };
 
 /* The services this program knows, NULL-terminated. */
@@ -35,8 +54,12 @@ extern struct service *const service_table[];
  * out (at most max). Returns how many, or -1 with a message in err. */
 int services_select(const char *list, struct service **out, int max, char *err, size_t errlen);
 
-/* Writes one line per known service for --help. */
+/* Writes one line per known service for --help, then the services' flags. */
 void services_usage(FILE *out);
+
+/* Offers a command-line flag to every known service (see service.option).
+ * Returns 1 if one took it, 0 if none did, -1 on an error (printed). */
+int services_option(const char *flag, const char *value, int *used_value);
 
 /* Starts the services, then serves them until SIGINT/SIGTERM. Returns 0, or
  * -1 after printing why a service could not start. */

@@ -7,14 +7,14 @@
 #include "stack/host.h"
 #include "stack/net.h"
 
-#define SERVICES_MAX_FDS 256
+#define SERVICES_MAX_FDS 2048
 
-extern struct service service_udp_echo, service_udp_discard, service_udp_chargen;
+extern struct service service_echo, service_discard, service_chargen;
 
 struct service *const service_table[] = {
-	&service_udp_echo,
-	&service_udp_discard,
-	&service_udp_chargen,
+	&service_echo,
+	&service_discard,
+	&service_chargen,
 	NULL,
 };
 
@@ -53,6 +53,23 @@ void services_usage(FILE *out)
 {
 	for (int i = 0; service_table[i]; i++)
 		fprintf(out, "                    %-8s %s\n", service_table[i]->name, service_table[i]->what);
+	for (int i = 0; service_table[i]; i++)
+		if (service_table[i]->options_help)
+			fputs(service_table[i]->options_help, out);
+}
+
+int services_option(const char *flag, const char *value, int *used_value)
+{
+	*used_value = 0;
+	for (int i = 0; service_table[i]; i++) {
+		struct service *sv = service_table[i];
+		if (!sv->option)
+			continue;
+		int r = sv->option(sv, flag, value, used_value);
+		if (r != 0)
+			return r;
+	}
+	return 0;
 }
 
 int services_run(struct service **sv, int n, uint64_t seed)

@@ -8,6 +8,8 @@
 #   host_stop                           SIGTERM; fails unless the host exits 0
 #   check_pcap FILE                     fails on a malformed frame or bad checksum
 #   fail MSG / ok MSG                   say what happened
+#   host_start_bulk, host_flags N, sockets, wait_until, chargen_ref N,
+#   chargen_cmp FILE, echo_hashed SIZE LIMIT, show_host: for the TCP tests
 
 set -euo pipefail
 
@@ -64,6 +66,10 @@ cleanup() {
 	# the test: stop it before the namespace goes.
 	for p in $(ip netns pids "$NS" 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null
+	done
+	# And the test's own background jobs outside it (hashers, FIFO readers).
+	for p in $(jobs -p); do
+		kill -TERM "$p" 2>/dev/null
 	done
 	if [ "$rc" -ne 0 ] && [ -n "${TST_ARTIFACTS:-}" ]; then
 		mkdir -p "$TST_ARTIFACTS"
@@ -139,18 +145,21 @@ PCAP_BAD_FILTER='_ws.malformed || _ws.expert.severity >= error || _ws.expert.gro
 TSHARK_CHECK=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE)
 
 # Prints the frames of FILE that fail the checks (nothing if it is clean);
-# returns non-zero if tshark cannot read the file.
+# returns non-zero if tshark cannot read the file. More tshark options may
+# follow FILE, e.g. -d tcp.port==5001,data so that a payload of test bytes is
+# not taken for a protocol that happens to be registered on that port.
 pcap_bad_frames() {
-	tshark -n -r "$1" "${TSHARK_CHECK[@]}" -Y "$PCAP_BAD_FILTER" 2>"$TMP/tshark.err" ||
+	tshark -n -r "$1" "${TSHARK_CHECK[@]}" "${@:2}" -Y "$PCAP_BAD_FILTER" 2>"$TMP/tshark.err" ||
 		{ cat "$TMP/tshark.err" >&2; return 1; }
 }
 
-# Fails if FILE is unreadable, empty, or holds a malformed frame or a bad checksum.
+# Fails if FILE is unreadable, empty, or holds a malformed frame or a bad
+# checksum. More tshark options may follow FILE (see pcap_bad_frames).
 check_pcap() {
 	local bad frames
 	frames=$(tshark -n -r "$1" 2>/dev/null | wc -l) || fail "tshark cannot read $1"
 	[ "$frames" -gt 0 ] || fail "$1 holds no frame"
-	bad=$(pcap_bad_frames "$1") || fail "tshark cannot read $1"
+	bad=$(pcap_bad_frames "$@") || fail "tshark cannot read $1"
 	if [ -n "$bad" ]; then
 		echo "$bad" >&2
 		fail "$1: $(echo "$bad" | wc -l) frame(s) malformed or with a bad checksum"
@@ -161,4 +170,123 @@ check_pcap() {
 # One counter's value from tapctl stats (0 if absent).
 stat_get() {
 	"$TAPCTL" --ctl "$CTL" stats | awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
+}
+
+# ---- TCP helpers
+
+# Host flags for a stack host on tap N of the lab: address 10.0.0.(N+2), its
+# MAC, its control socket $TMP/tapN.ctl, a seed of its own. Add --pcap and
+# --trace as needed.
+host_flags() {
+	local n=$1
+	printf -- '--tap tap%d --ip 10.0.0.%d/24 --gw %s --mac 02:00:00:00:00:%02x --ctl %s --seed %d' \
+		"$n" $((n + 2)) "$GW_IP" $((n + 2)) "$TMP/tap$n.ctl" $((n + 1))
+}
+
+# Like host_start but without --pcap and --trace, for transfers too big to
+# capture or trace (a 1 GB transfer writes gigabytes of both).
+host_start_bulk() {
+	"$NET" up 1 >/dev/null
+	host_spawn --tap tap0 --ip "$HOST_IP/24" --gw "$GW_IP" --mac "$HOST_MAC" \
+		--ctl "$CTL" --seed 1 "$@"
+}
+
+# The host's TCP connections, as tapctl sockets prints them (CTL defaults to the host's).
+sockets() {
+	"$TAPCTL" --ctl "${1:-$CTL}" sockets
+}
+
+# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or the
+# time is up (1).
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# now_ms: a clock in milliseconds, to time transfers.
+now_ms() {
+	date +%s%3N
+}
+
+# rate BYTES MS: "N.N s, M MB/s" for a transfer of BYTES in MS milliseconds.
+rate() {
+	awk -v b="$1" -v ms="$2" 'BEGIN {
+		if (ms < 1) ms = 1
+		printf "%.1f s, %.1f MB/s", ms / 1000, b / 1e6 / (ms / 1000) }'
+}
+
+# chargen_ref N: writes the first N bytes of the RFC 864 stream a TCP chargen
+# connection sends: line k is the 72 printable characters (' ' to '~') from
+# character k on, wrapping, then CR LF. The pattern repeats every 95 lines
+# (7030 bytes): one block of 150 periods is made once and written again and
+# again until N bytes are out.
+CHARGEN_BLOCK=$TMP/chargen.block
+chargen_ref() {
+	if [ ! -s "$CHARGEN_BLOCK" ]; then
+		LC_ALL=C awk 'BEGIN {
+			for (r = 0; r < 95; r++) {
+				s = ""
+				for (c = 0; c < 72; c++)
+					s = s sprintf("%c", 32 + (r + c) % 95)
+				line[r] = s "\r\n"
+			}
+			for (k = 0; k < 150; k++)
+				for (r = 0; r < 95; r++)
+					printf "%s", line[r]
+		}' >"$CHARGEN_BLOCK"
+	fi
+	# cat fails once head has all it wants (SIGPIPE), which ends the loop.
+	{ while cat "$CHARGEN_BLOCK"; do :; done; } 2>/dev/null | head -c "$1" || true
+}
+
+# chargen_cmp FILE: checks that FILE holds the start of the chargen stream;
+# prints nothing if so, else cmp's word on where it differs.
+chargen_cmp() {
+	local n
+	n=$(stat -c %s "$1")
+	cmp "$1" <(chargen_ref "$n") 2>&1 || true
+}
+
+# Prints the host's log on failure-worthy evidence: the counters and the sockets.
+show_host() {
+	echo "--- tapctl sockets (${1:-$CTL}):"
+	"$TAPCTL" --ctl "${1:-$CTL}" sockets 2>&1 || true
+	echo "--- tapctl stats (tcp.*):"
+	"$TAPCTL" --ctl "${1:-$CTL}" stats 2>&1 | grep -E '^tcp\.' || true
+}
+
+# echo_hashed SIZE LIMIT: sends SIZE random bytes to the host's TCP echo
+# with nc (which half-closes at the end of its input) and fails unless the
+# SIZE bytes that come back within LIMIT seconds hash (sha256) like those
+# sent. Nothing lands on the disk: the source is hashed on its way out (tee
+# into a FIFO read by sha256sum), the answer counted and hashed on its way
+# in. Sets XFER_MS to the time it took.
+echo_hashed() {
+	local size=$1 limit=$2 start rc got
+	rm -f "$TMP/in.fifo" "$TMP/out.fifo"
+	mkfifo "$TMP/in.fifo" "$TMP/out.fifo"
+	sha256sum <"$TMP/in.fifo" >"$TMP/in.sum" &
+	local in_pid=$!
+	wc -c <"$TMP/out.fifo" >"$TMP/out.count" &
+	local count_pid=$!
+	start=$(now_ms)
+	head -c "$size" /dev/urandom | tee "$TMP/in.fifo" |
+		nsx timeout "$limit" nc -N -n "$HOST_IP" 7 2>"$TMP/nc.err" |
+		tee "$TMP/out.fifo" | sha256sum >"$TMP/out.sum" && rc=0 || rc=$?
+	XFER_MS=$(($(now_ms) - start))
+	wait "$in_pid" "$count_pid" || true
+	got=$(cat "$TMP/out.count" 2>/dev/null || true)
+	got=${got:-0}
+	if [ "$rc" -ne 0 ] || [ "$got" -ne "$size" ]; then
+		show_host
+		fail "echo: sent $size bytes, got $got back in $((XFER_MS / 1000)) s" \
+			"(pipeline status $rc, limit $limit s) $(cat "$TMP/nc.err")"
+	fi
+	[ "$(cut -d' ' -f1 "$TMP/in.sum")" = "$(cut -d' ' -f1 "$TMP/out.sum")" ] ||
+		fail "echo: $size bytes came back but their sha256 differs from what was sent"
 }

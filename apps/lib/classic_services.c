@@ -1,0 +1,220 @@
+/* The classic small services, each on UDP and TCP, each a few lines on the
+ * socket API: echo (RFC 862), discard (RFC 863) and character generator
+ * (RFC 864). They show the two ways of serving: one datagram at a time
+ * (UDP), and many connections from one non-blocking loop (TCP). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/lib/service.h"
+#include "stack/net.h"
+
+#define MAX_CONNS 512
+
+enum kind { ECHO, DISCARD, CHARGEN };
+
+static uint8_t dgram[65536];
+
+/* RFC 864: the 95 printable ASCII characters; line k of the pattern is 72
+ * of them starting at character k, then CR LF. Fills out with the pattern
+ * from position pos on. */
+static void chargen_fill(uint8_t *out, size_t len, uint64_t pos)
+{
+	const uint64_t line = 74, width = 72;
+	for (size_t i = 0; i < len; i++, pos++) {
+		uint64_t row = pos / line, col = pos % line;
+		if (col == width)
+			out[i] = '\r';
+		else if (col == width + 1)
+			out[i] = '\n';
+		else
+			out[i] = (uint8_t)(' ' + (row + col) % 95);
+	}
+}
+
+static enum kind kind_of(const struct service *sv)
+{
+	return sv->name[0] == 'e' ? ECHO : sv->name[0] == 'd' ? DISCARD : CHARGEN;
+}
+
+static uint16_t port_of(enum kind k)
+{
+	return k == ECHO ? 7 : k == DISCARD ? 9 : 19;
+}
+
+/* Opens the service's UDP socket and TCP listener on its port. */
+static int classic_start(struct service *sv, char *err, size_t errlen)
+{
+	uint16_t port = port_of(kind_of(sv));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, r;
+	sv->fd = net_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	sv->lfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (sv->fd < 0 || sv->lfd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(-(sv->fd < 0 ? sv->fd : sv->lfd)));
+		return -1;
+	}
+	net_setsockopt(sv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((r = net_bind(sv->fd, (struct sockaddr *)&a, sizeof(a))) < 0 ||
+	    (r = net_bind(sv->lfd, (struct sockaddr *)&a, sizeof(a))) < 0 ||
+	    (r = net_listen(sv->lfd, 128)) < 0) {
+		snprintf(err, errlen, "port %u: %s", port, strerror(-r));
+		return -1;
+	}
+	sv->conns = calloc(MAX_CONNS, sizeof(*sv->conns));
+	sv->nconns = 0;
+	if (!sv->conns) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void classic_stop(struct service *sv)
+{
+	for (int i = 0; i < sv->nconns; i++)
+		net_close(sv->conns[i].fd);
+	free(sv->conns);
+	sv->conns = NULL;
+	sv->nconns = 0;
+	if (sv->fd >= 0)
+		net_close(sv->fd);
+	if (sv->lfd >= 0)
+		net_close(sv->lfd);
+	sv->fd = sv->lfd = -1;
+}
+
+/* What each TCP connection waits for: to read when it has nothing to
+ * write (so a client that does not read cannot make echo buffer without
+ * bound), to write when it has something (chargen always has). */
+static int classic_pollfds(struct service *sv, struct pollfd *fds, int max)
+{
+	int n = 0;
+	if (n < max)
+		fds[n++] = (struct pollfd){ .fd = sv->fd, .events = POLLIN };
+	if (n < max && sv->nconns < MAX_CONNS)
+		fds[n++] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
+	for (int i = 0; i < sv->nconns && n < max; i++) {
+		struct stream_conn *c = &sv->conns[i];
+		short ev = c->off < c->len || kind_of(sv) == CHARGEN ? POLLOUT : POLLIN;
+		if (kind_of(sv) == CHARGEN)
+			ev |= POLLIN; /* to notice the client closing */
+		fds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+	}
+	return n;
+}
+
+/* One datagram in, the answer out: RFC 862 sends it back, RFC 863 drops it,
+ * RFC 864 answers with 0 to 512 characters of the pattern. */
+static void classic_udp(struct service *sv)
+{
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	ssize_t n;
+	while ((n = net_recvfrom(sv->fd, dgram, sizeof(dgram), 0, (struct sockaddr *)&from, &flen)) >= 0) {
+		sv->count++;
+		if (kind_of(sv) == ECHO) {
+			net_sendto(sv->fd, dgram, (size_t)n, 0, (struct sockaddr *)&from, flen);
+		} else if (kind_of(sv) == CHARGEN) {
+			size_t len = (size_t)rng_below(&sv->rng, 513);
+			chargen_fill(dgram, len, 0);
+			net_sendto(sv->fd, dgram, len, 0, (struct sockaddr *)&from, flen);
+		}
+		flen = sizeof(from);
+	}
+}
+
+/* Accepts every connection waiting, non-blocking. */
+static void classic_accept(struct service *sv)
+{
+	int fd, one = 1;
+	while (sv->nconns < MAX_CONNS && (fd = net_accept(sv->lfd, NULL, NULL)) >= 0) {
+		net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
+		struct stream_conn *c = &sv->conns[sv->nconns++];
+		memset(c, 0, sizeof(*c));
+		c->fd = fd;
+		sv->count++;
+	}
+}
+
+/* Serves one connection; returns false when it is finished. */
+static bool classic_conn(struct service *sv, struct stream_conn *c, short revents)
+{
+	enum kind k = kind_of(sv);
+	ssize_t n;
+	if (revents & POLLERR)
+		return false;
+	if (k == CHARGEN) {
+		/* RFC 864 (TCP): send the pattern until the client closes; what
+		 * it sends is thrown away */
+		while ((n = net_recv(c->fd, c->buf, sizeof(c->buf), 0)) > 0)
+			;
+		if (n == 0 || (n < 0 && n != -EAGAIN))
+			return false;
+		for (int i = 0; i < 64; i++) {
+			chargen_fill(c->buf, sizeof(c->buf), c->pos);
+			n = net_send(c->fd, c->buf, sizeof(c->buf), 0);
+			if (n <= 0)
+				return n == -EAGAIN;
+			c->pos += (uint64_t)n;
+		}
+		return true;
+	}
+	/* echo and discard: write out what is pending, then read more */
+	for (;;) {
+		while (c->off < c->len) {
+			n = net_send(c->fd, c->buf + c->off, c->len - c->off, 0);
+			if (n == -EAGAIN)
+				return true;
+			if (n < 0)
+				return false;
+			c->off += (size_t)n;
+		}
+		c->off = c->len = 0;
+		if (c->eof)
+			return false; /* all echoed: close (FIN goes after the data) */
+		n = net_recv(c->fd, c->buf, sizeof(c->buf), 0);
+		if (n == -EAGAIN)
+			return true;
+		if (n <= 0) {
+			if (n < 0)
+				return false;
+			c->eof = true;
+			continue;
+		}
+		if (k == ECHO)
+			c->len = (size_t)n;
+	}
+}
+
+static void classic_handle(struct service *sv, const struct pollfd *pfd)
+{
+	if (pfd->fd == sv->fd) {
+		classic_udp(sv);
+		return;
+	}
+	if (pfd->fd == sv->lfd) {
+		classic_accept(sv);
+		return;
+	}
+	for (int i = 0; i < sv->nconns; i++) {
+		struct stream_conn *c = &sv->conns[i];
+		if (c->fd != pfd->fd)
+			continue;
+		if (!classic_conn(sv, c, pfd->revents)) {
+			net_close(c->fd);
+			*c = sv->conns[--sv->nconns];
+		}
+		return;
+	}
+}
+
+#define CLASSIC(n, text)                                                             \
+	{ .name = n, .what = text, .start = classic_start, .pollfds = classic_pollfds, \
+	  .handle = classic_handle, .stop = classic_stop, .fd = -1, .lfd = -1 }
+
+struct service service_echo = CLASSIC("echo", "port 7, UDP and TCP: sends everything back (RFC 862)");
+struct service service_discard = CLASSIC("discard", "port 9, UDP and TCP: receives and drops (RFC 863)");
+struct service service_chargen =
+	CLASSIC("chargen", "port 19, UDP and TCP: sends the character pattern (RFC 864)");

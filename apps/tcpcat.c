@@ -1,0 +1,239 @@
+/* tcpcat: moves bytes over one TCP connection of tapstack's own, like a
+ * small nc. It connects (or listens and takes one connection), sends a
+ * file or a number of pattern bytes, closes its sending side, and receives
+ * until the peer closes, then prints what it sent and received with a
+ * checksum (FNV-1a 64) of each, so two ends can be compared.
+ *
+ *   tcpcat --tap tap1 --ip 10.0.0.3/24 --send-bytes 100000000 10.0.0.2 9
+ *   tcpcat --tap tap2 --ip 10.0.0.4/24 --listen 5000 --recv out.bin */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/host.h"
+#include "stack/net.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: tcpcat HOST-OPTIONS [SEND] [--recv FILE] [--recv-max N] ADDR PORT\n"
+	      "       tcpcat HOST-OPTIONS [SEND] [--recv FILE] --listen PORT\n"
+	      "\n"
+	      "Connects to ADDR:PORT (or waits for one connection on PORT), sends, closes its\n"
+	      "sending side, receives until the peer closes, and prints a summary:\n"
+	      "  sent N bytes fnv64 X, received M bytes fnv64 Y\n"
+	      "\n"
+	      "  --send FILE        send the bytes of FILE\n"
+	      "  --send-bytes N     send N bytes of a fixed pattern (byte i is i mod 251)\n"
+	      "  --recv FILE        write what arrives to FILE\n"
+	      "  --recv-max N       stop (and close) after receiving N bytes\n"
+	      "  --listen PORT      wait for a connection instead of connecting\n"
+	      "  --nodelay          turn Nagle's algorithm off (TCP_NODELAY)\n"
+	      "\n",
+	      out);
+	host_opts_usage(out);
+}
+
+/* FNV-1a, 64 bits: a checksum to compare two ends by eye. */
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+struct job {
+	FILE *src;                 /* --send FILE, or NULL */
+	long long send_bytes;      /* --send-bytes, or -1 */
+	FILE *dst;                 /* --recv FILE, or NULL */
+	long long recv_max;        /* -1 = until EOF */
+};
+
+/* Runs the exchange on a connected descriptor. Returns 0 or 1. */
+static int exchange(int fd, struct job *j)
+{
+	static uint8_t buf[65536];
+	uint64_t hs = 0xcbf29ce484222325ull, hr = hs;
+	long long sent = 0, got = 0;
+	int rc = 0;
+	int one = 1;
+	net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
+	bool sending = j->src || j->send_bytes > 0, eof = false;
+	size_t pend = 0, off = 0; /* buf[off..pend) waits to be sent */
+	static uint8_t rbuf[65536];
+	while ((sending || !eof) && !host_stop_requested()) {
+		if (sending && off == pend) {
+			off = 0;
+			if (j->src) {
+				pend = fread(buf, 1, sizeof(buf), j->src);
+			} else {
+				long long left = j->send_bytes - sent;
+				pend = left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf);
+				for (size_t k = 0; k < pend; k++)
+					buf[k] = (uint8_t)((sent + (long long)k) % 251);
+			}
+			if (pend == 0) {
+				net_shutdown(fd, SHUT_WR); /* our FIN: "that's all" */
+				sending = false;
+			}
+		}
+		short ev = (!eof ? POLLIN : 0) | (sending ? POLLOUT : 0);
+		struct pollfd p = { .fd = fd, .events = ev };
+		if (net_poll(&p, 1, 1000) < 0)
+			break;
+		if (sending && off < pend) {
+			ssize_t n = net_send(fd, buf + off, pend - off, 0);
+			if (n > 0) {
+				hs = fnv(hs, buf + off, (size_t)n);
+				off += (size_t)n;
+				sent += n;
+			} else if (n != -EAGAIN) {
+				fprintf(stderr, "tcpcat: send: %s after %lld bytes\n", strerror((int)-n), sent);
+				rc = 1;
+				break;
+			}
+		}
+		while (!eof) {
+			ssize_t n = net_recv(fd, rbuf, sizeof(rbuf), 0);
+			if (n == -EAGAIN)
+				break;
+			if (n < 0) {
+				fprintf(stderr, "tcpcat: receive: %s after %lld bytes\n", strerror((int)-n), got);
+				rc = 1;
+				eof = true;
+				sending = false;
+				break;
+			}
+			if (n == 0) {
+				eof = true;
+				break;
+			}
+			hr = fnv(hr, rbuf, (size_t)n);
+			if (j->dst)
+				fwrite(rbuf, 1, (size_t)n, j->dst);
+			got += n;
+			if (j->recv_max >= 0 && got >= j->recv_max) {
+				eof = true;
+				sending = false;
+			}
+		}
+	}
+	printf("sent %lld bytes fnv64 %016llx, received %lld bytes fnv64 %016llx\n", sent,
+	       (unsigned long long)hs, got, (unsigned long long)hr);
+	fflush(stdout);
+	net_close(fd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct host_opts o;
+	struct job j = { .send_bytes = -1, .recv_max = -1 };
+	long listen_port = -1;
+	int nodelay = 0;
+	char *pos[2];
+	int npos = 0;
+	host_opts_init(&o);
+	for (int i = 1; i < argc; i++) {
+		int r = host_opts_parse(&o, "tcpcat", argc, argv, &i);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("tcpcat %s\n", TAPSTACK_VERSION);
+			return 0;
+		} else if (!strcmp(a, "--nodelay")) {
+			nodelay = 1;
+		} else if (!strcmp(a, "--send") && v) {
+			if (!(j.src = fopen(v, "rb"))) {
+				fprintf(stderr, "tcpcat: cannot read %s: %s\n", v, strerror(errno));
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(a, "--recv") && v) {
+			if (!(j.dst = fopen(v, "wb"))) {
+				fprintf(stderr, "tcpcat: cannot write %s: %s\n", v, strerror(errno));
+				return 2;
+			}
+			i++;
+		} else if ((!strcmp(a, "--send-bytes") || !strcmp(a, "--recv-max") || !strcmp(a, "--listen")) && v) {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+			if (*end || n < 0 || (!strcmp(a, "--listen") && (n < 1 || n > 65535))) {
+				fprintf(stderr, "tcpcat: %s: '%s' is not a number in range\n", a, v);
+				return 2;
+			}
+			if (a[2] == 's')
+				j.send_bytes = n;
+			else if (a[2] == 'r')
+				j.recv_max = n;
+			else
+				listen_port = (long)n;
+			i++;
+		} else if (a[0] == '-' && a[1] == '-') {
+			fprintf(stderr, "tcpcat: unknown option '%s' (see tcpcat --help)\n", a);
+			return 2;
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			fprintf(stderr, "tcpcat: too many arguments (see --help)\n");
+			return 2;
+		}
+	}
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	if (listen_port < 0) {
+		long port = npos == 2 ? strtol(pos[1], NULL, 10) : 0;
+		if (npos != 2 || inet_pton(AF_INET, pos[0], &to.sin_addr) != 1 || port < 1 || port > 65535) {
+			fprintf(stderr, "tcpcat: give ADDR PORT (an IPv4 address and a port), or --listen PORT\n");
+			return 2;
+		}
+		to.sin_port = htons((uint16_t)port);
+	}
+	if (host_opts_check(&o, "tcpcat") < 0)
+		return 2;
+	struct host h;
+	char err[256];
+	if (host_open(&h, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcpcat: %s\n", err);
+		return 1;
+	}
+	int fd = net_socket(AF_INET, SOCK_STREAM, 0), r;
+	if (nodelay)
+		net_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+	if (listen_port >= 0) {
+		struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons((uint16_t)listen_port) };
+		if ((r = net_bind(fd, (struct sockaddr *)&me, sizeof(me))) < 0 || (r = net_listen(fd, 1)) < 0) {
+			fprintf(stderr, "tcpcat: listen on port %ld: %s\n", listen_port, strerror(-r));
+			host_close(&h);
+			return 1;
+		}
+		int c = net_accept(fd, NULL, NULL);
+		net_close(fd);
+		fd = c;
+		if (fd < 0) {
+			fprintf(stderr, "tcpcat: accept: %s\n", strerror(-fd));
+			host_close(&h);
+			return 1;
+		}
+	} else if ((r = net_connect(fd, (struct sockaddr *)&to, sizeof(to))) < 0) {
+		fprintf(stderr, "tcpcat: connect to %s:%s: %s\n", pos[0], pos[1], strerror(-r));
+		host_close(&h);
+		return 1;
+	}
+	int rc = exchange(fd, &j);
+	if (j.src)
+		fclose(j.src);
+	if (j.dst)
+		fclose(j.dst);
+	/* let the connection finish closing before the host goes away */
+	for (int i = 0; i < 40 && h.s.tcp.count > 0 && !host_stop_requested(); i++)
+		host_loop_once(&h, 50000);
+	host_close(&h);
+	return rc;
+}

@@ -1,0 +1,414 @@
+/* TCP control blocks: creation, the connection table, initial sequence
+ * numbers, state changes, and the `ss`-like dump. See tcp.h. */
+#include "tcp/tcp.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/socket.h"
+#include "stack/stack.h"
+
+const char *const tcp_state_name[TCP_NSTATES] = {
+	[TCP_CLOSED] = "CLOSED",
+	[TCP_LISTEN] = "LISTEN",
+	[TCP_SYN_SENT] = "SYN-SENT",
+	[TCP_SYN_RECEIVED] = "SYN-RECEIVED",
+	[TCP_ESTABLISHED] = "ESTABLISHED",
+	[TCP_FIN_WAIT_1] = "FIN-WAIT-1",
+	[TCP_FIN_WAIT_2] = "FIN-WAIT-2",
+	[TCP_CLOSE_WAIT] = "CLOSE-WAIT",
+	[TCP_CLOSING] = "CLOSING",
+	[TCP_LAST_ACK] = "LAST-ACK",
+	[TCP_TIME_WAIT] = "TIME-WAIT",
+};
+
+void tcp_init(struct stack *s)
+{
+	struct tcp_table *t = &s->tcp;
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t k = rng_next(&s->rng);
+		memcpy(t->isn_key + i, &k, 8);
+	}
+	t->msl_us = TCP_MSL_US;
+	t->rto_min_us = TCP_RTO_MIN_US;
+	t->challenge_tokens = TCP_CHALLENGE_ACK_LIMIT;
+	t->cc_default = &tcp_cc_reno;
+}
+
+void tcp_fini(struct stack *s)
+{
+	struct tcp_table *t = &s->tcp;
+	for (int i = 0; i < TCP_HASH_SIZE; i++)
+		while (t->hash[i])
+			tcb_free(t->hash[i]);
+	while (t->listeners)
+		tcb_free(t->listeners);
+	/* control blocks that are in no table (CLOSED, held by a socket) are
+	 * freed with their sockets (net_close_all) */
+	free(t->heap);
+	t->heap = NULL;
+	t->heap_len = t->heap_cap = 0;
+}
+
+struct tcb *tcb_new(struct stack *s)
+{
+	if (s->tcp.count >= TCP_MAX_CONNECTIONS)
+		return NULL;
+	struct tcb *tp = calloc(1, sizeof(*tp));
+	if (!tp)
+		return NULL;
+	tp->s = s;
+	tp->state = TCP_CLOSED;
+	ring_init(&tp->snd, TCP_DEFAULT_SNDBUF);
+	ring_init(&tp->rcv, TCP_DEFAULT_RCVBUF);
+	tp->snd_mss = TCP_DEFAULT_MSS;
+	tp->rcv_mss = TCP_DEFAULT_MSS;
+	tp->rto = TCP_RTO_INITIAL_US;
+	tp->cc = s->tcp.cc_default;
+	tp->ssthresh = UINT32_MAX; /* RFC 5681 3.1: "arbitrarily high" at first */
+	tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl = TCP_NO_TIMER;
+	tp->when = TCP_NO_TIMER;
+	tp->heap_idx = -1;
+	s->tcp.count++;
+	stats_inc(&s->stats, "tcp.tcb_created");
+	return tp;
+}
+
+/* Bucket of a 4-tuple: a keyed mix, so a peer cannot aim its connections
+ * at one bucket (the key is the ISN secret). */
+static unsigned tcp_bucket(const struct tcp_table *t, const struct ipaddr *laddr, uint16_t lport,
+			   const struct ipaddr *raddr, uint16_t rport)
+{
+	uint64_t k;
+	memcpy(&k, t->isn_key, 8);
+	uint64_t h = k ^ ((uint64_t)lport << 16 | rport);
+	for (int i = 0; i < 16; i += 4) {
+		uint32_t a, b;
+		memcpy(&a, laddr->a + i, 4);
+		memcpy(&b, raddr->a + i, 4);
+		h ^= (uint64_t)a << 32 | b;
+		h *= 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return (unsigned)(h % TCP_HASH_SIZE);
+}
+
+void tcb_take_port(struct tcb *tp, uint16_t lport)
+{
+	if (tp->port_held)
+		tp->s->tcp.port_refs[tp->lport]--;
+	tp->lport = lport;
+	tp->s->tcp.port_refs[lport]++;
+	tp->port_held = true;
+}
+
+bool tcp_port_in_use(struct stack *s, uint16_t lport)
+{
+	return s->tcp.port_refs[lport] != 0;
+}
+
+/* Links tp into its chain; *head is the bucket or the listener list. */
+static void chain_add(struct tcb **head, struct tcb *tp)
+{
+	tp->hash_next = *head;
+	*head = tp;
+}
+
+/* Unlinks tp from its chain; returns true if it was there. */
+static bool chain_del(struct tcb **head, struct tcb *tp)
+{
+	for (struct tcb **pp = head; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == tp) {
+			*pp = tp->hash_next;
+			tp->hash_next = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The chain tp belongs in. */
+static struct tcb **tcb_chain(struct tcb *tp)
+{
+	struct tcp_table *t = &tp->s->tcp;
+	if (tp->state == TCP_LISTEN)
+		return &t->listeners;
+	return &t->hash[tcp_bucket(t, &tp->laddr, tp->lport, &tp->raddr, tp->rport)];
+}
+
+void tcb_hash(struct tcb *tp)
+{
+	chain_add(tcb_chain(tp), tp);
+}
+
+/* Takes tp out of whichever table holds it. */
+static void tcb_unhash(struct tcb *tp)
+{
+	struct tcp_table *t = &tp->s->tcp;
+	if (!chain_del(&t->listeners, tp))
+		chain_del(&t->hash[tcp_bucket(t, &tp->laddr, tp->lport, &tp->raddr, tp->rport)], tp);
+}
+
+/* Removes child from its listener's accept queue, if it is on it. */
+static void accept_unlink(struct tcb *lp, struct tcb *child)
+{
+	struct tcb *prev = NULL;
+	for (struct tcb *c = lp->accept_head; c; prev = c, c = c->accept_next) {
+		if (c != child)
+			continue;
+		if (prev)
+			prev->accept_next = c->accept_next;
+		else
+			lp->accept_head = c->accept_next;
+		if (lp->accept_tail == c)
+			lp->accept_tail = prev;
+		lp->naccept--;
+		c->accept_next = NULL;
+		return;
+	}
+}
+
+void tcb_free(struct tcb *tp)
+{
+	struct stack *s = tp->s;
+	tcb_unhash(tp);
+	tcp_timer_remove(tp);
+	if (tp->listener) {
+		if (tp->state == TCP_SYN_RECEIVED)
+			tp->listener->nsyn--;
+		else
+			accept_unlink(tp->listener, tp);
+	}
+	/* a listener's children that were never accepted go with it */
+	if (tp->state == TCP_LISTEN) {
+		while (tp->accept_head) {
+			struct tcb *c = tp->accept_head;
+			tp->accept_head = c->accept_next;
+			c->listener = NULL;
+			c->accept_next = NULL;
+			tcp_send_rst(c);
+			tcb_free(c);
+		}
+		for (int i = 0; i < TCP_HASH_SIZE && tp->nsyn > 0; i++) {
+			for (struct tcb *c = s->tcp.hash[i], *next; c; c = next) {
+				next = c->hash_next;
+				if (c->listener == tp) {
+					c->listener = NULL;
+					tp->nsyn--;
+					tcb_free(c);
+				}
+			}
+		}
+	}
+	if (tp->port_held)
+		s->tcp.port_refs[tp->lport]--;
+	ring_free(&tp->snd);
+	ring_free(&tp->rcv);
+	if (tp->so)
+		tp->so->proto = NULL;
+	s->tcp.count--;
+	stats_inc(&s->stats, "tcp.tcb_freed");
+	free(tp);
+}
+
+/* "10.0.0.2:7 <- 10.0.0.1:40000": a connection's name in traces. */
+static const char *tcb_name(const struct tcb *tp, char *buf, size_t len)
+{
+	char l[IPADDR_STRLEN], r[IPADDR_STRLEN];
+	snprintf(buf, len, "%s:%u <- %s:%u", ipaddr_ntop(&tp->laddr, l, sizeof(l)), tp->lport,
+		 ipaddr_ntop(&tp->raddr, r, sizeof(r)), tp->rport);
+	return buf;
+}
+
+void tcp_set_state(struct tcb *tp, enum tcp_state st)
+{
+	char name[128];
+	if (tp->state == st)
+		return;
+	TRACE(tp->s, "tcp %s %s -> %s", tcb_name(tp, name, sizeof(name)), tcp_state_name[tp->state],
+	      tcp_state_name[st]);
+	if (st == TCP_ESTABLISHED)
+		stats_inc(&tp->s->stats, "tcp.established");
+	tp->state = st;
+}
+
+struct tcb *tcp_lookup(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
+		       const struct ipaddr *raddr, uint16_t rport)
+{
+	struct tcp_table *t = &s->tcp;
+	for (struct tcb *tp = t->hash[tcp_bucket(t, laddr, lport, raddr, rport)]; tp; tp = tp->hash_next)
+		if (tp->lport == lport && tp->rport == rport && ipaddr_eq(&tp->laddr, laddr) &&
+		    ipaddr_eq(&tp->raddr, raddr))
+			return tp;
+	return NULL;
+}
+
+struct tcb *tcp_lookup_listener(struct stack *s, const struct ipaddr *laddr, uint16_t lport)
+{
+	struct tcb *any = NULL;
+	for (struct tcb *tp = s->tcp.listeners; tp; tp = tp->hash_next) {
+		if (tp->lport != lport)
+			continue;
+		if (tp->laddr.family == 0)
+			any = tp;
+		else if (ipaddr_eq(&tp->laddr, laddr))
+			return tp;
+	}
+	return any;
+}
+
+void tcp_accept_enqueue(struct tcb *child)
+{
+	struct tcb *lp = child->listener;
+	if (!lp)
+		return;
+	lp->nsyn--;
+	child->accept_next = NULL;
+	if (lp->accept_tail)
+		lp->accept_tail->accept_next = child;
+	else
+		lp->accept_head = child;
+	lp->accept_tail = child;
+	lp->naccept++;
+}
+
+struct tcb *tcp_accept_dequeue(struct tcb *lp)
+{
+	struct tcb *c = lp->accept_head;
+	if (!c)
+		return NULL;
+	lp->accept_head = c->accept_next;
+	if (!lp->accept_head)
+		lp->accept_tail = NULL;
+	lp->naccept--;
+	c->accept_next = NULL;
+	c->listener = NULL;
+	return c;
+}
+
+/* SipHash-2-4 (Aumasson and Bernstein): a keyed hash whose output an
+ * attacker cannot predict without the key. */
+#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                              \
+	do {                                                                  \
+		v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32); \
+		v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                      \
+		v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                      \
+		v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32); \
+	} while (0)
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t siphash24(const uint8_t key[16], const uint8_t *m, size_t len)
+{
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+	size_t end = len - len % 8;
+	for (size_t i = 0; i < end; i += 8) {
+		uint64_t mi = le64(m + i);
+		v3 ^= mi;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= mi;
+	}
+	uint64_t b = (uint64_t)len << 56;
+	for (size_t i = 0; i < len % 8; i++)
+		b |= (uint64_t)m[end + i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), M a timer ticking every 4 microseconds. */
+uint32_t tcp_isn(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
+		 const struct ipaddr *raddr, uint16_t rport)
+{
+	uint8_t m[36];
+	memcpy(m, laddr->a, 16);
+	m[16] = (uint8_t)(lport >> 8);
+	m[17] = (uint8_t)lport;
+	memcpy(m + 18, raddr->a, 16);
+	m[34] = (uint8_t)(rport >> 8);
+	m[35] = (uint8_t)rport;
+	uint32_t f = (uint32_t)siphash24(s->tcp.isn_key, m, sizeof(m));
+	return (uint32_t)(s->now / 4) + f;
+}
+
+void tcp_drop(struct tcb *tp, int err)
+{
+	char name[128];
+	TRACE(tp->s, "tcp %s dropped: %s", tcb_name(tp, name, sizeof(name)), strerror(err));
+	stats_inc(&tp->s->stats, err == ETIMEDOUT ? "tcp.drop_timeout" : err == ECONNREFUSED
+			   ? "tcp.drop_refused" : "tcp.drop_reset");
+	if (!tp->so) {
+		tcb_free(tp);
+		return;
+	}
+	tp->so->error = err;
+	tcb_unhash(tp);
+	tcp_timer_remove(tp);
+	tp->state = TCP_CLOSED;
+	ring_drop(&tp->snd, tp->snd.len);
+	tp->nooo = 0;
+}
+
+void tcp_close_done(struct tcb *tp)
+{
+	if (!tp->so) {
+		tcb_free(tp);
+		return;
+	}
+	tcp_set_state(tp, TCP_CLOSED);
+	tcb_unhash(tp);
+	tcp_timer_remove(tp);
+}
+
+void tcp_dump(struct stack *s, FILE *out)
+{
+	char l[IPADDR_STRLEN + 8], r[IPADDR_STRLEN + 8], a[IPADDR_STRLEN];
+	struct tcp_table *t = &s->tcp;
+	fprintf(out, "%-12s %7s %7s %-21s %-21s details\n", "State", "Recv-Q", "Send-Q",
+		"Local", "Peer");
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < (pass ? TCP_HASH_SIZE : 1); i++) {
+			for (struct tcb *tp = pass ? t->hash[i] : t->listeners; tp; tp = tp->hash_next) {
+				snprintf(l, sizeof(l), "%s:%u", tp->laddr.family ?
+					 ipaddr_ntop(&tp->laddr, a, sizeof(a)) : "*", tp->lport);
+				snprintf(r, sizeof(r), "%s:%u", tp->raddr.family ?
+					 ipaddr_ntop(&tp->raddr, a, sizeof(a)) : "*", tp->rport);
+				fprintf(out, "%-12s %7zu %7zu %-21s %-21s", tcp_state_name[tp->state],
+					tp->state == TCP_LISTEN ? (size_t)tp->naccept : tp->rcv.len,
+					tp->state == TCP_LISTEN ? (size_t)tp->backlog : tp->snd.len, l, r);
+				if (tp->state != TCP_LISTEN)
+					fprintf(out, " snd_una %u snd_nxt %u rcv_nxt %u snd_wnd %u rcv_wnd %u"
+						" mss %u rtt %.1f/%.1f ms rto %.0f ms retrans %" PRIu64
+						" cwnd %u ssthresh %u%s",
+						tp->snd_una - tp->iss, tp->snd_nxt - tp->iss,
+						tp->rcv_nxt - tp->irs, tp->snd_wnd, tp->rcv_wnd, tp->snd_mss,
+						tp->srtt / 1000.0, tp->rttvar / 1000.0, tp->rto / 1000.0,
+						tp->retransmits, tp->cwnd,
+						tp->ssthresh == UINT32_MAX ? 0 : tp->ssthresh,
+						tp->so ? "" : " orphan");
+				fputc('\n', out);
+			}
+		}
+	}
+}

@@ -1,0 +1,371 @@
+/* TCP (RFC 9293): the connection control block, the connection table, and
+ * the functions the parts of tcp/ offer each other.
+ *
+ *   tcp_codec.c   segment header and options: parse and emit, checksum
+ *   tcp.c         control blocks, the 4-tuple hash, ISNs (RFC 6528), states
+ *   tcp_input.c   SEGMENT ARRIVES (RFC 9293 3.10.7), one function per step
+ *   tcp_output.c  sending: segmentation, windows, Nagle, SWS, ACKs, RSTs,
+ *                 retransmission, RTT (RFC 6298), the congestion hooks
+ *   tcp_timer.c   the timer heap: retransmission, persist, delayed ACK,
+ *                 keepalive, TIME-WAIT, connection establishment
+ *   tcp_socket.c  the socket operations (listen, accept, connect, send...)
+ *   tcp_cc.c      congestion control algorithms behind struct tcp_cc_ops
+ *
+ * Sequence numbers are compared only with SEQ_LT / SEQ_LEQ / SEQ_GT /
+ * SEQ_GEQ (tcp_seq.h), which are right across wrap-around. */
+#ifndef TAPSTACK_TCP_H
+#define TAPSTACK_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ip/addr.h"
+#include "ip/ip.h"
+#include "stack/ring.h"
+#include "tcp/tcp_codec.h"
+#include "tcp/tcp_seq.h"
+
+struct stack;
+struct netif;
+struct pkt;
+struct socket;
+struct tcb;
+
+/* RFC 9293 3.3.2: the states, in the RFC's order. */
+enum tcp_state {
+	TCP_CLOSED = 0,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RECEIVED,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+	TCP_NSTATES
+};
+
+/* "CLOSED", "LISTEN", ... "TIME-WAIT", spelled as in the RFC. */
+extern const char *const tcp_state_name[TCP_NSTATES];
+
+/* ---- limits and defaults --------------------------------------------- */
+
+#define TCP_DEFAULT_MSS 536          /* RFC 9293 3.7.1: when the peer sends no MSS option (IPv4) */
+#define TCP_DEFAULT_SNDBUF (256 * 1024)
+#define TCP_DEFAULT_RCVBUF (256 * 1024)
+#define TCP_MAX_WSCALE 14            /* RFC 7323 2.3 */
+#define TCP_OOO_MAX 16               /* out-of-order ranges kept per connection */
+#define TCP_MSL_US (30 * 1000000LL)  /* maximum segment lifetime (configurable per host) */
+#define TCP_RTO_INITIAL_US 1000000   /* RFC 6298 2.1: 1 s */
+#define TCP_RTO_MIN_US 200000        /* RFC 6298 2.4 says 1 s; 200 ms as Linux (configurable) */
+#define TCP_RTO_MAX_US 60000000      /* RFC 6298 2.5: at least 60 s */
+#define TCP_MAX_RETRIES 8            /* retransmissions of one segment before ETIMEDOUT (RFC 1122 4.2.3.5 R2) */
+#define TCP_SYN_RETRIES 5            /* SYN / SYN-ACK retransmissions before giving up (R2 for SYN, >= 3 min in 1122; shorter here) */
+#define TCP_DELACK_US 200000         /* RFC 1122 4.2.3.2: at most 0.5 s; 200 ms */
+#define TCP_PERSIST_MIN_US 500000    /* first zero-window probe */
+#define TCP_PERSIST_MAX_US 60000000
+#define TCP_KEEPALIVE_IDLE_US (2 * 3600 * 1000000LL) /* RFC 1122 4.2.3.6: >= 2 hours */
+#define TCP_KEEPALIVE_INTVL_US (75 * 1000000LL)
+#define TCP_KEEPALIVE_PROBES 9
+#define TCP_FIN_WAIT_2_US (60 * 1000000LL) /* an orphan in FIN-WAIT-2 is freed after this (t_2msl) */
+#define TCP_MAX_CONNECTIONS 65536    /* control blocks per host */
+#define TCP_HASH_SIZE 16384          /* buckets of the 4-tuple hash */
+#define TCP_CHALLENGE_ACK_LIMIT 10   /* RFC 5961 7: challenge ACKs per second per host */
+
+/* ---- congestion control (issue 5 fills in Reno, NewReno, CUBIC) ------- */
+
+struct tcp_cc_ops {
+	const char *name;
+	void (*init)(struct tcb *tp);                     /* connection established: set cwnd (RFC 6928 IW) */
+	void (*on_ack)(struct tcb *tp, uint32_t acked);   /* new data acknowledged */
+	void (*on_dupack)(struct tcb *tp);                /* a duplicate ACK arrived */
+	void (*on_loss)(struct tcb *tp);                  /* fast retransmit: enter recovery */
+	void (*on_rto)(struct tcb *tp);                   /* retransmission timeout */
+	void (*on_recovery_exit)(struct tcb *tp);         /* recovery ended */
+};
+
+/* The congestion control used by new connections ("reno" for now). */
+extern const struct tcp_cc_ops tcp_cc_reno;
+
+/* ---- the control block ------------------------------------------------ */
+
+/* An out-of-order range of received data, [start, end), held in the
+ * receive ring just past the in-order bytes. */
+struct tcp_range {
+	uint32_t start, end;
+};
+
+struct tcb {
+	enum tcp_state state;
+	struct stack *s;
+	struct socket *so;            /* the app's socket; NULL once closed by the app or before accept */
+	struct tcb *listener;         /* the listening tcb that made this one (until accepted) */
+
+	/* the connection's identity: the 4-tuple */
+	struct ipaddr laddr, raddr;
+	uint16_t lport, rport;
+
+	/* RFC 9293 3.3.1: send sequence variables */
+	uint32_t iss;                 /* initial send sequence number */
+	uint32_t snd_una;             /* oldest unacknowledged */
+	uint32_t snd_nxt;             /* next to send */
+	uint32_t snd_max;             /* highest sequence number sent + 1 (snd_nxt can go back on RTO) */
+	uint32_t snd_wnd;             /* peer's window, scaled */
+	uint32_t max_sndwnd;          /* largest window the peer offered (sender SWS, RFC 1122 4.2.3.4) */
+	uint32_t snd_wl1, snd_wl2;    /* segment seq and ack of the last window update */
+	uint32_t snd_up;
+	/* RFC 9293 3.3.1: receive sequence variables */
+	uint32_t irs;                 /* initial receive sequence number */
+	uint32_t rcv_nxt;             /* next expected */
+	uint32_t rcv_wnd;             /* window we offer */
+	uint32_t rcv_adv;             /* rcv_nxt + window at our last advertisement: never move it left (3.8.6.2.2) */
+	uint32_t rcv_up;
+
+	/* negotiated options */
+	uint16_t snd_mss;             /* largest segment we send (peer's MSS, our MTU) */
+	uint16_t rcv_mss;             /* MSS we announced */
+	uint8_t snd_wscale;           /* shift applied to windows the peer sends */
+	uint8_t rcv_wscale;           /* shift applied to windows we send */
+	bool ws_ok, ts_ok, sack_ok;   /* window scale, timestamps, SACK negotiated */
+	uint32_t ts_recent;           /* RFC 7323 4.3: latest timestamp to echo */
+	int64_t ts_recent_time;
+
+	/* buffers: snd holds the bytes from snd_una on (sent or not); rcv holds
+	 * in-order bytes the app has not read, then out-of-order ranges */
+	struct ring snd, rcv;
+	struct tcp_range ooo[TCP_OOO_MAX];
+	int nooo;
+	bool fin_pending;             /* the peer's FIN arrived (maybe out of order) at fin_seq, not yet counted */
+	uint32_t fin_seq;
+
+	/* what the app asked for */
+	bool fin_queued;              /* close()/shutdown(SHUT_WR): send FIN after the data */
+	bool fin_rcvd;                /* the peer's FIN arrived (rcv_nxt counts it) */
+	bool rd_shut;                 /* shutdown(SHUT_RD) */
+	bool nodelay;                 /* TCP_NODELAY: no Nagle */
+	bool keepalive;               /* SO_KEEPALIVE */
+
+	/* acknowledgment state */
+	bool ack_now;                 /* send an ACK at the end of input processing */
+	int delack_segs;              /* full segments received since our last ACK */
+
+	/* RFC 6298: round-trip time and retransmission timeout, microseconds */
+	int64_t srtt, rttvar, rto;
+	bool rtt_valid;               /* srtt/rttvar hold a measurement */
+	uint32_t rtt_seq;             /* segment being timed (Karn: only if never retransmitted) */
+	int64_t rtt_start;            /* 0 = not timing */
+	int backoff;                  /* consecutive RTO expiries */
+	int retries;                  /* retransmissions of the current oldest segment */
+
+	/* congestion control (RFC 5681) */
+	const struct tcp_cc_ops *cc;
+	uint32_t cwnd, ssthresh;
+	int dupacks;
+	uint32_t recover;             /* RFC 6582 recover point */
+	bool in_recovery;
+	uint64_t cc_priv[8];          /* the algorithm's own state */
+
+	/* timers: absolute deadlines, TCP_NO_TIMER when off */
+	int64_t t_rexmt;              /* retransmission (also SYN, SYN-ACK, FIN) */
+	int64_t t_persist;            /* zero-window probe */
+	int64_t t_delack;             /* delayed ACK */
+	int64_t t_keep;               /* keepalive, or establishment timeout */
+	int64_t t_2msl;               /* TIME-WAIT, or FIN-WAIT-2 timeout */
+	int persist_backoff;
+	int keep_probes;
+	uint64_t keep_segs;           /* segs_in when the keepalive timer was armed (activity test) */
+	int64_t when;                 /* min of the timers: its key in the heap */
+	int heap_idx;                 /* position in the timer heap, -1 if none */
+
+	/* a listener's queues (RFC 9293 3.10.1: backlog) */
+	int backlog;
+	int nsyn;                     /* children in SYN-RECEIVED */
+	struct tcb *accept_head, *accept_tail; /* established children not yet accepted */
+	int naccept;
+	struct tcb *accept_next;
+
+	/* statistics shown by tapctl sockets */
+	uint64_t segs_in, segs_out, retransmits, bytes_acked, bytes_received;
+	bool port_held;               /* lport counted in tcp_table.port_refs */
+
+	struct tcb *hash_next;        /* 4-tuple hash chain */
+};
+
+#define TCP_NO_TIMER INT64_MAX
+
+/* The per-host TCP state. */
+struct tcp_table {
+	struct tcb *hash[TCP_HASH_SIZE];  /* connections by 4-tuple */
+	struct tcb *listeners;            /* LISTEN tcbs, chained by hash_next */
+	unsigned count;                   /* control blocks alive */
+	struct tcb **heap;                /* timer heap, by tcb->when */
+	unsigned heap_len, heap_cap;
+	uint8_t isn_key[16];              /* RFC 6528 secret */
+	int64_t msl_us;                   /* 2*MSL is the TIME-WAIT */
+	int64_t rto_min_us;
+	double challenge_tokens;          /* RFC 5961 7 rate limit */
+	int64_t challenge_last;
+	const struct tcp_cc_ops *cc_default;
+	uint16_t port_refs[65536];        /* control blocks holding each local port */
+};
+
+/* ---- tcp.c: control blocks, lookup, ISN ---------------------------------- */
+
+/* Prepares the host's TCP (key from the host's generator). */
+void tcp_init(struct stack *s);
+
+/* Frees every control block (and its buffers). */
+void tcp_fini(struct stack *s);
+
+/* A new control block in CLOSED, with default buffers, MSS, RTO and the
+ * host's congestion control. NULL when TCP_MAX_CONNECTIONS are alive. */
+struct tcb *tcb_new(struct stack *s);
+
+/* Puts tp in the 4-tuple hash (or the listener list in LISTEN). */
+void tcb_hash(struct tcb *tp);
+
+/* Frees tp: unhashes it, stops its timers, frees its buffers, and detaches
+ * its socket (so->proto = NULL). A child still in a listener's queue is
+ * unlinked from it. */
+void tcb_free(struct tcb *tp);
+
+/* Changes state, tracing "tcp 10.0.0.2:7 <- 10.0.0.1:40000 SYN-RECEIVED -> ESTABLISHED". */
+void tcp_set_state(struct tcb *tp, enum tcp_state st);
+
+/* The connection for this 4-tuple, or NULL. O(1) expected. */
+struct tcb *tcp_lookup(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
+		       const struct ipaddr *raddr, uint16_t rport);
+
+/* The listener for laddr:lport (exact address first, then any), or NULL. */
+struct tcb *tcp_lookup_listener(struct stack *s, const struct ipaddr *laddr, uint16_t lport);
+
+/* True if some tcb holds local port lport (bound, listening or connected). */
+bool tcp_port_in_use(struct stack *s, uint16_t lport);
+
+/* Gives tp local port lport, counting the port as used until tcb_free. */
+void tcb_take_port(struct tcb *tp, uint16_t lport);
+
+/* A child of a listener reached ESTABLISHED: it leaves the listener's
+ * SYN-RECEIVED count and joins the accept queue (RFC 9293 3.10.7.4). */
+void tcp_accept_enqueue(struct tcb *child);
+
+/* The oldest connection waiting in listener's accept queue, taken off it;
+ * NULL if none. */
+struct tcb *tcp_accept_dequeue(struct tcb *listener);
+
+/* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
+ * M a 4-microsecond clock (s->now / 4), F a keyed hash (SipHash-2-4). */
+uint32_t tcp_isn(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
+		 const struct ipaddr *raddr, uint16_t rport);
+
+/* The connection dies with err (ECONNRESET, ETIMEDOUT, ECONNREFUSED): err
+ * becomes the socket's pending error (so->error) that the app's next call
+ * returns; the tcb goes to CLOSED, leaves the hash and its timers stop; it
+ * is freed now if no socket holds it, else when the app closes it. */
+void tcp_drop(struct tcb *tp, int err);
+
+/* The connection finished normally (LAST-ACK acked, TIME-WAIT over): freed
+ * if no socket holds it, else CLOSED, unhashed, timers stopped, so the app
+ * sees the end (recv 0, POLLHUP) and frees it at close. */
+void tcp_close_done(struct tcb *tp);
+
+/* Writes one line per control block like `ss -tanoi` (tapctl sockets). */
+void tcp_dump(struct stack *s, FILE *out);
+
+/* ---- tcp_socket.c -------------------------------------------------------- */
+
+/* Makes so a TCP socket (its ops, a control block in CLOSED). 0 or -ENOBUFS. */
+int tcp_socket_init(struct socket *so);
+
+/* Joins an existing socket and control block (accept, and tests that build
+ * a connection by hand): sets so's ops, addresses and ring limits. */
+void tcp_socket_attach(struct socket *so, struct tcb *tp);
+
+/* ---- tcp_input.c ------------------------------------------------------- */
+
+/* Handles a segment for this host (p->data at the TCP header, p->len the IP
+ * payload length; ip the datagram's addresses). Verifies the checksum,
+ * finds the connection and runs SEGMENT ARRIVES. Consumes p. */
+void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct ip_rx *ip);
+
+/* Called by ICMP for an error about a segment we sent (RFC 1122 4.2.3.9,
+ * RFC 5927): port/protocol unreachable in SYN-SENT aborts; frag needed
+ * lowers snd_mss; other errors are soft (kept as the pending error). */
+void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
+		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err, uint16_t mtu);
+
+/* ---- tcp_output.c -------------------------------------------------------- */
+
+/* Sends whatever the windows allow (RFC 9293 3.8.6: min(snd_wnd, cwnd)),
+ * segmenting to snd_mss, applying Nagle (RFC 896 / RFC 1122 4.2.3.4) and
+ * sender SWS avoidance, the FIN once all data is out, and arms the
+ * retransmission or persist timer. Also sends a pure ACK if tp->ack_now is
+ * set and nothing else carried it. Returns 0 or a negative errno. */
+int tcp_output(struct tcb *tp);
+
+/* Sends an ACK now (rcv_nxt, our window) and clears ack_now/delayed ACK. */
+void tcp_send_ack(struct tcb *tp);
+
+/* Sends a SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with our options. */
+void tcp_send_syn(struct tcb *tp);
+
+/* Sends a RST for the connection (abort: seq = snd_nxt). */
+void tcp_send_rst(struct tcb *tp);
+
+/* RFC 9293 3.10.7.1: the reset for a segment that has no connection (or is
+ * unacceptable in a state that resets): if it had ACK, <SEQ=SEG.ACK>
+ * <CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Never in
+ * reply to a RST. */
+void tcp_send_rst_reply(struct stack *s, const struct ip_rx *ip, const struct tcp_seg *seg);
+
+/* RFC 5961 3.2/4.2/5.2: a challenge ACK (rate-limited per host, 7). */
+void tcp_send_challenge_ack(struct tcb *tp);
+
+/* The window to advertise now (RFC 9293 3.8.6.2.2 receiver SWS avoidance,
+ * never shrinking the right edge), unscaled bytes. */
+uint32_t tcp_rcv_window(struct tcb *tp);
+
+/* New data was acknowledged: snd_una moves to ack. Frees acked bytes from
+ * the send ring, takes an RTT sample (timestamps or Karn), updates the RTO
+ * (RFC 6298 2.2-2.3), lets the congestion control grow cwnd, restarts or
+ * stops the retransmission timer (RFC 6298 5.2-5.3), resets backoff. Call
+ * after the window update. */
+void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg);
+
+/* A duplicate ACK (RFC 5681 2): counts it; at the third, fast retransmit
+ * and recovery through the congestion control. */
+void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg);
+
+/* Retransmits the oldest unacknowledged segment (or SYN/FIN). */
+void tcp_retransmit(struct tcb *tp);
+
+/* Sets the MSS and window scale from the peer's SYN options and our MTU. */
+void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);
+
+/* The persist timer expired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): sends a
+ * zero-window probe of one new byte, or, if a small window is open and
+ * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override). */
+void tcp_persist_probe(struct tcb *tp);
+
+/* RFC 1122 4.2.3.6: a keep-alive probe, an ACK with seq snd_una - 1 and no data. */
+void tcp_send_keepalive(struct tcb *tp);
+
+/* ---- tcp_timer.c --------------------------------------------------------- */
+
+/* Sets one of tp's timers (a pointer to a t_* field) to `when` (absolute, or
+ * TCP_NO_TIMER to stop it) and repositions tp in the heap. */
+void tcp_timer_set(struct tcb *tp, int64_t *timer, int64_t when);
+
+/* Runs every timer due at s->now. */
+void tcp_timer_run(struct stack *s);
+
+/* The earliest timer of any connection, or INT64_MAX. O(1). */
+int64_t tcp_next_deadline(struct stack *s);
+
+/* Removes tp from the heap (tcb_free calls it). */
+void tcp_timer_remove(struct tcb *tp);
+
+#endif

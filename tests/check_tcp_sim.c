@@ -1,0 +1,189 @@
+/* Simulated TCP: two hosts on a simlink that loses, reorders, duplicates and
+ * corrupts, each sending 10 MB to the other at once. Every byte must arrive
+ * intact and in order, both sides must close cleanly, and nothing may be
+ * left behind (pool, control blocks). A failing seed is run again with a
+ * pcap of the link, to look at in Wireshark. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/pcapdev.h"
+#include "stack/net.h"
+#include "tests/sim.h"
+
+#define XFER_BYTES (10 * 1024 * 1024)
+#define XFER_PORT 5000
+#define XFER_SEEDS 100
+#define XFER_MAX_VIRTUAL_US (3600LL * 1000000) /* an hour of virtual time at most */
+
+/* Byte i of the stream that host `who` sends: depends on both, so a byte
+ * delivered to the wrong place or the wrong host is seen. */
+static inline uint8_t stream_byte(int who, uint64_t i)
+{
+	uint64_t x = i * 0x9e3779b97f4a7c15ull + (uint64_t)who * 0x632be59bd9b4e019ull;
+	return (uint8_t)(x >> 56 ^ i);
+}
+
+struct side {
+	int fd;
+	int who;            /* 0 = A, 1 = B: whose stream it sends */
+	uint64_t sent, received;
+	bool shut_wr, eof, closed, bad;
+};
+
+/* Moves whatever the socket can take and whatever it holds. */
+static void side_step(struct side *sd)
+{
+	uint8_t buf[16384];
+	while (!sd->shut_wr && sd->sent < XFER_BYTES) {
+		size_t n = sizeof(buf);
+		if (n > XFER_BYTES - sd->sent)
+			n = XFER_BYTES - sd->sent;
+		for (size_t k = 0; k < n; k++)
+			buf[k] = stream_byte(sd->who, sd->sent + k);
+		ssize_t r = net_send(sd->fd, buf, n, 0);
+		if (r <= 0)
+			break;
+		sd->sent += (uint64_t)r;
+	}
+	if (!sd->shut_wr && sd->sent == XFER_BYTES) {
+		net_shutdown(sd->fd, SHUT_WR);
+		sd->shut_wr = true;
+	}
+	while (!sd->eof) {
+		ssize_t r = net_recv(sd->fd, buf, sizeof(buf), 0);
+		if (r == -EAGAIN)
+			break;
+		if (r <= 0) {
+			sd->eof = true;
+			if (r < 0)
+				sd->bad = true;
+			break;
+		}
+		for (ssize_t k = 0; k < r; k++)
+			if (buf[k] != stream_byte(!sd->who, sd->received + (uint64_t)k))
+				sd->bad = true;
+		sd->received += (uint64_t)r;
+	}
+	if (sd->eof && sd->shut_wr && !sd->closed) {
+		net_close(sd->fd);
+		sd->closed = true;
+	}
+}
+
+/* Runs one transfer with this seed; returns NULL or what went wrong. With
+ * pcap_path, the link's frames are written there (seen from A). */
+static const char *xfer_run(uint64_t seed, const char *pcap_path)
+{
+	static struct sim sim;
+	static char why[200];
+	struct impair_cfg cfg = { .loss = 0.10, .reorder = 0.10, .dup = 0.01, .corrupt = 0.01,
+				  .delay_us = 5000, .jitter_us = 1000 };
+	struct netdev *w = NULL, *inner = NULL;
+	sim_init(&sim, &cfg, seed);
+	inner = sim.a.ifs[0].dev;
+	if (pcap_path) {
+		char err[200];
+		w = pcapdev_wrap(sim.a.ifs[0].dev, pcap_path, 0, err, sizeof(err));
+		if (w) {
+			w->stats = &sim.a.stats;
+			sim.a.ifs[0].dev = w;
+		}
+	}
+	sim_attach(&sim, &sim.b);
+	int lfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(XFER_PORT) };
+	ck_assert_int_eq(net_bind(lfd, (struct sockaddr *)&me, sizeof(me)), 0);
+	ck_assert_int_eq(net_listen(lfd, 4), 0);
+	sim_attach(&sim, &sim.a);
+	struct side a = { .who = 0 }, b = { .who = 1, .fd = -1 };
+	a.fd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(XFER_PORT),
+				  .sin_addr.s_addr = htonl(SIM_B_IP) };
+	ck_assert_int_eq(net_connect(a.fd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+
+	const char *fail = NULL;
+	while (!(a.closed && b.closed)) {
+		if (sim.now > XFER_MAX_VIRTUAL_US) {
+			snprintf(why, sizeof(why), "seed %llu: not finished after an hour of virtual time "
+				 "(A sent %llu got %llu, B sent %llu got %llu)", (unsigned long long)seed,
+				 (unsigned long long)a.sent, (unsigned long long)a.received,
+				 (unsigned long long)b.sent, (unsigned long long)b.received);
+			fail = why;
+			break;
+		}
+		if (b.fd < 0) {
+			int fd = net_accept(lfd, NULL, NULL);
+			if (fd >= 0) {
+				int one = 1;
+				net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
+				b.fd = fd;
+				net_close(lfd);
+				lfd = -1;
+			}
+		}
+		if (!a.closed)
+			side_step(&a);
+		if (b.fd >= 0 && !b.closed)
+			side_step(&b);
+		if ((a.eof && (a.bad || a.received != XFER_BYTES)) ||
+		    (b.eof && (b.bad || b.received != XFER_BYTES))) {
+			snprintf(why, sizeof(why), "seed %llu: stream damaged or cut short (A got %llu%s, "
+				 "B got %llu%s)", (unsigned long long)seed, (unsigned long long)a.received,
+				 a.bad ? " with bad bytes" : "", (unsigned long long)b.received,
+				 b.bad ? " with bad bytes" : "");
+			fail = why;
+			break;
+		}
+		/* to the next event of either host, or 1 ms */
+		int64_t da = stack_next_deadline(&sim.a), db = stack_next_deadline(&sim.b);
+		int64_t d = da < db ? da : db;
+		int64_t t = sim.now + 1000;
+		sim_run_until(&sim, d < t ? (d > sim.now ? d : sim.now + 1) : t);
+	}
+	if (!fail) {
+		/* TIME-WAIT and the last retransmissions end: the tables empty */
+		sim_run_until(&sim, sim.now + 5 * 60 * 1000000LL);
+		if (sim.a.tcp.count || sim.b.tcp.count) {
+			snprintf(why, sizeof(why), "seed %llu: %u and %u control blocks left after the close",
+				 (unsigned long long)seed, sim.a.tcp.count, sim.b.tcp.count);
+			fail = why;
+		}
+	}
+	if (lfd >= 0)
+		net_close(lfd);
+	if (w) {
+		sim.a.ifs[0].dev = inner;
+		netdev_close(w); /* flushes the pcap; the simlink end stays */
+	}
+	sim_fini(&sim);
+	return fail;
+}
+
+START_TEST(tcp_sim_transfer_both_ways)
+{
+	uint64_t seed = 1000 + (uint64_t)_i;
+	const char *fail = xfer_run(seed, NULL);
+	if (fail) {
+		char path[128];
+		snprintf(path, sizeof(path), "/tmp/tapstack-tcp-seed-%llu.pcap", (unsigned long long)seed);
+		xfer_run(seed, path);
+		ck_abort_msg("%s; the link's frames are in %s", fail, path);
+	}
+}
+END_TEST
+
+Suite *tcp_sim_suite(void)
+{
+	Suite *s = suite_create("tcp_sim");
+	TCase *tc = tcase_create("transfer");
+	tcase_set_timeout(tc, 600);
+	int seeds = XFER_SEEDS;
+	if (getenv("TAPSTACK_TCP_SIM_SEEDS"))
+		seeds = atoi(getenv("TAPSTACK_TCP_SIM_SEEDS"));
+	tcase_add_loop_test(tc, tcp_sim_transfer_both_ways, 0, seeds);
+	suite_add_tcase(s, tc);
+	return s;
+}
