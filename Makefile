@@ -33,7 +33,8 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-ping \
-	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc
+	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc \
+	apache2-utils wrk dnsmasq-base dnsperf busybox
 
 .PHONY: all lib apps tests test unit asan integration run stop deps clean help
 

@@ -116,6 +116,7 @@ void arp_cache_init(struct arp_cache *c)
 	memset(c, 0, sizeof(*c));
 	for (int i = 0; i < ARP_CACHE_SIZE; i++)
 		arp_entry_clear(&c->e[i]);
+	c->next = INT64_MAX;
 }
 
 /* Frees every queued packet and empties the cache. */
@@ -160,11 +161,20 @@ static int64_t arp_entry_deadline(const struct arp_entry *e)
 	}
 }
 
+/* Recomputes e's deadline, keeping the cache's earliest deadline a lower
+ * bound of every entry's. */
+static void arp_entry_rearm(struct stack *s, struct arp_entry *e)
+{
+	e->timer = arp_entry_deadline(e);
+	if (e->timer < s->arp.next)
+		s->arp.next = e->timer;
+}
+
 /* Sets e's state and recomputes its deadline. */
-static void arp_entry_set_state(struct arp_entry *e, enum arp_state state)
+static void arp_entry_set_state(struct stack *s, struct arp_entry *e, enum arp_state state)
 {
 	e->state = state;
-	e->timer = arp_entry_deadline(e);
+	arp_entry_rearm(s, e);
 }
 
 /* Frees e and drops the packets still waiting in it, each under reason. */
@@ -220,20 +230,14 @@ static struct arp_entry *arp_cache_add(struct stack *s, struct netif *ifp, uint3
 	e->confirmed = state == ARP_REACHABLE ? s->now : 0;
 	e->asked = s->now;
 	e->retries = 0;
-	arp_entry_set_state(e, state);
+	arp_entry_set_state(s, e, state);
 	return e;
 }
 
 /* The earliest deadline of any entry, or INT64_MAX. */
 int64_t arp_next_deadline(const struct arp_cache *c)
 {
-	int64_t t = INT64_MAX;
-
-	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
-		if (c->e[i].timer < t)
-			t = c->e[i].timer;
-	}
-	return t;
+	return c->next;
 }
 
 /* ---- Sending ARP messages ---- */
@@ -343,7 +347,7 @@ static bool arp_merge(struct stack *s, struct netif *ifp, const struct arp_msg *
 	e->ifindex = ifp->index;
 	e->confirmed = s->now;
 	e->retries = 0;
-	arp_entry_set_state(e, ARP_REACHABLE);
+	arp_entry_set_state(s, e, ARP_REACHABLE);
 	if (was == ARP_INCOMPLETE) {
 		stats_inc(&s->stats, "arp.resolved");
 		TRACE(s, "arp %s INCOMPLETE -> REACHABLE (queued %zu sent)", ip4_ntop(e->ip, a),
@@ -515,7 +519,7 @@ int arp_output(struct stack *s, struct netif *ifp, struct pkt *p, uint32_t nexth
 			int err = eth_output(s, ifp, p, e->mac, ETH_TYPE_IPV4);
 			e->retries++;
 			e->asked = s->now;
-			e->timer = arp_entry_deadline(e);
+			arp_entry_rearm(s, e);
 			arp_request(s, ifp, e->ip, e->mac);
 			return err;
 		}
@@ -541,7 +545,7 @@ static void arp_entry_expire(struct stack *s, struct arp_entry *e)
 		if (e->retries < ARP_MAX_RETRIES && ifp) {
 			e->retries++;
 			e->asked = s->now;
-			e->timer = arp_entry_deadline(e);
+			arp_entry_rearm(s, e);
 			arp_request(s, ifp, e->ip, NULL);
 			return;
 		}
@@ -553,7 +557,7 @@ static void arp_entry_expire(struct stack *s, struct arp_entry *e)
 	case ARP_REACHABLE:
 		TRACE(s, "arp %s REACHABLE -> STALE", a);
 		e->retries = 0;
-		arp_entry_set_state(e, ARP_STALE);
+		arp_entry_set_state(s, e, ARP_STALE);
 		return;
 	case ARP_STALE:
 		if (s->now >= e->confirmed + ARP_REACHABLE_US + ARP_STALE_US) {
@@ -577,10 +581,15 @@ static void arp_entry_expire(struct stack *s, struct arp_entry *e)
  * several deadlines already past runs them in order. */
 void arp_timer(struct stack *s)
 {
+	if (s->now < s->arp.next)
+		return; /* nothing is due: the per-packet path costs one comparison */
+	s->arp.next = INT64_MAX;
 	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
 		struct arp_entry *e = &s->arp.e[i];
 		for (int n = 0; n < 4 && e->state != ARP_FREE && e->timer <= s->now; n++)
 			arp_entry_expire(s, e);
+		if (e->state != ARP_FREE && e->timer < s->arp.next)
+			s->arp.next = e->timer;
 	}
 }
 

@@ -65,6 +65,8 @@ struct arp_entry {
 
 struct arp_cache {
 	struct arp_entry e[ARP_CACHE_SIZE];
+	int64_t next;             /* no entry's deadline is earlier than this: arp_timer
+				   * looks at the entries only when it has come */
 };
 
 void arp_cache_init(struct arp_cache *c);
@@ -92,7 +94,9 @@ void arp_announce(struct stack *s, struct netif *ifp);
  * STALE, expiry. */
 void arp_timer(struct stack *s);
 
-/* The earliest deadline of any entry, or INT64_MAX. */
+/* A time no later than the earliest deadline of any entry (INT64_MAX when
+ * none): kept as a lower bound that arp_timer() makes exact each time it
+ * scans, so the per-packet path never scans the cache. */
 int64_t arp_next_deadline(const struct arp_cache *c);
 
 /* Writes one line per entry in the style of `ip neigh`:

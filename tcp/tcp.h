@@ -347,7 +347,8 @@ void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);
 
 /* The persist timer expired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): sends a
  * zero-window probe of one new byte, or, if a small window is open and
- * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override). */
+ * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override).
+ * An orphan (no socket) is dropped after TCP_MAX_RETRIES probes; may free tp. */
 void tcp_persist_probe(struct tcb *tp);
 
 /* RFC 1122 4.2.3.6: a keep-alive probe, an ACK with seq snd_una - 1 and no data. */

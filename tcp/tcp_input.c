@@ -59,6 +59,16 @@ static const char *rx_name(const struct tcp_rx *rx, char *buf, size_t len)
 	return buf;
 }
 
+/* "10.0.0.2:7 <- 10.0.0.1:40000": a connection's name, for traces. */
+static const char *tcb_str(const struct tcb *tp, char *buf, size_t len)
+{
+	char l[IPADDR_STRLEN], r[IPADDR_STRLEN];
+
+	snprintf(buf, len, "%s:%u <- %s:%u", ipaddr_ntop(&tp->laddr, l, sizeof(l)), tp->lport,
+		 ipaddr_ntop(&tp->raddr, r, sizeof(r)), tp->rport);
+	return buf;
+}
+
 /* Marks the segment dropped for reason, with a trace text like "out of
  * window seq 123 (rcv_nxt 456 wnd 0)". tcp_input counts and frees it.
  * Returns false, so a step can end with `return rx_drop(...)`. */
@@ -71,7 +81,8 @@ static bool rx_drop(struct tcp_rx *rx, const char *reason, const char *fmt, ...)
 	rx->reason = reason;
 	if (!rx->s->trace)
 		return false;
-	int n = snprintf(rx->detail, sizeof(rx->detail), "tcp %s: ", rx_name(rx, name, sizeof(name)));
+	int n = snprintf(rx->detail, sizeof(rx->detail), "tcp %s: ",
+			 rx_name(rx, name, sizeof(name)));
 	if (n < 0 || (size_t)n >= sizeof(rx->detail))
 		return false;
 	va_start(ap, fmt);
@@ -101,7 +112,6 @@ static bool tcp_has_unsent(const struct tcb *tp)
 	uint32_t end = tp->snd_una + (uint32_t)tp->snd.len + (tp->fin_queued ? 1 : 0);
 	return SEQ_LT(tp->snd_nxt, end);
 }
-
 
 /* RFC 7323 4.3: remembers the peer's timestamp to echo, from a segment
  * that passed the sequence check and starts at or before what we ack. */
@@ -378,10 +388,17 @@ static void tcp_data_in_order(struct tcp_rx *rx)
 	tp->rcv_nxt += (uint32_t)n;
 	tp->bytes_received += n;
 	tcp_note_fin(tp, seg);
-	if (tcp_ooo_advance(tp))
-		tp->ack_now = true;  /* RFC 5681 4.2: a segment that fills a hole is ACKed at once */
-	else if (n > 0)
+	if (tcp_ooo_advance(tp)) {
+		/* RFC 5681 4.2: a segment that fills a hole is ACKed at once */
+		tp->ack_now = true;
+		if (rx->s->trace) {
+			char name[96];
+			TRACE(rx->s, "tcp %s hole filled: rcv_nxt %u, %d ranges still held",
+			      tcb_str(tp, name, sizeof(name)), tp->rcv_nxt - tp->irs, tp->nooo);
+		}
+	} else if (n > 0) {
 		tcp_delay_ack(rx, n);
+	}
 }
 
 /* Out-of-order data (past rcv_nxt): kept at its place in the ring and
@@ -391,15 +408,24 @@ static void tcp_data_out_of_order(struct tcp_rx *rx)
 	struct tcb *tp = rx->tp;
 	struct tcp_seg *seg = &rx->seg;
 
+	char name[96];
+
 	tp->ack_now = true;
 	if (seg->len == 0 || tcp_ooo_insert(tp, seg)) {
 		tcp_note_fin(tp, seg);
 		stats_inc(&rx->s->stats, "tcp.rcv_out_of_order");
+		if (rx->s->trace)
+			TRACE(rx->s, "tcp %s out of order seq %u len %zu%s held "
+			      "(rcv_nxt %u, %d ranges)",
+			      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len,
+			      seg->flags & TCP_FLAG_FIN ? " +FIN" : "", tp->rcv_nxt - tp->irs,
+			      tp->nooo);
 		return;
 	}
 	stats_inc(&rx->s->stats, "tcp.ooo_full");
-	TRACE(rx->s, "tcp drop out-of-order seq %u len %zu: %d ranges held", seg->seq - tp->irs,
-	      seg->len, tp->nooo);
+	if (rx->s->trace)
+		TRACE(rx->s, "tcp %s out of order seq %u len %zu not kept: %d ranges held already",
+		      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len, tp->nooo);
 }
 
 /* Data nobody will read (shutdown(SHUT_RD)): acknowledged and thrown
@@ -471,6 +497,11 @@ static bool tcp_check_fin(struct tcp_rx *rx)
 	tp->rcv_nxt++;
 	tp->ack_now = true;
 	stats_inc(&rx->s->stats, "tcp.rx_fin");
+	if (rx->s->trace) {
+		char name[96];
+		TRACE(rx->s, "tcp %s FIN received: end of the peer's stream at seq %u",
+		      tcb_str(tp, name, sizeof(name)), tp->fin_seq - tp->irs);
+	}
 	switch (tp->state) {
 	case TCP_SYN_RECEIVED:
 	case TCP_ESTABLISHED:
@@ -648,8 +679,9 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 		return true;
 	}
 	if (seg->flags & TCP_FLAG_RST)
-		return rx_drop(rx, "tcp.out_of_window", "RST out of window seq %u (rcv_nxt %u wnd %u)",
-			       seg->seq - tp->irs, tp->rcv_nxt - tp->irs, rcv_window(tp));
+		return rx_drop(rx, "tcp.out_of_window",
+			       "RST out of window seq %u (rcv_nxt %u wnd %u)", seg->seq - tp->irs,
+			       tp->rcv_nxt - tp->irs, rcv_window(tp));
 	if (tp->state == TCP_TIME_WAIT && (seg->flags & TCP_FLAG_FIN) &&
 	    seg->seq + (uint32_t)seg->len + 1 == tp->rcv_nxt) {
 		tcp_timer_set(tp, &tp->t_2msl, rx->s->now + 2 * rx->s->tcp.msl_us);
@@ -880,11 +912,13 @@ static void tcp_trace_rx(const struct tcp_rx *rx)
 	const struct tcp_seg *seg = &rx->seg;
 	char l[IPADDR_STRLEN], r[IPADDR_STRLEN], fl[32];
 	bool rel = tp && tp->state > TCP_SYN_SENT;
+	bool ack = seg->flags & TCP_FLAG_ACK;
 
 	TRACE(rx->s, "rx TCP %s:%u -> %s:%u [%s] seq %u ack %u win %u len %zu",
 	      ipaddr_ntop(&rx->ip->src, r, sizeof(r)), seg->sport,
 	      ipaddr_ntop(&rx->ip->dst, l, sizeof(l)), seg->dport, tcp_flags_str(seg->flags, fl),
-	      rel ? seg->seq - tp->irs : seg->seq, rel ? seg->ack - tp->iss : seg->ack, seg->wnd,
+	      rel ? seg->seq - tp->irs : seg->seq, !ack ? 0 : rel ? seg->ack - tp->iss : seg->ack,
+	      seg->wnd,
 	      seg->len);
 }
 
@@ -963,7 +997,8 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
  * every other error is soft: counted, nothing else (the connection times
  * out on its own if the path stays broken). */
 void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
-		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err, uint16_t mtu)
+		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err,
+		    uint16_t mtu)
 {
 	struct tcb *tp = tcp_lookup(s, local, lport, remote, rport);
 

@@ -183,7 +183,8 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 		seg.opt.tsval = tcp_ts_now(tp);
 		seg.opt.tsecr = tp->ts_recent;
 	}
-	int r = tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, &tp->snd, seq - tcp_data_seq(tp), len, tp);
+	int r = tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, &tp->snd, seq - tcp_data_seq(tp), len,
+		       tp);
 	if (r == -ENOBUFS)
 		return r;
 	tp->segs_out++;
@@ -337,7 +338,8 @@ int tcp_output(struct tcb *tp)
 	}
 	/* an ACK owed (also SYN-RECEIVED's answer to an unacceptable segment,
 	 * RFC 9293 3.10.7.4), or a window update while the peer may still send */
-	if (tp->ack_now || (tp->state >= TCP_ESTABLISHED && !tp->fin_rcvd && tcp_window_update_due(tp)))
+	bool update = tp->state >= TCP_ESTABLISHED && !tp->fin_rcvd && tcp_window_update_due(tp);
+	if (tp->ack_now || update)
 		tcp_send_ack(tp);
 	tcp_persist_update(tp);
 	return r < 0 ? r : 0;
@@ -354,16 +356,25 @@ void tcp_persist_probe(struct tcb *tp)
 	uint32_t usable = tcp_usable_window(tp);
 	if (usable > 0) {
 		/* RFC 1122 4.2.3.4: the override timer sends what the window allows */
-		uint32_t len = min_u32(min_u32((uint32_t)tp->snd.len - off, usable), tcp_seg_size(tp));
+		uint32_t len = min_u32((uint32_t)tp->snd.len - off, usable);
+		len = min_u32(len, tcp_seg_size(tp));
 		bool fin = tp->fin_queued && tcp_fin_state(tp) && off + len == tp->snd.len;
 		tcp_send_data(tp, len, fin);
 	} else {
+		if (!tp->so && tp->persist_backoff >= TCP_MAX_RETRIES) {
+			/* no app is left to wait for the window: give up on an
+			 * orphan as Linux does (tcp_orphan_retries) */
+			stats_inc(&tp->s->stats, "tcp.orphan_persist_timeout");
+			tcp_drop(tp, ETIMEDOUT);
+			return;
+		}
 		/* RFC 9293 3.8.6.1: probe a zero window with one new byte; snd_nxt
 		 * stays, snd_max covers it so the peer's ACK of it is acceptable */
 		if (tp->s->trace) {
 			char name[128];
 			TRACE(tp->s, "tcp %s zero window probe seq %u (backoff %d)",
-			      tcb_str(tp, name, sizeof(name)), tp->snd_nxt - tp->iss, tp->persist_backoff);
+			      tcb_str(tp, name, sizeof(name)), tp->snd_nxt - tp->iss,
+			      tp->persist_backoff);
 		}
 		stats_inc(&tp->s->stats, "tcp.window_probes");
 		tcp_send_seg(tp, tp->snd_nxt, TCP_FLAG_ACK, 1);
@@ -377,12 +388,16 @@ void tcp_persist_probe(struct tcb *tp)
 
 /* ---- ACKs, SYNs, resets ---------------------------------------------------- */
 
-/* Contract in tcp.h. Nothing is sent before the peer's SYN arrived. */
+/* Contract in tcp.h. Nothing is sent before the peer's SYN arrived. The
+ * sequence number is snd_max, not snd_nxt: after a timeout snd_nxt is back
+ * at snd_una, below what the peer may already hold, and an ACK with an old
+ * sequence number is unacceptable to it (RFC 9293 3.10.7.4 first check) so
+ * its acknowledgment would be lost (BSD does the same). */
 void tcp_send_ack(struct tcb *tp)
 {
 	if (tp->state < TCP_SYN_RECEIVED)
 		return;
-	tcp_send_seg(tp, tp->snd_nxt, TCP_FLAG_ACK, 0);
+	tcp_send_seg(tp, tp->snd_max, TCP_FLAG_ACK, 0);
 }
 
 /* Contract in tcp.h. */
@@ -466,13 +481,15 @@ void tcp_send_syn(struct tcb *tp)
 }
 
 /* Contract in tcp.h: <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.4 ABORT), with
- * ACK as Linux does. Nothing in CLOSED, LISTEN or SYN-SENT (no peer state). */
+ * ACK as Linux does; snd_max stands for SND.NXT (see tcp_send_ack) so the
+ * peer finds it exactly at its RCV.NXT (RFC 5961 3.2). Nothing in CLOSED,
+ * LISTEN or SYN-SENT (no peer state). */
 void tcp_send_rst(struct tcb *tp)
 {
 	if (tp->state < TCP_SYN_RECEIVED)
 		return;
 	stats_inc(&tp->s->stats, "tcp.tx_rst");
-	tcp_send_seg(tp, tp->snd_nxt, TCP_FLAG_RST | TCP_FLAG_ACK, 0);
+	tcp_send_seg(tp, tp->snd_max, TCP_FLAG_RST | TCP_FLAG_ACK, 0);
 }
 
 /* Contract in tcp.h. Also never to a broadcast or multicast source
@@ -627,9 +644,9 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 
 	ring_drop(&tp->snd, data);
 	tp->bytes_acked += data;
-	bool sampled = tcp_rtt_sample(tp, ack, seg);
-	if (syn && tp->backoff > 0 && !sampled && tp->rto < TCP_RTO_SYN_LOST_US)
-		tp->rto = TCP_RTO_SYN_LOST_US; /* RFC 6298 5.7 */
+	tcp_rtt_sample(tp, ack, seg);
+	if (syn && tp->backoff > 0 && tp->rto < TCP_RTO_SYN_LOST_US)
+		tp->rto = TCP_RTO_SYN_LOST_US; /* RFC 6298 5.7: the SYN timed out once */
 	tp->snd_una = ack;
 	if (SEQ_LT(tp->snd_nxt, ack))
 		tp->snd_nxt = ack;
@@ -695,15 +712,17 @@ void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg)
 	stats_inc(&tp->s->stats, "tcp.dupacks");
 	if (tp->dupacks == 3 && !tp->in_recovery) {
 		stats_inc(&tp->s->stats, "tcp.fast_retransmit");
-		if (tp->s->trace) {
-			char name[128];
-			TRACE(tp->s, "tcp %s fast retransmit seq %u (3 duplicate ACKs, cwnd %u)",
-			      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->cwnd);
-		}
 		tp->recover = tp->snd_max;
 		if (tp->cc->on_loss)
 			tp->cc->on_loss(tp);
 		tp->in_recovery = true;
+		if (tp->s->trace) {
+			char name[128];
+			TRACE(tp->s, "tcp %s fast retransmit seq %u (3 duplicate ACKs, cwnd %u "
+			      "ssthresh %u)",
+			      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->cwnd,
+			      tp->ssthresh);
+		}
 		tcp_retransmit(tp);
 		return;
 	}

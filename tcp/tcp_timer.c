@@ -161,8 +161,8 @@ static void tcp_timer_syn(struct tcb *tp)
 
 	if (tp->retries >= TCP_SYN_RETRIES) {
 		TRACE(tp->s, "tcp %s %s timed out after %d retransmissions",
-		      tcb_str(tp, name, sizeof(name)), tp->state == TCP_SYN_SENT ? "SYN" : "SYN-ACK",
-		      tp->retries);
+		      tcb_str(tp, name, sizeof(name)),
+		      tp->state == TCP_SYN_SENT ? "SYN" : "SYN-ACK", tp->retries);
 		stats_inc(&tp->s->stats, "tcp.syn_timeout");
 		if (tp->listener)
 			tcb_free(tp);
@@ -203,6 +203,8 @@ static void tcp_timer_rexmt(struct tcb *tp)
 	}
 	if (tp->snd_wnd == 0 && tp->snd.len > 0) {
 		/* RFC 9293 3.8.6.1: the peer closed its window; probe it instead */
+		TRACE(tp->s, "tcp %s RTO fired with the window closed: persist instead",
+		      tcb_str(tp, name, sizeof(name)));
 		tp->snd_nxt = tp->snd_una;
 		tcp_output(tp);
 		return;

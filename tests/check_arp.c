@@ -408,7 +408,9 @@ START_TEST(test_resolution_releases_queue_in_order)
 	ck_assert_int_eq(e->state, ARP_REACHABLE);
 	ck_assert_mem_eq(e->mac, t_mac_peer, 6);
 	ck_assert_uint_eq(e->pending.count, 0);
-	ck_assert_int_eq(arp_next_deadline(&h.s.arp), h.now + ARP_REACHABLE_US);
+	ck_assert_int_eq(e->timer, h.now + ARP_REACHABLE_US);
+	/* the cache's deadline is a lower bound (an early wake-up costs one scan) */
+	ck_assert_int_le(arp_next_deadline(&h.s.arp), e->timer);
 	ck_assert_uint_eq(count(&h, "arp.resolved"), 1);
 	ck_assert_uint_eq(count(&h, "arp.tx_request"), 1);
 	/* from now on, at once */

@@ -398,22 +398,6 @@ START_TEST(test_proto_unreach_unknown_protocol)
 }
 END_TEST
 
-START_TEST(test_proto_unreach_tcp)
-{
-	uint8_t f[128];
-	struct harness h;
-
-	harness_init(&h, "10.0.0.2/24", NULL);
-	harness_learn_peer(&h);
-	size_t n = vector_frame("tcp-rst-closed-port.pcap", 2, f, sizeof(f));
-	inject(&h, f, n);
-	struct pkt *r = expect_tx(&h);
-	expect_proto_unreach(r, f + L3, n - L3); /* the 60-byte SYN, options and all */
-	pkt_free(r);
-	harness_fini(&h);
-}
-END_TEST
-
 START_TEST(test_proto_unreach_quote_length)
 {
 	static uint8_t f[1600], data[1480];
@@ -601,7 +585,6 @@ Suite *icmp_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_proto_unreach_unknown_protocol);
-	tcase_add_test(tc, test_proto_unreach_tcp);
 	tcase_add_test(tc, test_proto_unreach_quote_length);
 	tcase_add_test(tc, test_proto_unreach_not_for_broadcast);
 	tcase_add_test(tc, test_error_rules);

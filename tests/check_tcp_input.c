@@ -21,6 +21,13 @@
 
 #define HOST_BCAST 0x0a0000ffu /* 10.0.0.255 */
 
+/* Flags, short as in the RFC's figures. */
+#define SYN TCP_FLAG_SYN
+#define ACK TCP_FLAG_ACK
+#define FIN TCP_FLAG_FIN
+#define RST TCP_FLAG_RST
+#define PSH TCP_FLAG_PSH
+
 static uint64_t count(struct tcp_harness *t, const char *name)
 {
 	return stats_get(&t->h.s.stats, name);
@@ -38,7 +45,7 @@ static void expect_ack(struct tcp_harness *t, uint32_t seq, uint32_t ack)
 {
 	struct tcp_seg out;
 	th_expect(t, &out);
-	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.flags, ACK);
 	ck_assert_uint_eq(out.seq, seq);
 	ck_assert_uint_eq(out.ack, ack);
 	ck_assert_uint_eq(out.len, 0);
@@ -51,7 +58,7 @@ static void expect_rst(struct tcp_harness *t, uint8_t flags, uint32_t seq, uint3
 	th_expect(t, &out);
 	ck_assert_uint_eq(out.flags, flags);
 	ck_assert_uint_eq(out.seq, seq);
-	if (flags & TCP_FLAG_ACK)
+	if (flags & ACK)
 		ck_assert_uint_eq(out.ack, ack);
 	ck_assert_uint_eq(out.len, 0);
 }
@@ -92,11 +99,11 @@ static void inject_raw(struct tcp_harness *t, uint32_t dst, const uint8_t *tcp, 
  * SYN-RECEIVED, its iss in *iss. */
 static struct tcb *passive_syn(struct tcp_harness *t, struct tcb *lp, uint16_t sport, uint32_t *iss)
 {
-	th_inject(t, SEG(.sport = sport, .flags = TCP_FLAG_SYN, .seq = t->irs,
+	th_inject(t, SEG(.sport = sport, .flags = SYN, .seq = t->irs,
 			 .opt = { .mss_ok = true, .mss = 1460 }));
 	struct tcp_seg out;
 	th_expect(t, &out);
-	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.flags, SYN | ACK);
 	ck_assert_uint_eq(out.ack, t->irs + 1);
 	ck_assert_uint_eq(out.sport, TH_HOST_PORT);
 	ck_assert_uint_eq(out.dport, sport);
@@ -123,7 +130,7 @@ START_TEST(test_listen_handshake_accept_queue)
 	ck_assert_uint_eq(c->rcv_nxt, t.irs + 1);
 	ck_assert_uint_eq(c->snd_nxt, iss + 1);
 
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = iss + 1, .wnd = 30000));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = iss + 1, .wnd = 30000));
 	th_expect_none(&t);
 	ck_assert_int_eq(c->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(c->snd_una, iss + 1);
@@ -144,15 +151,15 @@ START_TEST(test_listen_rst_and_ack)
 	th_init(&t);
 	th_tcb_in_state(&t, TCP_LISTEN);
 	/* RFC 9293 3.10.7.2 first: a RST is ignored */
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = 77));
+	th_inject(&t, SEG(.flags = RST, .seq = 77));
 	th_expect_none(&t);
 	ck_assert_uint_eq(count(&t, "tcp.listen_rst"), 1);
 	/* second: an ACK is answered with <SEQ=SEG.ACK><CTL=RST> */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = 77, .ack = 123456));
-	expect_rst(&t, TCP_FLAG_RST, 123456, 0);
+	th_inject(&t, SEG(.flags = ACK, .seq = 77, .ack = 123456));
+	expect_rst(&t, RST, 123456, 0);
 	ck_assert_uint_eq(count(&t, "tcp.listen_ack"), 1);
 	/* fourth: anything else without SYN is dropped */
-	th_inject(&t, SEG(.flags = TCP_FLAG_FIN, .seq = 77));
+	th_inject(&t, SEG(.flags = FIN, .seq = 77));
 	th_expect_none(&t);
 	ck_assert_uint_eq(count(&t, "tcp.listen_no_syn"), 1);
 	ck_assert_uint_eq(t.h.s.tcp.count, 1);
@@ -168,7 +175,7 @@ START_TEST(test_listen_backlog_overflow)
 	lp->backlog = 1;
 	uint32_t iss;
 	passive_syn(&t, lp, TH_PEER_PORT, &iss);
-	th_inject(&t, SEG(.sport = TH_PEER_PORT + 1, .flags = TCP_FLAG_SYN, .seq = 9));
+	th_inject(&t, SEG(.sport = TH_PEER_PORT + 1, .flags = SYN, .seq = 9));
 	th_expect_none(&t);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT + 1));
 	ck_assert_uint_eq(count(&t, "tcp.listen_overflow"), 1);
@@ -185,11 +192,11 @@ START_TEST(test_syn_received_rst_frees_child)
 	uint32_t iss;
 	passive_syn(&t, lp, TH_PEER_PORT, &iss);
 	/* a RST not at rcv_nxt only gets a challenge ACK */
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 5));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 5));
 	expect_ack(&t, iss + 1, t.irs + 1);
 	ck_assert_ptr_nonnull(conn(&t, TH_PEER_PORT));
 	/* the exact one sends the connection back to LISTEN: the child goes */
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 1));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 1));
 	th_expect_none(&t);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	ck_assert_int_eq(lp->nsyn, 0);
@@ -207,19 +214,19 @@ START_TEST(test_syn_received_syn_again_and_bad_ack)
 	uint32_t iss;
 	struct tcb *c = passive_syn(&t, lp, TH_PEER_PORT, &iss);
 	/* our SYN-ACK was lost: the peer's SYN again gets it again */
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = t.irs));
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs));
 	struct tcp_seg out;
 	th_expect(&t, &out);
-	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.flags, SYN | ACK);
 	ck_assert_uint_eq(out.seq, iss);
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	/* an ACK of something else: <SEQ=SEG.ACK><CTL=RST>, stays */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = iss + 50));
-	expect_rst(&t, TCP_FLAG_RST, iss + 50, 0);
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = iss + 50));
+	expect_rst(&t, RST, iss + 50, 0);
 	ck_assert_int_eq(c->state, TCP_SYN_RECEIVED);
 	ck_assert_uint_eq(count(&t, "tcp.ack_unacceptable"), 1);
 	/* a different SYN in the window: back to LISTEN (RFC 9293 3.10.7.4 fourth) */
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = t.irs + 10));
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs + 10));
 	th_expect_none(&t);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	ck_assert_int_eq(lp->nsyn, 0);
@@ -234,7 +241,7 @@ START_TEST(test_syn_sent_to_established)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN | TCP_FLAG_ACK, .seq = t.irs, .ack = t.iss + 1,
+	th_inject(&t, SEG(.flags = SYN | ACK, .seq = t.irs, .ack = t.iss + 1,
 			  .wnd = 20000, .opt = { .mss_ok = true, .mss = 1000 }));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
@@ -253,7 +260,7 @@ START_TEST(test_syn_sent_synack_with_data)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN | TCP_FLAG_ACK, .seq = t.irs, .ack = t.iss + 1,
+	th_inject(&t, SEG(.flags = SYN | ACK, .seq = t.irs, .ack = t.iss + 1,
 			  .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 101);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
@@ -269,15 +276,15 @@ START_TEST(test_syn_sent_bad_ack)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
 	/* SEG.ACK =< ISS: <SEQ=SEG.ACK><CTL=RST> */
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN | TCP_FLAG_ACK, .seq = t.irs, .ack = t.iss));
-	expect_rst(&t, TCP_FLAG_RST, t.iss, 0);
+	th_inject(&t, SEG(.flags = SYN | ACK, .seq = t.irs, .ack = t.iss));
+	expect_rst(&t, RST, t.iss, 0);
 	/* SEG.ACK > SND.NXT likewise */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs, .ack = t.iss + 2));
-	expect_rst(&t, TCP_FLAG_RST, t.iss + 2, 0);
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs, .ack = t.iss + 2));
+	expect_rst(&t, RST, t.iss + 2, 0);
 	ck_assert_int_eq(tp->state, TCP_SYN_SENT);
 	ck_assert_uint_eq(count(&t, "tcp.ack_unacceptable"), 2);
 	/* neither SYN nor RST: dropped */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs, .ack = t.iss + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_SYN_SENT);
 	th_fini(&t);
@@ -291,13 +298,13 @@ START_TEST(test_syn_sent_rst)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
 	int fd = th_socket(&t, tp);
 	/* RFC 5961 3.2 / RFC 9293 3.10.7.3: a RST counts only if it ACKs our SYN */
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST | TCP_FLAG_ACK, .seq = 0, .ack = t.iss + 7));
+	th_inject(&t, SEG(.flags = RST | ACK, .seq = 0, .ack = t.iss + 7));
 	th_expect_none(&t);
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_SYN_SENT);
 	ck_assert_uint_eq(count(&t, "tcp.rst_no_ack"), 1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST | TCP_FLAG_ACK, .seq = 0, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = RST | ACK, .seq = 0, .ack = t.iss + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_CLOSED);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
@@ -313,16 +320,16 @@ START_TEST(test_simultaneous_open)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
 	/* figure 8 of RFC 9293: the peer's SYN crosses ours */
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = t.irs));
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs));
 	struct tcp_seg out;
 	th_expect(&t, &out);
-	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.flags, SYN | ACK);
 	ck_assert_uint_eq(out.seq, t.iss);
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_SYN_RECEIVED);
 	ck_assert_ptr_null(tp->listener);
 	/* then its SYN-ACK (line 6): established, nothing more to say */
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN | TCP_FLAG_ACK, .seq = t.irs, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = SYN | ACK, .seq = t.irs, .ack = t.iss + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(tp->snd_una, t.iss + 1);
@@ -336,10 +343,10 @@ START_TEST(test_simultaneous_open_plain_ack)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = t.irs));
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs));
 	struct tcp_seg out;
 	th_expect(&t, &out);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	th_fini(&t);
@@ -352,7 +359,7 @@ START_TEST(test_syn_received_active_rst_refused)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_RECEIVED);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 1));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_CLOSED);
 	uint8_t b[4];
@@ -369,7 +376,7 @@ START_TEST(test_established_fin_to_close_wait)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_FIN | TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = FIN | ACK, .seq = t.irs + 1, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 1, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
 	ck_assert(tp->fin_rcvd);
@@ -386,10 +393,10 @@ START_TEST(test_fin_wait_1_to_fin_wait_2)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_FIN_WAIT_1);
 	th_socket(&t, tp);
 	/* an ACK short of our FIN changes nothing */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 2));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
 	ck_assert_uint_eq(tp->snd_una, t.iss + 2);
@@ -402,10 +409,10 @@ START_TEST(test_fin_wait_1_to_closing_to_time_wait)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_FIN_WAIT_1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_FIN | TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = FIN | ACK, .seq = t.irs + 1, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_CLOSING);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 2));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 2));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
 	ck_assert_int_eq(tp->t_2msl, t.h.now + 2 * t.h.s.tcp.msl_us);
@@ -418,7 +425,7 @@ START_TEST(test_fin_wait_1_to_time_wait)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_FIN_WAIT_1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_FIN | TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 2));
+	th_inject(&t, SEG(.flags = FIN | ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
 	th_fini(&t);
@@ -430,7 +437,7 @@ START_TEST(test_fin_wait_2_to_time_wait_and_expiry)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_FIN_WAIT_2);
-	th_inject(&t, SEG(.flags = TCP_FLAG_FIN | TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 2));
+	th_inject(&t, SEG(.flags = FIN | ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
 	ck_assert_int_eq(tp->t_2msl, t.h.now + 2 * t.h.s.tcp.msl_us);
@@ -448,9 +455,9 @@ START_TEST(test_last_ack_to_closed)
 	struct tcp_harness t;
 	th_init(&t);
 	th_tcb_in_state(&t, TCP_LAST_ACK);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 1));
 	ck_assert_ptr_nonnull(conn(&t, TH_PEER_PORT));
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 2));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 2));
 	th_expect_none(&t);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	ck_assert_uint_eq(t.h.s.tcp.count, 0);
@@ -464,7 +471,7 @@ START_TEST(test_last_ack_with_socket)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_LAST_ACK);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 2));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 2));
 	ck_assert_int_eq(tp->state, TCP_CLOSED);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	uint8_t b[4];
@@ -480,7 +487,7 @@ START_TEST(test_time_wait_fin_retransmit)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_TIME_WAIT);
 	th_advance(&t, 10 * 1000000);
 	/* our last ACK was lost: the peer's FIN again is ACKed, 2MSL restarts */
-	th_inject(&t, SEG(.flags = TCP_FLAG_FIN | TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 2));
+	th_inject(&t, SEG(.flags = FIN | ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
 	ck_assert_int_eq(tp->t_2msl, t.h.now + 2 * t.h.s.tcp.msl_us);
@@ -495,7 +502,7 @@ START_TEST(test_time_wait_new_syn)
 	th_tcb_in_state(&t, TCP_TIME_WAIT);
 	struct tcb *lp = th_tcb_in_state(&t, TCP_LISTEN);
 	/* an old SYN: answered with an ACK, TIME-WAIT stays */
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = t.irs));
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs));
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(conn(&t, TH_PEER_PORT)->state, TCP_TIME_WAIT);
 	/* RFC 1122 4.2.2.13: a SYN past the old sequence space opens anew */
@@ -525,10 +532,10 @@ START_TEST(test_accept_len0_wnd0)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	close_window(tp);
 	/* acceptable only if SEG.SEQ = RCV.NXT */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 500));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 500));
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->snd_wnd, 500);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 1, .wnd = 600));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 1, .wnd = 600));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(tp->snd_wnd, 500);
 	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 1);
@@ -543,11 +550,11 @@ START_TEST(test_accept_len0_wnd)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	uint32_t wnd = tp->rcv_adv - tp->rcv_nxt;
 	/* RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1 + wnd - 1, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1 + wnd - 1, .ack = t.iss + 1));
 	th_expect_none(&t);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1 + wnd, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1 + wnd, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 2);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
@@ -562,11 +569,11 @@ START_TEST(test_accept_len_wnd0)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	close_window(tp);
 	/* not acceptable: the data is not taken, the ACK says rcv_nxt */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1);
 	ck_assert_uint_eq(tp->rcv.len, 0);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 1, .len = 10));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 1, .len = 10));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(tp->rcv.len, 0);
 	th_fini(&t);
@@ -581,16 +588,16 @@ START_TEST(test_accept_len_wnd)
 	int fd = th_socket(&t, tp);
 	uint32_t right = tp->rcv_adv;
 	/* wholly after the window: ACK */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = right, .ack = t.iss + 1, .len = 10));
+	th_inject(&t, SEG(.flags = ACK, .seq = right, .ack = t.iss + 1, .len = 10));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	/* starts in the window: accepted */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
 	/* wholly old: ACK at once */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 101);
 	/* ends in the window (partly old): the new part is taken, ACK at once */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 51, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 51, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 151);
 	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 2);
 	expect_read(fd, t.irs + 1, 150);
@@ -607,7 +614,7 @@ START_TEST(test_zero_window_ack_still_processed)
 	ring_write(&tp->snd, "0123456789", 10);
 	tp->snd_nxt = tp->snd_max = t.iss + 11;
 	/* RFC 9293 3.10.7.4: a zero window still takes valid ACKs */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 11, .len = 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 11, .len = 1));
 	expect_ack(&t, t.iss + 11, t.irs + 1);
 	ck_assert_uint_eq(tp->snd_una, t.iss + 11);
 	ck_assert_uint_eq(tp->rcv.len, 0);
@@ -623,7 +630,7 @@ START_TEST(test_rst_exact_resets)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 1));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_CLOSED);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
@@ -639,13 +646,13 @@ START_TEST(test_rst_in_window_challenged)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 1000));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 1000));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(count(&t, "tcp.rst_challenged"), 1);
 	/* outside the window: dropped without a word */
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs));
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = tp->rcv_adv));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs));
+	th_inject(&t, SEG(.flags = RST, .seq = tp->rcv_adv));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 2);
@@ -659,10 +666,10 @@ START_TEST(test_rst_zero_window_exact)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	close_window(tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 2));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 2));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 1));
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 1));
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	th_fini(&t);
 }
@@ -676,7 +683,7 @@ START_TEST(test_rst_in_closing_states)
 		struct tcp_harness t;
 		th_init(&t);
 		struct tcb *tp = th_tcb_in_state(&t, states[i]);
-		th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = tp->rcv_nxt));
+		th_inject(&t, SEG(.flags = RST, .seq = tp->rcv_nxt));
 		th_expect_none(&t);
 		ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 		ck_assert_uint_eq(t.h.s.tcp.count, 0);
@@ -692,12 +699,12 @@ START_TEST(test_syn_in_established_challenged)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = t.irs + 100));
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs + 100));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(count(&t, "tcp.syn_challenged"), 1);
 	/* a SYN-ACK likewise */
-	th_inject(&t, SEG(.flags = TCP_FLAG_SYN | TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = SYN | ACK, .seq = t.irs + 1, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(count(&t, "tcp.syn_challenged"), 2);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
@@ -725,7 +732,7 @@ START_TEST(test_ack_unsent_data)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 11, .len = 50));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 11, .len = 50));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(tp->snd_una, t.iss + 1);
 	ck_assert_uint_eq(tp->rcv.len, 0);
@@ -740,12 +747,12 @@ START_TEST(test_ack_too_old_and_old)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	/* RFC 5961 5.2: below SND.UNA - MAX.SND.WND: challenge ACK, dropped */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1 - 70000, .len = 50));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1 - 70000, .len = 50));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(tp->rcv.len, 0);
 	ck_assert_uint_eq(count(&t, "tcp.ack_unacceptable"), 1);
 	/* just old: the ACK is ignored, the data taken, the window kept */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss - 99, .len = 50,
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss - 99, .len = 50,
 			  .wnd = 1));
 	ck_assert_uint_eq(tp->rcv.len, 50);
 	ck_assert_uint_eq(tp->snd_una, t.iss + 1);
@@ -762,28 +769,28 @@ START_TEST(test_ack_advances_and_window_update)
 	static uint8_t data[1000];
 	ring_write(&tp->snd, data, sizeof(data));
 	tp->snd_nxt = tp->snd_max = t.iss + 1001;
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 501, .wnd = 1000));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 501, .wnd = 1000));
 	ck_assert_uint_eq(tp->snd_una, t.iss + 501);
 	ck_assert_uint_eq(tp->snd.len, 500);
 	ck_assert_uint_eq(tp->snd_wnd, 1000);
 	ck_assert_uint_eq(tp->snd_wl1, t.irs + 1);
 	ck_assert_uint_eq(tp->snd_wl2, t.iss + 501);
 	/* an older ACK does not move the window (SND.UNA =< SEG.ACK fails) */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 301, .wnd = 5000));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 301, .wnd = 5000));
 	ck_assert_uint_eq(tp->snd_wnd, 1000);
 	ck_assert_uint_eq(tp->snd_una, t.iss + 501);
 	/* a later segment (SND.WL1 < SEG.SEQ) does */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 101, .ack = t.iss + 501, .wnd = 3000,
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 501, .wnd = 3000,
 			  .len = 10));
 	ck_assert_uint_eq(tp->snd_wnd, 3000);
 	ck_assert_uint_eq(tp->snd_wl1, t.irs + 101);
 	/* an earlier one arriving late does not (SND.WL1 > SEG.SEQ) */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 501, .wnd = 700,
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 501, .wnd = 700,
 			  .len = 10));
 	ck_assert_uint_eq(tp->snd_wnd, 3000);
 	ck_assert_uint_eq(tp->snd_wl1, t.irs + 101);
 	/* same SEG.SEQ as SND.WL1 with SND.WL2 =< SEG.ACK: updates */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 101, .ack = t.iss + 501, .wnd = 2500));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 501, .wnd = 2500));
 	ck_assert_uint_eq(tp->snd_wnd, 2500);
 	th_fini(&t);
 }
@@ -798,18 +805,18 @@ START_TEST(test_dupacks_fast_retransmit)
 	ring_write(&tp->snd, data, sizeof(data));
 	tp->snd_nxt = tp->snd_max = t.iss + 3001;
 	tp->cc->init(tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1));
 	ck_assert_int_eq(tp->dupacks, 1);
 	/* a changed window is no duplicate, nor is a segment with data */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 60000));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 60000));
 	ck_assert_int_eq(tp->dupacks, 1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 60000,
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 60000,
 			  .len = 10));
 	ck_assert_int_eq(tp->dupacks, 1);
 	while (testdev_sent_count(t.h.dev))
 		pkt_free(testdev_take_sent(t.h.dev));
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 11, .ack = t.iss + 1, .wnd = 60000));
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 11, .ack = t.iss + 1, .wnd = 60000));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 11, .ack = t.iss + 1, .wnd = 60000));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 11, .ack = t.iss + 1, .wnd = 60000));
 	ck_assert_int_eq(tp->dupacks, 3);
 	ck_assert_uint_eq(count(&t, "tcp.fast_retransmit"), 1);
 	struct tcp_seg out;
@@ -828,7 +835,7 @@ START_TEST(test_data_in_order_delayed_ack)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_PSH, .seq = t.irs + 1, .ack = t.iss + 1,
+	th_inject(&t, SEG(.flags = ACK | PSH, .seq = t.irs + 1, .ack = t.iss + 1,
 			  .len = 100));
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
@@ -848,9 +855,9 @@ START_TEST(test_data_two_full_segments_ack_at_once)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 1460));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 1460));
 	th_expect_none(&t);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1461, .ack = t.iss + 1, .len = 1460));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1461, .ack = t.iss + 1, .len = 1460));
 	expect_ack(&t, t.iss + 1, t.irs + 2921);
 	expect_read(fd, t.irs + 1, 2920);
 	th_fini(&t);
@@ -865,21 +872,21 @@ START_TEST(test_data_out_of_order_then_fill)
 	int fd = th_socket(&t, tp);
 	uint8_t b[16];
 	/* two segments past a hole: held, each answered at once with rcv_nxt */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 301, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 301, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_int_eq(tp->nooo, 2);
 	ck_assert_int_eq(net_recv(fd, b, sizeof(b), 0), -EAGAIN);
 	/* the first hole filled: everything up to the second hole, ACK at once */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 201);
 	ck_assert_int_eq(tp->nooo, 1);
 	/* an overlapping duplicate of held data changes nothing */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 351, .ack = t.iss + 1, .len = 20));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 351, .ack = t.iss + 1, .len = 20));
 	expect_ack(&t, t.iss + 1, t.irs + 201);
 	ck_assert_int_eq(tp->nooo, 1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 201, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 201, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 401);
 	ck_assert_int_eq(tp->nooo, 0);
 	expect_read(fd, t.irs + 1, 400);
@@ -895,17 +902,17 @@ START_TEST(test_data_out_of_order_merge_and_limit)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	/* TCP_OOO_MAX disjoint ranges are held, one more is not */
 	for (int i = 0; i <= TCP_OOO_MAX; i++)
-		th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1 + 200 * (i + 1),
+		th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1 + 200 * (i + 1),
 				  .ack = t.iss + 1, .len = 10));
 	ck_assert_int_eq(tp->nooo, TCP_OOO_MAX);
 	ck_assert_uint_eq(count(&t, "tcp.ooo_full"), 1);
 	/* bridging two ranges merges them into one */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 211, .ack = t.iss + 1, .len = 190));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 211, .ack = t.iss + 1, .len = 190));
 	ck_assert_int_eq(tp->nooo, TCP_OOO_MAX - 1);
 	ck_assert_uint_eq(tp->ooo[0].start, t.irs + 201);
 	ck_assert_uint_eq(tp->ooo[0].end, t.irs + 411);
 	/* the hole filled: rcv_nxt runs to the end of the merged range */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 200));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 200));
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 411);
 	ck_assert_uint_eq(tp->rcv.len, 410);
 	th_fini(&t);
@@ -920,7 +927,7 @@ START_TEST(test_data_beyond_window_trimmed)
 	int fd = th_socket(&t, tp);
 	ring_set_limit(&tp->rcv, 100);
 	tp->rcv_adv = tp->rcv_nxt + 100;
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_FIN, .seq = t.irs + 1, .ack = t.iss + 1,
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 1, .ack = t.iss + 1,
 			  .len = 300));
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
 	ck_assert_uint_eq(count(&t, "tcp.rcv_beyond_window_bytes"), 200);
@@ -936,7 +943,7 @@ START_TEST(test_data_beyond_buffer_trimmed)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	ring_set_limit(&tp->rcv, 100); /* the app shrank the buffer after we offered more */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 300));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 300));
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
 	ck_assert_uint_eq(tp->rcv.len, 100);
 	ck_assert_uint_eq(count(&t, "tcp.rcv_buffer_full_bytes"), 200);
@@ -951,10 +958,10 @@ START_TEST(test_data_after_close_resets)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_FIN_WAIT_2);
 	(void)tp;
 	/* RFC 2525 2.17: nobody will read it (orphan): RST */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 2, .len = 10));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 2, .len = 10));
 	struct tcp_seg out;
 	th_expect(&t, &out);
-	ck_assert(out.flags & TCP_FLAG_RST);
+	ck_assert(out.flags & RST);
 	ck_assert_uint_eq(out.seq, t.iss + 2);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	ck_assert_uint_eq(count(&t, "tcp.data_after_close"), 1);
@@ -968,7 +975,7 @@ START_TEST(test_data_in_fin_wait_1_half_close)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_FIN_WAIT_1);
 	int fd = th_socket(&t, tp); /* shutdown(SHUT_WR): the app still reads */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 2, .len = 10));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 2, .len = 10));
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
 	expect_read(fd, t.irs + 1, 10);
 	th_fini(&t);
@@ -981,7 +988,7 @@ START_TEST(test_data_rd_shut_discarded)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	tp->rd_shut = true;
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
 	ck_assert_uint_eq(tp->rcv.len, 0);
 	th_advance(&t, TCP_DELACK_US);
@@ -995,7 +1002,7 @@ START_TEST(test_data_after_fin_ignored)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_CLOSE_WAIT);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 1, .len = 10));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 1, .len = 10));
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 2);
 	ck_assert_uint_eq(tp->rcv.len, 0);
 	ck_assert_uint_eq(count(&t, "tcp.data_after_fin"), 1);
@@ -1011,7 +1018,7 @@ START_TEST(test_fin_with_data)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_FIN, .seq = t.irs + 1, .ack = t.iss + 1,
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 1, .ack = t.iss + 1,
 			  .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 102);
 	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
@@ -1028,16 +1035,16 @@ START_TEST(test_fin_out_of_order_held)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_FIN, .seq = t.irs + 101, .ack = t.iss + 1,
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 101, .ack = t.iss + 1,
 			  .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert(!tp->fin_rcvd);
 	/* data past the held FIN cannot be */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 201, .ack = t.iss + 1, .len = 10));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 201, .ack = t.iss + 1, .len = 10));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(count(&t, "tcp.data_after_fin"), 1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 202);
 	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
 	expect_read(fd, t.irs + 1, 200);
@@ -1062,7 +1069,7 @@ START_TEST(test_closed_port_rst_like_linux)
 	inject(&t.h, syn, n);
 	struct tcp_seg out;
 	th_expect(&t, &out);
-	ck_assert_uint_eq(out.flags, TCP_FLAG_RST | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.flags, RST | ACK);
 	ck_assert_uint_eq(out.seq, 0);
 	ck_assert_uint_eq(out.wnd, 0);
 	ck_assert_mem_eq(t.last, rst + ETH_HDR_LEN + IPV4_HDR_LEN, TCP_HDR_LEN);
@@ -1076,13 +1083,13 @@ START_TEST(test_closed_port_other_segments)
 	struct tcp_harness t;
 	th_init(&t);
 	/* with ACK: <SEQ=SEG.ACK><CTL=RST> */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = 500, .ack = 9000, .len = 20));
-	expect_rst(&t, TCP_FLAG_RST, 9000, 0);
+	th_inject(&t, SEG(.flags = ACK, .seq = 500, .ack = 9000, .len = 20));
+	expect_rst(&t, RST, 9000, 0);
 	/* without: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, SYN and FIN counted */
-	th_inject(&t, SEG(.flags = TCP_FLAG_FIN, .seq = 500, .len = 20));
-	expect_rst(&t, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 521);
+	th_inject(&t, SEG(.flags = FIN, .seq = 500, .len = 20));
+	expect_rst(&t, RST | ACK, 0, 521);
 	/* never a RST for a RST */
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST | TCP_FLAG_ACK, .seq = 500, .ack = 9000));
+	th_inject(&t, SEG(.flags = RST | ACK, .seq = 500, .ack = 9000));
 	th_expect_none(&t);
 	ck_assert_uint_eq(count(&t, "tcp.no_connection"), 3);
 	th_fini(&t);
@@ -1095,7 +1102,7 @@ START_TEST(test_broadcast_dropped)
 	th_init(&t);
 	th_tcb_in_state(&t, TCP_LISTEN);
 	uint8_t b[128];
-	size_t n = build_seg(b, SEG(.flags = TCP_FLAG_SYN, .seq = 1), HOST_BCAST);
+	size_t n = build_seg(b, SEG(.flags = SYN, .seq = 1), HOST_BCAST);
 	inject_raw(&t, HOST_BCAST, b, n);
 	th_expect_none(&t);
 	ck_assert_uint_eq(count(&t, "tcp.broadcast"), 1);
@@ -1110,7 +1117,7 @@ START_TEST(test_malformed_dropped)
 	th_init(&t);
 	uint8_t b[128];
 	/* bad checksum */
-	size_t n = build_seg(b, SEG(.flags = TCP_FLAG_SYN, .seq = 1), TH_HOST_IP);
+	size_t n = build_seg(b, SEG(.flags = SYN, .seq = 1), TH_HOST_IP);
 	b[16] ^= 0x01;
 	inject_raw(&t, TH_HOST_IP, b, n);
 	ck_assert_uint_eq(count(&t, "tcp.bad_checksum"), 1);
@@ -1118,7 +1125,7 @@ START_TEST(test_malformed_dropped)
 	inject_raw(&t, TH_HOST_IP, b, 12);
 	ck_assert_uint_eq(count(&t, "tcp.short"), 1);
 	/* data offset past the segment, checksum right */
-	n = build_seg(b, SEG(.flags = TCP_FLAG_SYN, .seq = 1), TH_HOST_IP);
+	n = build_seg(b, SEG(.flags = SYN, .seq = 1), TH_HOST_IP);
 	b[12] = 0xf0;
 	struct ipaddr s = ipaddr_v4(TH_PEER_IP), d = ipaddr_v4(TH_HOST_IP);
 	be16_put(b + 16, 0);
@@ -1126,7 +1133,7 @@ START_TEST(test_malformed_dropped)
 	inject_raw(&t, TH_HOST_IP, b, n);
 	ck_assert_uint_eq(count(&t, "tcp.bad_offset"), 1);
 	/* an MSS option of length 3 */
-	n = build_seg(b, SEG(.flags = TCP_FLAG_SYN, .seq = 1, .opt = { .mss_ok = true, .mss = 1460 }),
+	n = build_seg(b, SEG(.flags = SYN, .seq = 1, .opt = { .mss_ok = true, .mss = 1460 }),
 		      TH_HOST_IP);
 	ck_assert_uint_eq(b[20], TCP_OPT_MSS);
 	b[21] = 3;
@@ -1153,9 +1160,9 @@ START_TEST(test_sequence_wrap)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
 	/* out of order across 0, then the hole: all in order */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 201);
 	ck_assert_uint_eq(tp->rcv_nxt, 0xfffffff6u + 201);
 	expect_read(fd, t.irs + 1, 200);
@@ -1163,13 +1170,13 @@ START_TEST(test_sequence_wrap)
 	static uint8_t data[100];
 	ring_write(&tp->snd, data, sizeof(data));
 	tp->snd_nxt = tp->snd_max = t.iss + 101;
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 201, .ack = t.iss + 101));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 201, .ack = t.iss + 101));
 	ck_assert_uint_eq(tp->snd_una, t.iss + 101);
 	ck_assert_uint_eq(tp->snd.len, 0);
 	/* an old segment from before 0 is still old */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 101, .len = 10));
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 101, .len = 10));
 	expect_ack(&t, t.iss + 101, t.irs + 201);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_FIN, .seq = t.irs + 201, .ack = t.iss + 101));
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 201, .ack = t.iss + 101));
 	expect_ack(&t, t.iss + 101, t.irs + 202);
 	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
 	th_fini(&t);
@@ -1185,23 +1192,23 @@ START_TEST(test_paws)
 	tp->ts_recent = 1000;
 	tp->ts_recent_time = t.h.now;
 	/* older timestamp: not acceptable, ACKed and dropped (RFC 7323 5.3 R1) */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
 			  .opt = { .ts_ok = true, .tsval = 999, .tsecr = 1 }));
 	struct tcp_seg out;
 	th_expect(&t, &out);
-	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.flags, ACK);
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	ck_assert(out.opt.ts_ok);
 	ck_assert_uint_eq(out.opt.tsecr, 1000);
 	ck_assert_uint_eq(tp->rcv.len, 0);
 	ck_assert_uint_eq(count(&t, "tcp.paws_rejected"), 1);
 	/* newer: taken, TS.Recent follows (RFC 7323 4.3) */
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
 			  .opt = { .ts_ok = true, .tsval = 1001, .tsecr = 1 }));
 	ck_assert_uint_eq(tp->rcv.len, 10);
 	ck_assert_uint_eq(tp->ts_recent, 1001);
 	/* a RST is exempt */
-	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = t.irs + 11,
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 11,
 			  .opt = { .ts_ok = true, .tsval = 5, .tsecr = 1 }));
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	ck_assert_uint_eq(count(&t, "tcp.paws_rejected"), 1);

@@ -31,6 +31,8 @@ struct side {
 	int who;            /* 0 = A, 1 = B: whose stream it sends */
 	uint64_t sent, received;
 	bool shut_wr, eof, closed, bad;
+	uint8_t out[16384]; /* out[off..len) is generated and waits for the socket */
+	size_t off, len;
 };
 
 /* Moves whatever the socket can take and whatever it holds. */
@@ -38,14 +40,19 @@ static void side_step(struct side *sd)
 {
 	uint8_t buf[16384];
 	while (!sd->shut_wr && sd->sent < XFER_BYTES) {
-		size_t n = sizeof(buf);
-		if (n > XFER_BYTES - sd->sent)
-			n = XFER_BYTES - sd->sent;
-		for (size_t k = 0; k < n; k++)
-			buf[k] = stream_byte(sd->who, sd->sent + k);
-		ssize_t r = net_send(sd->fd, buf, n, 0);
+		if (sd->off == sd->len) { /* the next piece of the stream */
+			size_t n = sizeof(sd->out);
+			if (n > XFER_BYTES - sd->sent)
+				n = XFER_BYTES - sd->sent;
+			for (size_t k = 0; k < n; k++)
+				sd->out[k] = stream_byte(sd->who, sd->sent + k);
+			sd->off = 0;
+			sd->len = n;
+		}
+		ssize_t r = net_send(sd->fd, sd->out + sd->off, sd->len - sd->off, 0);
 		if (r <= 0)
 			break;
+		sd->off += (size_t)r;
 		sd->sent += (uint64_t)r;
 	}
 	if (!sd->shut_wr && sd->sent == XFER_BYTES) {
@@ -98,7 +105,11 @@ static const char *xfer_run(uint64_t seed, const char *pcap_path)
 	ck_assert_int_eq(net_bind(lfd, (struct sockaddr *)&me, sizeof(me)), 0);
 	ck_assert_int_eq(net_listen(lfd, 4), 0);
 	sim_attach(&sim, &sim.a);
-	struct side a = { .who = 0 }, b = { .who = 1, .fd = -1 };
+	static struct side a, b;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	b.who = 1;
+	b.fd = -1;
 	a.fd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(XFER_PORT),
 				  .sin_addr.s_addr = htonl(SIM_B_IP) };

@@ -17,9 +17,15 @@ SUITE(udp_suite)       /* tests/check_udp.c: UDP codec, demultiplexing, sockets 
 SUITE(ring_suite)      /* tests/check_ring.c: the growable byte ring of TCP's buffers */
 SUITE(tcp_codec_suite) /* tests/check_tcp_codec.c: TCP segment codec, options, SEQ_* */
 SUITE(tcp_input_suite) /* tests/check_tcp_input.c: SEGMENT ARRIVES, state by state (RFC 9293 3.10.7) */
+SUITE(tcp_output_suite) /* tests/check_tcp_output.c: sending, windows, Nagle, SWS, RTT, RSTs, Reno */
+SUITE(tcp_timer_suite)  /* tests/check_tcp_timer.c: the timer heap, RTO, persist, delayed ACK, keep-alive, TIME-WAIT */
 SUITE(sim_suite)       /* tests/check_sim.c: two hosts on a simlink */
 SUITE(fuzz_suite)      /* tests/check_fuzz.c: hostile frames into a host and the codecs */
 SUITE(tcp_sim_suite)   /* tests/check_tcp_sim.c: two hosts, 10 MB each way over a bad link, 100 seeds */
+SUITE(http_suite)      /* tests/check_http.c: HTTP request parser, paths, ranges, dates, MIME, client side */
+SUITE(http_sim_suite)  /* tests/check_http_sim.c: httpd and a client on a lossy simlink: 20 MB, 100 keep-alive requests */
+SUITE(dns_suite)       /* tests/check_dns.c: DNS codec, hostile messages, cache on virtual time */
+SUITE(dns_sim_suite)   /* tests/check_dns_sim.c: DNS queries over a lossy simlink, retries, spoofing */
 
 #ifdef TAPSTACK_SUITES_UNDEF
 #undef SUITE

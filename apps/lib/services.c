@@ -10,11 +10,15 @@
 #define SERVICES_MAX_FDS 2048
 
 extern struct service service_echo, service_discard, service_chargen;
+extern struct service service_http;
+extern struct service service_dns;
 
 struct service *const service_table[] = {
 	&service_echo,
 	&service_discard,
 	&service_chargen,
+	&service_http,
+	&service_dns,
 	NULL,
 };
 

@@ -71,6 +71,7 @@ wait_until 20 grown "$TMP/a1.bin" 5000000 ||
 	{ cat "$TMP/a1.err"; fail "(a1) tcpcat received $(size "$TMP/a1.bin") bytes in 20 s, want 5 MB"; }
 kill -KILL "$NC_PID"
 killed=$(now_ms)
+{ wait "$NC_PID"; } 2>/dev/null || true # (quietly: bash would announce the kill)
 finish a1 "$TCPCAT_PID" "$killed"
 [ "$RC" -ne 124 ] || fail "(a1) tcpcat was ended by its time limit"
 got=$(sed -nE 's/.*received ([0-9]+) bytes.*/\1/p' "$TMP/a1.out")
@@ -91,6 +92,7 @@ sleep 3
 nsx ss -tnH "sport = :6002" || true
 kill -KILL "$NC_PID"
 killed=$(now_ms)
+{ wait "$NC_PID"; } 2>/dev/null || true # (quietly: bash would announce the kill)
 finish a2 "$TCPCAT_PID" "$killed"
 [ "$RC" -ne 124 ] || fail "(a2) tcpcat was ended by its time limit"
 [ "$RC" -eq 1 ] || fail "(a2) tcpcat exits $RC after a reset, want 1 (an error)"
@@ -111,6 +113,7 @@ kill_and_watch() {
 	echo "$1: before the kill:"
 	conn_lines
 	kill -KILL "$2"
+	{ wait "$2"; } 2>/dev/null || true
 	local t
 	t=$(now_ms)
 	wait_until "$BOUND" gone ||

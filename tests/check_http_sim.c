@@ -1,0 +1,334 @@
+/* The web server and a client as two hosts on a lossy simlink, on virtual
+ * time: host B runs the server of apps/lib/http_server.c on a document root
+ * in /tmp, host A a non-blocking client written here on the socket API (the
+ * way webget reads responses, with apps/lib/http_client.c). A 20 MB file
+ * must arrive byte for byte; 100 requests must be answered on one
+ * kept-alive connection, one after the other and pipelined. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apps/lib/http_client.h"
+#include "apps/lib/http_server.h"
+#include "stack/net.h"
+#include "tests/sim.h"
+
+#define BIG_SIZE (20 * 1024 * 1024)
+#define SMALL_SIZE 3000
+#define MAX_VIRTUAL_US (1800LL * 1000000) /* half an hour of virtual time at most */
+
+static struct sim sim;
+static char root[64];
+static uint8_t *big, small[SMALL_SIZE];
+
+static int64_t sim_clock(void)
+{
+	return sim.now;
+}
+
+/* Writes len pseudo-random bytes (from seed) to root/name and to mem. */
+static void make_file(const char *name, uint8_t *mem, size_t len, uint64_t seed)
+{
+	char path[128];
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		mem[i] = (uint8_t)(seed >> 56);
+	}
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, mem, len), (ssize_t)len);
+	close(fd);
+}
+
+static void make_root(void)
+{
+	strcpy(root, "/tmp/tapstack-http-sim.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	big = malloc(BIG_SIZE);
+	ck_assert_ptr_nonnull(big);
+	make_file("big.bin", big, BIG_SIZE, 1);
+	make_file("small.txt", small, SMALL_SIZE, 2);
+}
+
+static void remove_root(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/big.bin", root);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/small.txt", root);
+	unlink(path);
+	rmdir(root);
+	free(big);
+	big = NULL;
+}
+
+/* Host B serves root on port 80; host A gets a socket connecting to it. */
+static void start(struct http_server *srv, const struct impair_cfg *link, uint64_t seed, int *cfd)
+{
+	char err[200];
+	struct http_config cfg;
+	sim_init(&sim, link, seed);
+	sim_attach(&sim, &sim.b);
+	http_config_init(&cfg);
+	cfg.www = root;
+	cfg.log = NULL;
+	cfg.now = sim_clock;
+	ck_assert_msg(http_server_start(srv, &cfg, err, sizeof(err)) == 0, "%s", err);
+	sim_attach(&sim, &sim.a);
+	*cfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(80),
+				  .sin_addr.s_addr = htonl(SIM_B_IP) };
+	ck_assert_int_eq(net_connect(*cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+}
+
+/* One turn: the server handles what is ready, then time moves to the next
+ * event of either host (at most 1 ms on). */
+static void turn(struct http_server *srv)
+{
+	static struct pollfd fds[64];
+	int n = http_server_pollfds(srv, fds, 64);
+	if (net_poll(fds, (nfds_t)n, 0) > 0)
+		for (int i = 0; i < n; i++)
+			if (fds[i].revents)
+				http_server_handle(srv, &fds[i]);
+	int64_t da = stack_next_deadline(&sim.a), db = stack_next_deadline(&sim.b);
+	int64_t d = da < db ? da : db, t = sim.now + 1000;
+	sim_run_until(&sim, d < t ? (d > sim.now ? d : sim.now + 1) : t);
+}
+
+/* The client: what it sent and what came back. */
+struct client {
+	int fd;
+	char *in;
+	size_t len, cap;        /* received, not yet checked */
+	size_t out_off, out_len;
+	char out[16384];        /* requests still to send */
+	int answered;
+	bool closed;
+};
+
+/* Queues request text to send. */
+static void client_queue(struct client *c, const char *text)
+{
+	size_t n = strlen(text);
+	ck_assert(c->out_len + n <= sizeof(c->out));
+	memcpy(c->out + c->out_len, text, n);
+	c->out_len += n;
+}
+
+/* Sends what is queued, receives what came. */
+static void client_step(struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = net_send(c->fd, c->out + c->out_off, c->out_len - c->out_off, 0);
+		if (n <= 0)
+			break;
+		c->out_off += (size_t)n;
+	}
+	for (;;) {
+		if (c->len == c->cap)
+			break;
+		ssize_t n = net_recv(c->fd, c->in + c->len, c->cap - c->len, 0);
+		if (n == -EAGAIN || n == -ENOTCONN)
+			break;
+		if (n <= 0) {
+			c->closed = true;
+			break;
+		}
+		c->len += (size_t)n;
+	}
+}
+
+/* The body request i of the keep-alive tests expects, its status and
+ * method. */
+static const char *const paths[] = { "/small.txt", "/bytes/1000", "/bytes/0",
+				     "/missing",   "/small.txt",  "/bytes/70000" };
+
+static void expected(int i, int *status, const uint8_t **body, size_t *len, bool *head)
+{
+	static uint8_t pat[70000];
+	int k = i % 6;
+	*head = i % 10 == 9;
+	*status = k == 3 ? 404 : 200;
+	*body = NULL;
+	*len = 0;
+	if (k == 0 || k == 4) {
+		*body = small;
+		*len = SMALL_SIZE;
+	} else if (k == 1 || k == 5) {
+		*len = k == 1 ? 1000 : 70000;
+		http_pattern_fill(pat, *len, 0);
+		*body = pat;
+	}
+}
+
+static void request_text(int i, char *out, size_t outlen)
+{
+	int st;
+	const uint8_t *b;
+	size_t l;
+	bool head;
+	expected(i, &st, &b, &l, &head);
+	snprintf(out, outlen, "%s %s HTTP/1.1\r\nHost: b\r\n\r\n", head ? "HEAD" : "GET",
+		 paths[i % 6]);
+}
+
+/* Checks the response at the front of c->in if it is complete: the status
+ * and body of request i. Returns true (and drops it) if it was there. */
+static bool client_check(struct client *c, int i)
+{
+	struct http_response r;
+	int h = http_parse_response(c->in, c->len, &r);
+	ck_assert_int_ge(h, 0);
+	if (h == 0)
+		return false;
+	int st;
+	const uint8_t *body;
+	size_t blen;
+	bool head;
+	expected(i, &st, &body, &blen, &head);
+	ck_assert_msg(r.status == st, "request %d: status %d, want %d", i, r.status, st);
+	if (st == 200)
+		ck_assert_int_eq(r.content_length, (int64_t)blen);
+	size_t have = head ? 0 : (size_t)r.content_length;
+	if (c->len < (size_t)h + have)
+		return false;
+	if (st == 200 && !head && blen > 0)
+		ck_assert_msg(memcmp(c->in + h, body, blen) == 0, "request %d: body differs", i);
+	ck_assert(!r.conn_close);
+	memmove(c->in, c->in + h + have, c->len - (size_t)h - have);
+	c->len -= (size_t)h + have;
+	c->answered++;
+	return true;
+}
+
+static void finish(struct http_server *srv, struct client *c)
+{
+	net_close(c->fd);
+	for (int i = 0; i < 200; i++)
+		turn(srv);
+	http_server_stop(srv);
+	sim_fini(&sim);
+	free(c->in);
+}
+
+/* The 20 MB file, byte for byte, over a link that loses 2% of the frames
+ * and reorders some. */
+START_TEST(http_sim_big_file)
+{
+	struct http_server srv;
+	struct impair_cfg link = { .loss = 0.02, .reorder = 0.02, .dup = 0.005, .delay_us = 2000,
+				   .jitter_us = 500 };
+	struct client c = { .cap = BIG_SIZE + 4096 };
+	c.in = malloc(c.cap);
+	make_root();
+	start(&srv, &link, 42, &c.fd);
+	client_queue(&c, "GET /big.bin HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+	while (!c.closed && sim.now < MAX_VIRTUAL_US) {
+		client_step(&c);
+		turn(&srv);
+	}
+	struct http_response r;
+	int h = http_parse_response(c.in, c.len, &r);
+	ck_assert_msg(c.closed, "not finished after %lld s of virtual time: %zu bytes came",
+		      (long long)(sim.now / 1000000), c.len);
+	ck_assert_int_gt(h, 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.content_length, BIG_SIZE);
+	ck_assert_uint_eq(c.len - (size_t)h, BIG_SIZE);
+	ck_assert_msg(memcmp(c.in + h, big, BIG_SIZE) == 0, "the 20 MB body differs");
+	if (getenv("HTTP_SIM_DEBUG"))
+		fprintf(stderr, "20 MB in %.1f s of virtual time, %llu segments received by A\n",
+			sim.now / 1e6,
+			(unsigned long long)stats_get(&sim.a.stats, "tcp.rx_segments"));
+	ck_assert_uint_eq(srv.accepted, 1);
+	finish(&srv, &c);
+	remove_root();
+}
+END_TEST
+
+/* 100 requests on one connection, each sent when the previous answer is
+ * in (pipelined = false), or all at once (true). */
+static void keep_alive_run(bool pipelined)
+{
+	struct http_server srv;
+	struct impair_cfg link = { .loss = 0.01, .reorder = 0.01, .delay_us = 1000 };
+	struct client c = { .cap = 1 << 20 };
+	char req[128];
+	c.in = malloc(c.cap);
+	make_root();
+	start(&srv, &link, pipelined ? 8 : 7, &c.fd);
+	for (int i = 0; i < (pipelined ? 100 : 1); i++) {
+		request_text(i, req, sizeof(req));
+		client_queue(&c, req);
+	}
+	while (c.answered < 100 && !c.closed && sim.now < MAX_VIRTUAL_US) {
+		client_step(&c);
+		while (c.answered < 100 && client_check(&c, c.answered))
+			if (!pipelined && c.answered < 100) {
+				request_text(c.answered, req, sizeof(req));
+				c.out_off = c.out_len = 0;
+				client_queue(&c, req);
+			}
+		turn(&srv);
+	}
+	ck_assert_msg(c.answered == 100, "%d answers of 100 (closed: %d)", c.answered, c.closed);
+	ck_assert_uint_eq(srv.accepted, 1);
+	ck_assert_uint_eq(srv.requests, 100);
+	finish(&srv, &c);
+	remove_root();
+}
+
+START_TEST(http_sim_keep_alive_100)
+{
+	keep_alive_run(false);
+}
+END_TEST
+
+START_TEST(http_sim_pipelined_100)
+{
+	keep_alive_run(true);
+}
+END_TEST
+
+/* A client that connects and never sends gets 408 after the request
+ * timeout, and the connection closes. */
+START_TEST(http_sim_timeout_408)
+{
+	struct http_server srv;
+	struct client c = { .cap = 65536 };
+	c.in = malloc(c.cap);
+	make_root();
+	start(&srv, NULL, 9, &c.fd);
+	while (!c.closed && sim.now < 30 * 1000000LL) {
+		client_step(&c);
+		turn(&srv);
+	}
+	ck_assert(c.closed);
+	ck_assert_int_ge(sim.now, 10 * 1000000LL);
+	struct http_response r;
+	ck_assert_int_gt(http_parse_response(c.in, c.len, &r), 0);
+	ck_assert_int_eq(r.status, 408);
+	ck_assert_uint_eq(srv.timeouts_408, 1);
+	finish(&srv, &c);
+	remove_root();
+}
+END_TEST
+
+Suite *http_sim_suite(void)
+{
+	Suite *s = suite_create("http_sim");
+	TCase *tc = tcase_create("sim");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, http_sim_big_file);
+	tcase_add_test(tc, http_sim_keep_alive_100);
+	tcase_add_test(tc, http_sim_pipelined_100);
+	tcase_add_test(tc, http_sim_timeout_408);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,999 @@
+/* TCP sending (tcp_output.c, tcp_cc.c), script style: a control block in a
+ * state, bytes queued in its send ring, then the exact segments the host
+ * sends. Segmentation at the MSS, the usable window min(snd_wnd, cwnd),
+ * Nagle, sender and receiver SWS avoidance, the FIN after the data, the
+ * options of our SYN (laid out as Linux's) and SYN-ACK, window scaling,
+ * RFC 6298 RTT arithmetic, Karn, timestamps, the send ring freed by ACKs,
+ * fast retransmit, RSTs, challenge ACK limits, Reno's arithmetic, and a
+ * connection whose sequence numbers wrap around 2^32. */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "ip/ipv4.h"
+#include "link/eth.h"
+#include "stack/byteorder.h"
+#include "stack/net.h"
+#include "stack/socket.h"
+#include "tests/tcp_harness.h"
+
+#define MSS 1460
+
+/* The byte the tests put at sequence number seq of the host's stream. */
+static uint8_t pat(uint32_t seq)
+{
+	return (uint8_t)(seq * 7u + (seq >> 8) * 13u + 1u);
+}
+
+/* Queues n bytes on tp's send ring as the socket layer would (data of an
+ * established connection starts at snd_una). */
+static void queue(struct tcb *tp, size_t n)
+{
+	uint8_t buf[4096];
+	while (n > 0) {
+		size_t k = n < sizeof(buf) ? n : sizeof(buf);
+		uint32_t seq = tp->snd_una + (uint32_t)tp->snd.len;
+		for (size_t i = 0; i < k; i++)
+			buf[i] = pat(seq + (uint32_t)i);
+		ck_assert_uint_eq(ring_write(&tp->snd, buf, k), k);
+		n -= k;
+	}
+}
+
+/* Expects a segment from the host with this relative seq (seq - iss), len
+ * and flags, carrying the stream's bytes; returns it in *out. */
+static void expect_seg(struct tcp_harness *t, struct tcp_seg *out, uint32_t rel_seq, size_t len,
+		       uint8_t flags)
+{
+	th_expect(t, out);
+	ck_assert_uint_eq(out->seq - t->iss, rel_seq);
+	ck_assert_uint_eq(out->len, len);
+	ck_assert_uint_eq(out->flags, flags);
+	for (size_t i = 0; i < len; i++)
+		ck_assert_uint_eq(out->data[i], pat(out->seq + (uint32_t)i));
+}
+
+/* The peer acknowledges up to iss + rel_ack with window wnd. */
+static void peer_ack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, uint16_t wnd)
+{
+	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv_nxt,
+				 .ack = t->iss + rel_ack);
+	seg.wnd = wnd;
+	th_inject(t, seg);
+}
+
+static uint64_t counter(struct tcp_harness *t, const char *name)
+{
+	return stats_get(&t->h.s.stats, name);
+}
+
+/* ---- segmentation, windows, Nagle, SWS ------------------------------------ */
+
+START_TEST(segments_at_mss_then_nagle_holds_the_tail)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	queue(tp, 4000);
+	ck_assert_int_eq(tcp_output(tp), 0);
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.ack, t.irs + 1);
+	ck_assert_uint_eq(out.wnd, 65535);
+	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	/* RFC 896: the 1080-byte tail waits while data is unacknowledged */
+	th_expect_none(&t);
+	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + 2 * MSS);
+	ck_assert_uint_eq(tp->snd_max, tp->snd_nxt);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000); /* RFC 6298 5.1 */
+	/* half acknowledged: still data in flight, still held */
+	peer_ack(&t, tp, 1 + MSS, 65535);
+	th_expect_none(&t);
+	ck_assert_uint_eq(tp->snd.len, 4000 - MSS);
+	/* all acknowledged: the tail goes, with PSH as it empties the queue */
+	peer_ack(&t, tp, 1 + 2 * MSS, 65535);
+	expect_seg(&t, &out, 1 + 2 * MSS, 1080, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.retransmits"), 0);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(nodelay_sends_small_segments_at_once)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	/* Nagle on: the first small write goes (nothing in flight), the second waits */
+	queue(tp, 10);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	queue(tp, 20);
+	tcp_output(tp);
+	th_expect_none(&t);
+	peer_ack(&t, tp, 11, 65535);
+	expect_seg(&t, &out, 11, 20, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	peer_ack(&t, tp, 31, 65535);
+	/* TCP_NODELAY: each small write goes at once */
+	tp->nodelay = true;
+	queue(tp, 10);
+	tcp_output(tp);
+	expect_seg(&t, &out, 31, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	queue(tp, 20);
+	tcp_output(tp);
+	expect_seg(&t, &out, 41, 20, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_none(&t);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(usable_window_is_min_of_snd_wnd_and_cwnd)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	/* cwnd limits: two segments */
+	tp->cwnd = 2 * MSS;
+	queue(tp, 10 * MSS);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* the peer's window limits: ACK of one segment, window 2000, cwnd
+	 * grows to 3 MSS in slow start, but only 2000 - 1460 = 540 bytes are
+	 * usable: a silly segment, held (SWS) while data is in flight */
+	peer_ack(&t, tp, 1 + MSS, 2000);
+	ck_assert_uint_eq(tp->cwnd, 3 * MSS);
+	ck_assert_uint_eq(tp->snd_wnd, 2000);
+	th_expect_none(&t);
+	/* the window opens: min(65535, cwnd 4 MSS) - 0 in flight = 4 segments */
+	peer_ack(&t, tp, 1 + 2 * MSS, 65535);
+	ck_assert_uint_eq(tp->cwnd, 4 * MSS);
+	for (uint32_t i = 0; i < 4; i++)
+		expect_seg(&t, &out, 1 + (2 + i) * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(sender_sws_half_the_max_window_and_override)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	/* a peer with a small buffer: 1000 bytes is all it offers; a segment of
+	 * at least half its largest window may go (RFC 1122 4.2.3.4 (3)) */
+	tp->snd_wnd = 1000;
+	queue(tp, 5000);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* it acknowledges and offers 300: less than half of 1000, not all the
+	 * queued data: held, though nothing is in flight... */
+	peer_ack(&t, tp, 1001, 300);
+	th_expect_none(&t);
+	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	/* ...until the override (persist) timer, one RTO later */
+	ck_assert_int_eq(tp->t_persist, t.h.now + 1000000);
+	th_advance(&t, 999999);
+	th_expect_none(&t);
+	th_advance(&t, 1);
+	expect_seg(&t, &out, 1001, 300, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
+	/* a 500-byte window is half the largest one: sent at once */
+	peer_ack(&t, tp, 1301, 500);
+	expect_seg(&t, &out, 1301, 500, TCP_FLAG_ACK);
+	th_fini(&t);
+}
+END_TEST
+
+/* ---- FIN ------------------------------------------------------------------- */
+
+START_TEST(fin_after_data_in_fin_wait_1_and_retransmitted)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	/* ESTABLISHED never sends a FIN, even with fin_queued */
+	queue(tp, 100);
+	tp->fin_queued = true;
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_none(&t);
+	peer_ack(&t, tp, 101, 65535);
+	/* the app closed: FIN-WAIT-1, more data then the FIN on the last segment */
+	queue(tp, 2000);
+	tcp_set_state(tp, TCP_FIN_WAIT_1);
+	tcp_output(tp);
+	expect_seg(&t, &out, 101, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 101 + MSS, 540, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
+	th_expect_none(&t);
+	ck_assert_uint_eq(tp->snd_max, t.iss + 2101 + 1); /* the FIN takes one number */
+	/* the data is acknowledged, the FIN not: 540 + FIN are retransmitted */
+	peer_ack(&t, tp, 101 + MSS, 65535);
+	th_advance(&t, 1000000);
+	expect_seg(&t, &out, 101 + MSS, 540, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
+	th_expect_none(&t);
+	/* all of it and the FIN acked: FIN-WAIT-2, ring empty, timer off */
+	peer_ack(&t, tp, 2102, 65535);
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
+	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_uint_eq(tp->bytes_acked, 2100);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(fin_in_last_ack_alone_and_its_ack_frees)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_CLOSE_WAIT);
+	struct tcp_seg out;
+
+	ck_assert_uint_eq(t.h.s.tcp.count, 1);
+	tp->fin_queued = true;
+	tcp_set_state(tp, TCP_LAST_ACK);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	ck_assert_uint_eq(out.ack, t.irs + 2); /* the peer's FIN acknowledged too */
+	th_expect_none(&t);
+	/* a second tcp_output does not send the FIN again */
+	tcp_output(tp);
+	th_expect_none(&t);
+	/* lost: retransmitted after the RTO, then 2 s later */
+	th_advance(&t, 1000000);
+	expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	th_advance(&t, 2000000);
+	expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	ck_assert_uint_eq(tp->retransmits, 2);
+	/* acknowledged: the connection is over and, with no socket, freed */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 2));
+	th_expect_none(&t);
+	ck_assert_uint_eq(t.h.s.tcp.count, 0);
+	th_fini(&t);
+}
+END_TEST
+
+/* ---- SYN, SYN-ACK and their options ----------------------------------------- */
+
+START_TEST(syn_options_laid_out_like_linux)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
+	struct tcp_seg out;
+	uint8_t frame[256];
+
+	tcp_send_syn(tp);
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN);
+	ck_assert_uint_eq(out.seq, t.iss);
+	ck_assert_uint_eq(out.ack, 0);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_uint_eq(out.wnd, 65535); /* RFC 7323 2.2: not scaled in a SYN */
+	ck_assert(out.opt.mss_ok && out.opt.sack_perm && out.opt.ts_ok && out.opt.ws_ok);
+	ck_assert_uint_eq(out.opt.mss, 1460); /* MTU 1500 - 40 */
+	ck_assert_uint_eq(out.opt.tsecr, 0);
+	ck_assert_uint_eq(out.opt.ws, 3);     /* 256 KB buffer: 65535 << 3 covers it */
+	/* byte for byte the layout of Linux's SYN (curl, frame 1): MSS,
+	 * SACK-permitted, timestamps, NOP, window scale; only the timestamp
+	 * values and the shift count differ */
+	size_t n = vector_frame("tcp-http.pcap", 1, frame, sizeof(frame));
+	const uint8_t *lx = frame + ETH_HDR_LEN + IPV4_HDR_LEN;
+	ck_assert_uint_ge(n, ETH_HDR_LEN + IPV4_HDR_LEN + 40);
+	ck_assert_uint_eq(out.hlen, 40);
+	ck_assert_uint_eq(lx[12] >> 4, 10);
+	const uint8_t *ours = t.last + TCP_HDR_LEN, *theirs = lx + TCP_HDR_LEN;
+	for (int i = 0; i < 20; i++) {
+		if ((i >= 8 && i <= 15) || i == 19)
+			continue; /* TSval, TSecr, shift */
+		ck_assert_msg(ours[i] == theirs[i], "option byte %d: ours %u, Linux %u", i, ours[i],
+			      theirs[i]);
+	}
+	ck_assert_uint_eq(ours[19], 3);
+	/* the SYN is timed, the retransmission timer runs */
+	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
+	th_fini(&t);
+}
+END_TEST
+
+/* The host's SYN-ACK to a SYN with these options. */
+static void synack_for(struct tcp_harness *t, struct tcp_opts opt, struct tcp_seg *out)
+{
+	th_tcb_in_state(t, TCP_LISTEN);
+	th_inject(t, SEG(.flags = TCP_FLAG_SYN, .seq = t->irs, .opt = opt));
+	th_expect(t, out);
+	ck_assert_uint_eq(out->flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out->ack, t->irs + 1);
+}
+
+START_TEST(synack_offers_only_what_the_syn_offered)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+
+	/* MSS only: MSS only back (RFC 7323 1.3, 2.2; RFC 2018 2) */
+	th_init(&t);
+	synack_for(&t, (struct tcp_opts){ .mss_ok = true, .mss = 1200 }, &out);
+	ck_assert_uint_eq(out.hlen, 24);
+	ck_assert(out.opt.mss_ok && !out.opt.ws_ok && !out.opt.ts_ok && !out.opt.sack_perm);
+	ck_assert_uint_eq(out.opt.mss, 1460);
+	th_fini(&t);
+
+	/* timestamps: echoed (NOP NOP TS), nothing else */
+	th_init(&t);
+	synack_for(&t, (struct tcp_opts){ .mss_ok = true, .mss = 1460, .ts_ok = true,
+					  .tsval = 777 }, &out);
+	ck_assert_uint_eq(out.hlen, 36);
+	ck_assert(out.opt.ts_ok && !out.opt.ws_ok && !out.opt.sack_perm);
+	ck_assert_uint_eq(out.opt.tsecr, 777);
+	th_fini(&t);
+
+	/* everything: everything, the window scale of our buffer */
+	th_init(&t);
+	synack_for(&t, (struct tcp_opts){ .mss_ok = true, .mss = 1460, .ts_ok = true, .tsval = 9,
+					  .sack_perm = true, .ws_ok = true, .ws = 7 }, &out);
+	ck_assert_uint_eq(out.hlen, 40);
+	ck_assert(out.opt.ts_ok && out.opt.ws_ok && out.opt.sack_perm);
+	ck_assert_uint_eq(out.opt.ws, 3);
+	ck_assert_uint_eq(out.wnd, 65535);
+	th_fini(&t);
+
+	/* no options: MSS alone, and we send at most 536 (RFC 9293 3.7.1) */
+	th_init(&t);
+	synack_for(&t, (struct tcp_opts){ 0 }, &out);
+	ck_assert_uint_eq(out.hlen, 24);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(negotiate_mss_scale_and_options)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
+
+	struct tcp_seg syn = SEG(.flags = TCP_FLAG_SYN);
+	syn.wnd = 5000;
+	tcp_negotiate(tp, &syn);
+	ck_assert_uint_eq(tp->snd_mss, 536);
+	ck_assert_uint_eq(tp->rcv_mss, 1460);
+	ck_assert(!tp->ws_ok && !tp->ts_ok && !tp->sack_ok);
+	ck_assert_uint_eq(tp->rcv_wscale, 0);
+	ck_assert_uint_eq(tp->snd_wnd, 5000);
+
+	syn = SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 9000, .ws_ok = true,
+						  .ws = 15, .ts_ok = true, .tsval = 42,
+						  .sack_perm = true });
+	syn.wnd = 1000;
+	tcp_negotiate(tp, &syn);
+	ck_assert_uint_eq(tp->snd_mss, 1460);       /* our MTU bounds it */
+	ck_assert(tp->ws_ok && tp->ts_ok && tp->sack_ok);
+	ck_assert_uint_eq(tp->snd_wscale, 14);      /* RFC 7323 2.3: clamped */
+	ck_assert_uint_eq(tp->rcv_wscale, 3);
+	ck_assert_uint_eq(tp->snd_wnd, 1000);       /* a SYN's window is not scaled */
+	ck_assert_uint_eq(tp->ts_recent, 42);
+
+	tcp_negotiate(tp, &SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 1000 }));
+	ck_assert_uint_eq(tp->snd_mss, 1000);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(window_scale_chosen_from_the_buffer)
+{
+	static const struct { size_t limit; uint8_t ws; } cases[] = {
+		{ 65535, 0 }, { 65536, 1 }, { 131070, 1 }, { 262144, 3 }, { 1 << 20, 5 },
+		{ (size_t)65535 << 14, 14 }, { (size_t)1 << 31, 14 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tcp_harness t;
+		struct tcp_seg out;
+		th_init(&t);
+		struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
+		ring_set_limit(&tp->rcv, cases[i].limit);
+		tcp_send_syn(tp);
+		th_expect(&t, &out);
+		ck_assert_msg(out.opt.ws == cases[i].ws, "buffer %zu: ws %u, want %u",
+			      cases[i].limit, out.opt.ws, cases[i].ws);
+		ck_assert_uint_eq(out.wnd, cases[i].limit < 65535 ? cases[i].limit : 65535);
+		th_fini(&t);
+	}
+}
+END_TEST
+
+/* ---- RTT and RTO (RFC 6298) ----------------------------------------------- */
+
+/* Sends 100 bytes now, and the peer acknowledges them rtt microseconds later. */
+static void timed_exchange(struct tcp_harness *t, struct tcb *tp, int64_t rtt)
+{
+	struct tcp_seg out;
+	uint32_t rel = tp->snd_nxt - t->iss;
+	queue(tp, 100);
+	tcp_output(tp);
+	expect_seg(t, &out, rel, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_advance(t, rtt);
+	peer_ack(t, tp, rel + 100, 65535);
+}
+
+START_TEST(rfc6298_srtt_rttvar_rto_exact)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	th_advance(&t, 10000);
+
+	ck_assert(!tp->rtt_valid);
+	ck_assert_int_eq(tp->rto, 1000000);           /* 2.1 */
+	timed_exchange(&t, tp, 100000);               /* 2.2: first sample */
+	ck_assert(tp->rtt_valid);
+	ck_assert_int_eq(tp->srtt, 100000);
+	ck_assert_int_eq(tp->rttvar, 50000);
+	ck_assert_int_eq(tp->rto, 100000 + 4 * 50000);
+	timed_exchange(&t, tp, 60000);                /* 2.3 */
+	ck_assert_int_eq(tp->rttvar, (3 * 50000 + 40000) / 4);
+	ck_assert_int_eq(tp->srtt, (7 * 100000 + 60000) / 8);
+	ck_assert_int_eq(tp->rto, 95000 + 4 * 47500);
+	timed_exchange(&t, tp, 20000);
+	ck_assert_int_eq(tp->rttvar, (3 * 47500 + 75000) / 4);
+	ck_assert_int_eq(tp->srtt, (7 * 95000 + 20000) / 8);
+	ck_assert_int_eq(tp->rto, 85625 + 4 * 54375);
+	/* tiny RTTs: RTO clamped at the minimum (2.4, 200 ms here) */
+	for (int i = 0; i < 30; i++)
+		timed_exchange(&t, tp, 1000);
+	ck_assert_int_lt(tp->srtt, 20000);
+	ck_assert_int_eq(tp->rto, 200000);
+	/* the minimum is per host */
+	t.h.s.tcp.rto_min_us = 5000;
+	timed_exchange(&t, tp, 1000);
+	ck_assert_int_lt(tp->rto, 200000);
+	ck_assert_int_ge(tp->rto, 5000);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(karn_no_sample_from_a_retransmitted_segment)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	th_advance(&t, 5000);
+	queue(tp, 100);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_advance(&t, 1000000);
+	expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	ck_assert_int_eq(tp->rto, 2000000);
+	/* the ACK comes 30 ms after the retransmission: ambiguous, no sample,
+	 * and the backed-off RTO stays until a clean sample (Karn) */
+	th_advance(&t, 30000);
+	peer_ack(&t, tp, 101, 65535);
+	ck_assert(!tp->rtt_valid);
+	ck_assert_int_eq(tp->rto, 2000000);
+	ck_assert_int_eq(tp->backoff, 0);
+	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	/* the next segment, sent once, is measured */
+	timed_exchange(&t, tp, 50000);
+	ck_assert(tp->rtt_valid);
+	ck_assert_int_eq(tp->srtt, 50000);
+	ck_assert_int_eq(tp->rto, 200000); /* 50 + 4 * 25 = 150 ms, clamped */
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(timestamps_give_the_rtt_even_for_retransmissions)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	tp->ts_ok = true;
+	tp->ts_recent = 5555;
+	th_advance(&t, 7000);
+	queue(tp, 3000);
+	tp->nodelay = true;
+	tcp_output(tp);
+	/* segments carry the timestamps: 1448 bytes each (RFC 6691) */
+	expect_seg(&t, &out, 1, 1448, TCP_FLAG_ACK);
+	ck_assert(out.opt.ts_ok);
+	ck_assert_uint_eq(out.opt.tsecr, 5555);
+	uint32_t tsval = out.opt.tsval;
+	ck_assert_uint_eq(out.hlen, 32);
+	expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + 2 * 1448, 104, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	ck_assert_uint_eq(out.opt.tsval, tsval);
+	/* the peer echoes our TSval 40 ms later: a 40 ms sample */
+	th_advance(&t, 40000);
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1 + 1448,
+			  .opt = { .ts_ok = true, .tsval = 6000, .tsecr = tsval }));
+	ck_assert(tp->rtt_valid);
+	ck_assert_int_eq(tp->srtt, 40000);
+	ck_assert_int_eq(tp->rttvar, 20000);
+	/* a timeout; the retransmission's TSval comes back 30 ms after it */
+	th_advance(&t, tp->t_rexmt - t.h.now);
+	expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
+	uint32_t tsval2 = out.opt.tsval;
+	ck_assert_uint_ne(tsval2, tsval);
+	th_advance(&t, 30000);
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1 + 2 * 1448,
+			  .opt = { .ts_ok = true, .tsval = 6001, .tsecr = tsval2 }));
+	ck_assert_int_eq(tp->rttvar, (3 * 20000 + 10000) / 4);
+	ck_assert_int_eq(tp->srtt, (7 * 40000 + 30000) / 8);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(ack_advance_frees_the_ring_and_restarts_or_stops_the_timer)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	th_advance(&t, 1000);
+	tp->nodelay = true;
+	queue(tp, 3000);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	ck_assert_uint_eq(tp->snd.len, 3000);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
+	th_advance(&t, 300000);
+	peer_ack(&t, tp, 1 + MSS, 65535);
+	ck_assert_uint_eq(tp->snd.len, 3000 - MSS);
+	ck_assert_uint_eq(tp->snd_una, t.iss + 1 + MSS);
+	ck_assert_uint_eq(tp->bytes_acked, MSS);
+	/* RFC 6298 5.3: restarted from now, with the new RTO */
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
+	ck_assert_int_eq(tp->rto, 300000 + 4 * 150000);
+	/* RFC 6298 5.2: all acknowledged, the timer stops */
+	peer_ack(&t, tp, 3001, 65535);
+	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_uint_eq(tp->bytes_acked, 3000);
+	th_expect_none(&t);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(third_dupack_fast_retransmit_and_recovery)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	queue(tp, 5 * MSS + 500);
+	tcp_output(tp);
+	for (uint32_t i = 0; i < 5; i++)
+		expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t); /* 500 bytes held by Nagle */
+	/* segment 1 lost; each later one brings a duplicate ACK */
+	peer_ack(&t, tp, 1, 65535);
+	peer_ack(&t, tp, 1, 65535);
+	th_expect_none(&t);
+	ck_assert_int_eq(tp->dupacks, 2);
+	ck_assert_uint_eq(tp->cwnd, 10 * MSS);
+	peer_ack(&t, tp, 1, 65535);
+	/* RFC 5681 3.2: the third: retransmit the oldest, the same bytes */
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1);
+	ck_assert_uint_eq(tp->ssthresh, 5 * MSS / 2);
+	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2 + 3 * MSS);
+	ck_assert(tp->in_recovery);
+	/* the fourth inflates cwnd by one segment */
+	peer_ack(&t, tp, 1, 65535);
+	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2 + 4 * MSS);
+	/* the ACK of everything ends recovery: cwnd = ssthresh, and the tail goes */
+	peer_ack(&t, tp, 1 + 5 * MSS, 65535);
+	ck_assert(!tp->in_recovery);
+	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2);
+	ck_assert_int_eq(tp->dupacks, 0);
+	expect_seg(&t, &out, 1 + 5 * MSS, 500, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_fini(&t);
+}
+END_TEST
+
+/* ---- ACKs, RSTs, windows ---------------------------------------------------- */
+
+START_TEST(rst_reply_formula)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+
+	/* with ACK: <SEQ=SEG.ACK><CTL=RST> */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = 123, .ack = 456789));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_RST);
+	ck_assert_uint_eq(out.seq, 456789);
+	ck_assert_uint_eq(out.sport, TH_HOST_PORT);
+	ck_assert_uint_eq(out.dport, TH_PEER_PORT);
+	/* without ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; a SYN counts one */
+	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = 0xfffffffeu));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_RST | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.seq, 0);
+	ck_assert_uint_eq(out.ack, 0xffffffffu);
+	/* data and FIN without ACK: their length */
+	th_inject(&t, SEG(.flags = TCP_FLAG_FIN | TCP_FLAG_PSH, .seq = 0xfffffff0u, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_RST | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.ack, 0xfffffff0u + 101);
+	ck_assert_uint_eq(out.len, 0);
+	/* never in reply to a RST */
+	th_inject(&t, SEG(.flags = TCP_FLAG_RST, .seq = 1));
+	th_inject(&t, SEG(.flags = TCP_FLAG_RST | TCP_FLAG_ACK, .seq = 1, .ack = 2));
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.tx_rst"), 3);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(abort_rst_of_a_connection)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+
+	tp->nodelay = true;
+	queue(tp, 200);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, 200, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	tcp_send_rst(tp);
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_RST | TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.seq, t.iss + 201);
+	ck_assert_uint_eq(out.ack, t.irs + 1);
+	/* nothing to reset before the peer knows us */
+	struct tcb *ss = th_tcb_in_state(&t, TCP_SYN_SENT);
+	tcp_send_rst(ss);
+	th_expect_none(&t);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(pure_ack_after_timeout_uses_snd_max)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+
+	queue(tp, 3 * MSS);
+	tcp_output(tp);
+	for (int i = 0; i < 3; i++)
+		th_expect(&t, &out);
+	th_advance(&t, 1000000);
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK); /* go back to snd_una */
+	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + MSS);
+	/* an ACK we owe carries the highest sequence number sent, which the
+	 * peer (that may hold all three segments) finds acceptable */
+	tcp_send_ack(tp);
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.seq, t.iss + 1 + 3 * MSS);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(challenge_acks_rate_limited)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+
+	th_advance(&t, 5000000);
+	for (int i = 0; i < 15; i++)
+		tcp_send_challenge_ack(tp);
+	for (int i = 0; i < TCP_CHALLENGE_ACK_LIMIT; i++) {
+		th_expect(&t, &out);
+		ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+		ck_assert_uint_eq(out.seq, t.iss + 1);
+		ck_assert_uint_eq(out.ack, t.irs + 1);
+	}
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.challenge_acks"), 10);
+	ck_assert_uint_eq(counter(&t, "tcp.challenge_ack_limited"), 5);
+	/* 100 ms later one more is allowed (10 per second), not two */
+	th_advance(&t, 100000);
+	tcp_send_challenge_ack(tp);
+	tcp_send_challenge_ack(tp);
+	th_expect(&t, &out);
+	th_expect_none(&t);
+	/* after a second, a full bucket again, never more */
+	th_advance(&t, 10000000);
+	for (int i = 0; i < 12; i++)
+		tcp_send_challenge_ack(tp);
+	for (int i = 0; i < TCP_CHALLENGE_ACK_LIMIT; i++)
+		th_expect(&t, &out);
+	th_expect_none(&t);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(rcv_window_sws_and_never_shrinks)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	uint8_t junk[20000] = { 0 };
+
+	ring_set_limit(&tp->rcv, 20000);
+	tp->rcv_adv = tp->rcv_nxt + 20000;
+	ck_assert_uint_eq(tcp_rcv_window(tp), 20000);
+	/* 10000 bytes arrive, unread: the offer shrinks with them, the edge stays */
+	ck_assert_uint_eq(ring_write(&tp->rcv, junk, 10000), 10000);
+	tp->rcv_nxt += 10000;
+	ck_assert_uint_eq(tcp_rcv_window(tp), 10000);
+	/* the app reads 100: a silly increase, not offered (RFC 1122 4.2.3.3) */
+	ring_drop(&tp->rcv, 100);
+	ck_assert_uint_eq(tcp_rcv_window(tp), 10000);
+	/* 1360 more: the edge may move by an MSS (1460): it does */
+	ring_drop(&tp->rcv, 1360);
+	ck_assert_uint_eq(tcp_rcv_window(tp), 11460);
+	tcp_send_ack(tp);
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.wnd, 11460);
+	ck_assert_uint_eq(tp->rcv_adv, tp->rcv_nxt + 11460);
+	/* the buffer shrinks below what was offered: the edge does not move left
+	 * (RFC 9293 3.8.6.2.2) */
+	ring_set_limit(&tp->rcv, 12000);
+	ck_assert_uint_eq(ring_space(&tp->rcv), 12000 - 8540);
+	ck_assert_uint_eq(tcp_rcv_window(tp), 11460);
+	/* data fills what was offered: then it is 0, and stays 0 for a silly read */
+	ck_assert_uint_eq(ring_write(&tp->rcv, junk, 3460), 3460);
+	tp->rcv_nxt += 11460; /* (as if 8000 more were in flight and arrived) */
+	ck_assert_uint_eq(tcp_rcv_window(tp), 0);
+	ring_drop(&tp->rcv, 10);
+	ck_assert_uint_eq(tcp_rcv_window(tp), 0);
+	/* with a scale of 3, offers are multiples of 8, rounded up rather than
+	 * moving the edge left */
+	tp->rcv_wscale = 3;
+	ring_set_limit(&tp->rcv, tp->rcv.len + 5003);
+	tp->rcv_adv = tp->rcv_nxt + 5001;
+	uint32_t w = tcp_rcv_window(tp);
+	ck_assert_uint_eq(w, 5008);
+	tcp_send_ack(tp);
+	th_expect(&t, &out);
+	ck_assert_uint_eq((uint32_t)out.wnd << 3, w);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(ack_clears_the_delayed_ack_state)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+
+	tp->delack_segs = 1;
+	tcp_timer_set(tp, &tp->t_delack, t.h.now + 200000);
+	tp->ack_now = true;
+	tcp_output(tp);
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert(!tp->ack_now);
+	ck_assert_int_eq(tp->delack_segs, 0);
+	ck_assert_int_eq(tp->t_delack, TCP_NO_TIMER);
+	/* a data segment carries the ACK just as well */
+	tcp_timer_set(tp, &tp->t_delack, t.h.now + 200000);
+	tp->ack_now = true;
+	queue(tp, 10);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_none(&t);
+	ck_assert_int_eq(tp->t_delack, TCP_NO_TIMER);
+	th_fini(&t);
+}
+END_TEST
+
+/* ---- Reno (RFC 5681), unit level ----------------------------------------------- */
+
+START_TEST(reno_initial_window_growth_and_halving)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	const struct tcp_cc_ops *cc = &tcp_cc_reno;
+
+	ck_assert_ptr_eq(tp->cc, cc);
+	ck_assert_str_eq(cc->name, "reno");
+	/* RFC 6928: min(10 MSS, max(2 MSS, 14600)) */
+	tp->snd_mss = 1460;
+	cc->init(tp);
+	ck_assert_uint_eq(tp->cwnd, 14600);
+	tp->snd_mss = 536;
+	cc->init(tp);
+	ck_assert_uint_eq(tp->cwnd, 5360);
+	tp->snd_mss = 8960;
+	cc->init(tp);
+	ck_assert_uint_eq(tp->cwnd, 17920);
+	tp->snd_mss = 1460;
+	tp->retransmits = 1; /* the SYN was lost: one segment (RFC 5681 3.1) */
+	cc->init(tp);
+	ck_assert_uint_eq(tp->cwnd, 1460);
+	tp->retransmits = 0;
+	cc->init(tp);
+	ck_assert_uint_eq(tp->ssthresh, UINT32_MAX);
+	/* slow start: + min(acked, SMSS) per ACK */
+	cc->on_ack(tp, 1460);
+	ck_assert_uint_eq(tp->cwnd, 16060);
+	cc->on_ack(tp, 5000);
+	ck_assert_uint_eq(tp->cwnd, 17520);
+	cc->on_ack(tp, 100);
+	ck_assert_uint_eq(tp->cwnd, 17620);
+	/* congestion avoidance: one SMSS per cwnd of acknowledged data */
+	tp->cwnd = 14600;
+	tp->ssthresh = 14600;
+	for (int i = 0; i < 9; i++)
+		cc->on_ack(tp, 1460);
+	ck_assert_uint_eq(tp->cwnd, 14600);
+	cc->on_ack(tp, 1460);
+	ck_assert_uint_eq(tp->cwnd, 16060);
+	/* loss by three duplicate ACKs: ssthresh = max(flight / 2, 2 SMSS),
+	 * cwnd = ssthresh + 3 SMSS; dupacks inflate; recovery ends at ssthresh */
+	tp->snd_max = tp->snd_una + 20000;
+	cc->on_loss(tp);
+	ck_assert_uint_eq(tp->ssthresh, 10000);
+	ck_assert_uint_eq(tp->cwnd, 10000 + 3 * 1460);
+	tp->in_recovery = true;
+	cc->on_dupack(tp);
+	ck_assert_uint_eq(tp->cwnd, 10000 + 4 * 1460);
+	tp->in_recovery = false;
+	cc->on_recovery_exit(tp);
+	ck_assert_uint_eq(tp->cwnd, 10000);
+	cc->on_dupack(tp); /* outside recovery: nothing */
+	ck_assert_uint_eq(tp->cwnd, 10000);
+	/* small flight: at least 2 SMSS */
+	tp->snd_max = tp->snd_una + 1000;
+	cc->on_loss(tp);
+	ck_assert_uint_eq(tp->ssthresh, 2920);
+	/* timeout: cwnd one segment; ssthresh halved on the first expiry only */
+	tp->snd_max = tp->snd_una + 40000;
+	tp->backoff = 0;
+	cc->on_rto(tp);
+	ck_assert_uint_eq(tp->cwnd, 1460);
+	ck_assert_uint_eq(tp->ssthresh, 20000);
+	tp->backoff = 1;
+	tp->snd_max = tp->snd_una + 8000;
+	cc->on_rto(tp);
+	ck_assert_uint_eq(tp->ssthresh, 20000);
+	tp->backoff = 0;
+	tp->snd_max = tp->snd_una;
+	th_fini(&t);
+}
+END_TEST
+
+/* ---- sequence wrap ---------------------------------------------------------------- */
+
+START_TEST(sequence_numbers_wrap_around)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	t.iss = 0xfffff000u;       /* our data crosses 2^32 after 4095 bytes */
+	t.irs = 0xffffff00u;
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+
+	queue(tp, 4 * MSS);
+	tcp_output(tp);
+	for (uint32_t i = 0; i < 3; i++)
+		expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH); /* empties the queue */
+	ck_assert_uint_lt(tp->snd_nxt, 0x2000u); /* wrapped */
+	ck_assert(SEQ_GT(tp->snd_nxt, tp->snd_una));
+	/* an ACK across the wrap frees what it covers */
+	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	ck_assert_uint_eq(tp->snd.len, MSS);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
+	/* a timeout retransmits the right bytes past the wrap */
+	th_advance(&t, tp->t_rexmt - t.h.now);
+	expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	/* the peer's data also wraps: 300 bytes from irs + 1 */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_PSH, .seq = t.irs + 1,
+			  .ack = t.iss + 1 + 4 * MSS, .len = 300));
+	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 301);
+	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	tcp_send_ack(tp);
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, 0x2du);
+	/* a FIN across it */
+	tp->fin_queued = true;
+	tcp_set_state(tp, TCP_FIN_WAIT_1);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1 + 4 * MSS, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	peer_ack(&t, tp, 2 + 4 * MSS, 65535);
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(send_through_the_socket_layer)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	uint8_t buf[3000];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = pat(t.iss + 1 + (uint32_t)i);
+	ck_assert_int_eq(net_send(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	peer_ack(&t, tp, 1 + 2 * MSS, 65535);
+	expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	peer_ack(&t, tp, 3001, 65535);
+	ck_assert_uint_eq(tp->snd.len, 0);
+	th_fini(&t);
+}
+END_TEST
+
+Suite *tcp_output_suite(void)
+{
+	Suite *s = suite_create("tcp_output");
+	TCase *tc = tcase_create("send");
+	tcase_add_test(tc, segments_at_mss_then_nagle_holds_the_tail);
+	tcase_add_test(tc, nodelay_sends_small_segments_at_once);
+	tcase_add_test(tc, usable_window_is_min_of_snd_wnd_and_cwnd);
+	tcase_add_test(tc, sender_sws_half_the_max_window_and_override);
+	tcase_add_test(tc, fin_after_data_in_fin_wait_1_and_retransmitted);
+	tcase_add_test(tc, fin_in_last_ack_alone_and_its_ack_frees);
+	tcase_add_test(tc, send_through_the_socket_layer);
+	tcase_add_test(tc, sequence_numbers_wrap_around);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("syn");
+	tcase_add_test(tc, syn_options_laid_out_like_linux);
+	tcase_add_test(tc, synack_offers_only_what_the_syn_offered);
+	tcase_add_test(tc, negotiate_mss_scale_and_options);
+	tcase_add_test(tc, window_scale_chosen_from_the_buffer);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rtt");
+	tcase_add_test(tc, rfc6298_srtt_rttvar_rto_exact);
+	tcase_add_test(tc, karn_no_sample_from_a_retransmitted_segment);
+	tcase_add_test(tc, timestamps_give_the_rtt_even_for_retransmissions);
+	tcase_add_test(tc, ack_advance_frees_the_ring_and_restarts_or_stops_the_timer);
+	tcase_add_test(tc, third_dupack_fast_retransmit_and_recovery);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ack_rst_window");
+	tcase_add_test(tc, rst_reply_formula);
+	tcase_add_test(tc, abort_rst_of_a_connection);
+	tcase_add_test(tc, pure_ack_after_timeout_uses_snd_max);
+	tcase_add_test(tc, challenge_acks_rate_limited);
+	tcase_add_test(tc, rcv_window_sws_and_never_shrinks);
+	tcase_add_test(tc, ack_clears_the_delayed_ack_state);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cc");
+	tcase_add_test(tc, reno_initial_window_growth_and_halving);
+	suite_add_tcase(s, tc);
+	return s;
+}
