@@ -424,6 +424,7 @@ static int tcp_so_setsockopt(struct socket *so, int level, int name, const void 
 			return r;
 		if (tp) {
 			tp->keepalive = v != 0;
+			tp->keep_segs = tp->segs_in; /* idle counts from now */
 			int64_t when = tp->keepalive && tp->state == TCP_ESTABLISHED
 					       ? so->s->now + TCP_KEEPALIVE_IDLE_US : TCP_NO_TIMER;
 			tcp_timer_set(tp, &tp->t_keep, when);
