@@ -36,7 +36,7 @@ DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-pi
 	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc \
 	apache2-utils wrk dnsmasq-base dnsperf busybox
 
-.PHONY: all lib apps tests test unit asan integration run stop deps clean help
+.PHONY: all lib apps tests test unit asan integration bench run stop deps clean help
 
 all: lib apps tests
 
@@ -70,16 +70,31 @@ $(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libapps.a $(BUILD)/libtapstack.a
 unit: tests
 	$(BUILD)/unit_tests
 
-# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (the
+# simulated TCP transfer with 20 of its 100 seeds: the sanitizers are slow;
+# the plain build runs all 100).
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		build-asan/unit_tests
+		TAPSTACK_TCP_SIM_SEEDS=20 build-asan/unit_tests
 
 # Real ping, arping and tshark against a host on a TAP, in a namespace the
 # test makes and removes. Needs root and /dev/net/tun; says SKIPPED otherwise.
 integration: apps
 	BUILD=$(BUILD) tests/integration/run
+
+# The benchmark: figures printed and written to $(BUILD)/bench.csv and
+# $(BUILD)/bench.md, never a failure on speed, in namespaces of its own.
+# Needs root; installs nginx-light (never started system-wide, see
+# tests/bench/nginx-install) as the reference web server. At most 15 minutes.
+bench: apps $(BUILD)/bench/tapreflect $(BUILD)/bench/udpflood
+	tests/bench/nginx-install
+	BUILD=$(BUILD) timeout -k 10 900 tests/bench/run
+
+# The bench's own small tools: the TAP reflector and the UDP flooder.
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # Every test. Ends with Check's summary of the unit and simulated tests.
 test: all
