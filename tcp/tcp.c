@@ -217,9 +217,15 @@ void tcb_free(struct tcb *tp)
 /* "10.0.0.2:7 <- 10.0.0.1:40000": a connection's name in traces. */
 static const char *tcb_name(const struct tcb *tp, char *buf, size_t len)
 {
-	char l[IPADDR_STRLEN], r[IPADDR_STRLEN];
-	snprintf(buf, len, "%s:%u <- %s:%u", ipaddr_ntop(&tp->laddr, l, sizeof(l)), tp->lport,
-		 ipaddr_ntop(&tp->raddr, r, sizeof(r)), tp->rport);
+	char l[IPADDR_STRLEN] = "*", r[IPADDR_STRLEN] = "*";
+	if (tp->laddr.family)
+		ipaddr_ntop(&tp->laddr, l, sizeof(l));
+	if (tp->state == TCP_LISTEN || tp->raddr.family == 0) {
+		snprintf(buf, len, "%s:%u", l, tp->lport); /* a listener has no peer */
+		return buf;
+	}
+	snprintf(buf, len, "%s:%u <- %s:%u", l, tp->lport, ipaddr_ntop(&tp->raddr, r, sizeof(r)),
+		 tp->rport);
 	return buf;
 }
 
