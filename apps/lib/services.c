@@ -7,7 +7,7 @@
 #include "stack/host.h"
 #include "stack/net.h"
 
-#define SERVICES_MAX_FDS 2048
+#define SERVICES_MAX_FDS NET_MAX_SOCKETS /* every descriptor a host can have */
 
 extern struct service service_echo, service_discard, service_chargen;
 extern struct service service_http;

@@ -12,7 +12,7 @@
  * 02:00:00:00:00:01 (the other direction, program to kernel).
  * Runs until SIGINT or SIGTERM, or SECONDS have passed (a bound, so it can
  * never run on), then prints what it did on stdout:
- *   read N frames, wrote M frames, K write errors, B bursts
+ *   read N frames (B bytes), wrote M frames, K write errors, B bursts
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 {
 	static uint8_t buf[BURST][FRAME_MAX];
 	size_t len[BURST];
-	uint64_t nread = 0, nwritten = 0, werr = 0, bursts = 0;
+	uint64_t nread = 0, nwritten = 0, werr = 0, bursts = 0, bytes = 0;
 	struct sigaction sa;
 	double end;
 	int fd, sink = 0, source = 0;
@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 			if (r < 14)
 				break;          /* EAGAIN, an error, or a runt: end of burst */
 			len[n++] = (size_t)r;
+			bytes += (uint64_t)r;
 		}
 		if (n == 0)
 			continue;
@@ -176,8 +177,8 @@ int main(int argc, char **argv)
 				werr++;
 		}
 	}
-	printf("read %llu frames, wrote %llu frames, %llu write errors, %llu bursts\n",
-	       (unsigned long long)nread, (unsigned long long)nwritten,
+	printf("read %llu frames (%llu bytes), wrote %llu frames, %llu write errors, %llu bursts\n",
+	       (unsigned long long)nread, (unsigned long long)bytes, (unsigned long long)nwritten,
 	       (unsigned long long)werr, (unsigned long long)bursts);
 	close(fd);
 	return 0;
