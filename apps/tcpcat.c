@@ -109,6 +109,8 @@ static int exchange(int fd, struct job *j)
 				eof = true;
 				break;
 			}
+			if (j->recv_max >= 0 && got + n > j->recv_max)
+				n = (ssize_t)(j->recv_max - got); /* no more than asked for */
 			hr = fnv(hr, rbuf, (size_t)n);
 			if (j->dst)
 				fwrite(rbuf, 1, (size_t)n, j->dst);
