@@ -17,7 +17,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  stats    every counter, drop reasons by name (e.g. ip.bad_checksum 3)\n"
-	      "  neigh    the ARP cache: address, MAC, state, age, packets waiting\n"
+	      "  neigh    the ARP and NDP caches: address, MAC, state, age, packets waiting\n"
 	      "  routes   the routing table\n"
 	      "  sockets  TCP connections like ss -tanoi: state, queues, sequence numbers,\n"
 	      "           windows, RTT, RTO, retransmissions, cwnd\n"

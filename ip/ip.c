@@ -1,19 +1,19 @@
 /* The family-neutral network layer: what UDP, TCP and ICMP errors call
  * without caring whether an address is IPv4 or (later) IPv6. Each function
- * looks at the family and passes the work to ipv4.c (or answers for IPv6
- * that it is not there yet). See ip.h. */
+ * looks at the family and passes the work to ipv4.c or ipv6.c. See ip.h. */
 #include "ip/ip.h"
 
 #include <errno.h>
 
 #include "ip/ipv4.h"
+#include "ip/ipv6.h"
+#include "ip/ndp.h"
 #include "ip/route.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
 #include "stack/pkt.h"
 #include "stack/stack.h"
 
-#define IPV6_HDR_LEN 40
 
 /* True if src names no particular address: unset, or all zeros
  * (0.0.0.0 / ::, "any"). */
@@ -27,9 +27,19 @@ static bool ip_is_unspecified(const struct ipaddr *a)
 	return true;
 }
 
+/* True if IPv6 is on for one of the interfaces of s. */
+static bool ip6_enabled(const struct stack *s)
+{
+	for (int i = 0; i < s->nifs; i++)
+		if (s->ifs[i].ip6.on)
+			return true;
+	return false;
+}
+
 /* Sends the transport payload p from src (or the route's choice) to dst by
- * the protocol of dst's family. Consumes p. Returns 0 or a negative errno;
- * IPv6 answers -EAFNOSUPPORT until it lands ("ip.family_unsupported"). */
+ * the protocol of dst's family (IPv6 ignores df: it never fragments on the
+ * way, RFC 8200 5). Consumes p. Returns 0 or a negative errno;
+ * -EAFNOSUPPORT ("ip.family_unsupported") for IPv6 on a host without it. */
 int ip_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
 	      uint8_t proto, uint8_t ttl, bool df)
 {
@@ -41,6 +51,8 @@ int ip_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const st
 			from = ipaddr_to_v4(src);
 		return ipv4_output_df(s, p, from, ipaddr_to_v4(dst), proto, ttl, df);
 	}
+	if (dst->family == AF_INET6 && ip6_enabled(s))
+		return ipv6_output(s, p, src, dst, proto, ttl);
 	stack_drop(s, p, "ip.family_unsupported", "to %s", ipaddr_ntop(dst, a, sizeof(a)));
 	return -EAFNOSUPPORT;
 }
@@ -93,6 +105,14 @@ int ip_select_source(struct stack *s, const struct ipaddr *dst, struct ipaddr *s
 /* True if a is the address of one of our interfaces. */
 bool ip_is_local(struct stack *s, const struct ipaddr *a)
 {
+	if (a->family == AF_INET6) {
+		for (int i = 0; i < s->nifs; i++) {
+			struct ip6_ifaddr *ia = ndp_addr_find(&s->ifs[i], a);
+			if (ia && ia->state == IP6_ADDR_PREFERRED)
+				return true;
+		}
+		return false;
+	}
 	if (a->family != AF_INET)
 		return false;
 	uint32_t v4 = ipaddr_to_v4(a);

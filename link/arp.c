@@ -338,6 +338,19 @@ static bool arp_merge(struct stack *s, struct netif *ifp, const struct arp_msg *
 	if (!e)
 		return false;
 	enum arp_state was = e->state;
+	if (was != ARP_INCOMPLETE && memcmp(e->mac, m->sha, ETH_ALEN) != 0 &&
+	    s->now - e->confirmed < ARP_LOCKTIME_US) {
+		/* ARP has no checksum: a damaged or forged answer would re-point
+		 * a neighbor confirmed a moment ago. Like Linux's "locktime",
+		 * a new MAC within ARP_LOCKTIME_US of the last confirmation is
+		 * not believed; the entry keeps its MAC (the sender still counts
+		 * as merged, so no second entry is made). */
+		stats_inc(&s->stats, "arp.mac_change_locked");
+		TRACE(s, "arp %s lladdr %s kept: %s claimed it %.3f s after a confirmation",
+		      ip4_ntop(e->ip, a), mac_ntop(e->mac, m1), mac_ntop(m->sha, m2),
+		      (double)(s->now - e->confirmed) / 1e6);
+		return true;
+	}
 	if (was != ARP_INCOMPLETE && memcmp(e->mac, m->sha, ETH_ALEN) != 0) {
 		stats_inc(&s->stats, "arp.mac_changed");
 		TRACE(s, "arp %s lladdr %s -> %s", ip4_ntop(e->ip, a), mac_ntop(e->mac, m1),

@@ -21,6 +21,7 @@
 #define ARP_MAX_RETRIES 3         /* requests before giving up */
 #define ARP_REACHABLE_US 30000000 /* REACHABLE lasts this long after a confirmation */
 #define ARP_STALE_US 60000000     /* a STALE entry not confirmed again is removed after this */
+#define ARP_LOCKTIME_US 1000000   /* a new MAC this soon after a confirmation is ignored (Linux locktime) */
 
 struct arp_msg {
 	uint16_t htype;           /* hardware type, 1 = Ethernet */

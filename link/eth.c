@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "ip/ipv4.h"
+#include "ip/ipv6.h"
+#include "ip/ndp.h"
 #include "link/arp.h"
 #include "stack/byteorder.h"
 #include "stack/stack.h"
@@ -34,11 +36,13 @@ void eth_emit(const struct eth_hdr *h, uint8_t *buf)
 	be16_put(buf + ETH_OFF_TYPE, h->type);
 }
 
-/* Accepts the frame if it is addressed to us: our unicast MAC or broadcast.
- * Multicast is not joined by anything yet (IPv6 will join groups). */
+/* Accepts the frame if it is addressed to us: our unicast MAC, broadcast,
+ * or the 33:33:... group of an IPv6 group we joined (RFC 2464 7: all-nodes
+ * and our solicited-node groups, see ndp_joined_mac). */
 static bool eth_for_us(const struct netif *ifp, const struct eth_hdr *h)
 {
-	return memcmp(h->dst, ifp->mac, ETH_ALEN) == 0 || mac_is_broadcast(h->dst);
+	return memcmp(h->dst, ifp->mac, ETH_ALEN) == 0 || mac_is_broadcast(h->dst) ||
+	       ndp_joined_mac(ifp, h->dst);
 }
 
 /* Receives one frame from ifp's device. Consumes p. */
@@ -75,8 +79,8 @@ void eth_input(struct stack *s, struct netif *ifp, struct pkt *p)
 		ipv4_input(s, ifp, p);
 		return;
 	case ETH_TYPE_IPV6:
-		reason = "eth.ipv6_not_yet";
-		goto drop;
+		ipv6_input(s, ifp, p);
+		return;
 	default:
 		reason = h.type < 0x0600 ? "eth.802_3_length_frame" : "eth.unknown_type";
 		goto drop;

@@ -10,8 +10,10 @@
 
 #include "link/pcapdev.h"
 #include "link/tap.h"
+#include "ip/ipv6.h"
 #include "stack/ctl.h"
 #include "stack/net.h"
+#include "tcp/tcp.h"
 
 void host_opts_init(struct host_opts *o)
 {
@@ -25,6 +27,8 @@ void host_opts_usage(FILE *out)
 	      "                    namespace: labs/net exec PROGRAM ...)\n"
 	      "  --ip ADDR/LEN     this host's IPv4 address and prefix, e.g. 10.0.0.2/24 (required)\n"
 	      "  --gw ADDR         default gateway, e.g. 10.0.0.1\n"
+	      "  --ip6 ADDR/LEN    a static IPv6 address, e.g. fd00::2/64 (a link-local address\n"
+	      "                    fe80::/64 + EUI-64 of the MAC is always there)\n"
 	      "  --mac MAC         Ethernet address, e.g. 02:00:00:00:00:02\n"
 	      "                    (default: 02:00 followed by the four bytes of the IPv4 address)\n"
 	      "  --pcap FILE       write every frame in and out to FILE (open with tshark -r or Wireshark)\n"
@@ -35,7 +39,11 @@ void host_opts_usage(FILE *out)
 	      "  --seed N          seed of the random generator (default: random); the same seed\n"
 	      "                    replays the same ISNs, ports and impairment dice\n"
 	      "  --ctl PATH        control socket for tapctl (default " HOST_CTL_DIR "/TAP.ctl;\n"
-	      "                    'none' for no socket)\n",
+	      "                    'none' for no socket)\n"
+	      "  --rto-min MS      TCP's minimum retransmission timeout in ms (default 200, as\n"
+	      "                    Linux; RFC 6298 2.4 says 1000)\n"
+	      "  --cc NAME         TCP congestion control of new connections: reno or newreno\n"
+	      "                    (default newreno)\n",
 	      out);
 }
 
@@ -60,8 +68,9 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 		o->trace = true;
 		return 1;
 	}
-	if (strcmp(f, "--tap") && strcmp(f, "--ip") && strcmp(f, "--gw") && strcmp(f, "--mac") &&
-	    strcmp(f, "--pcap") && strcmp(f, "--impair") && strcmp(f, "--seed") && strcmp(f, "--ctl"))
+	if (strcmp(f, "--tap") && strcmp(f, "--ip") && strcmp(f, "--ip6") && strcmp(f, "--gw") &&
+	    strcmp(f, "--mac") && strcmp(f, "--pcap") && strcmp(f, "--impair") &&
+	    strcmp(f, "--seed") && strcmp(f, "--ctl") && strcmp(f, "--rto-min") && strcmp(f, "--cc"))
 		return 0;
 	if (!(v = flag_value(prog, argc, argv, i)))
 		return -1;
@@ -80,6 +89,16 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 		o->ip4 = ipaddr_to_v4(&a);
 		o->ip4_prefix = len;
 		o->has_ip4 = true;
+	} else if (strcmp(f, "--ip6") == 0) {
+		if (ipaddr_pton_prefix(v, &a, &len) < 0 || a.family != AF_INET6 ||
+		    !strchr(v, '/') || ip6_is_multicast(&a) || ip6_is_unspecified(&a)) {
+			fprintf(stderr, "%s: --ip6: '%s' is not a unicast IPv6 address with a prefix "
+				"length, such as fd00::2/64\n", prog, v);
+			return -1;
+		}
+		o->ip6 = a;
+		o->ip6_prefix = len;
+		o->has_ip6 = true;
 	} else if (strcmp(f, "--gw") == 0) {
 		if (ipaddr_pton(v, &a) < 0 || a.family != AF_INET) {
 			fprintf(stderr, "%s: --gw: '%s' is not an IPv4 address, such as 10.0.0.1\n", prog, v);
@@ -114,10 +133,35 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 			return -1;
 		}
 		o->has_seed = true;
+	} else if (strcmp(f, "--rto-min") == 0) {
+		char *end;
+		errno = 0;
+		long ms = strtol(v, &end, 10);
+		if (errno || !*v || *end || ms < 1 || ms > TCP_RTO_MAX_US / 1000) {
+			fprintf(stderr, "%s: --rto-min: '%s' is not a number of milliseconds from 1 to %d\n",
+				prog, v, TCP_RTO_MAX_US / 1000);
+			return -1;
+		}
+		o->rto_min_us = (int64_t)ms * 1000;
+	} else if (strcmp(f, "--cc") == 0) {
+		if (!tcp_cc_find(v)) {
+			fprintf(stderr, "%s: --cc: '%s' is not a congestion control (reno, newreno)\n",
+				prog, v);
+			return -1;
+		}
+		o->cc = v;
 	} else {
 		o->ctl = v;
 	}
 	return 1;
+}
+
+void host_opts_apply(const struct host_opts *o, struct stack *s)
+{
+	if (o->rto_min_us > 0)
+		s->tcp.rto_min_us = o->rto_min_us;
+	if (o->cc && tcp_cc_find(o->cc))
+		s->tcp.cc_default = tcp_cc_find(o->cc);
 }
 
 int host_opts_check(struct host_opts *o, const char *prog)
@@ -153,6 +197,7 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	memset(h, 0, sizeof(*h));
 	h->ctl_fd = -1;
 	stack_init(&h->s, "", o->seed);
+	host_opts_apply(o, &h->s);
 	if (o->trace)
 		h->s.trace = stderr;
 
@@ -181,6 +226,11 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	stack_set_ipv4(&h->s, h->ifp, o->ip4, o->ip4_prefix);
 	if (o->has_gw4)
 		stack_set_gateway4(&h->s, h->ifp, o->gw4);
+	/* IPv6: the link-local address always, the static one when given; both
+	 * go through duplicate address detection first (RFC 4862 5.4) */
+	ndp_if_enable(&h->s, h->ifp);
+	if (o->has_ip6)
+		ndp_addr_add(&h->s, h->ifp, &o->ip6, o->ip6_prefix); /* checked when parsed */
 
 	if (o->ctl && strcmp(o->ctl, "none") != 0) {
 		if (strncmp(o->ctl, HOST_CTL_DIR "/", strlen(HOST_CTL_DIR) + 1) == 0)

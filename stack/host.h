@@ -33,6 +33,9 @@ struct host_opts {
 	bool has_ip4;
 	uint32_t gw4;             /* --gw ADDR */
 	bool has_gw4;
+	struct ipaddr ip6;         /* --ip6 ADDR/LEN (a static IPv6 address) */
+	int ip6_prefix;
+	bool has_ip6;
 	uint8_t mac[ETH_ALEN];    /* --mac MAC; default 02:00 + the IPv4 address */
 	bool has_mac;
 	const char *pcap;         /* --pcap FILE */
@@ -42,6 +45,8 @@ struct host_opts {
 	bool has_seed;
 	const char *ctl;          /* --ctl PATH; default /run/tapstack/TAP.ctl; "none" disables */
 	char ctl_default[108];
+	int64_t rto_min_us;       /* --rto-min MS: TCP's minimum RTO; 0 = the default (200 ms) */
+	const char *cc;           /* --cc NAME: TCP congestion control; NULL = the default */
 };
 
 void host_opts_init(struct host_opts *o);
@@ -56,6 +61,10 @@ int host_opts_check(struct host_opts *o, const char *prog);
 
 /* Prints the common flags' help. */
 void host_opts_usage(FILE *out);
+
+/* Applies the flags that tune a built stack (--rto-min, --cc) to s;
+ * host_open calls it after stack_init. */
+void host_opts_apply(const struct host_opts *o, struct stack *s);
 
 struct host {
 	struct stack s;

@@ -56,6 +56,9 @@ struct stack;
 #ifndef TCP_NODELAY
 #define TCP_NODELAY 1
 #endif
+#ifndef TCP_CONGESTION
+#define TCP_CONGESTION 13    /* char[]: the congestion control, "reno" or "newreno" */
+#endif
 
 /* Extra socket options at level SOL_SOCKET. */
 #define SO_NONBLOCK 0x5401   /* int: 1 = calls never wait (as O_NONBLOCK with fcntl) */
@@ -140,7 +143,9 @@ int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * SO_REUSEADDR (int), SO_NONBLOCK (int), SO_RCVTIMEO and SO_SNDTIMEO
  * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
- * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off).
+ * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
+ * TCP_CONGESTION (the algorithm's name, as Linux: "reno", "newreno";
+ * -ENOENT for another).
  * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
 int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len);

@@ -14,6 +14,8 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 	arp_cache_init(&s->arp);
 	route_table_init(&s->routes);
 	icmp_init(&s->icmp);
+	ndp_cache_init(&s->ndp);
+	icmpv6_init(&s->icmp6);
 	reasm_init(&s->reasm);
 	udp_init(&s->udp);
 	tcp_init(s);
@@ -23,6 +25,7 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 void stack_fini(struct stack *s)
 {
 	arp_cache_flush(&s->arp);
+	ndp_cache_flush(&s->ndp);
 	reasm_flush(&s->reasm);
 	tcp_fini(s);
 	for (int i = 0; i < s->nifs; i++)
@@ -99,6 +102,7 @@ int stack_poll(struct stack *s, int64_t now)
 		}
 	}
 	arp_timer(s);
+	ndp_timer(s);
 	ipv4_reasm_timer(s);
 	tcp_timer_run(s);
 	return total;
@@ -108,6 +112,9 @@ int64_t stack_next_deadline(struct stack *s)
 {
 	int64_t t = arp_next_deadline(&s->arp);
 	int64_t r = ipv4_reasm_next_deadline(&s->reasm);
+	if (r < t)
+		t = r;
+	r = ndp_next_deadline(s);
 	if (r < t)
 		t = r;
 	r = tcp_next_deadline(s);
@@ -182,6 +189,7 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		stats_dump(&all, out);
 	} else if (strcmp(cmd, "neigh") == 0) {
 		arp_cache_dump(&s->arp, s->now, out, stack_ifname, s);
+		ndp_cache_dump(&s->ndp, s->now, out, stack_ifname, s);
 	} else if (strcmp(cmd, "routes") == 0) {
 		route_dump(&s->routes, out, stack_ifname, s);
 	} else if (strcmp(cmd, "sockets") == 0) {

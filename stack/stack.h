@@ -15,7 +15,9 @@
 
 #include "ip/addr.h"
 #include "ip/icmp.h"
+#include "ip/icmpv6.h"
 #include "ip/ipv4_frag.h"
+#include "ip/ndp.h"
 #include "ip/route.h"
 #include "ip/udp.h"
 #include "link/arp.h"
@@ -39,6 +41,7 @@ struct netif {
 	unsigned mtu;
 	uint32_t ip4;              /* host order; 0 = none yet */
 	int ip4_prefix;
+	struct ndp_if ip6;          /* IPv6 addresses and state (ip/ndp.h) */
 };
 
 struct stack {
@@ -53,6 +56,8 @@ struct stack {
 	struct arp_cache arp;
 	struct route_table routes;
 	struct icmp_state icmp;
+	struct ndp_cache ndp;      /* IPv6 neighbor cache (RFC 4861) */
+	struct icmpv6_state icmp6;
 	struct reasm_table reasm;  /* IPv4 datagrams being reassembled */
 	struct udp_table udp;      /* bound UDP sockets */
 	struct tcp_table tcp;      /* TCP connections and listeners */

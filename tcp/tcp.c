@@ -35,7 +35,7 @@ void tcp_init(struct stack *s)
 	t->msl_us = TCP_MSL_US;
 	t->rto_min_us = TCP_RTO_MIN_US;
 	t->challenge_tokens = TCP_CHALLENGE_ACK_LIMIT;
-	t->cc_default = &tcp_cc_reno;
+	t->cc_default = &tcp_cc_newreno;
 }
 
 void tcp_fini(struct stack *s)

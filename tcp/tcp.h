@@ -63,6 +63,13 @@ extern const char *const tcp_state_name[TCP_NSTATES];
 #define TCP_RTO_MIN_US 200000        /* RFC 6298 2.4 says 1 s; 200 ms as Linux (configurable) */
 #define TCP_RTO_MAX_US 60000000      /* RFC 6298 2.5: at least 60 s */
 #define TCP_MAX_RETRIES 8            /* retransmissions of one segment before ETIMEDOUT (RFC 1122 4.2.3.5 R2) */
+/* RFC 1122 4.2.3.5: R2 lasts at least 100 s. 180 s is what the eight
+ * retransmissions take from the initial RTO of 1 s; with an RTO near
+ * rto_min (200 ms, or --rto-min) they would take 100 s or much less, and an
+ * outage of a minute (a neighbor's cache wrong for 30 s and more) would
+ * kill the connection. */
+#define TCP_R2_MIN_US (180 * 1000000LL)
+#define TCP_TLP_MIN_US 10000         /* the shortest probe timeout (as Linux), RFC 8985 7.2 */
 #define TCP_SYN_RETRIES 5            /* SYN / SYN-ACK retransmissions before giving up (R2 for SYN, >= 3 min in 1122; shorter here) */
 #define TCP_DELACK_US 200000         /* RFC 1122 4.2.3.2: at most 0.5 s; 200 ms */
 #define TCP_PERSIST_MIN_US 500000    /* first zero-window probe */
@@ -74,6 +81,8 @@ extern const char *const tcp_state_name[TCP_NSTATES];
 #define TCP_MAX_CONNECTIONS 65536    /* control blocks per host */
 #define TCP_HASH_SIZE 16384          /* buckets of the 4-tuple hash */
 #define TCP_CHALLENGE_ACK_LIMIT 10   /* RFC 5961 7: challenge ACKs per second per host */
+#define TCP_SACK_SCOREBOARD 8        /* SACKed ranges the sender remembers (RFC 6675 scoreboard) */
+#define TCP_DUPTHRESH 3              /* RFC 5681 3.2, RFC 6675 2: DupThresh */
 
 /* ---- congestion control (issue 5 fills in Reno, NewReno, CUBIC) ------- */
 
@@ -85,10 +94,18 @@ struct tcp_cc_ops {
 	void (*on_loss)(struct tcb *tp);                  /* fast retransmit: enter recovery */
 	void (*on_rto)(struct tcb *tp);                   /* retransmission timeout */
 	void (*on_recovery_exit)(struct tcb *tp);         /* recovery ended */
+	/* RFC 6582 3.2 step 5: an ACK of new data below the recover point in
+	 * (non-SACK) recovery; acked bytes newly acknowledged. NULL = Reno:
+	 * any new ACK ends recovery (RFC 5681 3.2 step 6). */
+	void (*on_partial_ack)(struct tcb *tp, uint32_t acked);
 };
 
-/* The congestion control used by new connections ("reno" for now). */
+/* Reno (RFC 5681) and NewReno (RFC 6582, the host default). */
 extern const struct tcp_cc_ops tcp_cc_reno;
+extern const struct tcp_cc_ops tcp_cc_newreno;
+
+/* The algorithm called name ("reno", "newreno"), or NULL. */
+const struct tcp_cc_ops *tcp_cc_find(const char *name);
 
 /* ---- the control block ------------------------------------------------ */
 
@@ -159,13 +176,28 @@ struct tcb {
 	int64_t rtt_start;            /* 0 = not timing */
 	int backoff;                  /* consecutive RTO expiries */
 	int retries;                  /* retransmissions of the current oldest segment */
+	int64_t rexmt_first;          /* when the timer first retransmitted it (retries 0 -> 1) */
+	bool tlp_armed;               /* t_rexmt is a tail loss probe's time, not the RTO (RFC 8985 7) */
+	bool tlp_out;                 /* a probe was sent and not yet acknowledged */
+	uint32_t tlp_high;            /* snd_max when it was sent */
 
 	/* congestion control (RFC 5681) */
 	const struct tcp_cc_ops *cc;
 	uint32_t cwnd, ssthresh;
 	int dupacks;
-	uint32_t recover;             /* RFC 6582 recover point */
+	uint32_t recover;             /* RFC 6582 recover point: snd_max when recovery began */
 	bool in_recovery;
+	bool sack_recovery;           /* the recovery is RFC 6675's (SACK), not NewReno's */
+	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the last hole retransmitted */
+
+	/* SACK (RFC 2018). The sender's scoreboard: ranges the peer SACKed
+	 * above snd_una, sorted and disjoint, at most TCP_SACK_SCOREBOARD. */
+	struct tcp_range sacked[TCP_SACK_SCOREBOARD];
+	int nsacked;
+	/* the receiver's: ranges of the segments that arrived out of order
+	 * lately, newest first (RFC 2018 4: the first block reports the newest) */
+	struct tcp_range sack_recent[TCP_MAX_SACK];
+	int nsack_recent;
 	uint64_t cc_priv[8];          /* the algorithm's own state */
 
 	/* timers: absolute deadlines, TCP_NO_TIMER when off */
@@ -209,6 +241,7 @@ struct tcp_table {
 	double challenge_tokens;          /* RFC 5961 7 rate limit */
 	int64_t challenge_last;
 	const struct tcp_cc_ops *cc_default;
+	bool no_sack;                     /* neither offer nor accept SACK (as sysctl tcp_sack=0) */
 	uint16_t port_refs[65536];        /* control blocks holding each local port */
 };
 
@@ -293,7 +326,8 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 
 /* Called by ICMP for an error about a segment we sent (RFC 1122 4.2.3.9,
  * RFC 5927): port/protocol unreachable in SYN-SENT aborts; frag needed
- * lowers snd_mss; other errors are soft (kept as the pending error). */
+ * lowers snd_mss; other errors are soft: counted ("tcp.icmp_soft") and
+ * otherwise ignored, the retransmission timer decides. */
 void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err, uint16_t mtu);
 
@@ -341,6 +375,19 @@ void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg);
 
 /* Retransmits the oldest unacknowledged segment (or SYN/FIN). */
 void tcp_retransmit(struct tcb *tp);
+
+/* RFC 2018, RFC 6675: merges the SACK blocks of an acceptable ACK into the
+ * scoreboard (blocks at or below snd_una or past snd_max are ignored).
+ * Returns true if it SACKed bytes not SACKed before. */
+bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg);
+
+/* Forgets the scoreboard (RFC 6675 5.1, RFC 2018 8: after an RTO). */
+void tcp_sack_clear(struct tcb *tp);
+
+/* RFC 8985 7.3: the tail loss probe timer expired (tcp_timer_rexmt calls
+ * it when tp->tlp_armed): one segment goes, new data if the peer's window
+ * allows, else the last segment again, and the RTO is armed. */
+void tcp_tlp_fire(struct tcb *tp);
 
 /* Sets the MSS and window scale from the peer's SYN options and our MTU. */
 void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);

@@ -1,8 +1,11 @@
 /* Congestion control behind struct tcp_cc_ops (tcp.h). Reno (RFC 5681):
  * slow start, congestion avoidance, fast retransmit and fast recovery.
  * cwnd and ssthresh are in bytes; SMSS is the connection's snd_mss.
- * Issue 5 adds NewReno (RFC 6582) and CUBIC (RFC 9438). */
+ * NewReno (RFC 6582) changes only what a partial ACK does and how recovery
+ * ends; CUBIC (RFC 9438) is for later. */
 #include "tcp/tcp.h"
+
+#include <string.h>
 
 #define TCP_CWND_MAX (1u << 30)    /* keeps cwnd arithmetic far from overflow */
 
@@ -103,4 +106,54 @@ const struct tcp_cc_ops tcp_cc_reno = {
 	.on_loss = reno_on_loss,
 	.on_rto = reno_on_rto,
 	.on_recovery_exit = reno_on_recovery_exit,
+	.on_partial_ack = NULL, /* any new ACK ends recovery */
 };
+
+/* RFC 6582 3.2 step 5: a partial ACK (the caller retransmits the next hole
+ * and stays in recovery). cwnd deflates by the bytes it acknowledged, and
+ * if that was at least one SMSS, one SMSS is added back, so about
+ * ssthresh bytes stay in flight when recovery ends. */
+static void newreno_on_partial_ack(struct tcb *tp, uint32_t acked)
+{
+	uint32_t mss = cc_smss(tp);
+
+	tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : mss;
+	if (acked >= mss)
+		tp->cwnd += mss;
+	if (tp->cwnd < mss)
+		tp->cwnd = mss;
+}
+
+/* RFC 6582 3.2 step 6, the full ACK: cwnd = min(ssthresh, max(FlightSize,
+ * SMSS) + SMSS) (option 1: no burst if little is in flight). */
+static void newreno_on_recovery_exit(struct tcb *tp)
+{
+	uint32_t mss = cc_smss(tp);
+	uint32_t flight = cc_flight(tp);
+	uint32_t w = (flight > mss ? flight : mss) + mss;
+
+	tp->cwnd = w < tp->ssthresh ? w : tp->ssthresh;
+	tp->cc_priv[0] = 0;
+}
+
+const struct tcp_cc_ops tcp_cc_newreno = {
+	.name = "newreno",
+	.init = reno_init,
+	.on_ack = reno_on_ack,
+	.on_dupack = reno_on_dupack,
+	.on_loss = reno_on_loss,
+	.on_rto = reno_on_rto,
+	.on_recovery_exit = newreno_on_recovery_exit,
+	.on_partial_ack = newreno_on_partial_ack,
+};
+
+/* Contract in tcp.h. */
+const struct tcp_cc_ops *tcp_cc_find(const char *name)
+{
+	static const struct tcp_cc_ops *const all[] = { &tcp_cc_reno, &tcp_cc_newreno };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}

@@ -401,8 +401,31 @@ static void tcp_data_in_order(struct tcp_rx *rx)
 	}
 }
 
+/* RFC 2018 4: remembers that [a, b) arrived out of order, newest first,
+ * for the SACK blocks of the next ACKs; older entries in the same held
+ * range go (the range is reported once). */
+static void tcp_sack_note(struct tcb *tp, uint32_t a, uint32_t b)
+{
+	uint32_t lo = a, hi = b;
+	int k = 0;
+
+	for (int i = 0; i < tp->nooo; i++)
+		if (SEQ_IN(a, tp->ooo[i].start, tp->ooo[i].end)) {
+			lo = tp->ooo[i].start;
+			hi = tp->ooo[i].end;
+		}
+	for (int i = 0; i < tp->nsack_recent; i++)
+		if (!SEQ_IN(tp->sack_recent[i].start, lo, hi) && k < TCP_MAX_SACK - 1)
+			tp->sack_recent[k++] = tp->sack_recent[i];
+	memmove(&tp->sack_recent[1], &tp->sack_recent[0], (size_t)k * sizeof(tp->sack_recent[0]));
+	tp->sack_recent[0].start = a;
+	tp->sack_recent[0].end = b;
+	tp->nsack_recent = k + 1;
+}
+
 /* Out-of-order data (past rcv_nxt): kept at its place in the ring and
- * answered at once with a duplicate ACK (RFC 5681 4.2, 3.2). */
+ * answered at once with a duplicate ACK (RFC 5681 4.2, 3.2), which carries
+ * SACK blocks when SACK was negotiated (RFC 2018 4). */
 static void tcp_data_out_of_order(struct tcp_rx *rx)
 {
 	struct tcb *tp = rx->tp;
@@ -412,6 +435,8 @@ static void tcp_data_out_of_order(struct tcp_rx *rx)
 
 	tp->ack_now = true;
 	if (seg->len == 0 || tcp_ooo_insert(tp, seg)) {
+		if (seg->len > 0 && tp->sack_ok)
+			tcp_sack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
 		tcp_note_fin(tp, seg);
 		stats_inc(&rx->s->stats, "tcp.rcv_out_of_order");
 		if (rx->s->trace)
@@ -822,7 +847,12 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 	}
 	/* our FIN has sequence number snd_una + the data still queued */
 	rx->fin_acked = tp->fin_queued && SEQ_GT(seg->ack, tp->snd_una + (uint32_t)tp->snd.len);
-	bool dup = tcp_is_dupack(tp, seg);
+	/* RFC 6675 2: with SACK, an ACK that SACKs new data is a duplicate
+	 * even if the window moved */
+	bool sacked = SEQ_GEQ(seg->ack, tp->snd_una) && tcp_sack_update(tp, seg);
+	bool dup = tcp_is_dupack(tp, seg) ||
+		   (sacked && seg->ack == tp->snd_una && seg->len == 0 &&
+		    !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)));
 	if (SEQ_GEQ(seg->ack, tp->snd_una))
 		tcp_update_window(tp, seg);
 	if (SEQ_GT(seg->ack, tp->snd_una))

@@ -1,6 +1,10 @@
 /* TCP sending (RFC 9293 3.8): segments, windows, Nagle and SWS avoidance,
  * ACKs, resets, retransmission, round-trip time (RFC 6298), and the hooks
- * into congestion control (RFC 5681). See tcp.h.
+ * into congestion control (RFC 5681). Loss recovery: fast retransmit with
+ * NewReno's partial ACKs (RFC 6582), limited transmit (RFC 3042), SACK
+ * blocks sent (RFC 2018) and, when negotiated, a scoreboard of what the
+ * peer SACKed with RFC 6675's pipe and NextSeg(), and tail loss probes
+ * (RFC 8985 7). See tcp.h.
  *
  * The send ring tp->snd holds every byte from snd_una on, sent or not, so a
  * byte's place in it is (seq - snd_una), counted from the first data byte
@@ -106,11 +110,55 @@ static void tcp_rtt_start(struct tcb *tp, uint32_t seq)
 	tp->rtt_start = tp->s->now > 0 ? tp->s->now : 1;
 }
 
+/* RFC 8985 7.2: the probe timeout PTO for data in flight, or 0 when no
+ * probe may be scheduled: only with SACK (the probe's ACK must tell what
+ * is missing), an RTT measured, not in recovery, no probe outstanding, in
+ * a state without our FIN, and shorter than the RTO. PTO = 2 * SRTT (at
+ * least TCP_TLP_MIN_US), plus the peer's worst delayed ACK when a single
+ * segment is in flight. */
+static int64_t tcp_tlp_timeout(const struct tcb *tp)
+{
+	if (!tp->sack_ok || !tp->rtt_valid || tp->in_recovery || tp->tlp_out ||
+	    tp->backoff > 0 || (tp->state != TCP_ESTABLISHED && tp->state != TCP_CLOSE_WAIT))
+		return 0;
+	int64_t pto = 2 * tp->srtt;
+	if (pto < TCP_TLP_MIN_US)
+		pto = TCP_TLP_MIN_US;
+	if (tp->snd_max - tp->snd_una <= tcp_seg_size(tp))
+		pto += TCP_DELACK_US;
+	return pto < tp->rto ? pto : 0;
+}
+
+/* (Re)starts the retransmission timer from now: at the probe timeout when
+ * a tail loss probe may go first (RFC 8985 7.2), else at the RTO (RFC
+ * 6298 5.1, 5.3). */
+static void tcp_rexmt_restart(struct tcb *tp)
+{
+	int64_t pto = tcp_tlp_timeout(tp);
+	tp->tlp_armed = pto > 0;
+	tcp_timer_set(tp, &tp->t_rexmt, tp->s->now + (pto > 0 ? pto : tp->rto));
+}
+
 /* Arms the retransmission timer if it is off (RFC 6298 5.1). */
 static void tcp_rexmt_arm(struct tcb *tp)
 {
 	if (tp->t_rexmt == TCP_NO_TIMER)
-		tcp_timer_set(tp, &tp->t_rexmt, tp->s->now + tp->rto);
+		tcp_rexmt_restart(tp);
+}
+
+/* New data went out: RFC 8985 7.2 (re)starts the probe timer, never later
+ * than the RTO already running; else the RTO is armed if it is off. */
+static void tcp_rexmt_new_data(struct tcb *tp)
+{
+	int64_t pto = tcp_tlp_timeout(tp);
+	int64_t when = tp->s->now + pto;
+
+	if (pto > 0 && (tp->tlp_armed || tp->t_rexmt == TCP_NO_TIMER || when < tp->t_rexmt)) {
+		tp->tlp_armed = true;
+		tcp_timer_set(tp, &tp->t_rexmt, when);
+	} else {
+		tcp_rexmt_arm(tp);
+	}
 }
 
 /* ---- the one place segments leave --------------------------------------- */
@@ -164,6 +212,43 @@ static void tcp_ack_sent(struct tcb *tp, uint32_t wnd)
 		tcp_timer_set(tp, &tp->t_delack, TCP_NO_TIMER);
 }
 
+/* The out-of-order range holding seq, or -1. */
+static int tcp_ooo_find(const struct tcb *tp, uint32_t seq)
+{
+	for (int i = 0; i < tp->nooo; i++)
+		if (SEQ_IN(seq, tp->ooo[i].start, tp->ooo[i].end))
+			return i;
+	return -1;
+}
+
+/* RFC 2018 4: the SACK blocks of a segment we send with ACK, when SACK was
+ * negotiated and out-of-order data is held: first the range holding the
+ * newest out-of-order segment, then those reported most recently, then the
+ * others, as many as the header has room for (the codec keeps 4, or 3 with
+ * timestamps). A segment with data keeps its options and data within
+ * snd_mss (RFC 6691), so a full-sized one carries none. */
+static void tcp_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len)
+{
+	bool used[TCP_OOO_MAX] = { false };
+	int n = 0;
+
+	if (!tp->sack_ok || tp->nooo == 0)
+		return;
+	for (int i = 0; i < tp->nsack_recent + tp->nooo && n < TCP_MAX_SACK; i++) {
+		int k = i < tp->nsack_recent ? tcp_ooo_find(tp, tp->sack_recent[i].start)
+					     : i - tp->nsack_recent;
+		if (k < 0 || used[k])
+			continue;
+		used[k] = true;
+		o->sack[n][0] = tp->ooo[k].start;
+		o->sack[n][1] = tp->ooo[k].end;
+		n++;
+	}
+	o->nsack = (uint8_t)n;
+	while (len > 0 && o->nsack > 0 && tcp_opts_len(o) - TCP_HDR_LEN + len > tp->snd_mss)
+		o->nsack--;
+}
+
 /* Sends one segment of the connection: seq, flags, and len bytes of the
  * send ring starting at seq. Fills in the acknowledgment and our window
  * when ACK is set, and the timestamps option when negotiated (RFC 7323 3.2:
@@ -183,6 +268,8 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 		seg.opt.tsval = tcp_ts_now(tp);
 		seg.opt.tsecr = tp->ts_recent;
 	}
+	if (flags & TCP_FLAG_ACK)
+		tcp_sack_blocks(tp, &seg.opt, len);
 	int r = tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, &tp->snd, seq - tcp_data_seq(tp), len,
 		       tp);
 	if (r == -ENOBUFS)
@@ -193,12 +280,14 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 	return r;
 }
 
-/* Counts a retransmission and stops RTT timing (Karn, RFC 6298 3: no
- * sample from a segment that was sent more than once). */
-static void tcp_count_rexmit(struct tcb *tp)
+/* Counts a retransmission of len bytes of sequence space and stops RTT
+ * timing (Karn, RFC 6298 3: no sample from a segment that was sent more
+ * than once). */
+static void tcp_count_rexmit(struct tcb *tp, uint32_t len)
 {
 	tp->retransmits++;
 	stats_inc(&tp->s->stats, "tcp.retransmits");
+	stats_add(&tp->s->stats, "tcp.retransmitted_bytes", len);
 	tp->rtt_start = 0;
 }
 
@@ -215,15 +304,231 @@ static int tcp_send_data(struct tcb *tp, uint32_t len, bool fin)
 	int r = tcp_send_seg(tp, seq, flags, len);
 	if (r == -ENOBUFS)
 		return r;
-	if (SEQ_LT(seq, tp->snd_max))
-		tcp_count_rexmit(tp);
+	bool resend = SEQ_LT(seq, tp->snd_max);
+	if (resend)
+		tcp_count_rexmit(tp, len + (fin ? 1 : 0));
 	else if (len && tp->rtt_start == 0)
 		tcp_rtt_start(tp, seq);
 	tp->snd_nxt = seq + len + (fin ? 1 : 0);
 	if (SEQ_GT(tp->snd_nxt, tp->snd_max))
 		tp->snd_max = tp->snd_nxt;
-	tcp_rexmt_arm(tp);
+	if (resend)
+		tcp_rexmt_arm(tp);
+	else
+		tcp_rexmt_new_data(tp);
 	return r;
+}
+
+/* ---- the SACK scoreboard (RFC 2018, RFC 6675) ------------------------------ */
+
+/* Contract in tcp.h. */
+void tcp_sack_clear(struct tcb *tp)
+{
+	tp->nsacked = 0;
+}
+
+/* Adds [a, b) to the scoreboard, merging with the ranges it touches; the
+ * ranges stay sorted and disjoint. When all TCP_SACK_SCOREBOARD are in use
+ * the highest range is forgotten (those bytes only count as not SACKed:
+ * at worst sent again). */
+static void tcp_sack_add(struct tcb *tp, uint32_t a, uint32_t b)
+{
+	int i = 0, j;
+
+	while (i < tp->nsacked && SEQ_LT(tp->sacked[i].end, a))
+		i++;
+	for (j = i; j < tp->nsacked && SEQ_LEQ(tp->sacked[j].start, b); j++) {
+		a = SEQ_MIN(a, tp->sacked[j].start);
+		b = SEQ_MAX(b, tp->sacked[j].end);
+	}
+	if (j == i) { /* touches nothing: a new range at i */
+		if (tp->nsacked == TCP_SACK_SCOREBOARD) {
+			if (i == tp->nsacked)
+				return;
+			tp->nsacked--;
+		}
+		memmove(&tp->sacked[i + 1], &tp->sacked[i],
+			(size_t)(tp->nsacked - i) * sizeof(tp->sacked[0]));
+		tp->nsacked++;
+	} else { /* ranges i..j-1 become one */
+		memmove(&tp->sacked[i + 1], &tp->sacked[j],
+			(size_t)(tp->nsacked - j) * sizeof(tp->sacked[0]));
+		tp->nsacked -= j - i - 1;
+	}
+	tp->sacked[i].start = a;
+	tp->sacked[i].end = b;
+}
+
+/* Bytes the scoreboard holds. */
+static uint32_t tcp_sack_bytes(const struct tcb *tp)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < tp->nsacked; i++)
+		n += tp->sacked[i].end - tp->sacked[i].start;
+	return n;
+}
+
+/* Contract in tcp.h. RFC 2018 3: each block is [left, right); one that
+ * lies at or below snd_una (a D-SACK, RFC 2883, or old news) or reaches
+ * past what we sent is ignored. */
+bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
+{
+	if (!tp->sack_ok || seg->opt.nsack == 0)
+		return false;
+	uint32_t before = tcp_sack_bytes(tp);
+	for (int i = 0; i < seg->opt.nsack && i < TCP_MAX_SACK; i++) {
+		uint32_t a = seg->opt.sack[i][0], b = seg->opt.sack[i][1];
+		stats_inc(&tp->s->stats, "tcp.sack_blocks_rx");
+		if (!SEQ_LT(a, b) || SEQ_LEQ(b, seg->ack) || SEQ_LEQ(b, tp->snd_una) ||
+		    SEQ_GT(b, tp->snd_max)) {
+			stats_inc(&tp->s->stats, "tcp.sack_blocks_ignored");
+			continue;
+		}
+		tcp_sack_add(tp, SEQ_MAX(a, tp->snd_una), b);
+	}
+	return tcp_sack_bytes(tp) != before;
+}
+
+/* Drops what snd_una passed from the scoreboard (after an ACK of new data). */
+static void tcp_sack_trim(struct tcb *tp)
+{
+	int k = 0;
+	for (int i = 0; i < tp->nsacked; i++) {
+		if (SEQ_LEQ(tp->sacked[i].end, tp->snd_una))
+			continue;
+		tp->sacked[k] = tp->sacked[i];
+		if (SEQ_LT(tp->sacked[k].start, tp->snd_una))
+			tp->sacked[k].start = tp->snd_una;
+		k++;
+	}
+	tp->nsacked = k;
+}
+
+/* RFC 6675 4 IsLost(SeqNum): true if DupThresh SACKed ranges lie above
+ * seq, or more than (DupThresh - 1) * SMSS bytes above it were SACKed. */
+static bool tcp_sack_is_lost(const struct tcb *tp, uint32_t seq)
+{
+	uint32_t bytes = 0;
+	int ranges = 0;
+
+	for (int i = tp->nsacked - 1; i >= 0 && SEQ_GT(tp->sacked[i].end, seq); i--) {
+		uint32_t a = SEQ_MAX(tp->sacked[i].start, seq + 1);
+		bytes += tp->sacked[i].end - a;
+		ranges++;
+	}
+	return ranges >= TCP_DUPTHRESH || bytes > (TCP_DUPTHRESH - 1) * (uint32_t)tp->snd_mss;
+}
+
+/* The hole (not SACKed) that starts at or after seq: its bounds in
+ * [*a, *b), b at most snd_max. False if there is none. */
+static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b)
+{
+	for (int i = 0; i <= tp->nsacked; i++) {
+		uint32_t h0 = i == 0 ? tp->snd_una : tp->sacked[i - 1].end;
+		uint32_t h1 = i == tp->nsacked ? tp->snd_max : tp->sacked[i].start;
+		if (SEQ_LT(seq, h0))
+			seq = h0;
+		if (SEQ_LT(seq, h1)) {
+			*a = seq;
+			*b = h1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* RFC 6675 4 SetPipe(): the bytes estimated in the network. Every byte of
+ * [snd_una, snd_max) not SACKed counts once unless it is lost, and once
+ * more if it was retransmitted (below HighRxt). Walked one segment at a
+ * time, as the RFC's IsLost is asked per segment. */
+static uint32_t tcp_sack_pipe(const struct tcb *tp)
+{
+	uint32_t pipe = 0, a, b, seq = tp->snd_una;
+	uint32_t mss = tcp_seg_size(tp);
+
+	while (tcp_sack_hole(tp, seq, &a, &b)) {
+		uint32_t end = SEQ_LT(a + mss, b) ? a + mss : b;
+		if (!tcp_sack_is_lost(tp, a))
+			pipe += end - a;
+		if (SEQ_LT(a, tp->high_rxt))
+			pipe += SEQ_MIN(end, tp->high_rxt) - a;
+		seq = end;
+	}
+	return pipe;
+}
+
+/* RFC 6675 4 NextSeg() rule 1: the first bytes not SACKed, at or above
+ * HighRxt, below the highest SACKed byte and lost (IsLost), up to one
+ * segment: their start and length. False if there are none (then new data
+ * goes, rule 2, by tcp_output's usual loop). */
+static bool tcp_sack_next_seg(const struct tcb *tp, uint32_t *seq, uint32_t *len)
+{
+	uint32_t a, b;
+
+	if (tp->nsacked == 0 || !tcp_sack_hole(tp, SEQ_MAX(tp->high_rxt, tp->snd_una), &a, &b))
+		return false;
+	if (!SEQ_LT(a, tp->sacked[tp->nsacked - 1].start) || !tcp_sack_is_lost(tp, a))
+		return false;
+	*seq = a;
+	*len = min_u32(b - a, tcp_seg_size(tp));
+	return true;
+}
+
+/* RFC 6675 5 step (C): while cwnd - pipe >= 1 SMSS, retransmit the holes
+ * NextSeg() names, moving HighRxt past each. Data only: a hole below a
+ * SACKed range never holds our FIN. */
+static void tcp_sack_retransmit_holes(struct tcb *tp)
+{
+	uint32_t seq, len;
+	uint32_t pipe = tcp_sack_pipe(tp);
+
+	while (pipe + tcp_seg_size(tp) <= tp->cwnd && tcp_sack_next_seg(tp, &seq, &len)) {
+		uint32_t off = seq - tcp_data_seq(tp);
+		if (off >= tp->snd.len)
+			break;
+		len = min_u32(len, (uint32_t)tp->snd.len - off);
+		if (tp->s->trace) {
+			char name[128];
+			TRACE(tp->s, "tcp %s SACK recovery: retransmit hole seq %u len %u (pipe %u "
+			      "cwnd %u)", tcb_str(tp, name, sizeof(name)), seq - tp->iss, len, pipe,
+			      tp->cwnd);
+		}
+		if (tcp_send_seg(tp, seq, TCP_FLAG_ACK, len) == -ENOBUFS)
+			break;
+		tcp_count_rexmit(tp, len);
+		stats_inc(&tp->s->stats, "tcp.sack_retransmits");
+		tp->high_rxt = seq + len;
+		pipe = tcp_sack_pipe(tp);
+	}
+	tcp_rexmt_arm(tp);
+}
+
+/* RFC 6675 5.1: after a timeout sending goes back to snd_una (go-back-N)
+ * with the scoreboard cleared, but the peer's ACKs since then rebuild it
+ * from the out-of-order data it still holds, and what they SACK is not
+ * sent again: snd_nxt jumps over a SACKed range it reaches. Returns the
+ * bytes from snd_nxt to the next SACKed range (UINT32_MAX if none), the
+ * most the next segment may carry. */
+static uint32_t tcp_sack_skip(struct tcb *tp)
+{
+	if (!SEQ_LT(tp->snd_nxt, tp->snd_max))
+		return UINT32_MAX;
+	for (int i = 0; i < tp->nsacked; i++) {
+		const struct tcp_range *r = &tp->sacked[i];
+		if (SEQ_LEQ(r->end, tp->snd_nxt))
+			continue;
+		if (SEQ_GT(r->start, tp->snd_nxt))
+			return r->start - tp->snd_nxt;
+		stats_add(&tp->s->stats, "tcp.sack_skipped_bytes", r->end - tp->snd_nxt);
+		if (tp->s->trace) {
+			char name[128];
+			TRACE(tp->s, "tcp %s resending after timeout: skip SACKed seq %u to %u",
+			      tcb_str(tp, name, sizeof(name)), tp->snd_nxt - tp->iss,
+			      r->end - tp->iss);
+		}
+		tp->snd_nxt = r->end;
+	}
+	return UINT32_MAX;
 }
 
 /* ---- tcp_output ------------------------------------------------------------ */
@@ -245,11 +550,23 @@ static bool tcp_send_allowed(const struct tcb *tp, uint32_t len, uint32_t unsent
 }
 
 /* Bytes the windows let us send past snd_nxt: SND.UNA + min(SND.WND, cwnd)
- * - SND.NXT (RFC 9293 3.8.6, RFC 5681 3), never negative. */
+ * - SND.NXT (RFC 9293 3.8.6, RFC 5681 3), never negative. Limited
+ * transmit (RFC 3042 2): the first two duplicate ACKs each allow one more
+ * segment beyond cwnd. In SACK recovery cwnd limits the pipe (RFC 6675 5),
+ * the peer's window still the sequence space past snd_una. */
 static uint32_t tcp_usable_window(const struct tcb *tp)
 {
-	uint32_t wnd = min_u32(tp->snd_wnd, tp->cwnd);
 	uint32_t flight = tp->snd_nxt - tp->snd_una;
+	uint32_t rwnd = tp->snd_wnd > flight ? tp->snd_wnd - flight : 0;
+
+	if (tp->sack_recovery) {
+		uint32_t pipe = tcp_sack_pipe(tp);
+		return min_u32(rwnd, tp->cwnd > pipe ? tp->cwnd - pipe : 0);
+	}
+	uint32_t cwnd = tp->cwnd;
+	if (!tp->in_recovery && tp->dupacks > 0)
+		cwnd += (uint32_t)(tp->dupacks < 2 ? tp->dupacks : 2) * tcp_seg_size(tp);
+	uint32_t wnd = min_u32(tp->snd_wnd, cwnd);
 	return wnd > flight ? wnd - flight : 0;
 }
 
@@ -322,15 +639,22 @@ int tcp_output(struct tcb *tp)
 	tcp_keepalive_start(tp);
 	if (tp->snd_wnd > tp->max_sndwnd)
 		tp->max_sndwnd = tp->snd_wnd;
+	if (tp->sack_recovery && tcp_can_send(tp))
+		tcp_sack_retransmit_holes(tp); /* RFC 6675 NextSeg() rule 1 before new data */
 	while (tcp_can_send(tp)) {
+		uint32_t gap = tcp_sack_skip(tp);
 		uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
 		uint32_t unsent = off < tp->snd.len ? (uint32_t)tp->snd.len - off : 0;
 		uint32_t len = min_u32(min_u32(unsent, tcp_usable_window(tp)), tcp_seg_size(tp));
+		len = min_u32(len, gap);
 		/* the FIN follows the last byte, needs no window (it takes no buffer) */
 		bool fin = tp->fin_queued && tcp_fin_state(tp) && off + len == tp->snd.len;
 		if (len == 0 && !fin)
 			break;
-		if (len > 0 && !tcp_send_allowed(tp, len, unsent, fin))
+		/* Nagle and SWS hold back new data only: sending again what a
+		 * timeout took back is never held */
+		bool resend = SEQ_LT(tp->snd_nxt, tp->snd_max);
+		if (len > 0 && !resend && !tcp_send_allowed(tp, len, unsent, fin))
 			break;
 		r = tcp_send_data(tp, len, fin);
 		if (r == -ENOBUFS)
@@ -443,7 +767,7 @@ static void tcp_syn_options(struct tcb *tp, struct tcp_opts *o)
 		o->ws_ok = true;
 		o->ws = tp->rcv_wscale;
 	}
-	if (offer || tp->sack_ok)
+	if ((offer && !tp->s->tcp.no_sack) || tp->sack_ok)
 		o->sack_perm = true;
 	if (offer || tp->ts_ok) {
 		o->ts_ok = true;
@@ -473,8 +797,9 @@ void tcp_send_syn(struct tcb *tp)
 		tcp_ack_sent(tp, wnd);
 	tp->snd_una = tp->iss;
 	tp->snd_nxt = tp->snd_max = tp->iss + 1;
+	tp->recover = tp->iss; /* RFC 6582 3.2 step 1: recover starts at the ISN */
 	if (tp->retries > 0)
-		tcp_count_rexmit(tp);
+		tcp_count_rexmit(tp, 1);
 	else
 		tcp_rtt_start(tp, tp->iss);
 	tcp_rexmt_arm(tp);
@@ -580,12 +905,14 @@ void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn)
 		tp->ts_recent = o->tsval;
 		tp->ts_recent_time = tp->s->now;
 	}
-	tp->sack_ok = o->sack_perm;
+	tp->sack_ok = o->sack_perm && !tp->s->tcp.no_sack;
 	tp->snd_wnd = syn->wnd;
 	tp->max_sndwnd = syn->wnd;
 }
 
 /* ---- acknowledgments, RTT, retransmission ---------------------------------- */
+
+static uint32_t tcp_resend_oldest(struct tcb *tp);
 
 /* RFC 6298 2.2-2.4: folds one RTT measurement r (microseconds) into
  * SRTT / RTTVAR and recomputes RTO = SRTT + max(G, 4 * RTTVAR), clamped to
@@ -632,6 +959,62 @@ static bool tcp_rtt_sample(struct tcb *tp, uint32_t ack, const struct tcp_seg *s
 	return true;
 }
 
+/* Leaves fast recovery (RFC 5681 3.2 step 6, RFC 6582 3.2 step 6, RFC
+ * 6675 5 step (A)): the algorithm sets cwnd, or after SACK recovery cwnd
+ * stays at ssthresh. */
+static void tcp_recovery_exit(struct tcb *tp)
+{
+	bool sack = tp->sack_recovery;
+
+	tp->in_recovery = false;
+	tp->sack_recovery = false;
+	if (sack) {
+		/* RFC 6675 kept cwnd at ssthresh and the pipe under it all along,
+		 * so there is no inflation to undo and no burst to fear: cwnd
+		 * stays ssthresh (as Linux ends its recovery) */
+		tp->cwnd = tp->ssthresh;
+	} else if (tp->cc->on_recovery_exit) {
+		tp->cc->on_recovery_exit(tp);
+	}
+	if (tp->s->trace) {
+		char name[128];
+		TRACE(tp->s, "tcp %s recovery done at ack %u (cwnd %u ssthresh %u)",
+		      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->cwnd,
+		      tp->ssthresh);
+	}
+}
+
+/* An ACK of new data (acked bytes, snd_una already moved) during fast
+ * recovery. At or past the recover point (a full ACK) recovery ends; so
+ * does any new ACK with Reno (no on_partial_ack). A partial ACK (RFC 6582
+ * 3.2 step 5) keeps it going: with SACK, RFC 6675's pipe decides what
+ * tcp_output sends next; with NewReno, the next hole (the segment at the
+ * new snd_una) is retransmitted now and cwnd deflates by what was acked. */
+static void tcp_recovery_ack(struct tcb *tp, uint32_t acked)
+{
+	char name[128];
+
+	if (SEQ_GEQ(tp->snd_una, tp->recover) ||
+	    (!tp->sack_recovery && !tp->cc->on_partial_ack)) {
+		tcp_recovery_exit(tp);
+		return;
+	}
+	stats_inc(&tp->s->stats, "tcp.partial_ack");
+	if (tp->sack_recovery) {
+		if (SEQ_LT(tp->high_rxt, tp->snd_una))
+			tp->high_rxt = tp->snd_una;
+		TRACE(tp->s, "tcp %s partial ACK %u in SACK recovery (recover %u, "
+		      "%d ranges SACKed)", tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss,
+		      tp->recover - tp->iss, tp->nsacked);
+		return;
+	}
+	tp->cc->on_partial_ack(tp, acked);
+	TRACE(tp->s, "tcp %s partial ACK %u (recover %u): retransmit seq %u, cwnd %u",
+	      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->recover - tp->iss,
+	      tp->snd_una - tp->iss, tp->cwnd);
+	tcp_resend_oldest(tp);
+}
+
 /* Contract in tcp.h. The caller checked snd_una < ack <= snd_max. */
 void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 {
@@ -650,19 +1033,23 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 	tp->snd_una = ack;
 	if (SEQ_LT(tp->snd_nxt, ack))
 		tp->snd_nxt = ack;
-	if (tp->in_recovery) {
-		tp->in_recovery = false;
-		if (tp->cc->on_recovery_exit)
-			tp->cc->on_recovery_exit(tp);
-	} else if (data > 0 && tp->cc->on_ack) {
+	tcp_sack_trim(tp);
+	if (tp->in_recovery)
+		tcp_recovery_ack(tp, acked);
+	else if (data > 0 && tp->cc->on_ack)
 		tp->cc->on_ack(tp, data);
-	}
 	tp->dupacks = 0;
 	tp->retries = 0;
 	tp->backoff = 0;
 	/* RFC 6298 5.2 / 5.3: stop the timer when all is acked, else restart it */
-	tcp_timer_set(tp, &tp->t_rexmt, tp->snd_una == tp->snd_max ? TCP_NO_TIMER
-				       : tp->s->now + tp->rto);
+	if (tp->tlp_out && SEQ_GEQ(ack, tp->tlp_high))
+		tp->tlp_out = false; /* RFC 8985 7.4: the probe's episode is over */
+	if (tp->snd_una == tp->snd_max) {
+		tp->tlp_armed = false;
+		tcp_timer_set(tp, &tp->t_rexmt, TCP_NO_TIMER);
+	} else {
+		tcp_rexmt_restart(tp);
+	}
 	if (fin_acked && !tp->so)
 		tcp_timer_set(tp, &tp->t_2msl, tp->s->now + TCP_FIN_WAIT_2_US); /* orphan timeout */
 }
@@ -685,12 +1072,52 @@ static uint32_t tcp_resend_oldest(struct tcb *tp)
 	uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0) |
 			(len && len == tp->snd.len ? TCP_FLAG_PSH : 0);
 	tcp_send_seg(tp, tp->snd_una, flags, len);
-	tcp_count_rexmit(tp);
+	tcp_count_rexmit(tp, len + (fin ? 1 : 0));
 	uint32_t n = len + (fin ? 1 : 0);
 	if (SEQ_LT(tp->snd_nxt, tp->snd_una + n))
 		tp->snd_nxt = tp->snd_una + n;
 	tcp_rexmt_arm(tp);
 	return n;
+}
+
+/* Contract in tcp.h. The probe is one segment that asks for an ACK: with
+ * SACK it tells a lost tail (which otherwise brings no duplicate ACKs, only
+ * an RTO) and fast recovery starts. cwnd is left as it is (RFC 8985 7.4's
+ * detection of a loss the probe alone repaired is not done here). */
+void tcp_tlp_fire(struct tcb *tp)
+{
+	uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
+	uint32_t unsent = off < tp->snd.len ? (uint32_t)tp->snd.len - off : 0;
+	uint32_t flight = tp->snd_nxt - tp->snd_una;
+	uint32_t rwnd = tp->snd_wnd > flight ? tp->snd_wnd - flight : 0;
+	uint32_t len = min_u32(min_u32(unsent, rwnd), tcp_seg_size(tp));
+	char name[128];
+
+	tp->tlp_armed = false;
+	stats_inc(&tp->s->stats, "tcp.tlp");
+	tp->tlp_out = true;
+	if (len > 0 && tp->snd_nxt == tp->snd_max) {
+		TRACE(tp->s, "tcp %s tail loss probe: new data seq %u len %u (srtt %lld us)",
+		      tcb_str(tp, name, sizeof(name)), tp->snd_nxt - tp->iss, len,
+		      (long long)tp->srtt);
+		tcp_send_data(tp, len, false);
+	} else {
+		uint32_t sent = tp->snd_max - tcp_data_seq(tp);
+		len = min_u32(min_u32(sent, (uint32_t)tp->snd.len), tcp_seg_size(tp));
+		uint32_t seq = tcp_data_seq(tp) + min_u32(sent, (uint32_t)tp->snd.len) - len;
+		TRACE(tp->s, "tcp %s tail loss probe: last segment again seq %u len %u "
+		      "(srtt %lld us)", tcb_str(tp, name, sizeof(name)), seq - tp->iss, len,
+		      (long long)tp->srtt);
+		bool last = seq + len == tcp_data_seq(tp) + (uint32_t)tp->snd.len;
+		if (len > 0) {
+			tcp_send_seg(tp, seq, TCP_FLAG_ACK | (last ? TCP_FLAG_PSH : 0), len);
+			tcp_count_rexmit(tp, len);
+			stats_inc(&tp->s->stats, "tcp.tlp_retransmits");
+		}
+	}
+	tp->tlp_high = tp->snd_max;
+	/* RFC 8985 7.3: after the probe, the RTO */
+	tcp_timer_set(tp, &tp->t_rexmt, tp->s->now + tp->rto);
 }
 
 /* Contract in tcp.h. */
@@ -699,10 +1126,72 @@ void tcp_retransmit(struct tcb *tp)
 	tcp_resend_oldest(tp);
 }
 
+/* RFC 6582 3.2 step 2 (and 4.1 after a timeout): duplicate ACKs start a
+ * new recovery only once the ACK covers the recover point of the last one
+ * (SND.UNA >= recover, recover kept as one past the highest byte sent
+ * then), so one window of data halves cwnd once. A recover point past
+ * snd_max was never set on this connection. */
+static bool tcp_recover_passed(const struct tcb *tp)
+{
+	return SEQ_GEQ(tp->snd_una, tp->recover) || SEQ_GT(tp->recover, tp->snd_max);
+}
+
+/* Enters fast recovery (RFC 5681 3.2 steps 2-3, RFC 6582 3.2 step 3, RFC
+ * 6675 5 step (4)): recover = the highest sequence sent, the algorithm
+ * lowers ssthresh and cwnd (with SACK: cwnd = ssthresh, no inflation),
+ * the oldest segment goes again, then with SACK what the pipe allows. */
+static void tcp_enter_recovery(struct tcb *tp)
+{
+	tp->recover = tp->snd_max;
+	tp->tlp_out = false;
+	tp->tlp_armed = false;
+	if (tp->cc->on_loss)
+		tp->cc->on_loss(tp);
+	tp->in_recovery = true;
+	tp->sack_recovery = tp->sack_ok;
+	stats_inc(&tp->s->stats, "tcp.fast_retransmit");
+	if (tp->sack_recovery) {
+		tp->cwnd = tp->ssthresh;
+		stats_inc(&tp->s->stats, "tcp.sack_recovery");
+	}
+	if (tp->s->trace) {
+		char name[128];
+		TRACE(tp->s, "tcp %s fast retransmit seq %u (%d duplicate ACKs, %s recovery to %u, "
+		      "cwnd %u ssthresh %u)",
+		      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->dupacks,
+		      tp->sack_recovery ? "SACK" : tp->cc->name, tp->recover - tp->iss, tp->cwnd,
+		      tp->ssthresh);
+	}
+	tp->high_rxt = tp->snd_una + tcp_resend_oldest(tp);
+	if (tp->sack_recovery)
+		tcp_output(tp);
+}
+
+/* RFC 3042 2, limited transmit: the first and second duplicate ACK each
+ * let one new segment go (tcp_usable_window allows it), cwnd unchanged. */
+static void tcp_limited_transmit(struct tcb *tp)
+{
+	uint32_t before = tp->snd_max;
+
+	tcp_output(tp);
+	if (tp->snd_max == before)
+		return;
+	stats_inc(&tp->s->stats, "tcp.limited_transmit");
+	if (tp->s->trace) {
+		char name[128];
+		TRACE(tp->s, "tcp %s limited transmit after duplicate ACK %d: seq %u len %u",
+		      tcb_str(tp, name, sizeof(name)), tp->dupacks, before - tp->iss,
+		      tp->snd_max - before);
+	}
+}
+
 /* Contract in tcp.h. A duplicate only counts while data is outstanding
  * and the window is open (RFC 5681 2: a zero-window probe's answer is not
- * a loss signal). At the third: fast retransmit and recovery (RFC 5681
- * 3.2 steps 2-3); later ones inflate cwnd through the algorithm (step 4). */
+ * a loss signal). The first two bring limited transmit; the third (or,
+ * with SACK, the oldest segment being lost by RFC 6675's IsLost) fast
+ * retransmit and recovery, at most once per window; in recovery, later
+ * ones inflate cwnd through the algorithm (RFC 5681 3.2 step 4) or, with
+ * SACK, free room in the pipe (RFC 6675 5 step (C)). */
 void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg)
 {
 	(void)seg;
@@ -710,22 +1199,26 @@ void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg)
 		return;
 	tp->dupacks++;
 	stats_inc(&tp->s->stats, "tcp.dupacks");
-	if (tp->dupacks == 3 && !tp->in_recovery) {
-		stats_inc(&tp->s->stats, "tcp.fast_retransmit");
-		tp->recover = tp->snd_max;
-		if (tp->cc->on_loss)
-			tp->cc->on_loss(tp);
-		tp->in_recovery = true;
-		if (tp->s->trace) {
-			char name[128];
-			TRACE(tp->s, "tcp %s fast retransmit seq %u (3 duplicate ACKs, cwnd %u "
-			      "ssthresh %u)",
-			      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->cwnd,
-			      tp->ssthresh);
-		}
-		tcp_retransmit(tp);
+	if (tp->in_recovery) {
+		if (!tp->sack_recovery && tp->cc->on_dupack)
+			tp->cc->on_dupack(tp);
+		tcp_output(tp);
 		return;
 	}
-	if (tp->cc->on_dupack)
-		tp->cc->on_dupack(tp);
+	bool lost = tp->sack_ok && tcp_sack_is_lost(tp, tp->snd_una);
+	if (tp->dupacks < TCP_DUPTHRESH && !lost) {
+		tcp_limited_transmit(tp);
+		return;
+	}
+	if (!tcp_recover_passed(tp)) {
+		stats_inc(&tp->s->stats, "tcp.dupack_before_recover");
+		if (tp->s->trace && tp->dupacks == TCP_DUPTHRESH) {
+			char name[128];
+			TRACE(tp->s, "tcp %s %d duplicate ACKs for data sent before recover %u: "
+			      "no second reduction", tcb_str(tp, name, sizeof(name)), tp->dupacks,
+			      tp->recover - tp->iss);
+		}
+		return;
+	}
+	tcp_enter_recovery(tp);
 }

@@ -402,6 +402,27 @@ static int opt_int(const void *val, socklen_t len, int *v)
 	return 0;
 }
 
+/* TCP_CONGESTION: the connection's congestion control by name (a string
+ * of len bytes, NUL-terminated or not, as Linux). The window the old one
+ * reached is kept. -ENOENT for an unknown name. */
+static int tcp_set_congestion(struct socket *so, struct tcb *tp, const void *val, socklen_t len)
+{
+	char name[16];
+
+	(void)so;
+	if (!val || len == 0)
+		return -EINVAL;
+	size_t n = (size_t)len < sizeof(name) - 1 ? (size_t)len : sizeof(name) - 1;
+	memcpy(name, val, n);
+	name[n] = '\0';
+	const struct tcp_cc_ops *cc = tcp_cc_find(name);
+	if (!cc)
+		return -ENOENT;
+	if (tp)
+		tp->cc = cc;
+	return 0;
+}
+
 static int tcp_so_setsockopt(struct socket *so, int level, int name, const void *val, socklen_t len)
 {
 	struct tcb *tp = sotcb(so);
@@ -416,6 +437,8 @@ static int tcp_so_setsockopt(struct socket *so, int level, int name, const void 
 		}
 		return 0;
 	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION)
+		return tcp_set_congestion(so, tp, val, len);
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {
@@ -464,6 +487,15 @@ static int tcp_so_getsockopt(struct socket *so, int level, int name, void *val, 
 {
 	struct tcb *tp = sotcb(so);
 	int v;
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		const char *cc = tp ? tp->cc->name : so->s->tcp.cc_default->name;
+		size_t n = strlen(cc) + 1;
+		if (!val || (size_t)*len < n)
+			return -EINVAL;
+		memcpy(val, cc, n);
+		*len = (socklen_t)n;
+		return 0;
+	}
 	if (level == IPPROTO_TCP && name == TCP_NODELAY)
 		v = tp && tp->nodelay;
 	else if (level == SOL_SOCKET && name == SO_KEEPALIVE)

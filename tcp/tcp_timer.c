@@ -180,8 +180,10 @@ static void tcp_timer_syn(struct tcb *tp)
 }
 
 /* The retransmission timer expired (RFC 6298 5.4-5.7): after
- * TCP_MAX_RETRIES retransmissions of the same segment the connection dies
- * with ETIMEDOUT (RFC 1122 4.2.3.5 R2); else the congestion control hears
+ * TCP_MAX_RETRIES retransmissions of the same segment, and at least
+ * TCP_R2_MIN_US after the first (R2 counts time too: with a low rto_min
+ * eight doublings are only seconds), the connection dies with ETIMEDOUT
+ * (RFC 1122 4.2.3.5 R2); else the congestion control hears
  * of it (RFC 5681 3.1: cwnd to one segment), the RTO doubles, and sending
  * goes back to snd_una: the oldest segment now, the rest as ACKs come
  * (go-back-N). A zero window is not a loss: persist takes over. */
@@ -195,7 +197,11 @@ static void tcp_timer_rexmt(struct tcb *tp)
 	}
 	if (tp->snd_una == tp->snd_max)
 		return; /* everything was acknowledged meanwhile */
-	if (tp->retries >= TCP_MAX_RETRIES) {
+	if (tp->tlp_armed) {
+		tcp_tlp_fire(tp); /* RFC 8985 7.3: a probe before the RTO */
+		return;
+	}
+	if (tp->retries >= TCP_MAX_RETRIES && tp->s->now - tp->rexmt_first >= TCP_R2_MIN_US) {
 		TRACE(tp->s, "tcp %s RTO: giving up after %d retransmissions",
 		      tcb_str(tp, name, sizeof(name)), tp->retries);
 		tcp_drop(tp, ETIMEDOUT);
@@ -211,12 +217,16 @@ static void tcp_timer_rexmt(struct tcb *tp)
 	}
 	if (tp->cc->on_rto)
 		tp->cc->on_rto(tp); /* before the backoff: it looks at the first expiry */
-	tp->retries++;
+	if (tp->retries++ == 0)
+		tp->rexmt_first = tp->s->now;
 	tcp_rto_backoff(tp);
 	tp->snd_nxt = tp->snd_una;
 	tp->dupacks = 0;
 	tp->in_recovery = false;
-	tp->recover = tp->snd_max;
+	tp->sack_recovery = false;
+	tp->tlp_out = false;
+	tcp_sack_clear(tp); /* RFC 6675 5.1, RFC 2018 8: the receiver may renege */
+	tp->recover = tp->snd_max; /* RFC 6582 4.1: no fast retransmit for this window */
 	stats_inc(&tp->s->stats, "tcp.rto");
 	TRACE(tp->s, "tcp %s RTO fired: retransmit seq %u (backoff %d, rto %lld ms, cwnd %u)",
 	      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->backoff,

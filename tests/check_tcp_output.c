@@ -13,6 +13,7 @@
 #include "ip/ipv4.h"
 #include "link/eth.h"
 #include "stack/byteorder.h"
+#include "stack/host.h"
 #include "stack/net.h"
 #include "stack/socket.h"
 #include "tests/tcp_harness.h"
@@ -580,6 +581,8 @@ START_TEST(third_dupack_fast_retransmit_and_recovery)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
+	tp->cc = &tcp_cc_reno; /* plain Reno: recovery ends at the first new ACK */
+
 	queue(tp, 5 * MSS + 500);
 	tcp_output(tp);
 	for (uint32_t i = 0; i < 5; i++)
@@ -818,7 +821,10 @@ START_TEST(reno_initial_window_growth_and_halving)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	const struct tcp_cc_ops *cc = &tcp_cc_reno;
 
-	ck_assert_ptr_eq(tp->cc, cc);
+	ck_assert_ptr_eq(tp->cc, &tcp_cc_newreno); /* the host default */
+	ck_assert_ptr_eq(tcp_cc_find("reno"), cc);
+	ck_assert_ptr_eq(tcp_cc_find("newreno"), &tcp_cc_newreno);
+	ck_assert_ptr_null(tcp_cc_find("vegas"));
 	ck_assert_str_eq(cc->name, "reno");
 	/* RFC 6928: min(10 MSS, max(2 MSS, 14600)) */
 	tp->snd_mss = 1460;
@@ -954,6 +960,466 @@ START_TEST(send_through_the_socket_layer)
 }
 END_TEST
 
+/* ---- loss recovery: NewReno (RFC 6582), limited transmit (RFC 3042), SACK
+ * (RFC 2018, RFC 6675) -------------------------------------------------------- */
+
+/* Takes every segment the host sent; returns how many started at rel_seq
+ * (seq - iss) and, in *lens, their total payload. */
+static int take_all(struct tcp_harness *t, uint32_t rel_seq, size_t *lens)
+{
+	int n = 0;
+	if (lens)
+		*lens = 0;
+	while (testdev_sent_count(t->h.dev)) {
+		struct tcp_seg out;
+		th_expect(t, &out);
+		if (out.seq - t->iss == rel_seq) {
+			n++;
+			if (lens)
+				*lens += out.len;
+		}
+	}
+	return n;
+}
+
+/* The peer's duplicate ACK of rel_ack, with SACK blocks [a, b) relative to iss. */
+static void peer_sack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, int nblocks,
+		      const uint32_t (*blocks)[2])
+{
+	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv_nxt, .ack = t->iss + rel_ack);
+	seg.opt.nsack = (uint8_t)nblocks;
+	for (int i = 0; i < nblocks; i++) {
+		seg.opt.sack[i][0] = t->iss + blocks[i][0];
+		seg.opt.sack[i][1] = t->iss + blocks[i][1];
+	}
+	th_inject(t, seg);
+}
+
+START_TEST(limited_transmit_one_new_segment_per_early_dupack)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	tp->cwnd = 4 * MSS;
+	queue(tp, 10 * MSS);
+	tcp_output(tp);
+	for (uint32_t i = 0; i < 4; i++)
+		expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* RFC 3042 2: each of the first two duplicate ACKs sends one new segment */
+	peer_ack(&t, tp, 1, 65535);
+	expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	peer_ack(&t, tp, 1, 65535);
+	expect_seg(&t, &out, 1 + 5 * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.limited_transmit"), 2);
+	ck_assert_uint_eq(tp->cwnd, 4 * MSS); /* cwnd itself unchanged */
+	ck_assert(!tp->in_recovery);
+	/* the third is fast retransmit; ssthresh from the flight (6 segments) */
+	peer_ack(&t, tp, 1, 65535);
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	ck_assert(tp->in_recovery);
+	ck_assert_uint_eq(tp->ssthresh, 3 * MSS);
+	ck_assert_uint_eq(counter(&t, "tcp.limited_transmit"), 2);
+	take_all(&t, 0, NULL);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	ck_assert_ptr_eq(tp->cc, &tcp_cc_newreno);
+	queue(tp, 20 * MSS);
+	tcp_output(tp);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* 10 segments (cwnd) */
+	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 10 * MSS);
+	/* segments 0, 3 and 6 lost: the others bring duplicate ACKs of 1 */
+	peer_ack(&t, tp, 1, 65535);
+	peer_ack(&t, tp, 1, 65535);
+	ck_assert_int_eq(take_all(&t, 0, NULL), 0);
+	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 12 * MSS); /* limited transmit */
+	peer_ack(&t, tp, 1, 65535);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of segment 0 */
+	ck_assert(tp->in_recovery);
+	ck_assert_uint_eq(tp->recover, t.iss + 1 + 12 * MSS);
+	ck_assert_uint_eq(tp->ssthresh, 6 * MSS);
+	for (int i = 0; i < 6; i++) /* the rest of the window: cwnd inflates */
+		peer_ack(&t, tp, 1, 65535);
+	take_all(&t, 0, NULL);
+	/* RFC 6582 3.2 step 5: the ACK of the retransmission reaches the next
+	 * hole: it goes at once, recovery goes on, cwnd deflates */
+	uint32_t cwnd = tp->cwnd;
+	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	ck_assert_int_eq(take_all(&t, 1 + 3 * MSS, NULL), 1);
+	ck_assert(tp->in_recovery);
+	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
+	ck_assert_uint_eq(tp->cwnd, cwnd - 3 * MSS + MSS);
+	peer_ack(&t, tp, 1 + 6 * MSS, 65535);
+	ck_assert_int_eq(take_all(&t, 1 + 6 * MSS, NULL), 1);
+	ck_assert(tp->in_recovery);
+	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 2);
+	/* the full ACK (recover reached) ends it: cwnd = min(ssthresh,
+	 * max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 6, option 1) */
+	peer_ack(&t, tp, 1 + 12 * MSS, 65535);
+	ck_assert(!tp->in_recovery);
+	uint32_t flight = tp->snd_max - tp->snd_una;
+	uint32_t w = (flight > MSS ? flight : MSS) + MSS;
+	ck_assert_uint_eq(tp->cwnd, w < 6 * MSS ? w : 6 * MSS);
+	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1); /* one reduction */
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	ck_assert_uint_eq(tp->retransmits, 3);
+	ck_assert_uint_eq(tp->ssthresh, 6 * MSS);
+	take_all(&t, 0, NULL);
+	(void)out;
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+
+	/* Reno: the partial ACK ends recovery and retransmits nothing */
+	tp->cc = &tcp_cc_reno;
+	queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	for (int i = 0; i < 3; i++)
+		peer_ack(&t, tp, 1, 65535);
+	ck_assert(tp->in_recovery);
+	take_all(&t, 0, NULL);
+	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	ck_assert(!tp->in_recovery);
+	ck_assert_int_eq(take_all(&t, 1 + 3 * MSS, NULL), 0);
+	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 0);
+	/* RFC 6582 3.2 step 2: duplicate ACKs below the recover point of the
+	 * last recovery do not halve cwnd again */
+	tp->cc = &tcp_cc_newreno;
+	uint32_t ssthresh = tp->ssthresh;
+	for (int i = 0; i < 4; i++)
+		peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	ck_assert(!tp->in_recovery);
+	ck_assert_uint_eq(tp->ssthresh, ssthresh);
+	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1);
+	ck_assert_uint_ge(counter(&t, "tcp.dupack_before_recover"), 1);
+	take_all(&t, 0, NULL);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(sack_blocks_sent_newest_first_exact_bytes)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	uint32_t r = t.irs + 1; /* rcv_nxt */
+
+	tp->sack_ok = true;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r);
+	/* RFC 2018 3: NOP NOP kind 5 length 10, left edge, right edge */
+	ck_assert_uint_eq(out.hlen, 32);
+	ck_assert_uint_eq(t.last[20], 1);
+	ck_assert_uint_eq(t.last[21], 1);
+	ck_assert_uint_eq(t.last[22], 5);
+	ck_assert_uint_eq(t.last[23], 10);
+	ck_assert_uint_eq(be32_get(t.last + 24), r + 1000);
+	ck_assert_uint_eq(be32_get(t.last + 28), r + 1100);
+	/* a second range: reported first, the older one after it (RFC 2018 4) */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 3000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.hlen, 40);
+	ck_assert_uint_eq(t.last[22], 5);
+	ck_assert_uint_eq(t.last[23], 18);
+	ck_assert_uint_eq(be32_get(t.last + 24), r + 3000);
+	ck_assert_uint_eq(be32_get(t.last + 28), r + 3100);
+	ck_assert_uint_eq(be32_get(t.last + 32), r + 1000);
+	ck_assert_uint_eq(be32_get(t.last + 36), r + 1100);
+	/* extending the first range makes it the newest again */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1100, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 2);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 1000);
+	ck_assert_uint_eq(out.opt.sack[0][1], r + 1200);
+	ck_assert_uint_eq(out.opt.sack[1][0], r + 3000);
+	/* with timestamps, at most three blocks fit (40 option bytes) */
+	tp->ts_ok = true;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 5000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 7000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.hlen, 60);
+	ck_assert_uint_eq(out.opt.nsack, 3);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 7000);
+	ck_assert_uint_eq(out.opt.sack[1][0], r + 5000);
+	ck_assert_uint_eq(out.opt.sack[2][0], r + 1000);
+	/* filling the hole at rcv_nxt: the ACK moves and the rest stays SACKed */
+	tp->ts_ok = false;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 1200));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r + 1200);
+	ck_assert_uint_eq(out.opt.nsack, 3);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 7000);
+	ck_assert_uint_eq(out.opt.sack[1][0], r + 5000);
+	ck_assert_uint_eq(out.opt.sack[2][0], r + 3000);
+	/* without SACK negotiated: no blocks */
+	tp->sack_ok = false;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 9000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 0);
+	ck_assert_uint_eq(out.hlen, 20);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(sack_scoreboard_and_hole_retransmission)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->sack_ok = true;
+	queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* segments 0 and 4 lost; 1..3 arrive and are SACKed */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 3 * M } });
+	ck_assert_int_eq(tp->nsacked, 1);
+	ck_assert(!tp->in_recovery);
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
+	ck_assert_uint_eq(counter(&t, "tcp.sack_blocks_rx"), 3);
+	ck_assert_int_eq(tp->nsacked, 1);
+	ck_assert_uint_eq(tp->sacked[0].start, t.iss + 1 + M);
+	ck_assert_uint_eq(tp->sacked[0].end, t.iss + 1 + 4 * M);
+	/* RFC 6675 5: recovery, cwnd = ssthresh = FlightSize / 2, segment 0 again */
+	ck_assert(tp->in_recovery && tp->sack_recovery);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_recovery"), 1);
+	ck_assert_uint_eq(tp->ssthresh, 5 * M);
+	ck_assert_uint_eq(tp->cwnd, 5 * M);
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* 5..7 arrive: segment 4 is lost by IsLost (3 segments SACKed above),
+	 * and the pipe (1 retransmitted + 8..9 in flight = 3 MSS) leaves room */
+	const uint32_t two[][2] = { { 1 + 5 * M, 1 + 8 * M }, { 1 + M, 1 + 4 * M } };
+	peer_sack(&t, tp, 1, 2, two);
+	ck_assert_int_eq(tp->nsacked, 2);
+	expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_retransmits"), 1);
+	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
+	/* the retransmission of 0 arrives: a partial ACK, still in recovery; the
+	 * scoreboard loses what the ACK covers */
+	const uint32_t one[][2] = { { 1 + 5 * M, 1 + 8 * M } };
+	peer_sack(&t, tp, 1 + 4 * M, 1, one);
+	ck_assert(tp->in_recovery);
+	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
+	ck_assert_int_eq(tp->nsacked, 1);
+	/* then everything: recovery ends; only the two holes went twice */
+	peer_ack(&t, tp, 1 + 10 * M, 65535);
+	ck_assert(!tp->in_recovery && !tp->sack_recovery);
+	ck_assert_uint_eq(tp->cwnd, 5 * M); /* stays at ssthresh */
+	ck_assert_int_eq(tp->nsacked, 0);
+	ck_assert_uint_eq(tp->retransmits, 2);
+	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes"), 2 * MSS);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(sack_blocks_checked_and_rto_clears_the_scoreboard)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	const uint32_t M = MSS;
+
+	queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* not negotiated: blocks are ignored */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
+	ck_assert_int_eq(tp->nsacked, 0);
+	tp->sack_ok = true;
+	/* past snd_max, reversed, or below the ACK (a D-SACK): ignored */
+	const uint32_t bad[][2] = { { 1 + 9 * M, 1 + 11 * M }, { 1 + 3 * M, 1 + 2 * M }, { 0, 1 } };
+	peer_sack(&t, tp, 1, 3, bad);
+	ck_assert_int_eq(tp->nsacked, 0);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_blocks_ignored"), 3);
+	/* more disjoint ranges than the scoreboard holds: the highest go */
+	for (uint32_t i = 1; i <= TCP_SACK_SCOREBOARD + 1; i++)
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + 200 * i, 1 + 200 * i + 100 } });
+	ck_assert_int_eq(tp->nsacked, TCP_SACK_SCOREBOARD);
+	ck_assert_uint_eq(tp->sacked[TCP_SACK_SCOREBOARD - 1].start,
+			  t.iss + 1 + 200 * TCP_SACK_SCOREBOARD);
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + 100, 1 + 150 } });
+	ck_assert_int_eq(tp->nsacked, TCP_SACK_SCOREBOARD);
+	ck_assert_uint_eq(tp->sacked[0].start, t.iss + 1 + 100);
+	ck_assert_uint_eq(tp->sacked[TCP_SACK_SCOREBOARD - 1].start,
+			  t.iss + 1 + 200 * (TCP_SACK_SCOREBOARD - 1));
+	/* a block joining two ranges merges them */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + 150, 1 + 250 } });
+	ck_assert_int_eq(tp->nsacked, TCP_SACK_SCOREBOARD - 1);
+	ck_assert_uint_eq(tp->sacked[0].end, t.iss + 1 + 300);
+	ck_assert(tp->in_recovery);
+	/* RFC 6675 5.1: the timeout forgets the scoreboard */
+	th_advance(&t, tp->rto);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 1);
+	ck_assert_int_eq(tp->nsacked, 0);
+	ck_assert(!tp->in_recovery && !tp->sack_recovery);
+	take_all(&t, 0, NULL);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(tail_loss_probe_before_the_rto)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	tp->sack_ok = true;
+	tp->rtt_valid = true;
+	tp->srtt = 20000;
+	tp->rto = 200000;
+	tp->cwnd = 2 * MSS;
+	queue(tp, 3 * MSS);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* RFC 8985 7.2: PTO = 2 * SRTT, before the RTO */
+	ck_assert(tp->tlp_armed);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + 40000);
+	th_advance(&t, 40000);
+	/* 7.3: new data goes if the peer's window allows, past cwnd */
+	expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.tlp"), 1);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	ck_assert(!tp->tlp_armed && tp->tlp_out);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + 200000); /* then the RTO */
+	ck_assert_uint_eq(tp->cwnd, 2 * MSS);
+	/* the ACK of everything ends the episode; with nothing new to send, a
+	 * later probe sends the last segment again */
+	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	ck_assert(!tp->tlp_out);
+	queue(tp, 2 * MSS);
+	tcp_output(tp);
+	expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK);
+	expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	ck_assert(tp->tlp_armed);
+	th_advance(&t, tp->t_rexmt - t.h.now);
+	expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	ck_assert_uint_eq(counter(&t, "tcp.tlp_retransmits"), 1);
+	/* no second probe: the RTO comes next */
+	th_advance(&t, tp->t_rexmt - t.h.now);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 1);
+	ck_assert_uint_eq(counter(&t, "tcp.tlp"), 2);
+	while (testdev_sent_count(t.h.dev))
+		th_expect(&t, &out);
+	/* without SACK there is no probe: the RTO only */
+	tp->sack_ok = false;
+	peer_ack(&t, tp, 1 + 5 * MSS, 65535);
+	queue(tp, MSS);
+	tcp_output(tp);
+	th_expect(&t, &out);
+	ck_assert(!tp->tlp_armed);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
+{
+	struct host_opts o;
+	char *argv[] = { "prog", "--rto-min", "10", "--cc", "reno", "--rto-min", "0",
+			 "--cc", "cubic" };
+	int i = 1;
+
+	host_opts_init(&o);
+	ck_assert_int_eq(host_opts_parse(&o, "prog", 9, argv, &i), 1);
+	ck_assert_int_eq(i, 2);
+	ck_assert_int_eq(o.rto_min_us, 10000);
+	i = 3;
+	ck_assert_int_eq(host_opts_parse(&o, "prog", 9, argv, &i), 1);
+	ck_assert_str_eq(o.cc, "reno");
+	i = 5;
+	ck_assert_int_eq(host_opts_parse(&o, "prog", 9, argv, &i), -1); /* 0 ms */
+	i = 7;
+	ck_assert_int_eq(host_opts_parse(&o, "prog", 9, argv, &i), -1); /* not one we have */
+
+	struct tcp_harness t;
+	th_init(&t);
+	ck_assert_int_eq(t.h.s.tcp.rto_min_us, TCP_RTO_MIN_US); /* the default: 200 ms */
+	host_opts_apply(&o, &t.h.s);
+	ck_assert_int_eq(t.h.s.tcp.rto_min_us, 10000);
+	ck_assert_ptr_eq(t.h.s.tcp.cc_default, &tcp_cc_reno);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp); /* keeps tp after the drop, in CLOSED */
+	struct tcp_seg out;
+	/* an RTT sample of 1 ms: the RTO is clamped at the new minimum */
+	th_advance(&t, 1000);
+	queue(tp, 100);
+	tcp_output(tp);
+	th_expect(&t, &out);
+	th_advance(&t, 1000);
+	peer_ack(&t, tp, 51, 65535);
+	ck_assert_int_eq(tp->rto, 10000);
+	/* the peer goes silent: eight doublings from 10 ms take 5 s, but R2
+	 * lasts 180 s (RFC 1122 4.2.3.5: at least 100 s) */
+	int64_t start = t.h.now;
+	while (tp->state == TCP_ESTABLISHED && t.h.now - start < 400 * 1000000LL) {
+		th_advance(&t, tp->t_rexmt - t.h.now);
+		while (testdev_sent_count(t.h.dev)) /* retransmissions, ARP probes */
+			pkt_free(testdev_take_sent(t.h.dev));
+	}
+	ck_assert_int_eq(tp->state, TCP_CLOSED);
+	ck_assert_int_ge(t.h.now - start, 180 * 1000000LL);
+	ck_assert_int_gt(counter(&t, "tcp.rto"), TCP_MAX_RETRIES);
+	char buf[8];
+	ck_assert_int_eq(net_recv(fd, buf, sizeof(buf), 0), -ETIMEDOUT);
+	th_fini(&t);
+}
+END_TEST
+
+START_TEST(congestion_control_by_socket_option)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	char name[16];
+	socklen_t len = sizeof(name);
+
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+	ck_assert_str_eq(name, "newreno");
+	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
+	ck_assert_ptr_eq(tp->cc, &tcp_cc_reno);
+	len = sizeof(name);
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+	ck_assert_str_eq(name, "reno");
+	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 6), -ENOENT);
+	ck_assert_ptr_eq(tp->cc, &tcp_cc_reno);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *tcp_output_suite(void)
 {
 	Suite *s = suite_create("tcp_output");
@@ -994,6 +1460,15 @@ Suite *tcp_output_suite(void)
 
 	tc = tcase_create("cc");
 	tcase_add_test(tc, reno_initial_window_growth_and_halving);
+	tcase_add_test(tc, limited_transmit_one_new_segment_per_early_dupack);
+	tcase_add_test(tc, newreno_partial_acks_recover_three_losses_without_rto);
+	tcase_add_test(tc, reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once);
+	tcase_add_test(tc, sack_blocks_sent_newest_first_exact_bytes);
+	tcase_add_test(tc, sack_scoreboard_and_hole_retransmission);
+	tcase_add_test(tc, sack_blocks_checked_and_rto_clears_the_scoreboard);
+	tcase_add_test(tc, tail_loss_probe_before_the_rto);
+	tcase_add_test(tc, congestion_control_by_socket_option);
+	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,6 +14,8 @@
 #include "tests/sim.h"
 
 #define XFER_BYTES (10 * 1024 * 1024)
+/* bytes each host sends in the current run: xfer_bytes[0] A's, [1] B's */
+static uint64_t xfer_bytes[2] = { XFER_BYTES, XFER_BYTES };
 #define XFER_PORT 5000
 #define XFER_SEEDS 100
 #define XFER_MAX_VIRTUAL_US (3600LL * 1000000) /* an hour of virtual time at most */
@@ -39,11 +41,12 @@ struct side {
 static void side_step(struct side *sd)
 {
 	uint8_t buf[16384];
-	while (!sd->shut_wr && sd->sent < XFER_BYTES) {
+	uint64_t total = xfer_bytes[sd->who];
+	while (!sd->shut_wr && sd->sent < total) {
 		if (sd->off == sd->len) { /* the next piece of the stream */
 			size_t n = sizeof(sd->out);
-			if (n > XFER_BYTES - sd->sent)
-				n = XFER_BYTES - sd->sent;
+			if (n > total - sd->sent)
+				n = total - sd->sent;
 			for (size_t k = 0; k < n; k++)
 				sd->out[k] = stream_byte(sd->who, sd->sent + k);
 			sd->off = 0;
@@ -55,7 +58,7 @@ static void side_step(struct side *sd)
 		sd->off += (size_t)r;
 		sd->sent += (uint64_t)r;
 	}
-	if (!sd->shut_wr && sd->sent == XFER_BYTES) {
+	if (!sd->shut_wr && sd->sent == total) {
 		net_shutdown(sd->fd, SHUT_WR);
 		sd->shut_wr = true;
 	}
@@ -80,16 +83,29 @@ static void side_step(struct side *sd)
 	}
 }
 
-/* Runs one transfer with this seed; returns NULL or what went wrong. With
- * pcap_path, the link's frames are written there (seen from A). */
-static const char *xfer_run(uint64_t seed, const char *pcap_path)
+/* What a transfer left in the hosts' counters, A's and B's added. */
+struct xfer_stats {
+	uint64_t retransmitted_bytes, rto, sack_recovery;
+};
+
+/* The impairments of the transfer test: loss, reordering, duplicates,
+ * corruption, 5 ms each way. */
+static const struct impair_cfg xfer_rough = { .loss = 0.10, .reorder = 0.10, .dup = 0.01,
+					      .corrupt = 0.01, .delay_us = 5000, .jitter_us = 1000 };
+
+/* Runs one transfer (xfer_bytes from each host) over a link impaired as cfg
+ * says, with this seed and SACK on or off on both hosts; returns NULL or
+ * what went wrong, and the counters in *st (if not NULL). With pcap_path,
+ * the link's frames are written there (seen from A). */
+static const char *xfer_run_cfg(uint64_t seed, const char *pcap_path,
+				const struct impair_cfg *impair, bool sack, struct xfer_stats *st)
 {
 	static struct sim sim;
 	static char why[200];
-	struct impair_cfg cfg = { .loss = 0.10, .reorder = 0.10, .dup = 0.01, .corrupt = 0.01,
-				  .delay_us = 5000, .jitter_us = 1000 };
+	struct impair_cfg cfg = *impair;
 	struct netdev *w = NULL, *inner = NULL;
 	sim_init(&sim, &cfg, seed);
+	sim.a.tcp.no_sack = sim.b.tcp.no_sack = !sack;
 	inner = sim.a.ifs[0].dev;
 	if (pcap_path) {
 		char err[200];
@@ -139,8 +155,8 @@ static const char *xfer_run(uint64_t seed, const char *pcap_path)
 			side_step(&a);
 		if (b.fd >= 0 && !b.closed)
 			side_step(&b);
-		if ((a.eof && (a.bad || a.received != XFER_BYTES)) ||
-		    (b.eof && (b.bad || b.received != XFER_BYTES))) {
+		if ((a.eof && (a.bad || a.received != xfer_bytes[1])) ||
+		    (b.eof && (b.bad || b.received != xfer_bytes[0]))) {
 			snprintf(why, sizeof(why), "seed %llu: stream damaged or cut short (A got %llu%s, "
 				 "B got %llu%s)", (unsigned long long)seed, (unsigned long long)a.received,
 				 a.bad ? " with bad bytes" : "", (unsigned long long)b.received,
@@ -163,6 +179,13 @@ static const char *xfer_run(uint64_t seed, const char *pcap_path)
 			fail = why;
 		}
 	}
+	if (st) {
+		st->retransmitted_bytes = stats_get(&sim.a.stats, "tcp.retransmitted_bytes") +
+					  stats_get(&sim.b.stats, "tcp.retransmitted_bytes");
+		st->rto = stats_get(&sim.a.stats, "tcp.rto") + stats_get(&sim.b.stats, "tcp.rto");
+		st->sack_recovery = stats_get(&sim.a.stats, "tcp.sack_recovery") +
+				    stats_get(&sim.b.stats, "tcp.sack_recovery");
+	}
 	if (lfd >= 0)
 		net_close(lfd);
 	if (w) {
@@ -171,6 +194,13 @@ static const char *xfer_run(uint64_t seed, const char *pcap_path)
 	}
 	sim_fini(&sim);
 	return fail;
+}
+
+/* The transfer test's run: 10 MB each way over the rough link, SACK on. */
+static const char *xfer_run(uint64_t seed, const char *pcap_path)
+{
+	xfer_bytes[0] = xfer_bytes[1] = XFER_BYTES;
+	return xfer_run_cfg(seed, pcap_path, &xfer_rough, true, NULL);
 }
 
 START_TEST(tcp_sim_transfer_both_ways)
@@ -186,6 +216,41 @@ START_TEST(tcp_sim_transfer_both_ways)
 }
 END_TEST
 
+/* The same losses (same seeds, same link) cost fewer retransmitted bytes
+ * with SACK (RFC 2018, RFC 6675: only the holes go again, several per
+ * round trip) than without (NewReno: one hole per round trip, and more
+ * timeouts with go-back-N after them). A sends 4 MB to B, B nothing. */
+START_TEST(tcp_sim_sack_retransmits_fewer_bytes)
+{
+	const struct impair_cfg lossy = { .loss = 0.05, .delay_us = 5000 };
+	struct xfer_stats with = { 0 }, without = { 0 };
+
+	xfer_bytes[0] = 4 * 1024 * 1024;
+	xfer_bytes[1] = 0;
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		struct xfer_stats a, b;
+		const char *fail = xfer_run_cfg(seed, NULL, &lossy, true, &a);
+		ck_assert_msg(fail == NULL, "with SACK: %s", fail);
+		fail = xfer_run_cfg(seed, NULL, &lossy, false, &b);
+		ck_assert_msg(fail == NULL, "without SACK: %s", fail);
+		with.retransmitted_bytes += a.retransmitted_bytes;
+		with.rto += a.rto;
+		with.sack_recovery += a.sack_recovery;
+		without.retransmitted_bytes += b.retransmitted_bytes;
+		without.rto += b.rto;
+		without.sack_recovery += b.sack_recovery;
+	}
+	printf("tcp_sim: 3 x 4 MB, %.0f%% loss: retransmitted %llu bytes (%llu RTOs) with SACK, "
+	       "%llu bytes (%llu RTOs) without\n", lossy.loss * 100,
+	       (unsigned long long)with.retransmitted_bytes, (unsigned long long)with.rto,
+	       (unsigned long long)without.retransmitted_bytes, (unsigned long long)without.rto);
+	xfer_bytes[0] = xfer_bytes[1] = XFER_BYTES;
+	ck_assert_uint_gt(with.sack_recovery, 0);
+	ck_assert_uint_eq(without.sack_recovery, 0);
+	ck_assert_uint_lt(with.retransmitted_bytes, without.retransmitted_bytes);
+}
+END_TEST
+
 Suite *tcp_sim_suite(void)
 {
 	Suite *s = suite_create("tcp_sim");
@@ -195,6 +260,10 @@ Suite *tcp_sim_suite(void)
 	if (getenv("TAPSTACK_TCP_SIM_SEEDS"))
 		seeds = atoi(getenv("TAPSTACK_TCP_SIM_SEEDS"));
 	tcase_add_loop_test(tc, tcp_sim_transfer_both_ways, 0, seeds);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sack");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, tcp_sim_sack_retransmits_fewer_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }
