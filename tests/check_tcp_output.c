@@ -20,49 +20,6 @@
 
 #define MSS 1460
 
-/* The byte the tests put at sequence number seq of the host's stream. */
-static uint8_t pat(uint32_t seq)
-{
-	return (uint8_t)(seq * 7u + (seq >> 8) * 13u + 1u);
-}
-
-/* Queues n bytes on tp's send ring as the socket layer would (data of an
- * established connection starts at snd_una). */
-static void queue(struct tcb *tp, size_t n)
-{
-	uint8_t buf[4096];
-	while (n > 0) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-		uint32_t seq = tp->snd_una + (uint32_t)tp->snd.len;
-		for (size_t i = 0; i < k; i++)
-			buf[i] = pat(seq + (uint32_t)i);
-		ck_assert_uint_eq(ring_write(&tp->snd, buf, k), k);
-		n -= k;
-	}
-}
-
-/* Expects a segment from the host with this relative seq (seq - iss), len
- * and flags, carrying the stream's bytes; returns it in *out. */
-static void expect_seg(struct tcp_harness *t, struct tcp_seg *out, uint32_t rel_seq, size_t len,
-		       uint8_t flags)
-{
-	th_expect(t, out);
-	ck_assert_uint_eq(out->seq - t->iss, rel_seq);
-	ck_assert_uint_eq(out->len, len);
-	ck_assert_uint_eq(out->flags, flags);
-	for (size_t i = 0; i < len; i++)
-		ck_assert_uint_eq(out->data[i], pat(out->seq + (uint32_t)i));
-}
-
-/* The peer acknowledges up to iss + rel_ack with window wnd. */
-static void peer_ack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, uint16_t wnd)
-{
-	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv_nxt,
-				 .ack = t->iss + rel_ack);
-	seg.wnd = wnd;
-	th_inject(t, seg);
-}
-
 static uint64_t counter(struct tcp_harness *t, const char *name)
 {
 	return stats_get(&t->h.s.stats, name);
@@ -77,24 +34,24 @@ START_TEST(segments_at_mss_then_nagle_holds_the_tail)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	queue(tp, 4000);
+	th_queue(tp, 4000);
 	ck_assert_int_eq(tcp_output(tp), 0);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	ck_assert_uint_eq(out.wnd, 65535);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	/* RFC 896: the 1080-byte tail waits while data is unacknowledged */
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + 2 * MSS);
 	ck_assert_uint_eq(tp->snd_max, tp->snd_nxt);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000); /* RFC 6298 5.1 */
 	/* half acknowledged: still data in flight, still held */
-	peer_ack(&t, tp, 1 + MSS, 65535);
+	th_peer_ack(&t, tp, 1 + MSS, 65535);
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->snd.len, 4000 - MSS);
 	/* all acknowledged: the tail goes, with PSH as it empties the queue */
-	peer_ack(&t, tp, 1 + 2 * MSS, 65535);
-	expect_seg(&t, &out, 1 + 2 * MSS, 1080, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_peer_ack(&t, tp, 1 + 2 * MSS, 65535);
+	th_expect_seg(&t, &out, 1 + 2 * MSS, 1080, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.retransmits"), 0);
 	th_fini(&t);
@@ -109,23 +66,23 @@ START_TEST(nodelay_sends_small_segments_at_once)
 	struct tcp_seg out;
 
 	/* Nagle on: the first small write goes (nothing in flight), the second waits */
-	queue(tp, 10);
+	th_queue(tp, 10);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	queue(tp, 20);
+	th_expect_seg(&t, &out, 1, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_queue(tp, 20);
 	tcp_output(tp);
 	th_expect_none(&t);
-	peer_ack(&t, tp, 11, 65535);
-	expect_seg(&t, &out, 11, 20, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	peer_ack(&t, tp, 31, 65535);
+	th_peer_ack(&t, tp, 11, 65535);
+	th_expect_seg(&t, &out, 11, 20, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_peer_ack(&t, tp, 31, 65535);
 	/* TCP_NODELAY: each small write goes at once */
 	tp->nodelay = true;
-	queue(tp, 10);
+	th_queue(tp, 10);
 	tcp_output(tp);
-	expect_seg(&t, &out, 31, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	queue(tp, 20);
+	th_expect_seg(&t, &out, 31, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_queue(tp, 20);
 	tcp_output(tp);
-	expect_seg(&t, &out, 41, 20, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 41, 20, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
 	th_fini(&t);
 }
@@ -140,23 +97,23 @@ START_TEST(usable_window_is_min_of_snd_wnd_and_cwnd)
 
 	/* cwnd limits: two segments */
 	tp->cwnd = 2 * MSS;
-	queue(tp, 10 * MSS);
+	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* the peer's window limits: ACK of one segment, window 2000, cwnd
 	 * grows to 3 MSS in slow start, but only 2000 - 1460 = 540 bytes are
 	 * usable: a silly segment, held (SWS) while data is in flight */
-	peer_ack(&t, tp, 1 + MSS, 2000);
+	th_peer_ack(&t, tp, 1 + MSS, 2000);
 	ck_assert_uint_eq(tp->cwnd, 3 * MSS);
 	ck_assert_uint_eq(tp->snd_wnd, 2000);
 	th_expect_none(&t);
 	/* the window opens: min(65535, cwnd 4 MSS) - 0 in flight = 4 segments */
-	peer_ack(&t, tp, 1 + 2 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 2 * MSS, 65535);
 	ck_assert_uint_eq(tp->cwnd, 4 * MSS);
 	for (uint32_t i = 0; i < 4; i++)
-		expect_seg(&t, &out, 1 + (2 + i) * MSS, MSS, TCP_FLAG_ACK);
+		th_expect_seg(&t, &out, 1 + (2 + i) * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	th_fini(&t);
 }
@@ -172,13 +129,13 @@ START_TEST(sender_sws_half_the_max_window_and_override)
 	/* a peer with a small buffer: 1000 bytes is all it offers; a segment of
 	 * at least half its largest window may go (RFC 1122 4.2.3.4 (3)) */
 	tp->snd_wnd = 1000;
-	queue(tp, 5000);
+	th_queue(tp, 5000);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* it acknowledges and offers 300: less than half of 1000, not all the
 	 * queued data: held, though nothing is in flight... */
-	peer_ack(&t, tp, 1001, 300);
+	th_peer_ack(&t, tp, 1001, 300);
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	/* ...until the override (persist) timer, one RTO later */
@@ -186,13 +143,13 @@ START_TEST(sender_sws_half_the_max_window_and_override)
 	th_advance(&t, 999999);
 	th_expect_none(&t);
 	th_advance(&t, 1);
-	expect_seg(&t, &out, 1001, 300, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1001, 300, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
 	/* a 500-byte window is half the largest one: sent at once */
-	peer_ack(&t, tp, 1301, 500);
-	expect_seg(&t, &out, 1301, 500, TCP_FLAG_ACK);
+	th_peer_ack(&t, tp, 1301, 500);
+	th_expect_seg(&t, &out, 1301, 500, TCP_FLAG_ACK);
 	th_fini(&t);
 }
 END_TEST
@@ -207,27 +164,27 @@ START_TEST(fin_after_data_in_fin_wait_1_and_retransmitted)
 	struct tcp_seg out;
 
 	/* ESTABLISHED never sends a FIN, even with fin_queued */
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tp->fin_queued = true;
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
-	peer_ack(&t, tp, 101, 65535);
+	th_peer_ack(&t, tp, 101, 65535);
 	/* the app closed: FIN-WAIT-1, more data then the FIN on the last segment */
-	queue(tp, 2000);
+	th_queue(tp, 2000);
 	tcp_set_state(tp, TCP_FIN_WAIT_1);
 	tcp_output(tp);
-	expect_seg(&t, &out, 101, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 101 + MSS, 540, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
+	th_expect_seg(&t, &out, 101, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 101 + MSS, 540, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->snd_max, t.iss + 2101 + 1); /* the FIN takes one number */
 	/* the data is acknowledged, the FIN not: 540 + FIN are retransmitted */
-	peer_ack(&t, tp, 101 + MSS, 65535);
+	th_peer_ack(&t, tp, 101 + MSS, 65535);
 	th_advance(&t, 1000000);
-	expect_seg(&t, &out, 101 + MSS, 540, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
+	th_expect_seg(&t, &out, 101 + MSS, 540, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
 	th_expect_none(&t);
 	/* all of it and the FIN acked: FIN-WAIT-2, ring empty, timer off */
-	peer_ack(&t, tp, 2102, 65535);
+	th_peer_ack(&t, tp, 2102, 65535);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
 	ck_assert_uint_eq(tp->snd.len, 0);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
@@ -247,7 +204,7 @@ START_TEST(fin_in_last_ack_alone_and_its_ack_frees)
 	tp->fin_queued = true;
 	tcp_set_state(tp, TCP_LAST_ACK);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	th_expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
 	ck_assert_uint_eq(out.ack, t.irs + 2); /* the peer's FIN acknowledged too */
 	th_expect_none(&t);
 	/* a second tcp_output does not send the FIN again */
@@ -255,9 +212,9 @@ START_TEST(fin_in_last_ack_alone_and_its_ack_frees)
 	th_expect_none(&t);
 	/* lost: retransmitted after the RTO, then 2 s later */
 	th_advance(&t, 1000000);
-	expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	th_expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
 	th_advance(&t, 2000000);
-	expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	th_expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
 	ck_assert_uint_eq(tp->retransmits, 2);
 	/* acknowledged: the connection is over and, with no socket, freed */
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 2));
@@ -423,11 +380,11 @@ static void timed_exchange(struct tcp_harness *t, struct tcb *tp, int64_t rtt)
 {
 	struct tcp_seg out;
 	uint32_t rel = tp->snd_nxt - t->iss;
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tcp_output(tp);
-	expect_seg(t, &out, rel, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(t, &out, rel, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_advance(t, rtt);
-	peer_ack(t, tp, rel + 100, 65535);
+	th_peer_ack(t, tp, rel + 100, 65535);
 }
 
 START_TEST(rfc6298_srtt_rttvar_rto_exact)
@@ -474,16 +431,16 @@ START_TEST(karn_no_sample_from_a_retransmitted_segment)
 	struct tcp_seg out;
 
 	th_advance(&t, 5000);
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_advance(&t, 1000000);
-	expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_int_eq(tp->rto, 2000000);
 	/* the ACK comes 30 ms after the retransmission: ambiguous, no sample,
 	 * and the backed-off RTO stays until a clean sample (Karn) */
 	th_advance(&t, 30000);
-	peer_ack(&t, tp, 101, 65535);
+	th_peer_ack(&t, tp, 101, 65535);
 	ck_assert(!tp->rtt_valid);
 	ck_assert_int_eq(tp->rto, 2000000);
 	ck_assert_int_eq(tp->backoff, 0);
@@ -507,17 +464,17 @@ START_TEST(timestamps_give_the_rtt_even_for_retransmissions)
 	tp->ts_ok = true;
 	tp->ts_recent = 5555;
 	th_advance(&t, 7000);
-	queue(tp, 3000);
+	th_queue(tp, 3000);
 	tp->nodelay = true;
 	tcp_output(tp);
 	/* segments carry the timestamps: 1448 bytes each (RFC 6691) */
-	expect_seg(&t, &out, 1, 1448, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, 1448, TCP_FLAG_ACK);
 	ck_assert(out.opt.ts_ok);
 	ck_assert_uint_eq(out.opt.tsecr, 5555);
 	uint32_t tsval = out.opt.tsval;
 	ck_assert_uint_eq(out.hlen, 32);
-	expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + 2 * 1448, 104, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 2 * 1448, 104, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_uint_eq(out.opt.tsval, tsval);
 	/* the peer echoes our TSval 40 ms later: a 40 ms sample */
 	th_advance(&t, 40000);
@@ -528,7 +485,7 @@ START_TEST(timestamps_give_the_rtt_even_for_retransmissions)
 	ck_assert_int_eq(tp->rttvar, 20000);
 	/* a timeout; the retransmission's TSval comes back 30 ms after it */
 	th_advance(&t, tp->t_rexmt - t.h.now);
-	expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
 	uint32_t tsval2 = out.opt.tsval;
 	ck_assert_uint_ne(tsval2, tsval);
 	th_advance(&t, 30000);
@@ -549,15 +506,15 @@ START_TEST(ack_advance_frees_the_ring_and_restarts_or_stops_the_timer)
 
 	th_advance(&t, 1000);
 	tp->nodelay = true;
-	queue(tp, 3000);
+	th_queue(tp, 3000);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_uint_eq(tp->snd.len, 3000);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
 	th_advance(&t, 300000);
-	peer_ack(&t, tp, 1 + MSS, 65535);
+	th_peer_ack(&t, tp, 1 + MSS, 65535);
 	ck_assert_uint_eq(tp->snd.len, 3000 - MSS);
 	ck_assert_uint_eq(tp->snd_una, t.iss + 1 + MSS);
 	ck_assert_uint_eq(tp->bytes_acked, MSS);
@@ -565,7 +522,7 @@ START_TEST(ack_advance_frees_the_ring_and_restarts_or_stops_the_timer)
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
 	ck_assert_int_eq(tp->rto, 300000 + 4 * 150000);
 	/* RFC 6298 5.2: all acknowledged, the timer stops */
-	peer_ack(&t, tp, 3001, 65535);
+	th_peer_ack(&t, tp, 3001, 65535);
 	ck_assert_uint_eq(tp->snd.len, 0);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	ck_assert_uint_eq(tp->bytes_acked, 3000);
@@ -583,33 +540,33 @@ START_TEST(third_dupack_fast_retransmit_and_recovery)
 
 	tp->cc = &tcp_cc_reno; /* plain Reno: recovery ends at the first new ACK */
 
-	queue(tp, 5 * MSS + 500);
+	th_queue(tp, 5 * MSS + 500);
 	tcp_output(tp);
 	for (uint32_t i = 0; i < 5; i++)
-		expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
+		th_expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t); /* 500 bytes held by Nagle */
 	/* segment 1 lost; each later one brings a duplicate ACK */
-	peer_ack(&t, tp, 1, 65535);
-	peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->dupacks, 2);
 	ck_assert_uint_eq(tp->cwnd, 10 * MSS);
-	peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
 	/* RFC 5681 3.2: the third: retransmit the oldest, the same bytes */
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1);
 	ck_assert_uint_eq(tp->ssthresh, 5 * MSS / 2);
 	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2 + 3 * MSS);
 	ck_assert(tp->in_recovery);
 	/* the fourth inflates cwnd by one segment */
-	peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
 	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2 + 4 * MSS);
 	/* the ACK of everything ends recovery: cwnd = ssthresh, and the tail goes */
-	peer_ack(&t, tp, 1 + 5 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 5 * MSS, 65535);
 	ck_assert(!tp->in_recovery);
 	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2);
 	ck_assert_int_eq(tp->dupacks, 0);
-	expect_seg(&t, &out, 1 + 5 * MSS, 500, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + 5 * MSS, 500, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_fini(&t);
 }
 END_TEST
@@ -658,9 +615,9 @@ START_TEST(abort_rst_of_a_connection)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 
 	tp->nodelay = true;
-	queue(tp, 200);
+	th_queue(tp, 200);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 200, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, 200, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	tcp_send_rst(tp);
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, TCP_FLAG_RST | TCP_FLAG_ACK);
@@ -681,12 +638,12 @@ START_TEST(pure_ack_after_timeout_uses_snd_max)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 
-	queue(tp, 3 * MSS);
+	th_queue(tp, 3 * MSS);
 	tcp_output(tp);
 	for (int i = 0; i < 3; i++)
 		th_expect(&t, &out);
 	th_advance(&t, 1000000);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK); /* go back to snd_una */
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK); /* go back to snd_una */
 	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + MSS);
 	/* an ACK we owe carries the highest sequence number sent, which the
 	 * peer (that may hold all three segments) finds acceptable */
@@ -803,9 +760,9 @@ START_TEST(ack_clears_the_delayed_ack_state)
 	/* a data segment carries the ACK just as well */
 	tcp_timer_set(tp, &tp->t_delack, t.h.now + 200000);
 	tp->ack_now = true;
-	queue(tp, 10);
+	th_queue(tp, 10);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->t_delack, TCP_NO_TIMER);
 	th_fini(&t);
@@ -903,20 +860,20 @@ START_TEST(sequence_numbers_wrap_around)
 	t.irs = 0xffffff00u;
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 
-	queue(tp, 4 * MSS);
+	th_queue(tp, 4 * MSS);
 	tcp_output(tp);
 	for (uint32_t i = 0; i < 3; i++)
-		expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH); /* empties the queue */
+		th_expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH); /* empties the queue */
 	ck_assert_uint_lt(tp->snd_nxt, 0x2000u); /* wrapped */
 	ck_assert(SEQ_GT(tp->snd_nxt, tp->snd_una));
 	/* an ACK across the wrap frees what it covers */
-	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert_uint_eq(tp->snd.len, MSS);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
 	/* a timeout retransmits the right bytes past the wrap */
 	th_advance(&t, tp->t_rexmt - t.h.now);
-	expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	/* the peer's data also wraps: 300 bytes from irs + 1 */
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_PSH, .seq = t.irs + 1,
 			  .ack = t.iss + 1 + 4 * MSS, .len = 300));
@@ -930,8 +887,8 @@ START_TEST(sequence_numbers_wrap_around)
 	tp->fin_queued = true;
 	tcp_set_state(tp, TCP_FIN_WAIT_1);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1 + 4 * MSS, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
-	peer_ack(&t, tp, 2 + 4 * MSS, 65535);
+	th_expect_seg(&t, &out, 1 + 4 * MSS, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+	th_peer_ack(&t, tp, 2 + 4 * MSS, 65535);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
 	th_fini(&t);
 }
@@ -947,14 +904,14 @@ START_TEST(send_through_the_socket_layer)
 	uint8_t buf[3000];
 
 	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = pat(t.iss + 1 + (uint32_t)i);
+		buf[i] = th_pat(t.iss + 1 + (uint32_t)i);
 	ck_assert_int_eq(net_send(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
-	peer_ack(&t, tp, 1 + 2 * MSS, 65535);
-	expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	peer_ack(&t, tp, 3001, 65535);
+	th_peer_ack(&t, tp, 1 + 2 * MSS, 65535);
+	th_expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_peer_ack(&t, tp, 3001, 65535);
 	ck_assert_uint_eq(tp->snd.len, 0);
 	th_fini(&t);
 }
@@ -1003,24 +960,24 @@ START_TEST(limited_transmit_one_new_segment_per_early_dupack)
 	struct tcp_seg out;
 
 	tp->cwnd = 4 * MSS;
-	queue(tp, 10 * MSS);
+	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
 	for (uint32_t i = 0; i < 4; i++)
-		expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
+		th_expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* RFC 3042 2: each of the first two duplicate ACKs sends one new segment */
-	peer_ack(&t, tp, 1, 65535);
-	expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK);
+	th_peer_ack(&t, tp, 1, 65535);
+	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
-	peer_ack(&t, tp, 1, 65535);
-	expect_seg(&t, &out, 1 + 5 * MSS, MSS, TCP_FLAG_ACK);
+	th_peer_ack(&t, tp, 1, 65535);
+	th_expect_seg(&t, &out, 1 + 5 * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.limited_transmit"), 2);
 	ck_assert_uint_eq(tp->cwnd, 4 * MSS); /* cwnd itself unchanged */
 	ck_assert(!tp->in_recovery);
 	/* the third is fast retransmit; ssthresh from the flight (6 segments) */
-	peer_ack(&t, tp, 1, 65535);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_peer_ack(&t, tp, 1, 65535);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	ck_assert(tp->in_recovery);
 	ck_assert_uint_eq(tp->ssthresh, 3 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.limited_transmit"), 2);
@@ -1037,38 +994,38 @@ START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
 	struct tcp_seg out;
 
 	ck_assert_ptr_eq(tp->cc, &tcp_cc_newreno);
-	queue(tp, 20 * MSS);
+	th_queue(tp, 20 * MSS);
 	tcp_output(tp);
 	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* 10 segments (cwnd) */
 	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 10 * MSS);
 	/* segments 0, 3 and 6 lost: the others bring duplicate ACKs of 1 */
-	peer_ack(&t, tp, 1, 65535);
-	peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
 	ck_assert_int_eq(take_all(&t, 0, NULL), 0);
 	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 12 * MSS); /* limited transmit */
-	peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
 	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of segment 0 */
 	ck_assert(tp->in_recovery);
 	ck_assert_uint_eq(tp->recover, t.iss + 1 + 12 * MSS);
 	ck_assert_uint_eq(tp->ssthresh, 6 * MSS);
 	for (int i = 0; i < 6; i++) /* the rest of the window: cwnd inflates */
-		peer_ack(&t, tp, 1, 65535);
+		th_peer_ack(&t, tp, 1, 65535);
 	take_all(&t, 0, NULL);
 	/* RFC 6582 3.2 step 5: the ACK of the retransmission reaches the next
 	 * hole: it goes at once, recovery goes on, cwnd deflates */
 	uint32_t cwnd = tp->cwnd;
-	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert_int_eq(take_all(&t, 1 + 3 * MSS, NULL), 1);
 	ck_assert(tp->in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
 	ck_assert_uint_eq(tp->cwnd, cwnd - 3 * MSS + MSS);
-	peer_ack(&t, tp, 1 + 6 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 6 * MSS, 65535);
 	ck_assert_int_eq(take_all(&t, 1 + 6 * MSS, NULL), 1);
 	ck_assert(tp->in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 2);
 	/* the full ACK (recover reached) ends it: cwnd = min(ssthresh,
 	 * max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 6, option 1) */
-	peer_ack(&t, tp, 1 + 12 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 12 * MSS, 65535);
 	ck_assert(!tp->in_recovery);
 	uint32_t flight = tp->snd_max - tp->snd_una;
 	uint32_t w = (flight > MSS ? flight : MSS) + MSS;
@@ -1091,14 +1048,14 @@ START_TEST(reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once)
 
 	/* Reno: the partial ACK ends recovery and retransmits nothing */
 	tp->cc = &tcp_cc_reno;
-	queue(tp, 10 * MSS);
+	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
 	take_all(&t, 0, NULL);
 	for (int i = 0; i < 3; i++)
-		peer_ack(&t, tp, 1, 65535);
+		th_peer_ack(&t, tp, 1, 65535);
 	ck_assert(tp->in_recovery);
 	take_all(&t, 0, NULL);
-	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert(!tp->in_recovery);
 	ck_assert_int_eq(take_all(&t, 1 + 3 * MSS, NULL), 0);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 0);
@@ -1107,7 +1064,7 @@ START_TEST(reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once)
 	tp->cc = &tcp_cc_newreno;
 	uint32_t ssthresh = tp->ssthresh;
 	for (int i = 0; i < 4; i++)
-		peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+		th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert(!tp->in_recovery);
 	ck_assert_uint_eq(tp->ssthresh, ssthresh);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1);
@@ -1193,7 +1150,7 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	const uint32_t M = MSS;
 
 	tp->sack_ok = true;
-	queue(tp, 10 * MSS);
+	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
 	take_all(&t, 0, NULL);
 	/* segments 0 and 4 lost; 1..3 arrive and are SACKed */
@@ -1211,14 +1168,14 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	ck_assert_uint_eq(counter(&t, "tcp.sack_recovery"), 1);
 	ck_assert_uint_eq(tp->ssthresh, 5 * M);
 	ck_assert_uint_eq(tp->cwnd, 5 * M);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* 5..7 arrive: segment 4 is lost by IsLost (3 segments SACKed above),
 	 * and the pipe (1 retransmitted + 8..9 in flight = 3 MSS) leaves room */
 	const uint32_t two[][2] = { { 1 + 5 * M, 1 + 8 * M }, { 1 + M, 1 + 4 * M } };
 	peer_sack(&t, tp, 1, 2, two);
 	ck_assert_int_eq(tp->nsacked, 2);
-	expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_retransmits"), 1);
 	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
@@ -1230,7 +1187,7 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
 	ck_assert_int_eq(tp->nsacked, 1);
 	/* then everything: recovery ends; only the two holes went twice */
-	peer_ack(&t, tp, 1 + 10 * M, 65535);
+	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
 	ck_assert(!tp->in_recovery && !tp->sack_recovery);
 	ck_assert_uint_eq(tp->cwnd, 5 * M); /* stays at ssthresh */
 	ck_assert_int_eq(tp->nsacked, 0);
@@ -1248,7 +1205,7 @@ START_TEST(sack_blocks_checked_and_rto_clears_the_scoreboard)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	const uint32_t M = MSS;
 
-	queue(tp, 10 * MSS);
+	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
 	take_all(&t, 0, NULL);
 	/* not negotiated: blocks are ignored */
@@ -1298,17 +1255,17 @@ START_TEST(tail_loss_probe_before_the_rto)
 	tp->srtt = 20000;
 	tp->rto = 200000;
 	tp->cwnd = 2 * MSS;
-	queue(tp, 3 * MSS);
+	th_queue(tp, 3 * MSS);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* RFC 8985 7.2: PTO = 2 * SRTT, before the RTO */
 	ck_assert(tp->tlp_armed);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 40000);
 	th_advance(&t, 40000);
 	/* 7.3: new data goes if the peer's window allows, past cwnd */
-	expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.tlp"), 1);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
@@ -1317,15 +1274,15 @@ START_TEST(tail_loss_probe_before_the_rto)
 	ck_assert_uint_eq(tp->cwnd, 2 * MSS);
 	/* the ACK of everything ends the episode; with nothing new to send, a
 	 * later probe sends the last segment again */
-	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert(!tp->tlp_out);
-	queue(tp, 2 * MSS);
+	th_queue(tp, 2 * MSS);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert(tp->tlp_armed);
 	th_advance(&t, tp->t_rexmt - t.h.now);
-	expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_uint_eq(counter(&t, "tcp.tlp_retransmits"), 1);
 	/* no second probe: the RTO comes next */
 	th_advance(&t, tp->t_rexmt - t.h.now);
@@ -1335,8 +1292,8 @@ START_TEST(tail_loss_probe_before_the_rto)
 		th_expect(&t, &out);
 	/* without SACK there is no probe: the RTO only */
 	tp->sack_ok = false;
-	peer_ack(&t, tp, 1 + 5 * MSS, 65535);
-	queue(tp, MSS);
+	th_peer_ack(&t, tp, 1 + 5 * MSS, 65535);
+	th_queue(tp, MSS);
 	tcp_output(tp);
 	th_expect(&t, &out);
 	ck_assert(!tp->tlp_armed);
@@ -1375,11 +1332,11 @@ START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
 	struct tcp_seg out;
 	/* an RTT sample of 1 ms: the RTO is clamped at the new minimum */
 	th_advance(&t, 1000);
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tcp_output(tp);
 	th_expect(&t, &out);
 	th_advance(&t, 1000);
-	peer_ack(&t, tp, 51, 65535);
+	th_peer_ack(&t, tp, 51, 65535);
 	ck_assert_int_eq(tp->rto, 10000);
 	/* the peer goes silent: eight doublings from 10 ms take 5 s, but R2
 	 * lasts 180 s (RFC 1122 4.2.3.5: at least 100 s) */

@@ -14,47 +14,6 @@
 #define MSS 1460
 #define SEC 1000000LL
 
-/* The byte the tests put at sequence number seq of the host's stream. */
-static uint8_t pat(uint32_t seq)
-{
-	return (uint8_t)(seq * 7u + (seq >> 8) * 13u + 1u);
-}
-
-/* Queues n bytes on tp's send ring (data starts at snd_una). */
-static void queue(struct tcb *tp, size_t n)
-{
-	uint8_t buf[4096];
-	while (n > 0) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-		uint32_t seq = tp->snd_una + (uint32_t)tp->snd.len;
-		for (size_t i = 0; i < k; i++)
-			buf[i] = pat(seq + (uint32_t)i);
-		ck_assert_uint_eq(ring_write(&tp->snd, buf, k), k);
-		n -= k;
-	}
-}
-
-/* Expects a segment with relative seq, len and flags carrying the stream's bytes. */
-static void expect_seg(struct tcp_harness *t, struct tcp_seg *out, uint32_t rel_seq, size_t len,
-		       uint8_t flags)
-{
-	th_expect(t, out);
-	ck_assert_uint_eq(out->seq - t->iss, rel_seq);
-	ck_assert_uint_eq(out->len, len);
-	ck_assert_uint_eq(out->flags, flags);
-	for (size_t i = 0; i < len; i++)
-		ck_assert_uint_eq(out->data[i], pat(out->seq + (uint32_t)i));
-}
-
-/* The peer acknowledges iss + rel_ack with window wnd. */
-static void peer_ack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, uint16_t wnd)
-{
-	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv_nxt,
-				 .ack = t->iss + rel_ack);
-	seg.wnd = wnd;
-	th_inject(t, seg);
-}
-
 /* Nothing for us - 1 microseconds, then (at us) a segment is due. The
  * peer's ARP entry is refreshed just before (after minutes of silence the
  * host would have to ask for it, and the test's peer does not answer). */
@@ -232,12 +191,12 @@ START_TEST(idle_connections_cost_only_their_deadline)
 	/* a busy connection among them: its deadline is the next one */
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tcp_output(tp);
 	th_expect(&t, &out);
 	ck_assert_int_eq(tcp_next_deadline(s), tp->t_rexmt);
 	ck_assert_uint_eq(s->tcp.heap_len, IDLE + 1);
-	peer_ack(&t, tp, 101, 65535);
+	th_peer_ack(&t, tp, 101, 65535);
 	ck_assert_int_eq(tcp_next_deadline(s), 2 * 3600 * SEC);
 	/* an hour passes: nothing due, nothing done */
 	th_advance(&t, 3600 * SEC);
@@ -262,13 +221,13 @@ START_TEST(rto_doubles_to_60s_then_etimedout)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	queue(tp, 1000);
+	th_queue(tp, 1000);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	for (int i = 0; i < TCP_MAX_RETRIES; i++) {
 		wait_exactly(&t, rto_steps[i] * SEC);
 		/* the oldest segment again, the same bytes */
-		expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK | TCP_FLAG_PSH);
+		th_expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK | TCP_FLAG_PSH);
 		th_expect_none(&t);
 		ck_assert_int_eq(tp->backoff, i + 1);
 		ck_assert_int_eq(tp->cwnd, MSS); /* RFC 5681 3.1: loss window */
@@ -317,28 +276,28 @@ START_TEST(rto_goes_back_to_snd_una)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	queue(tp, 3 * MSS);
+	th_queue(tp, 3 * MSS);
 	tcp_output(tp);
 	for (uint32_t i = 0; i < 3; i++)
-		expect_seg(&t, &out, 1 + i * MSS, MSS,
+		th_expect_seg(&t, &out, 1 + i * MSS, MSS,
 			   i == 2 ? TCP_FLAG_ACK | TCP_FLAG_PSH : TCP_FLAG_ACK);
 	/* all three lost: the timeout resends the first only (cwnd one segment) */
 	th_advance(&t, SEC);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + MSS);
 	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 3 * MSS);
 	ck_assert_uint_eq(tp->ssthresh, 3 * MSS / 2 > 2 * MSS ? 3 * MSS / 2 : 2 * MSS);
 	/* its ACK: slow start from one segment, the next two follow (go-back-N) */
-	peer_ack(&t, tp, 1 + MSS, 65535);
+	th_peer_ack(&t, tp, 1 + MSS, 65535);
 	ck_assert_uint_eq(tp->cwnd, 2 * MSS);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->retransmits, 3);
 	/* the timer restarted with the backed-off RTO (no sample: Karn) */
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 2 * SEC);
-	peer_ack(&t, tp, 1 + 3 * MSS, 65535);
+	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	ck_assert_uint_eq(tp->snd.len, 0);
 	th_fini(&t);
@@ -354,7 +313,7 @@ START_TEST(fin_retransmitted_then_etimedout)
 
 	for (int i = 0; i < TCP_MAX_RETRIES; i++) {
 		wait_exactly(&t, rto_steps[i] * SEC);
-		expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
+		th_expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
 	}
 	th_advance(&t, 60 * SEC);
 	th_expect_none(&t);
@@ -435,7 +394,7 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 	th_socket(&t, tp); /* an app holds it (an orphan would give up) */
 
 	tp->snd_wnd = 0;
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tcp_output(tp);
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
@@ -443,10 +402,10 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 	static const int64_t steps[] = { 1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60 };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		wait_exactly(&t, steps[i] * SEC);
-		expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
+		th_expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
 		th_expect_none(&t);
 		/* the peer still has no room */
-		peer_ack(&t, tp, 1, 0);
+		th_peer_ack(&t, tp, 1, 0);
 		th_expect_none(&t);
 	}
 	/* RFC 1122 4.2.2.17: held open as long as the peer answers */
@@ -454,11 +413,11 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 	ck_assert_uint_eq(counter(&t, "tcp.window_probes"), 12);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 0);
 	/* the window opens: the data goes, the probing stops */
-	peer_ack(&t, tp, 1, 65535);
-	expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_peer_ack(&t, tp, 1, 65535);
+	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
 	ck_assert_int_eq(tp->persist_backoff, 0);
-	peer_ack(&t, tp, 101, 65535);
+	th_peer_ack(&t, tp, 101, 65535);
 	th_advance(&t, 120 * SEC);
 	th_expect_none(&t);
 	th_fini(&t);
@@ -473,12 +432,12 @@ START_TEST(orphan_gives_up_probing_a_zero_window)
 	struct tcp_seg out;
 
 	tp->snd_wnd = 0;
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tcp_output(tp);
 	for (int i = 0; i < TCP_MAX_RETRIES; i++) {
 		wait_exactly(&t, rto_steps[i] * SEC);
-		expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
-		peer_ack(&t, tp, 1, 0);
+		th_expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
+		th_peer_ack(&t, tp, 1, 0);
 	}
 	th_advance(&t, 60 * SEC);
 	th_expect_none(&t);
@@ -496,14 +455,14 @@ START_TEST(zero_window_probe_byte_accepted)
 	struct tcp_seg out;
 
 	tp->snd_wnd = 0;
-	queue(tp, 100);
+	th_queue(tp, 100);
 	tcp_output(tp);
 	wait_exactly(&t, SEC);
-	expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
 	/* room for it and a bit more: the rest follows from the next byte */
-	peer_ack(&t, tp, 2, 1000);
-	expect_seg(&t, &out, 2, 99, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	peer_ack(&t, tp, 101, 1000);
+	th_peer_ack(&t, tp, 2, 1000);
+	th_expect_seg(&t, &out, 2, 99, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_peer_ack(&t, tp, 101, 1000);
 	ck_assert_uint_eq(tp->snd.len, 0);
 	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
@@ -518,12 +477,12 @@ START_TEST(window_closed_with_data_in_flight_turns_rto_into_persist)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	queue(tp, 2 * MSS);
+	th_queue(tp, 2 * MSS);
 	tcp_output(tp);
-	expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	/* the first is taken and the window closes: the second is beyond it */
-	peer_ack(&t, tp, 1 + MSS, 0);
+	th_peer_ack(&t, tp, 1 + MSS, 0);
 	ck_assert_uint_eq(tp->snd_wnd, 0);
 	/* the timeout is no loss: no retransmission, no cwnd collapse, probes */
 	wait_exactly(&t, SEC);
@@ -531,9 +490,9 @@ START_TEST(window_closed_with_data_in_flight_turns_rto_into_persist)
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
 	ck_assert_uint_eq(tp->cwnd, 10 * MSS + MSS);
 	wait_exactly(&t, SEC);
-	expect_seg(&t, &out, 1 + MSS, 1, TCP_FLAG_ACK);
-	peer_ack(&t, tp, 1 + MSS, 65535);
-	expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_seg(&t, &out, 1 + MSS, 1, TCP_FLAG_ACK);
+	th_peer_ack(&t, tp, 1 + MSS, 65535);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_fini(&t);
 }
 END_TEST
@@ -597,7 +556,7 @@ START_TEST(keepalive_probes_then_etimedout)
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	ck_assert_uint_eq(out.len, 0);
 	/* the peer answers: the connection is alive, two idle hours again */
-	peer_ack(&t, tp, 1, 65535);
+	th_peer_ack(&t, tp, 1, 65535);
 	wait_exactly(&t, TCP_KEEPALIVE_INTVL_US + TCP_KEEPALIVE_IDLE_US);
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.seq, t.iss);

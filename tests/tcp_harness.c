@@ -164,3 +164,39 @@ void th_advance(struct tcp_harness *t, int64_t us)
 {
 	advance(&t->h, us);
 }
+
+uint8_t th_pat(uint32_t seq)
+{
+	return (uint8_t)(seq * 7u + (seq >> 8) * 13u + 1u);
+}
+
+void th_queue(struct tcb *tp, size_t n)
+{
+	uint8_t buf[4096];
+	while (n > 0) {
+		size_t k = n < sizeof(buf) ? n : sizeof(buf);
+		uint32_t seq = tp->snd_una + (uint32_t)tp->snd.len;
+		for (size_t i = 0; i < k; i++)
+			buf[i] = th_pat(seq + (uint32_t)i);
+		ck_assert_uint_eq(ring_write(&tp->snd, buf, k), k);
+		n -= k;
+	}
+}
+
+void th_expect_seg(struct tcp_harness *t, struct tcp_seg *out, uint32_t rel_seq, size_t len,
+		   uint8_t flags)
+{
+	th_expect(t, out);
+	ck_assert_uint_eq(out->seq - t->iss, rel_seq);
+	ck_assert_uint_eq(out->len, len);
+	ck_assert_uint_eq(out->flags, flags);
+	for (size_t i = 0; i < len; i++)
+		ck_assert_uint_eq(out->data[i], th_pat(out->seq + (uint32_t)i));
+}
+
+void th_peer_ack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, uint16_t wnd)
+{
+	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv_nxt, .ack = t->iss + rel_ack);
+	seg.wnd = wnd;
+	th_inject(t, seg);
+}

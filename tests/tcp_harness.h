@@ -79,4 +79,19 @@ void th_expect_none(struct tcp_harness *t);
 /* Moves virtual time forward (timers fire on the way). */
 void th_advance(struct tcp_harness *t, int64_t us);
 
+/* The byte the tests put at sequence number seq of the host's stream. */
+uint8_t th_pat(uint32_t seq);
+
+/* Queues n bytes of that pattern on tp's send ring, as the socket layer
+ * would (the ring holds the stream from snd_una on). */
+void th_queue(struct tcb *tp, size_t n);
+
+/* Expects a segment from the host with this relative seq (seq - iss), len
+ * and flags, carrying the pattern's bytes; returns it in *out. */
+void th_expect_seg(struct tcp_harness *t, struct tcp_seg *out, uint32_t rel_seq, size_t len,
+		   uint8_t flags);
+
+/* The peer acknowledges up to iss + rel_ack with window wnd. */
+void th_peer_ack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, uint16_t wnd);
+
 #endif
