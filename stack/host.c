@@ -43,7 +43,9 @@ void host_opts_usage(FILE *out)
 	      "  --rto-min MS      TCP's minimum retransmission timeout in ms (default 200, as\n"
 	      "                    Linux; RFC 6298 2.4 says 1000)\n"
 	      "  --cc NAME         TCP congestion control of new connections: reno or newreno\n"
-	      "                    (default newreno)\n",
+	      "                    (default newreno)\n"
+	      "  --tcp-trace FILE  write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
+	      "                    plot it with tcpplot FILE > plot.svg\n",
 	      out);
 }
 
@@ -70,7 +72,8 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 	}
 	if (strcmp(f, "--tap") && strcmp(f, "--ip") && strcmp(f, "--ip6") && strcmp(f, "--gw") &&
 	    strcmp(f, "--mac") && strcmp(f, "--pcap") && strcmp(f, "--impair") &&
-	    strcmp(f, "--seed") && strcmp(f, "--ctl") && strcmp(f, "--rto-min") && strcmp(f, "--cc"))
+	    strcmp(f, "--seed") && strcmp(f, "--ctl") && strcmp(f, "--rto-min") && strcmp(f, "--cc") &&
+	    strcmp(f, "--tcp-trace"))
 		return 0;
 	if (!(v = flag_value(prog, argc, argv, i)))
 		return -1;
@@ -150,6 +153,8 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 			return -1;
 		}
 		o->cc = v;
+	} else if (strcmp(f, "--tcp-trace") == 0) {
+		o->tcp_trace = v;
 	} else {
 		o->ctl = v;
 	}
@@ -242,6 +247,14 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 		}
 		snprintf(h->ctl_path, sizeof(h->ctl_path), "%s", o->ctl);
 	}
+	if (o->tcp_trace && !(h->s.tcp.tcp_trace = fopen(o->tcp_trace, "w"))) {
+		snprintf(err, errlen, "--tcp-trace: cannot write %s: %s", o->tcp_trace,
+			 strerror(errno));
+		host_close(h);
+		return -1;
+	}
+	if (h->s.tcp.tcp_trace)
+		setvbuf(h->s.tcp.tcp_trace, NULL, _IOLBF, 0); /* rows readable while it runs */
 	stack_start(&h->s, host_clock_now());
 	host_catch_signals();
 	host_attach_sockets(h);
@@ -250,8 +263,12 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 
 void host_close(struct host *h)
 {
+	FILE *tcp_trace = h->s.tcp.tcp_trace;
+
 	net_close_all(&h->s);
 	stack_fini(&h->s);
+	if (tcp_trace)
+		fclose(tcp_trace); /* after the last connection's rows */
 	if (h->dev) {
 		netdev_flush(h->dev);
 		netdev_close(h->dev);

@@ -47,6 +47,7 @@ struct host_opts {
 	char ctl_default[108];
 	int64_t rto_min_us;       /* --rto-min MS: TCP's minimum RTO; 0 = the default (200 ms) */
 	const char *cc;           /* --cc NAME: TCP congestion control; NULL = the default */
+	const char *tcp_trace;    /* --tcp-trace FILE: CSV of TCP events (tcp/tcp_trace.h) */
 };
 
 void host_opts_init(struct host_opts *o);

@@ -1,6 +1,7 @@
 /* TCP control blocks: creation, the connection table, initial sequence
  * numbers, state changes, and the `ss`-like dump. See tcp.h. */
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -239,6 +240,7 @@ void tcp_set_state(struct tcb *tp, enum tcp_state st)
 	if (st == TCP_ESTABLISHED)
 		stats_inc(&tp->s->stats, "tcp.established");
 	tp->state = st;
+	tcp_trace(tp, "state");
 }
 
 struct tcb *tcp_lookup(struct stack *s, const struct ipaddr *laddr, uint16_t lport,

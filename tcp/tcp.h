@@ -242,6 +242,8 @@ struct tcp_table {
 	int64_t challenge_last;
 	const struct tcp_cc_ops *cc_default;
 	bool no_sack;                     /* neither offer nor accept SACK (as sysctl tcp_sack=0) */
+	FILE *tcp_trace;                  /* --tcp-trace: CSV event rows (tcp_trace.h); NULL = off */
+	bool tcp_trace_header;            /* its header line is written */
 	uint16_t port_refs[65536];        /* control blocks holding each local port */
 };
 

@@ -11,6 +11,7 @@
  * (one past iss while our SYN is unacknowledged). Our FIN takes the sequence
  * number just after the last byte of the ring. */
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 #include <errno.h>
 #include <string.h>
@@ -976,6 +977,7 @@ static void tcp_recovery_exit(struct tcb *tp)
 	} else if (tp->cc->on_recovery_exit) {
 		tp->cc->on_recovery_exit(tp);
 	}
+	tcp_trace(tp, "recovery_exit");
 	if (tp->s->trace) {
 		char name[128];
 		TRACE(tp->s, "tcp %s recovery done at ack %u (cwnd %u ssthresh %u)",
@@ -1039,6 +1041,7 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 	else if (data > 0 && tp->cc->on_ack)
 		tp->cc->on_ack(tp, data);
 	tp->dupacks = 0;
+	tcp_trace(tp, "ack");
 	tp->retries = 0;
 	tp->backoff = 0;
 	/* RFC 6298 5.2 / 5.3: stop the timer when all is acked, else restart it */
@@ -1096,6 +1099,7 @@ void tcp_tlp_fire(struct tcb *tp)
 	tp->tlp_armed = false;
 	stats_inc(&tp->s->stats, "tcp.tlp");
 	tp->tlp_out = true;
+	tcp_trace(tp, "tlp");
 	if (len > 0 && tp->snd_nxt == tp->snd_max) {
 		TRACE(tp->s, "tcp %s tail loss probe: new data seq %u len %u (srtt %lld us)",
 		      tcb_str(tp, name, sizeof(name)), tp->snd_nxt - tp->iss, len,
@@ -1154,6 +1158,7 @@ static void tcp_enter_recovery(struct tcb *tp)
 		tp->cwnd = tp->ssthresh;
 		stats_inc(&tp->s->stats, "tcp.sack_recovery");
 	}
+	tcp_trace(tp, "fast_retransmit");
 	if (tp->s->trace) {
 		char name[128];
 		TRACE(tp->s, "tcp %s fast retransmit seq %u (%d duplicate ACKs, %s recovery to %u, "
@@ -1199,6 +1204,7 @@ void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg)
 		return;
 	tp->dupacks++;
 	stats_inc(&tp->s->stats, "tcp.dupacks");
+	tcp_trace(tp, "dupack");
 	if (tp->in_recovery) {
 		if (!tp->sack_recovery && tp->cc->on_dupack)
 			tp->cc->on_dupack(tp);

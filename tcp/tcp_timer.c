@@ -9,6 +9,7 @@
  * delayed ACK (RFC 1122 4.2.3.2), keep-alive (RFC 1122 4.2.3.6), and the
  * end of TIME-WAIT (RFC 9293 3.10.7.4) or of an orphan's FIN-WAIT-2. */
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -173,6 +174,7 @@ static void tcp_timer_syn(struct tcb *tp)
 	tp->retries++;
 	tcp_rto_backoff(tp);
 	stats_inc(&tp->s->stats, "tcp.rto");
+	tcp_trace(tp, "rto");
 	TRACE(tp->s, "tcp %s RTO fired: retransmit %s (backoff %d, rto %lld ms)",
 	      tcb_str(tp, name, sizeof(name)), tp->state == TCP_SYN_SENT ? "SYN" : "SYN-ACK",
 	      tp->backoff, (long long)(tp->rto / 1000));
@@ -228,6 +230,7 @@ static void tcp_timer_rexmt(struct tcb *tp)
 	tcp_sack_clear(tp); /* RFC 6675 5.1, RFC 2018 8: the receiver may renege */
 	tp->recover = tp->snd_max; /* RFC 6582 4.1: no fast retransmit for this window */
 	stats_inc(&tp->s->stats, "tcp.rto");
+	tcp_trace(tp, "rto");
 	TRACE(tp->s, "tcp %s RTO fired: retransmit seq %u (backoff %d, rto %lld ms, cwnd %u)",
 	      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->backoff,
 	      (long long)(tp->rto / 1000), tp->cwnd);
