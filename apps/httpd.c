@@ -45,14 +45,8 @@ int main(int argc, char **argv)
 			return 2;
 		if (r > 0)
 			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
+		if (host_std_flag("httpd", argv[i], usage))
 			return 0;
-		}
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("httpd %s\n", TAPSTACK_VERSION);
-			return 0;
-		}
 		const char *flag = strcmp(argv[i], "--port") == 0 ? "--http-port" : argv[i];
 		int used = 0;
 		int sr = service_http.option(&service_http, flag, i + 1 < argc ? argv[i + 1] : NULL,

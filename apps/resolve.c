@@ -101,11 +101,7 @@ int main(int argc, char **argv)
 		if (r > 0)
 			continue;
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(a, "--version") == 0) {
-			printf("resolve %s\n", TAPSTACK_VERSION);
+		if (host_std_flag("resolve", a, usage)) {
 			return 0;
 		} else if (strcmp(a, "-v") == 0) {
 			cfg.verbose = stdout;

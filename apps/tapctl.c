@@ -34,11 +34,7 @@ int main(int argc, char **argv)
 	const char *path = HOST_CTL_DIR "/tap0.ctl";
 	const char *cmd = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("tapctl %s\n", TAPSTACK_VERSION);
+		if (host_std_flag("tapctl", argv[i], usage)) {
 			return 0;
 		} else if (strcmp(argv[i], "--ctl") == 0) {
 			if (i + 1 >= argc) {

@@ -44,10 +44,8 @@ int main(int argc, char **argv)
 			return 2;
 		if (r > 0)
 			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
+		if (host_std_flag("tapstack", argv[i], usage))
 			return 0;
-		}
 		if (strcmp(argv[i], "--serve") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "tapstack: --serve needs a list, e.g. --serve echo,discard (see --help)\n");
@@ -55,10 +53,6 @@ int main(int argc, char **argv)
 			}
 			serve = argv[++i];
 			continue;
-		}
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("tapstack %s\n", TAPSTACK_VERSION);
-			return 0;
 		}
 		int used = 0;
 		int sr = services_option(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used);

@@ -144,11 +144,7 @@ int main(int argc, char **argv)
 		if (r > 0)
 			continue;
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--version")) {
-			printf("tcpcat %s\n", TAPSTACK_VERSION);
+		if (host_std_flag("tcpcat", a, usage)) {
 			return 0;
 		} else if (!strcmp(a, "--nodelay")) {
 			nodelay = 1;

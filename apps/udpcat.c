@@ -120,11 +120,7 @@ int main(int argc, char **argv)
 			return 2;
 		if (r > 0)
 			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("udpcat %s\n", TAPSTACK_VERSION);
+		if (host_std_flag("udpcat", argv[i], usage)) {
 			return 0;
 		} else if ((strcmp(argv[i], "--timeout") == 0 || strcmp(argv[i], "--listen") == 0) &&
 			   i + 1 < argc) {

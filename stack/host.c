@@ -169,6 +169,19 @@ void host_opts_apply(const struct host_opts *o, struct stack *s)
 		s->tcp.cc_default = tcp_cc_find(o->cc);
 }
 
+int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))
+{
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		usage(stdout);
+		return 1;
+	}
+	if (strcmp(arg, "--version") == 0) {
+		printf("%s %s\n", prog, TAPSTACK_VERSION);
+		return 1;
+	}
+	return 0;
+}
+
 int host_opts_check(struct host_opts *o, const char *prog)
 {
 	if (!o->tap) {

@@ -57,6 +57,11 @@ void host_opts_init(struct host_opts *o);
  * it), -1 after printing "PROG: what is wrong" on stderr. */
 int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv, int *i);
 
+/* The flags every program answers the same way: --help and -h print
+ * usage on stdout, --version prints "PROG VERSION". Returns 1 if arg was
+ * one of them (the caller exits 0), 0 if not. */
+int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out));
+
 /* Checks that the required flags are there; -1 after printing why. */
 int host_opts_check(struct host_opts *o, const char *prog);
 
