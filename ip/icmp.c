@@ -16,6 +16,7 @@
 #include "ip/addr.h"
 #include "ip/ip.h"
 #include "ip/ipv4.h"
+#include "ip/pmtu.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
 #include "stack/byteorder.h"
@@ -239,6 +240,14 @@ static void icmp_error_input(struct stack *s, struct pkt *p, const struct ipv4_h
 	}
 	uint16_t sport = be16_get(l4), dport = be16_get(l4 + 2);
 	int err = icmp_error_errno(h->type, h->code);
+	/* RFC 1191 4: "fragmentation needed" carries the next-hop MTU in the
+	 * low 16 bits; it lowers the path MTU to the quoted destination
+	 * (ip/pmtu.h). 0 is an old router that does not say (RFC 1191 5:
+	 * plateau guessing is not done, the transport's own value stays) */
+	if (h->type == ICMP_DEST_UNREACH && h->code == ICMP_FRAG_NEEDED && (h->rest & 0xffff)) {
+		struct netif *ifp = stack_netif(s, p->ifindex);
+		pmtu_update(s, &remote, h->rest & 0xffff, ifp ? ifp->mtu : 65535);
+	}
 
 	switch (q[QIP_OFF_PROTO]) {
 	case IP_PROTO_UDP:

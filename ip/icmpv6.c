@@ -15,10 +15,12 @@
 #include "ip/ip.h"
 #include "ip/ipv6.h"
 #include "ip/ndp.h"
+#include "ip/pmtu.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
 #include "stack/pkt.h"
 #include "stack/stack.h"
+#include "tcp/tcp.h"
 
 /* Field offsets in the ICMPv6 header. */
 enum {
@@ -124,10 +126,54 @@ static const char *icmpv6_error_name(uint8_t type)
 	}
 }
 
+/* RFC 4443 3.2: a Packet Too Big says the datagram it quotes (p->data +
+ * 8, from its IPv6 header) did not fit a link on the way of h->rest bytes.
+ * RFC 8201 4: only about a datagram we sent, the path MTU to its
+ * destination is lowered (never below 1280, ip/pmtu.h), and a TCP
+ * connection named by the quoted ports lowers its MSS as for IPv4's
+ * "fragmentation needed" (tcp_icmp_error). Consumes p. */
+static void icmpv6_packet_too_big(struct stack *s, struct netif *ifp, struct pkt *p,
+				  const struct ip_rx *rx, const struct icmpv6_hdr *h)
+{
+	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
+	const uint8_t *q = p->data + ICMP6_HDR_LEN;
+	size_t qlen = p->len - ICMP6_HDR_LEN;
+	struct ipv6_hdr qh;
+	struct ipv6_chain c;
+
+	stats_inc(&s->stats, "icmp6.rx_packet_too_big");
+	if (qlen < IPV6_HDR_LEN || (q[0] >> 4) != 6) {
+		stack_drop(s, p, "icmp6.error_short_quote", "packet too big from %s",
+			   ipaddr_ntop(&rx->src, a, sizeof(a)));
+		return;
+	}
+	memset(&qh, 0, sizeof(qh));
+	qh.src.family = qh.dst.family = AF_INET6;
+	memcpy(qh.src.a, q + QIP6_OFF_SRC, 16);
+	memcpy(qh.dst.a, q + QIP6_OFF_DST, 16);
+	if (!ip_is_local(s, &qh.src)) {
+		stack_drop(s, p, "icmp6.error_not_ours", "packet too big from %s",
+			   ipaddr_ntop(&rx->src, a, sizeof(a)));
+		return;
+	}
+	TRACE(s, "rx ICMPv6 packet too big from %s: mtu %u to %s", ipaddr_ntop(&rx->src, a, sizeof(a)),
+	      h->rest, ipaddr_ntop(&qh.dst, b, sizeof(b)));
+	unsigned mtu = pmtu_update(s, &qh.dst, h->rest, ifp->mtu);
+	/* the quote is cut at 1280 bytes: walk what is there for the ports */
+	if (mtu && ipv6_walk_ext(q, qlen, q[QIP6_OFF_NEXT], &c) == NULL &&
+	    c.proto == IP6_NH_TCP && c.off + 8 <= qlen) {
+		const uint8_t *l4 = q + c.off;
+		tcp_icmp_error(s, &qh.src, be16_get(l4), &qh.dst, be16_get(l4 + 2),
+			       be32_get(l4 + 4), EMSGSIZE, (uint16_t)(mtu > 65535 ? 65535 : mtu));
+	}
+	pkt_free(p);
+}
+
 /* Handles an ICMPv6 message for this host (p->data at its header, p->len
  * its length, rx the datagram it came in): echo requests are answered, echo
- * replies counted, NS, NA and RA passed to neighbor discovery, errors counted
- * (passing them to transports comes with AF_INET6 sockets), the rest
+ * replies counted, NS, NA and RA passed to neighbor discovery, packet too
+ * big to the path MTU cache, other errors counted (passing them to
+ * transports comes with AF_INET6 sockets), the rest
  * dropped (RFC 4443 2.4 (a), (b)). Consumes p. */
 void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct ip_rx *rx)
 {
@@ -163,6 +209,9 @@ void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struc
 		/* RFC 4861 8: a host MAY ignore redirects; we do by default */
 		reason = "ndp.redirect_ignored";
 		goto drop;
+	case ICMP6_PACKET_TOO_BIG:
+		icmpv6_packet_too_big(s, ifp, p, rx, &h);
+		return;
 	default:
 		if (h.type < 128) {
 			/* RFC 4443 2.4 (a): unknown errors go up too */

@@ -32,6 +32,9 @@ struct ip_rx;
 #define ICMP6_PARAM_HEADER 0           /* erroneous header field */
 #define ICMP6_PARAM_NEXT_HEADER 1      /* unrecognized next header */
 #define ICMP6_PARAM_OPTION 2           /* unrecognized IPv6 option */
+#define ICMP6_PARAM_INCOMPLETE_CHAIN 3 /* first fragment without the header chain (RFC 7112) */
+#define ICMP6_TIME_HOP_LIMIT 0         /* time exceeded codes */
+#define ICMP6_TIME_REASSEMBLY 1        /* fragment reassembly time exceeded */
 
 /* Token bucket for errors (RFC 4443 2.4 (f)): this many per second, with a
  * burst of ICMP6_ERR_BURST. */

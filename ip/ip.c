@@ -8,6 +8,7 @@
 #include "ip/ipv4.h"
 #include "ip/ipv6.h"
 #include "ip/ndp.h"
+#include "ip/pmtu.h"
 #include "ip/route.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
@@ -131,17 +132,22 @@ bool ip_is_broadcast(struct stack *s, const struct ipaddr *a)
 	return ip4_broadcast_netif(s, v4) != NULL;
 }
 
-/* The outgoing interface's MTU minus the IP header (20 bytes for IPv4, 40
- * for IPv6, no options): the most a transport can send in one unfragmented
- * datagram to dst. 0 when no route leads there. */
+/* The path MTU to dst (the outgoing interface's MTU, or less when a
+ * Packet Too Big or "fragmentation needed" said so: RFC 8201, RFC 1191,
+ * ip/pmtu.h) minus the IP header (20 bytes for IPv4, 40 for IPv6, no
+ * options): the most a transport can send in one unfragmented datagram to
+ * dst. 0 when no route leads there. */
 size_t ip_max_payload(struct stack *s, const struct ipaddr *dst)
 {
 	struct netif *ifp = ip_out_netif(s, dst);
 	size_t hdr = dst->family == AF_INET6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
 
-	if (!ifp || ifp->mtu <= hdr)
+	if (!ifp)
 		return 0;
-	return ifp->mtu - hdr;
+	unsigned mtu = pmtu_get(s, dst, ifp->mtu);
+	if (mtu <= hdr)
+		return 0;
+	return mtu - hdr;
 }
 
 /* The unfolded sum of the pseudo-header the UDP and TCP checksums cover:

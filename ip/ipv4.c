@@ -21,6 +21,7 @@
 #include "ip/icmp.h"
 #include "ip/ip.h"
 #include "ip/ipv4_frag.h"
+#include "ip/pmtu.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
 #include "ip/route.h"
@@ -312,11 +313,15 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 	if (src == 0)
 		src = ifp->ip4;
 	size_t total = p->len + IPV4_HDR_LEN;
+	/* RFC 1191: no larger than the path MTU "fragmentation needed"
+	 * taught us (ip/pmtu.h), when it is below the link's */
+	struct ipaddr d = ipaddr_v4(dst);
+	unsigned mtu = pmtu_get(s, &d, ifp->mtu);
 	/* RFC 791 3.1: the total length field has 16 bits; RFC 791 3.2: a
 	 * datagram with Don't Fragment set that does not fit is not sent */
-	if (total > 65535 || (df && total > ifp->mtu)) {
+	if (total > 65535 || (df && total > mtu)) {
 		stack_drop(s, p, "ip.tx_too_big", "%zu bytes to %s, mtu %u%s", total,
-			   ip4_ntop(dst, a), ifp->mtu, df ? " DF" : "");
+			   ip4_ntop(dst, a), mtu, df ? " DF" : "");
 		return -EMSGSIZE;
 	}
 	uint8_t *hdr = pkt_push(p, IPV4_HDR_LEN);
@@ -342,7 +347,7 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(dst, b), proto,
 	      total);
 	/* RFC 791 3.2: larger than the link takes, sent in fragments */
-	if (total > ifp->mtu)
-		return ipv4_fragment_output(s, ifp, p, nexthop, ifp->mtu);
+	if (total > mtu)
+		return ipv4_fragment_output(s, ifp, p, nexthop, mtu);
 	return arp_output(s, ifp, p, nexthop);
 }

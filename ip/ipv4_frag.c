@@ -210,23 +210,40 @@ static const char *ipv4_frag_check(const struct ipv4_hdr *h)
  * end), else NULL. */
 static const char *ipv4_reasm_check_end(const struct reasm_entry *e, size_t end, bool mf)
 {
-	if (e->total_len && (mf ? end > e->total_len : end != e->total_len))
+	if (frag_list_end_conflict(e->frags, e->total_len, end, mf))
 		return "ip.frag_inconsistent";
-	if (!mf) {
-		for (const struct pkt *f = e->frags; f; f = f->next)
-			if (frag_end(f) > end)
-				return "ip.frag_inconsistent";
-	}
 	return NULL;
 }
 
-/* True if a and b are the same fragment: same offset, length, MF flag and
- * data (RFC 5722 3 allows dropping exact duplicates alone). */
+/* ---- Bookkeeping shared with IPv6 (see ipv4_frag.h) ---- */
+
+/* Records p's span in its control block. */
+void frag_span_set(struct pkt *p, size_t hlen, size_t start, bool mf)
+{
+	struct frag_span sp = {
+		.start = (uint32_t)start,
+		.end = (uint32_t)(start + p->len - hlen),
+		.hlen = (uint16_t)hlen,
+		.mf = mf,
+	};
+	memcpy(p->cb, &sp, sizeof(sp));
+}
+
+/* The span frag_span_set() recorded. */
+struct frag_span frag_span_get(const struct pkt *p)
+{
+	struct frag_span sp;
+	memcpy(&sp, p->cb, sizeof(sp));
+	return sp;
+}
+
+/* True if a and b are the same fragment: same span, MF flag and data
+ * (RFC 5722 3 and RFC 8200 4.5 allow dropping exact duplicates alone). */
 static bool frag_same(const struct pkt *a, const struct pkt *b)
 {
-	return frag_start(a) == frag_start(b) && frag_end(a) == frag_end(b) &&
-	       frag_mf(a) == frag_mf(b) &&
-	       memcmp(a->data + frag_hlen(a), b->data + frag_hlen(b), a->len - frag_hlen(a)) == 0;
+	struct frag_span x = frag_span_get(a), y = frag_span_get(b);
+	return x.start == y.start && x.end == y.end && x.mf == y.mf &&
+	       memcmp(a->data + x.hlen, b->data + y.hlen, x.end - x.start) == 0;
 }
 
 /* The reassembly insert (see ipv4_frag.h). RFC 815's search for the hole a
@@ -234,47 +251,88 @@ static bool frag_same(const struct pkt *a, const struct pkt *b)
  * the last fragment starting before p, next the first starting at or after
  * it. Since the held fragments never overlap, p can only collide with prev
  * (if prev ends after p starts) or next (if next starts before p ends); any
- * fragment further away would collide with one of these first. Returns NULL
- * (p linked in), "ip.frag_duplicate" or "ip.frag_overlap". */
-const char *ipv4_reasm_insert(struct reasm_entry *e, struct pkt *p)
+ * fragment further away would collide with one of these first. */
+enum frag_insert_result frag_list_insert(struct pkt **list, struct pkt *p)
 {
-	size_t start = frag_start(p), end = frag_end(p);
-	struct pkt **pp = &e->frags;
+	struct frag_span sp = frag_span_get(p);
+	struct pkt **pp = list;
 	struct pkt *prev = NULL;
 
-	while (*pp && frag_start(*pp) < start) {
+	while (*pp && frag_span_get(*pp).start < sp.start) {
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
 	struct pkt *next = *pp;
 	if (next && frag_same(next, p))
-		return "ip.frag_duplicate";
+		return FRAG_DUPLICATE;
 	/* RFC 5722 3: any other overlap abandons the datagram */
-	if ((prev && frag_end(prev) > start) || (next && frag_start(next) < end))
-		return "ip.frag_overlap";
-
+	if ((prev && frag_span_get(prev).end > sp.start) ||
+	    (next && frag_span_get(next).start < sp.end))
+		return FRAG_OVERLAP;
 	p->next = next;
 	*pp = p;
-	e->nfrags++;
-	e->received += end - start;
-	e->bytes += p->cap;
-	return NULL;
+	return FRAG_INSERTED;
+}
+
+/* See ipv4_frag.h: the end is fixed by the fragment with MF clear. */
+bool frag_list_end_conflict(const struct pkt *list, size_t total_len, size_t end, bool mf)
+{
+	if (total_len && (mf ? end > total_len : end != total_len))
+		return true;
+	if (!mf) {
+		for (const struct pkt *f = list; f; f = f->next)
+			if (frag_span_get(f).end > end)
+				return true;
+	}
+	return false;
 }
 
 /* RFC 815: the hole list is empty. True once the end is known and the
  * fragments, in order, cover [0, total_len) without a gap. */
-static bool ipv4_reasm_complete(const struct reasm_entry *e)
+bool frag_list_complete(const struct pkt *list, size_t total_len, size_t received)
 {
 	size_t expect = 0;
 
-	if (e->total_len == 0 || e->received != e->total_len)
+	if (total_len == 0 || received != total_len)
 		return false;
-	for (const struct pkt *f = e->frags; f; f = f->next) {
-		if (frag_start(f) != expect)
+	for (const struct pkt *f = list; f; f = f->next) {
+		struct frag_span sp = frag_span_get(f);
+		if (sp.start != expect)
 			return false;
-		expect = frag_end(f);
+		expect = sp.end;
 	}
-	return expect == e->total_len;
+	return expect == total_len;
+}
+
+/* Both families' reassembly buffers: one budget. */
+size_t reasm_bytes_held(const struct stack *s)
+{
+	return s->reasm.bytes + s->reasm6.bytes;
+}
+
+/* The IPv4 face of the insert (see ipv4_frag.h): records p's span from its
+ * header, then links it in with frag_list_insert() and counts it. */
+const char *ipv4_reasm_insert(struct reasm_entry *e, struct pkt *p)
+{
+	frag_span_set(p, frag_hlen(p), frag_start(p), frag_mf(p));
+	switch (frag_list_insert(&e->frags, p)) {
+	case FRAG_DUPLICATE:
+		return "ip.frag_duplicate";
+	case FRAG_OVERLAP:
+		return "ip.frag_overlap";
+	default:
+		break;
+	}
+	e->nfrags++;
+	e->received += frag_end(p) - frag_start(p);
+	e->bytes += p->cap;
+	return NULL;
+}
+
+/* RFC 815: the hole list is empty. */
+static bool ipv4_reasm_complete(const struct reasm_entry *e)
+{
+	return frag_list_complete(e->frags, e->total_len, e->received);
 }
 
 /* Builds the whole datagram of the complete entry e into one new packet
@@ -341,7 +399,7 @@ struct pkt *ipv4_reasm_input(struct stack *s, struct pkt *p, const struct ipv4_h
 		goto drop;
 	/* a bound on memory, so fragments that never complete cannot take
 	 * every buffer (RFC 1122 3.3.2 leaves the limits to the host) */
-	if (t->bytes + p->cap > REASM_MAX_BYTES) {
+	if (reasm_bytes_held(s) + p->cap > REASM_MAX_BYTES) {
 		reason = "ip.frag_memory_limit";
 		goto drop;
 	}

@@ -14,7 +14,7 @@ struct stack;
 
 #define REASM_TIMEOUT_US 30000000    /* RFC 1122 3.3.2: 60 to 120 s recommended; 30 s like Linux */
 #define REASM_MAX_DATAGRAMS 64       /* datagrams being reassembled at once */
-#define REASM_MAX_BYTES (4 * 1024 * 1024) /* buffer bytes held by all of them (shared with IPv6 later) */
+#define REASM_MAX_BYTES (4 * 1024 * 1024) /* buffer bytes held by IPv4 and IPv6 reassembly together */
 #define REASM_MAX_FRAGMENTS 256      /* fragments of one datagram */
 
 /* One datagram being put back together, identified (RFC 791 3.2) by
@@ -44,6 +44,47 @@ struct reasm_table {
 };
 
 void reasm_init(struct reasm_table *t);
+
+/* ---- Bookkeeping shared by IPv4 and IPv6 reassembly (ipv6_frag.c) ----
+ *
+ * A held fragment remembers in its p->cb where its data lies in the
+ * original payload, so the sorted list, the overlap test and the "no hole
+ * left" test below do not care which IP family the header is. */
+struct frag_span {
+	uint32_t start;              /* first payload byte the fragment covers */
+	uint32_t end;                /* one past its last byte */
+	uint16_t hlen;               /* bytes before its data (its headers) */
+	bool mf;                     /* more fragments follow */
+};
+
+/* Records in p->cb that p's data (after hlen bytes of headers, up to
+ * p->len) starts at payload byte start, with "more fragments" mf. */
+void frag_span_set(struct pkt *p, size_t hlen, size_t start, bool mf);
+
+/* The span recorded by frag_span_set(). */
+struct frag_span frag_span_get(const struct pkt *p);
+
+enum frag_insert_result { FRAG_INSERTED, FRAG_DUPLICATE, FRAG_OVERLAP };
+
+/* The reassembly insert, for either family: links p (its span set) into
+ * *list, which stays sorted by start and never overlapping. Returns
+ * FRAG_INSERTED (the list owns p), or, leaving list and p untouched,
+ * FRAG_DUPLICATE (an exact copy of a held fragment: same span, MF and data)
+ * or FRAG_OVERLAP (p shares bytes with a held fragment otherwise). */
+enum frag_insert_result frag_list_insert(struct pkt **list, struct pkt *p);
+
+/* True if a fragment ending at end (mf: more follow) contradicts the list:
+ * a second, different end (total_len is the known end, 0 if none yet), or
+ * data past the end. */
+bool frag_list_end_conflict(const struct pkt *list, size_t total_len, size_t end, bool mf);
+
+/* RFC 815: the hole list is empty. True if total_len is known (nonzero),
+ * received bytes equal it and the list covers [0, total_len) without gaps. */
+bool frag_list_complete(const struct pkt *list, size_t total_len, size_t received);
+
+/* Buffer bytes held by IPv4 and IPv6 reassembly together: the one budget,
+ * REASM_MAX_BYTES, that both check before keeping a fragment. */
+size_t reasm_bytes_held(const struct stack *s);
 
 /* Frees every datagram being reassembled. */
 void reasm_flush(struct reasm_table *t);

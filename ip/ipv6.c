@@ -20,7 +20,9 @@
 
 #include "ip/icmpv6.h"
 #include "ip/ip.h"
+#include "ip/ipv6_frag.h"
 #include "ip/ndp.h"
+#include "ip/pmtu.h"
 #include "ip/route.h"
 #include "stack/byteorder.h"
 #include "stack/pkt.h"
@@ -190,10 +192,15 @@ const char *ipv6_walk_ext(const uint8_t *buf, size_t len, uint8_t first, struct 
 				return "ip6.ext_truncated";
 			hlen = 8;
 			/* RFC 6946: an atomic fragment (offset 0, M clear) is
-			 * a whole datagram; the rest waits for reassembly,
-			 * which this stack does not do yet */
-			if (be16_get(buf + off + FH_OFF_FRAG) != 0)
-				return "ip6.fragment_unsupported";
+			 * a whole datagram, processed in isolation: the walk
+			 * goes on. Any other fragment waits for reassembly:
+			 * the walk stops at its fragment header */
+			if (be16_get(buf + off + FH_OFF_FRAG) != 0) {
+				c->proto = IP6_NH_FRAGMENT;
+				c->off = off;
+				c->nh_at = nh_at;
+				return NULL;
+			}
 			c->atomic_frag = true;
 			break;
 		case IP6_NH_NONE:
@@ -362,9 +369,23 @@ void ipv6_input(struct stack *s, struct netif *ifp, struct pkt *p)
 		goto drop;
 	}
 	reason = ipv6_walk_ext(p->data, p->len, h.next, &c);
+	if (!reason && c.proto == IP6_NH_FRAGMENT) {
+		/* RFC 8200 4.5: a fragment waits for the others; the one
+		 * that completes the datagram gives all of it back, in a new
+		 * packet whose header chain is walked again */
+		p = ipv6_reasm_input(s, p, &h, c.off, c.nh_at);
+		if (!p)
+			return;
+		reason = ipv6_parse(p->data, p->len, &h);
+		if (!reason)
+			reason = ipv6_walk_ext(p->data, p->len, h.next, &c);
+		/* a fragment header inside a reassembled datagram: a second
+		 * round of reassembly is not done (the sender would have cut
+		 * an already cut datagram, which RFC 8200 4.5 does not do) */
+		if (!reason && c.proto == IP6_NH_FRAGMENT)
+			reason = "ip6.frag_nested";
+	}
 	if (reason) {
-		if (strcmp(reason, "ip6.fragment_unsupported") == 0)
-			stats_inc(&s->stats, "ip6.fragments_rx");
 		bool link_mcast = p->flags & PKT_LINK_BCAST;
 		if (c.send_param_problem && (!c.unless_multicast || !mcast))
 			icmpv6_send_error(s, p->data, p->len, link_mcast && !c.multicast_ok,
@@ -426,21 +447,36 @@ int ipv6_select_source(struct stack *s, struct netif *ifp, const struct ipaddr *
 	return 0;
 }
 
-/* See ipv6.h: prepends the fixed header and sends p to dst on ifp, to the
- * group MAC for a multicast destination, else through neighbor discovery to
- * nexthop dst. Consumes p. */
+/* Hands one finished frame (p->data at its IPv6 header) to the link: to
+ * the group MAC for a multicast destination, else through neighbor
+ * discovery to nexthop. Consumes p. */
+static int ipv6_send_frame(struct stack *s, struct netif *ifp, struct pkt *p,
+			   const struct ipaddr *dst, const struct ipaddr *nexthop)
+{
+	if (ip6_is_multicast(dst)) {
+		uint8_t mac[6];
+		ip6_mcast_mac(dst, mac);
+		return eth_output(s, ifp, p, mac, ETH_TYPE_IPV6);
+	}
+	return ndp_output(s, ifp, p, nexthop);
+}
+
+/* See ipv6.h: prepends the fixed header and sends p to dst on ifp, in
+ * fragments when it is larger than the path MTU. Consumes p. */
 static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const struct ipaddr *src,
 		     const struct ipaddr *dst, const struct ipaddr *nexthop, uint8_t proto,
 		     uint8_t hops)
 {
 	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
 	size_t plen = p->len;
+	/* RFC 8201: unicast datagrams fit the path MTU learned from Packet
+	 * Too Big messages (ip/pmtu.h), multicast ones the link's */
+	unsigned mtu = ip6_is_multicast(dst) ? ifp->mtu : pmtu_get(s, dst, ifp->mtu);
 
-	/* RFC 8200 5: larger than the link's MTU needs the fragment header,
-	 * which this stack does not send yet */
-	if (plen > 65535 || plen + IPV6_HDR_LEN > ifp->mtu) {
+	/* RFC 8200 3: the payload length has 16 bits (no jumbograms) */
+	if (plen > 65535) {
 		stack_drop(s, p, "ip6.tx_too_big", "%zu bytes to %s, mtu %u",
-			   plen + IPV6_HDR_LEN, ipaddr_ntop(dst, a, sizeof(a)), ifp->mtu);
+			   plen + IPV6_HDR_LEN, ipaddr_ntop(dst, a, sizeof(a)), mtu);
 		return -EMSGSIZE;
 	}
 	uint8_t *hdr = pkt_push(p, IPV6_HDR_LEN);
@@ -462,12 +498,23 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 	stats_inc(&s->stats, "ip6.tx");
 	TRACE(s, "tx IPv6 %s -> %s next %u len %zu", ipaddr_ntop(src, a, sizeof(a)),
 	      ipaddr_ntop(dst, b, sizeof(b)), proto, plen);
-	if (ip6_is_multicast(dst)) {
-		uint8_t mac[6];
-		ip6_mcast_mac(dst, mac);
-		return eth_output(s, ifp, p, mac, ETH_TYPE_IPV6);
+	if (plen + IPV6_HDR_LEN <= mtu)
+		return ipv6_send_frame(s, ifp, p, dst, nexthop);
+
+	/* RFC 8200 4.5, 5: larger than the path takes: the source cuts it */
+	struct pkt *f = ipv6_fragment(s, p, mtu);
+	if (!f)
+		return -ENOBUFS;
+	int err = 0;
+	while (f) {
+		struct pkt *next = f->next;
+		f->next = NULL;
+		int r = ipv6_send_frame(s, ifp, f, dst, nexthop);
+		if (r < 0 && err == 0)
+			err = r;
+		f = next;
 	}
-	return ndp_output(s, ifp, p, nexthop);
+	return err;
 }
 
 /* See ipv6.h. Consumes p. */

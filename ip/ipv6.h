@@ -62,11 +62,13 @@ struct ipv6_chain {
 };
 
 /* Walks the extension headers of the datagram at buf (the IPv6 header, len
- * = 40 + payload length) with dst_mcast telling whether it was sent to a
- * group. Returns NULL with c->proto and c->off set, or the drop reason:
- * "ip6.ext_truncated", "ip6.hopopt_not_first", "ip6.too_many_ext",
- * "ip6.unknown_option", "ip6.bad_option_length", "ip6.routing_type0",
- * "ip6.routing_unsupported", "ip6.fragment_unsupported", "ip6.no_next_header". */
+ * = 40 + payload length). Returns NULL with c->proto and c->off set, or the
+ * drop reason: "ip6.ext_truncated", "ip6.hopopt_not_first",
+ * "ip6.too_many_ext", "ip6.unknown_option", "ip6.bad_option_length",
+ * "ip6.routing_type0", "ip6.routing_unsupported", "ip6.no_next_header".
+ * An atomic fragment header (RFC 6946) is walked over; at any other
+ * fragment header the walk stops with c->proto IP6_NH_FRAGMENT, c->off at
+ * the fragment header and c->nh_at at the field that names it. */
 const char *ipv6_walk_ext(const uint8_t *buf, size_t len, uint8_t first, struct ipv6_chain *c);
 
 /* Receives one datagram on ifp (p->data at the IPv6 header; p->len may
@@ -75,8 +77,9 @@ void ipv6_input(struct stack *s, struct netif *ifp, struct pkt *p);
 
 /* Sends the upper-layer payload p (p->data at its header) from src (family 0
  * or :: = chosen here, RFC 6724 in short) to dst. hops 0 means the default.
- * Consumes p. Returns 0, -ENETUNREACH, -EMSGSIZE (no fragmentation yet) or
- * another negative errno. */
+ * A datagram larger than the path MTU (ip/pmtu.h) leaves in fragments
+ * (ip/ipv6_frag.h). Consumes p. Returns 0, -ENETUNREACH, -EMSGSIZE (a
+ * payload over 65535 bytes) or another negative errno. */
 int ipv6_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
 		uint8_t proto, uint8_t hops);
 

@@ -17,6 +17,8 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 	ndp_cache_init(&s->ndp);
 	icmpv6_init(&s->icmp6);
 	reasm_init(&s->reasm);
+	reasm6_init(&s->reasm6);
+	pmtu_init(&s->pmtu);
 	udp_init(&s->udp);
 	tcp_init(s);
 	s->ip_id = (uint16_t)rng_next(&s->rng);
@@ -27,6 +29,7 @@ void stack_fini(struct stack *s)
 	arp_cache_flush(&s->arp);
 	ndp_cache_flush(&s->ndp);
 	reasm_flush(&s->reasm);
+	reasm6_flush(&s->reasm6);
 	tcp_fini(s);
 	for (int i = 0; i < s->nifs; i++)
 		s->ifs[i].dev->stats = NULL;
@@ -104,6 +107,7 @@ int stack_poll(struct stack *s, int64_t now)
 	arp_timer(s);
 	ndp_timer(s);
 	ipv4_reasm_timer(s);
+	ipv6_reasm_timer(s);
 	tcp_timer_run(s);
 	return total;
 }
@@ -112,6 +116,9 @@ int64_t stack_next_deadline(struct stack *s)
 {
 	int64_t t = arp_next_deadline(&s->arp);
 	int64_t r = ipv4_reasm_next_deadline(&s->reasm);
+	if (r < t)
+		t = r;
+	r = ipv6_reasm_next_deadline(&s->reasm6);
 	if (r < t)
 		t = r;
 	r = ndp_next_deadline(s);

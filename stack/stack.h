@@ -17,7 +17,9 @@
 #include "ip/icmp.h"
 #include "ip/icmpv6.h"
 #include "ip/ipv4_frag.h"
+#include "ip/ipv6_frag.h"
 #include "ip/ndp.h"
+#include "ip/pmtu.h"
 #include "ip/route.h"
 #include "ip/udp.h"
 #include "link/arp.h"
@@ -59,6 +61,8 @@ struct stack {
 	struct ndp_cache ndp;      /* IPv6 neighbor cache (RFC 4861) */
 	struct icmpv6_state icmp6;
 	struct reasm_table reasm;  /* IPv4 datagrams being reassembled */
+	struct reasm6_table reasm6; /* IPv6 datagrams being reassembled */
+	struct pmtu_cache pmtu;    /* path MTUs learned (RFC 8201, RFC 1191) */
 	struct udp_table udp;      /* bound UDP sockets */
 	struct tcp_table tcp;      /* TCP connections and listeners */
 	uint16_t ip_id;            /* next IPv4 identification */

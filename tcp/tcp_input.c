@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "ip/ipv4.h"
+#include "ip/ipv6.h"
 #include "stack/pkt.h"
 #include "stack/socket.h"
 #include "stack/stack.h"
@@ -1043,8 +1044,11 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		return;
 	}
 	if (err == EMSGSIZE) {
-		unsigned pmtu = mtu < TCP_MIN_PMTU ? TCP_MIN_PMTU : mtu;
-		uint16_t mss = (uint16_t)(pmtu - IPV4_HDR_LEN - TCP_HDR_LEN);
+		/* RFC 8201 4: an IPv6 path is never below 1280 bytes */
+		bool v6 = remote->family == AF_INET6;
+		unsigned floor = v6 ? IPV6_MIN_MTU : TCP_MIN_PMTU;
+		unsigned pmtu = mtu < floor ? floor : mtu;
+		uint16_t mss = (uint16_t)(pmtu - (v6 ? IPV6_HDR_LEN : IPV4_HDR_LEN) - TCP_HDR_LEN);
 		stats_inc(&s->stats, "tcp.icmp_frag_needed");
 		if (mtu == 0 || mss >= tp->snd_mss)
 			return;
