@@ -14,6 +14,7 @@ SUITE(ipv4_suite)      /* tests/check_ipv4.c: IPv4 codec, input, output, routes 
 SUITE(icmp_suite)      /* tests/check_icmp.c: ICMP echo and errors */
 SUITE(ipv6_suite)      /* tests/check_ipv6.c: IPv6 codec and extension headers, ICMPv6, NDP, DAD */
 SUITE(frag_suite)      /* tests/check_frag.c: IPv4 fragmentation and reassembly */
+SUITE(ipv6_frag_suite) /* tests/check_ipv6_frag.c: IPv6 fragmentation and reassembly, path MTU */
 SUITE(udp_suite)       /* tests/check_udp.c: UDP codec, demultiplexing, sockets over UDP */
 SUITE(ring_suite)      /* tests/check_ring.c: the growable byte ring of TCP's buffers */
 SUITE(tcp_codec_suite) /* tests/check_tcp_codec.c: TCP segment codec, options, SEQ_* */
