@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "ip/icmp.h"
+#include "ip/icmpv6.h"
 #include "ip/ipv4.h"
+#include "ip/ipv6.h"
+#include "ip/ipv6_frag.h"
+#include "ip/ndp.h"
 #include "link/arp.h"
 #include "link/eth.h"
 #include "stack/byteorder.h"
@@ -192,6 +196,118 @@ START_TEST(fuzz_codecs)
 }
 END_TEST
 
+/* Random IPv6 fragment chains (RFC 8200 4.5) into a host with IPv6 on:
+ * pieces of real echo requests in random order with duplicates, overlaps,
+ * bad lengths and offsets, odd next headers, extension headers before the
+ * fragment header, fragment headers inside, and time passing over the
+ * 60 s timeout. The host must not crash, leak or send a malformed frame,
+ * its byte count must match what it holds, and some datagrams must still
+ * be put back together. */
+START_TEST(fuzz_fragment_chains)
+{
+	static uint8_t msg[9000], f[2048];
+	static const uint8_t nexts[] = { IP6_NH_ICMPV6, IP6_NH_ICMPV6, IP6_NH_UDP, IP6_NH_TCP,
+					 IP6_NH_FRAGMENT, IP6_NH_DSTOPTS, IP6_NH_NONE, 99 };
+	struct harness h;
+	struct rng r;
+	struct ipaddr peer, host;
+	rng_seed(&r, (uint64_t)_i + 11);
+	ipaddr_pton("fd00::1", &peer);
+	ipaddr_pton("fd00::2", &host);
+	harness_init(&h, "10.0.0.2/24", NULL);
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &host, 64), 0);
+	h.ifp->ip6.solicit_routers = false;
+	advance(&h, 2 * NDP_RETRANS_US);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev));
+
+	for (int i = 0; i < 20000; i++) {
+		/* a fresh echo request every 50 frames, to cut in pieces */
+		static size_t mlen;
+		if (i % 50 == 0) {
+			mlen = ICMP6_HDR_LEN + 1000 + rng_below(&r, 7000);
+			for (size_t k = ICMP6_HDR_LEN; k < mlen; k++)
+				msg[k] = (uint8_t)rng_next(&r);
+			struct icmpv6_hdr q = { .type = ICMP6_ECHO_REQUEST, .rest = (uint32_t)i };
+			icmpv6_emit(&q, msg, mlen, &peer, &host);
+		}
+		/* half the time the next piece of a clean chain of 1024-byte
+		 * pieces (id 100 + i / 50: it completes unless damage hits it),
+		 * else a random piece of a random datagram */
+		uint32_t id = (uint32_t)rng_below(&r, 6);
+		size_t piece = 8 * (1 + rng_below(&r, 181));
+		size_t off = 8 * rng_below(&r, (mlen + 7) / 8);
+		bool clean = rng_chance(&r, 0.5);
+		if (clean) {
+			id = 100 + (uint32_t)(i / 50);
+			piece = 1024;
+			off = 1024 * rng_below(&r, (mlen + 1023) / 1024);
+		}
+		if (!clean && rng_chance(&r, 0.1))
+			off = 8 * rng_below(&r, 8192); /* up to 65528 */
+		size_t len = off < mlen ? mlen - off : 0;
+		if (len > piece)
+			len = piece;
+		if (!clean && rng_chance(&r, 0.1))
+			len = rng_below(&r, 1449);
+		bool more = off + len < mlen;
+		if (!clean && rng_chance(&r, 0.1))
+			more = !more;
+		uint8_t nh = clean || rng_chance(&r, 0.8) ? IP6_NH_ICMPV6 :
+							    nexts[rng_below(&r, sizeof(nexts))];
+		/* sometimes a destination options header in front */
+		size_t pre = !clean && rng_chance(&r, 0.1) ? 8 : 0;
+		struct eth_hdr e = { .type = ETH_TYPE_IPV6 };
+		memcpy(e.dst, t_mac_host, 6);
+		memcpy(e.src, t_mac_peer, 6);
+		eth_emit(&e, f);
+		struct ipv6_hdr ip = { .version = 6, .hop_limit = 64, .src = peer, .dst = host,
+				       .payload_len = (uint16_t)(pre + IP6_FRAG_HDR_LEN + len),
+				       .next = pre ? IP6_NH_DSTOPTS : IP6_NH_FRAGMENT };
+		ipv6_emit(&ip, f + ETH_HDR_LEN);
+		uint8_t *x = f + ETH_HDR_LEN + IPV6_HDR_LEN;
+		if (pre) {
+			memset(x, 0, 8);
+			x[0] = IP6_NH_FRAGMENT;
+			x[2] = 1; /* PadN over the rest */
+			x[3] = 4;
+		}
+		struct ipv6_frag_hdr fh = { .next = nh, .offset = (uint16_t)off, .more = more, .id = id };
+		ipv6_frag_emit(&fh, x + pre);
+		for (size_t k = 0; k < len; k++)
+			x[pre + IP6_FRAG_HDR_LEN + k] = off + k < mlen ? msg[off + k] : (uint8_t)k;
+		if (!clean && rng_chance(&r, 0.02) && len)
+			x[pre + IP6_FRAG_HDR_LEN + rng_below(&r, len)] ^= 0x55;
+		size_t n = ETH_HDR_LEN + IPV6_HDR_LEN + pre + IP6_FRAG_HDR_LEN + len;
+		uint8_t *exact = malloc(n);
+		memcpy(exact, f, n);
+		inject(&h, exact, n);
+		free(exact);
+		if (i % 1000 == 999)
+			advance(&h, 7 * 1000000); /* the 60 s timeout comes now and then */
+		struct pkt *p;
+		while ((p = testdev_take_sent(h.dev)) != NULL) {
+			struct eth_hdr eh;
+			struct ipv6_hdr oh;
+			ck_assert_ptr_null(eth_parse(p->data, p->len, &eh));
+			ck_assert_uint_le(p->len, ETH_MAX_FRAME);
+			if (eh.type == ETH_TYPE_IPV6)
+				ck_assert_ptr_null(ipv6_parse(p->data + ETH_HDR_LEN,
+							      p->len - ETH_HDR_LEN, &oh));
+			pkt_free(p);
+		}
+		size_t held = 0;
+		for (const struct reasm6_entry *en = h.s.reasm6.list; en; en = en->next)
+			held += en->bytes;
+		ck_assert_uint_eq(held, h.s.reasm6.bytes);
+	}
+	ck_assert_uint_gt(stats_get(&h.s.stats, "ip6.reassembled"), 0);
+	if (getenv("TAPSTACK_FUZZ_STATS"))
+		stats_dump(&h.s.stats, stderr);
+	harness_fini(&h);
+}
+END_TEST
+
 Suite *fuzz_suite(void)
 {
 	Suite *s = suite_create("fuzz");
@@ -199,6 +315,7 @@ Suite *fuzz_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, fuzz_host_input, 0, 3);
 	tcase_add_test(tc, fuzz_codecs);
+	tcase_add_loop_test(tc, fuzz_fragment_chains, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }
