@@ -14,6 +14,7 @@
 
 #include "ip/ip.h"
 #include "ip/ipv6.h"
+#include "ip/ipv6_frag.h"
 #include "ip/ndp.h"
 #include "ip/pmtu.h"
 #include "stack/byteorder.h"
@@ -247,9 +248,18 @@ static const char *icmpv6_error_forbidden(const uint8_t *d, size_t len, bool lin
 	if (len < IPV6_HDR_LEN || (d[0] >> 4) != 6)
 		return "icmp6.error_bad_quote";
 	ipv6_parse(d, len, &h);
-	/* the upper-layer protocol, when the chain can be walked */
-	if (ipv6_walk_ext(d, len, h.next, &c) == NULL && c.proto == IP6_NH_ICMPV6 &&
-	    (c.off >= len || d[c.off] < 128))
+	/* the upper-layer protocol, when the chain can be walked; in a first
+	 * fragment, the header right after the fragment header */
+	if (ipv6_walk_ext(d, len, h.next, &c) == NULL && c.proto == IP6_NH_FRAGMENT &&
+	    c.off + IP6_FRAG_HDR_LEN <= len) {
+		struct ipv6_frag_hdr f;
+		ipv6_frag_parse(d + c.off, &f);
+		if (f.offset == 0) {
+			c.proto = f.next;
+			c.off += IP6_FRAG_HDR_LEN;
+		}
+	}
+	if (c.proto == IP6_NH_ICMPV6 && (c.off >= len || d[c.off] < 128))
 		return "icmp6.error_about_error";
 	bool exception = type == ICMP6_PACKET_TOO_BIG ||
 			 (type == ICMP6_PARAM_PROBLEM && code == ICMP6_PARAM_OPTION);

@@ -392,6 +392,8 @@ void ipv6_input(struct stack *s, struct netif *ifp, struct pkt *p)
 					  ICMP6_PARAM_PROBLEM, c.code, c.pointer);
 		goto drop;
 	}
+	if (c.atomic_frag)
+		stats_inc(&s->stats, "ip6.atomic_fragments_rx"); /* RFC 6946 */
 	if (!mcast && !ipv6_is_ours(ifp, &h.dst, false) && !ipv6_is_nd(p, &c)) {
 		reason = "ip6.to_tentative";
 		goto drop;

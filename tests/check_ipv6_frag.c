@@ -27,6 +27,8 @@
 #include "stack/checksum.h"
 #include "stack/rng.h"
 #include "tests/harness.h"
+#include "tests/tcp_harness.h"
+#include "stack/ring.h"
 
 #define PCAP "ipv6-fragments.pcap"
 #define L3 ETH_HDR_LEN
@@ -480,6 +482,23 @@ START_TEST(test_timeout_with_first_fragment)
 }
 END_TEST
 
+/* RFC 4443 2.4 (e.1): no time exceeded about a fragmented ICMPv6 error. */
+START_TEST(test_timeout_of_an_error)
+{
+	struct harness h;
+	start(&h);
+	make_echo(6, 4000);
+	msg[0] = ICMP6_DEST_UNREACH;
+	inject_frag(&h, ID, 0, true, msg, PIECE);
+	advance(&h, REASM6_TIMEOUT_US);
+	ck_assert_uint_eq(count(&h, "ip6.frag_timeout"), 1);
+	ck_assert_uint_eq(count(&h, "icmp6.error_about_error"), 1);
+	expect_quiet(&h);
+	expect_table_empty(&h);
+	harness_fini(&h);
+}
+END_TEST
+
 START_TEST(test_timeout_without_first_fragment)
 {
 	struct harness h;
@@ -634,6 +653,7 @@ START_TEST(test_atomic_fragment)
 	 * identification is a whole datagram on its own (RFC 6946 4) */
 	inject(&h, f, frag_frame(f, IP6_NH_ICMPV6, ID, 0, false, msg, len));
 	expect_reply(&h, len, PIECE, MTU);
+	ck_assert_uint_eq(count(&h, "ip6.atomic_fragments_rx"), 1);
 	ck_assert_uint_eq(count(&h, "ip6.fragments_rx"), 1);
 	ck_assert_uint_eq(h.s.reasm6.count, 1);
 	ck_assert_uint_eq(h.s.reasm6.list->nfrags, 1);
@@ -999,6 +1019,44 @@ START_TEST(test_ipv4_frag_needed)
 }
 END_TEST
 
+/* RFC 1191 end to end: "fragmentation needed" about a segment in flight
+ * lowers both the path MTU and the connection's MSS, and the oldest
+ * segment goes again at the new size. */
+START_TEST(test_ipv4_frag_needed_tcp)
+{
+	uint8_t f[256], body[64];
+	static uint8_t data[2000];
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	ring_write(&tp->snd, data, sizeof(data));
+	tp->snd_nxt = tp->snd_max = t.iss + 1461;
+	memset(body, 0, sizeof(body));
+	uint8_t *q = body + ICMP_HDR_LEN;
+	struct ipv4_hdr ip = { .version = 4, .ihl = 5, .total_len = 1500, .ttl = 64,
+			       .proto = IP_PROTO_TCP, .src = TH_HOST_IP, .dst = TH_PEER_IP };
+	ipv4_emit(&ip, q);
+	be16_put(q + 20, TH_HOST_PORT);
+	be16_put(q + 22, TH_PEER_PORT);
+	be32_put(q + 24, t.iss + 1);
+	body[0] = ICMP_DEST_UNREACH;
+	body[1] = ICMP_FRAG_NEEDED;
+	be16_put(body + 6, 1000);
+	be16_put(body + 2, inet_csum(body, ICMP_HDR_LEN + 28));
+	inject(&t.h, f, build_ipv4_frame(f, t_mac_host, t_mac_peer, TH_PEER_IP, TH_HOST_IP,
+					 IP_PROTO_ICMP, body, ICMP_HDR_LEN + 28));
+	struct ipaddr peer = ipaddr_v4(TH_PEER_IP);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.lowered"), 1);
+	ck_assert_uint_eq(ip_max_payload(&t.h.s, &peer), 980);
+	ck_assert_uint_eq(tp->snd_mss, 960);
+	struct tcp_seg out;
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.seq, t.iss + 1);
+	ck_assert_uint_eq(out.len, 960);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *ipv6_frag_suite(void)
 {
 	Suite *s = suite_create("ipv6_frag");
@@ -1011,6 +1069,7 @@ Suite *ipv6_frag_suite(void)
 			    (int)(sizeof(overlaps) / sizeof(overlaps[0])));
 	tcase_add_test(tc, test_timeout_with_first_fragment);
 	tcase_add_test(tc, test_timeout_without_first_fragment);
+	tcase_add_test(tc, test_timeout_of_an_error);
 	tcase_add_test(tc, test_not_multiple_of_8);
 	tcase_add_test(tc, test_over_65535);
 	tcase_add_test(tc, test_atomic_fragment);
@@ -1032,6 +1091,7 @@ Suite *ipv6_frag_suite(void)
 	tcase_add_test(tc, test_packet_too_big_clamped);
 	tcase_add_test(tc, test_cache_bounded);
 	tcase_add_test(tc, test_ipv4_frag_needed);
+	tcase_add_test(tc, test_ipv4_frag_needed_tcp);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
