@@ -25,6 +25,7 @@ static struct pmtu_entry *pmtu_find(struct pmtu_cache *c, const struct ipaddr *d
 			continue;
 		if (e->expires <= now) {
 			memset(e, 0, sizeof(*e));
+			c->used--;
 			return NULL;
 		}
 		return e;
@@ -32,9 +33,11 @@ static struct pmtu_entry *pmtu_find(struct pmtu_cache *c, const struct ipaddr *d
 	return NULL;
 }
 
-/* See pmtu.h. */
+/* See pmtu.h. Every datagram sent asks, so an empty cache answers at once. */
 unsigned pmtu_get(struct stack *s, const struct ipaddr *dst, unsigned link_mtu)
 {
+	if (s->pmtu.used == 0)
+		return link_mtu;
 	const struct pmtu_entry *e = pmtu_find(&s->pmtu, dst, s->now);
 
 	return e && e->mtu < link_mtu ? e->mtu : link_mtu;
@@ -75,8 +78,11 @@ unsigned pmtu_update(struct stack *s, const struct ipaddr *dst, uint32_t mtu, un
 		return 0;
 	}
 	struct pmtu_entry *e = pmtu_find(&s->pmtu, dst, s->now);
-	if (!e)
+	if (!e) {
 		e = pmtu_slot(&s->pmtu, s->now);
+		if (e->dst.family == 0)
+			s->pmtu.used++;
+	}
 	e->dst = *dst;
 	e->mtu = mtu;
 	e->expires = s->now + PMTU_AGE_US;

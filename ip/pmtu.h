@@ -25,6 +25,7 @@ struct pmtu_entry {
 
 struct pmtu_cache {
 	struct pmtu_entry e[PMTU_MAX_ENTRIES];
+	unsigned used;            /* slots in use: 0 makes every lookup free */
 };
 
 void pmtu_init(struct pmtu_cache *c);

@@ -968,6 +968,15 @@ START_TEST(test_cache_bounded)
 	/* the newest are kept */
 	struct ipaddr last = v6(name);
 	ck_assert_uint_eq(pmtu_get(&h.s, &last, MTU), 1400);
+	ck_assert_uint_eq(h.s.pmtu.used, PMTU_MAX_ENTRIES);
+	/* 10 minutes later every entry is forgotten as it is looked at */
+	h.s.now += PMTU_AGE_US;
+	for (int i = 0; i < PMTU_MAX_ENTRIES + 10; i++) {
+		snprintf(name, sizeof(name), "fd00::1:%x", i + 1);
+		struct ipaddr a = v6(name);
+		ck_assert_uint_eq(pmtu_get(&h.s, &a, MTU), MTU);
+	}
+	ck_assert_uint_eq(h.s.pmtu.used, 0);
 	harness_fini(&h);
 }
 END_TEST
