@@ -25,6 +25,12 @@
  * Because nothing overlaps, assembling is one copy of each fragment's data
  * into one buffer, in list order.
  *
+ * This bookkeeping does not depend on the IP version: each held fragment
+ * records its span (start, end, header length, MF) in p->cb, and
+ * frag_list_insert(), frag_list_end_conflict() and frag_list_complete()
+ * work on spans only. IPv6 reassembly (ipv6_frag.c) uses the same three,
+ * and the same memory budget (reasm_bytes_held()).
+ *
  * Fragmentation. A datagram larger than the interface MTU is cut into
  * pieces of floor((mtu - header) / 8) * 8 bytes of data, each sent with a
  * copy of the header, the same identification, its own offset and MF set
@@ -217,7 +223,10 @@ static const char *ipv4_reasm_check_end(const struct reasm_entry *e, size_t end,
 
 /* ---- Bookkeeping shared with IPv6 (see ipv4_frag.h) ---- */
 
-/* Records p's span in its control block. */
+_Static_assert(sizeof(struct frag_span) <= sizeof(((struct pkt *)0)->cb),
+	       "a fragment's span fits in its control block");
+
+/* Records p's span in its control block (reassembly owns the packet). */
 void frag_span_set(struct pkt *p, size_t hlen, size_t start, bool mf)
 {
 	struct frag_span sp = {
