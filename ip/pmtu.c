@@ -90,3 +90,18 @@ unsigned pmtu_update(struct stack *s, const struct ipaddr *dst, uint32_t mtu, un
 	TRACE(s, "pmtu %s: %u -> %u", ipaddr_ntop(dst, a, sizeof(a)), now_mtu, mtu);
 	return mtu;
 }
+
+/* See pmtu.h. Entries past their time are not shown (nor freed: a dump
+ * changes nothing). */
+void pmtu_dump(const struct pmtu_cache *c, int64_t now, FILE *out)
+{
+	char a[IPADDR_STRLEN];
+
+	for (int i = 0; i < PMTU_MAX_ENTRIES; i++) {
+		const struct pmtu_entry *e = &c->e[i];
+		if (e->dst.family == 0 || e->expires <= now)
+			continue;
+		fprintf(out, "cache %s mtu %u expires %llds\n", ipaddr_ntop(&e->dst, a, sizeof(a)),
+			e->mtu, (long long)((e->expires - now + 999999) / 1000000));
+	}
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ip/addr.h"
 
@@ -41,5 +42,9 @@ unsigned pmtu_get(struct stack *s, const struct ipaddr *dst, unsigned link_mtu);
  * lives PMTU_AGE_US; a full cache forgets the entry that expires first.
  * Returns the new estimate, or 0 if nothing changed. */
 unsigned pmtu_update(struct stack *s, const struct ipaddr *dst, uint32_t mtu, unsigned link_mtu);
+
+/* Writes one line per live entry, like the "cache" lines of `ip route
+ * get`: "cache fd00::1 mtu 1400 expires 598s". */
+void pmtu_dump(const struct pmtu_cache *c, int64_t now, FILE *out);
 
 #endif

@@ -199,6 +199,7 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		ndp_cache_dump(&s->ndp, s->now, out, stack_ifname, s);
 	} else if (strcmp(cmd, "routes") == 0) {
 		route_dump(&s->routes, out, stack_ifname, s);
+		pmtu_dump(&s->pmtu, s->now, out);
 	} else if (strcmp(cmd, "sockets") == 0) {
 		tcp_dump(s, out);
 	} else if (strcmp(cmd, "help") == 0) {

@@ -896,6 +896,14 @@ START_TEST(test_packet_too_big)
 	inject_ptb(&h, 1400, d, our_datagram(d, "fd00::1"));
 	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 1);
 	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1360);
+	/* tapctl routes shows it */
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&buf, &size);
+	ck_assert_int_eq(stack_report(&h.s, "routes", out), 0);
+	fclose(out);
+	ck_assert_msg(strstr(buf, "cache fd00::1 mtu 1400 expires 600s\n"), "routes:\n%s", buf);
+	free(buf);
 	/* the next big reply is cut to 1400-byte frames */
 	size_t len = make_echo(30, 4000);
 	send_pieces(&h, ID, len, PIECE, NULL);
