@@ -33,7 +33,14 @@
  * example to read first.
  *
  * Addresses are the standard struct sockaddr_in / sockaddr_in6 with
- * socklen_t lengths, ports and addresses in network byte order, as usual. */
+ * socklen_t lengths, ports and addresses in network byte order, as usual.
+ *
+ * IPv6: an AF_INET6 socket takes struct sockaddr_in6 everywhere (in6addr_any
+ * is the wildcard) and carries IPv6 only, as if IPV6_V6ONLY were 1 (RFC 3493
+ * 5.3): it never sees IPv4 traffic, and IPv4-mapped addresses (::ffff:a.b.c.d)
+ * give -EAFNOSUPPORT. A service that answers both families opens one socket
+ * per family; both may bind the same port. sin6_scope_id and sin6_flowinfo
+ * are ignored (a host has one link) and returned as 0. */
 #ifndef TAPSTACK_NET_H
 #define TAPSTACK_NET_H
 
@@ -63,7 +70,7 @@ struct stack;
 /* Extra socket options at level SOL_SOCKET. */
 #define SO_NONBLOCK 0x5401   /* int: 1 = calls never wait (as O_NONBLOCK with fcntl) */
 
-/* Creates a socket: domain AF_INET (AF_INET6 later), type SOCK_DGRAM (UDP)
+/* Creates a socket: domain AF_INET or AF_INET6, type SOCK_DGRAM (UDP)
  * or SOCK_STREAM (TCP), optionally ORed with SOCK_NONBLOCK; protocol 0 or
  * the type's own (IPPROTO_UDP, IPPROTO_TCP). Returns the descriptor, or
  * -EAFNOSUPPORT, -EPROTONOSUPPORT, -EINVAL, -EMFILE, -ENOBUFS. */
@@ -145,7 +152,8 @@ int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
  * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
  * TCP_CONGESTION (the algorithm's name, as Linux: "reno", "newreno";
- * -ENOENT for another).
+ * -ENOENT for another). Level IPPROTO_IPV6 on an AF_INET6 socket:
+ * IPV6_V6ONLY (int) is always 1; setting 0 gives -EOPNOTSUPP.
  * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
 int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len);

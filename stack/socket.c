@@ -68,6 +68,11 @@ int sockaddr_to_ip(const struct sockaddr *sa, socklen_t len, int family, struct 
 		if (len < (socklen_t)sizeof(sin6))
 			return -EINVAL;
 		memcpy(&sin6, sa, sizeof(sin6));
+		/* IPV6_V6ONLY behaviour: an IPv4-mapped address (::ffff:0:0/96,
+		 * RFC 4291 2.5.5.2) does not reach IPv4 through this socket */
+		static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+		if (memcmp(&sin6.sin6_addr, mapped, sizeof(mapped)) == 0)
+			return -EAFNOSUPPORT;
 		a->family = AF_INET6;
 		memcpy(a->a, &sin6.sin6_addr, 16);
 		if (memcmp(a->a, any, 16) == 0)
@@ -194,8 +199,11 @@ int net_socket(int domain, int type, int protocol)
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!current)
 		return -ENETDOWN; /* no host: host_open() (or net_attach) first */
-	if (domain != AF_INET)
-		return -EAFNOSUPPORT; /* AF_INET6 comes with the IPv6 issue */
+	/* An AF_INET6 socket carries IPv6 only, as if IPV6_V6ONLY were set
+	 * (RFC 3493 5.3): no IPv4-mapped addresses, so a service that wants
+	 * both families opens one socket for each */
+	if (domain != AF_INET && domain != AF_INET6)
+		return -EAFNOSUPPORT;
 	if (base != SOCK_DGRAM && base != SOCK_STREAM)
 		return -EINVAL;
 	int proto = base == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
@@ -504,6 +512,12 @@ int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (pr != -ENOPROTOOPT)
 			return pr;
 	}
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
+		/* see net_socket: v6-only is the one behaviour there is */
+		if ((r = opt_int(val, len, &v)) < 0)
+			return r;
+		return v ? 0 : -EOPNOTSUPP;
+	}
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {
@@ -547,6 +561,14 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		int pr = so->ops->getsockopt(so, level, name, val, len);
 		if (pr != -ENOPROTOOPT)
 			return pr;
+	}
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
+		v = 1;
+		if (*len < (socklen_t)sizeof(int))
+			return -EINVAL;
+		memcpy(val, &v, sizeof(int));
+		*len = sizeof(int);
+		return 0;
 	}
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;

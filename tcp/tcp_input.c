@@ -176,6 +176,7 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 	tp->laddr = rx->ip->dst;
 	tp->raddr = rx->ip->src;
 	tp->rport = seg->sport;
+	tp->family = lp->family;
 	tcb_take_port(tp, lp->lport);
 	/* the child inherits the listener's buffer sizes and options */
 	ring_set_limit(&tp->rcv, lp->rcv.limit);
