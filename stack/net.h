@@ -162,6 +162,24 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 int net_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
 int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
 
+/* ---- Helpers for apps that take either family ------------------------- */
+
+/* 1 if the host that new sockets go to has family: AF_INET with an IPv4
+ * address, AF_INET6 with IPv6 on (a service opens its AF_INET6 sockets only
+ * then). 0 otherwise, or with no host. */
+int net_family_available(int family);
+
+/* Parses a literal address of either family ("10.0.0.2", "fd00::2", also
+ * "[fd00::2]") with port into *ss and *len. Returns 0 or -EINVAL. */
+int net_sockaddr_pton(const char *addr, uint16_t port, struct sockaddr_storage *ss,
+		      socklen_t *len);
+
+/* The text of sa: "10.0.0.1:5000", "[fd00::1]:5000" (IPv6 in brackets, as
+ * in URLs, RFC 3986 3.2.2), or without the port when with_port is 0.
+ * Returns buf. len NET_ADDRSTRLEN is always enough. */
+#define NET_ADDRSTRLEN (INET6_ADDRSTRLEN + 8)
+const char *net_sockaddr_ntop(const struct sockaddr *sa, int with_port, char *buf, size_t len);
+
 /* ---- Connecting the sockets to a host -------------------------------- */
 
 /* How a blocking call waits: wait() lets time pass and the host(s) work,

@@ -5,7 +5,9 @@
  * See net.h for the API and socket.h for the pieces. */
 #include "stack/socket.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -619,4 +621,75 @@ int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 		return -EINVAL;
 	ip_to_sockaddr(&so->raddr, so->rport, so->family, addr, len);
 	return 0;
+}
+
+/* ---- helpers for apps --------------------------------------------------- */
+
+int net_family_available(int family)
+{
+	if (!current)
+		return 0;
+	for (int i = 0; i < current->nifs; i++) {
+		if (family == AF_INET && current->ifs[i].ip4 != 0)
+			return 1;
+		if (family == AF_INET6 && current->ifs[i].ip6.on)
+			return 1;
+	}
+	return 0;
+}
+
+int net_sockaddr_pton(const char *addr, uint16_t port, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(addr);
+
+	memset(ss, 0, sizeof(*ss));
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']' && n - 2 < sizeof(buf)) {
+		memcpy(buf, addr + 1, n - 2);
+		buf[n - 2] = 0;
+		addr = buf;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (addr != buf && inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *net_sockaddr_ntop(const struct sockaddr *sa, int with_port, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+		if (with_port)
+			snprintf(buf, len, "[%s]:%u", ip, port);
+		else
+			snprintf(buf, len, "%s", ip);
+		return buf;
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+	}
+	if (with_port)
+		snprintf(buf, len, "%s:%u", ip, port);
+	else
+		snprintf(buf, len, "%s", ip);
+	return buf;
 }
