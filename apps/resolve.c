@@ -187,6 +187,8 @@ int main(int argc, char **argv)
 		host_close(&h);
 		return 2;
 	}
+	if (cfg.nservers && cfg.server[0].sa.sa_family == AF_INET6)
+		net_wait_ipv6_ready(3000); /* our address passes DAD first (RFC 4862 5.4) */
 	int failed = 0;
 	for (int k = 0; k < nnames && !host_stop_requested(); k++)
 		failed += resolve_one(&cfg, names[k], (uint16_t)qtype);

@@ -169,6 +169,13 @@ int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
  * then). 0 otherwise, or with no host. */
 int net_family_available(int family);
 
+/* Waits (running the host, at most timeout_ms) until none of its IPv6
+ * addresses is still tentative: RFC 4862 5.4 lets an address be used only
+ * once duplicate address detection has passed (about a second after the
+ * host starts), so a client that talks IPv6 right after host_open calls
+ * this first. Returns 0, or -ETIMEDOUT / -EINTR. */
+int net_wait_ipv6_ready(int timeout_ms);
+
 /* Parses a literal address of either family ("10.0.0.2", "fd00::2", also
  * "[fd00::2]") with port into *ss and *len. Returns 0 or -EINVAL. */
 int net_sockaddr_pton(const char *addr, uint16_t port, struct sockaddr_storage *ss,

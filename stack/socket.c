@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "ip/ndp.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
 #include "stack/stack.h"
@@ -634,6 +635,27 @@ int net_family_available(int family)
 			return 1;
 		if (family == AF_INET6 && current->ifs[i].ip6.on)
 			return 1;
+	}
+	return 0;
+}
+
+/* True if an IPv6 address of the current host is still tentative. */
+static bool ipv6_tentative(void)
+{
+	for (int i = 0; current && i < current->nifs; i++)
+		for (int k = 0; current->ifs[i].ip6.on && k < NDP_IF_ADDRS; k++)
+			if (current->ifs[i].ip6.addr[k].state == IP6_ADDR_TENTATIVE)
+				return true;
+	return false;
+}
+
+int net_wait_ipv6_ready(int timeout_ms)
+{
+	int64_t deadline = wait_deadline((int64_t)timeout_ms * 1000);
+	while (ipv6_tentative()) {
+		int w = wait_once(deadline);
+		if (w < 0)
+			return w == -EAGAIN ? -ETIMEDOUT : w;
 	}
 	return 0;
 }
