@@ -19,6 +19,7 @@
 #include "ip/udp.h"
 #include "stack/byteorder.h"
 #include "stack/net.h"
+#include "stack/rng.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_codec.h"
 #include "tests/harness.h"
@@ -530,6 +531,90 @@ START_TEST(test_tcp_rst_closed_port)
 }
 END_TEST
 
+/* Hostile frames into the IPv6 transports: valid UDP, TCP and ICMPv6 error
+ * frames with random bytes changed, cut short or grown, with their
+ * checksums made right again half of the time (so the damage gets past the
+ * checksum into the parsers and sockets). Nothing may crash or leak (the
+ * harness checks the pool), and every frame is counted. */
+START_TEST(test_hostile_mutations)
+{
+	struct harness h;
+	uint8_t base[3][256], f[400];
+	size_t blen[3];
+	harness6(&h);
+	int u = udp6_socket(5000);
+	int l = net_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(7000) };
+	ck_assert_int_eq(net_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(net_listen(l, 64), 0);
+	int c = net_socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 to = sin6("fd00::1", 53);
+	ck_assert_int_eq(net_connect(c, (struct sockaddr *)&to, sizeof(to)), 0);
+	blen[0] = build_udp6(base[0], NULL, "fd00::1", 40000, "fd00::2", 5000, "payload!", CSUM_GOOD);
+	struct tcp_seg syn = { .seq = 1, .flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 1440 } };
+	blen[1] = build_tcp6(base[1], 7000, syn, false);
+	/* a port unreachable quoting a datagram of c's */
+	ck_assert_int_eq(net_send(c, "q", 1, 0), 1);
+	struct pkt *sent = expect_v6(&h, IP6_NH_UDP);
+	uint8_t msg[200];
+	size_t qlen = sent->len - L3;
+	memcpy(msg + ICMP6_HDR_LEN, sent->data + L3, qlen);
+	pkt_free(sent);
+	struct icmpv6_hdr e = { .type = ICMP6_DEST_UNREACH, .code = ICMP6_UNREACH_PORT };
+	struct ipaddr s6 = v6("fd00::1"), d6 = v6("fd00::2");
+	icmpv6_emit(&e, msg, ICMP6_HDR_LEN + qlen, &s6, &d6);
+	blen[2] = build6(base[2], t_mac_host, "fd00::1", "fd00::2", IP6_NH_ICMPV6, msg,
+			 ICMP6_HDR_LEN + qlen);
+
+	uint64_t frames0 = count(&h, "eth.rx_frames");
+	struct rng r;
+	rng_seed(&r, 42);
+	const int rounds = 6000;
+	for (int n = 0; n < rounds; n++) {
+		int k = (int)rng_below(&r, 3);
+		size_t len = blen[k];
+		memcpy(f, base[k], len);
+		int flips = 1 + (int)rng_below(&r, 4);
+		for (int i = 0; i < flips; i++)
+			f[L3 + rng_below(&r, len - L3)] = (uint8_t)rng_next(&r);
+		if (rng_chance(&r, 0.2))
+			len = L3 + rng_below(&r, len - L3 + 1); /* cut short */
+		else if (rng_chance(&r, 0.1))
+			len += rng_below(&r, 64);               /* trailing bytes */
+		if (len >= L4 && rng_chance(&r, 0.5)) {
+			/* the payload length as given, the checksum made right */
+			struct ipv6_hdr ip;
+			ipv6_parse(f + L3, len - L3, &ip);
+			size_t pl = ip.payload_len <= len - L4 ? ip.payload_len : len - L4;
+			size_t at = ip.next == IP6_NH_UDP ? 6 : ip.next == IP6_NH_TCP ? 16 : 2;
+			if (pl >= at + 2) {
+				be16_put(f + L4 + at, 0);
+				uint16_t sum = hand_sum6(&ip.src, &ip.dst, ip.next, f + L4, pl);
+				be16_put(f + L4 + at, ip.next == IP6_NH_UDP && sum == 0 ? 0xffff : sum);
+			}
+		}
+		inject(&h, f, len);
+		while (testdev_sent_count(h.dev))
+			pkt_free(testdev_take_sent(h.dev));
+		char buf[64];
+		while (net_recv(u, buf, sizeof(buf), 0) >= 0)
+			;
+		int cfd;
+		while ((cfd = net_accept(l, NULL, NULL)) >= 0)
+			net_close(cfd);
+		if (n % 1000 == 999)
+			advance(&h, 2000000);
+	}
+	ck_assert_uint_eq(count(&h, "eth.rx_frames") - frames0, (uint64_t)rounds);
+	/* some got through to each transport, some were dropped by each check */
+	ck_assert_uint_gt(count(&h, "udp.delivered"), 0);
+	ck_assert_uint_gt(count(&h, "udp.bad_checksum"), 0);
+	ck_assert_uint_gt(count(&h, "tcp.bad_checksum"), 0);
+	ck_assert_uint_gt(count(&h, "udp.icmp_error"), 0);
+	harness6_fini(&h);
+}
+END_TEST
+
 /* ---- Simulated: two hosts, NDP only, 10 MB each way over TCP/IPv6 ---- */
 
 #define SIM6_BYTES (10 * 1024 * 1024)
@@ -668,6 +753,7 @@ Suite *ipv6_sock_suite(void)
 	c = tcase_create("tcp");
 	tcase_add_test(c, test_tcp_handshake_mss_1440);
 	tcase_add_test(c, test_tcp_rst_closed_port);
+	tcase_add_test(c, test_hostile_mutations);
 	suite_add_tcase(s, c);
 	c = tcase_create("sim");
 	tcase_set_timeout(c, 300);
