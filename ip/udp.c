@@ -51,11 +51,7 @@ enum {
  * trace lines. */
 static const char *ip_port_str(const struct ipaddr *a, uint16_t port, char *buf)
 {
-	char ip[IPADDR_STRLEN];
-
-	ipaddr_ntop(a, ip, sizeof(ip));
-	snprintf(buf, IP_PORT_STRLEN, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-	return buf;
+	return ipaddr_port_str(a, port, buf, IP_PORT_STRLEN);
 }
 
 /* True if a names no particular address (family 0, 0.0.0.0 or ::): a
