@@ -531,6 +531,42 @@ START_TEST(test_tcp_rst_closed_port)
 }
 END_TEST
 
+/* An ICMPv6 error quoting our SYN reaches the connection: no route (code
+ * 0) is soft, port unreachable (code 4) aborts the connect with
+ * ECONNREFUSED (RFC 1122 4.2.3.9, RFC 5927 4.2 as for IPv4). */
+START_TEST(test_icmp6_error_to_tcp)
+{
+	struct harness h;
+	uint8_t f[400], msg[300];
+	harness6(&h);
+	int fd = net_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 to = sin6("fd00::1", 80);
+	ck_assert_int_eq(net_connect(fd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	struct pkt *syn = expect_v6(&h, IP6_NH_TCP);
+	size_t qlen = syn->len - L3;
+	memcpy(msg + ICMP6_HDR_LEN, syn->data + L3, qlen);
+	pkt_free(syn);
+	struct ipaddr s6 = v6("fd00::1"), d6 = v6("fd00::2");
+	for (int code = 0; code <= ICMP6_UNREACH_PORT; code += ICMP6_UNREACH_PORT) {
+		struct icmpv6_hdr e = { .type = ICMP6_DEST_UNREACH, .code = (uint8_t)code };
+		icmpv6_emit(&e, msg, ICMP6_HDR_LEN + qlen, &s6, &d6);
+		inject(&h, f, build6(f, t_mac_host, "fd00::1", "fd00::2", IP6_NH_ICMPV6, msg,
+				     ICMP6_HDR_LEN + qlen));
+		if (code == 0) {
+			ck_assert_uint_eq(count(&h, "tcp.icmp_soft"), 1);
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			ck_assert_int_eq(net_poll(&p, 1, 0), 0); /* still connecting */
+		}
+	}
+	ck_assert_uint_eq(count(&h, "tcp.icmp_hard"), 1);
+	int err = 0;
+	socklen_t el = sizeof(err);
+	ck_assert_int_eq(net_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+	ck_assert_int_eq(err, ECONNREFUSED);
+	harness6_fini(&h);
+}
+END_TEST
+
 /* Hostile frames into the IPv6 transports: valid UDP, TCP and ICMPv6 error
  * frames with random bytes changed, cut short or grown, with their
  * checksums made right again half of the time (so the damage gets past the
@@ -618,7 +654,7 @@ END_TEST
 /* ---- Simulated: two hosts, NDP only, 10 MB each way over TCP/IPv6 ---- */
 
 #define SIM6_BYTES (10 * 1024 * 1024)
-#define SIM6_SEEDS 5
+#define SIM6_SEEDS 8
 #define SIM6_PORT 5001
 
 static inline uint8_t sbyte(int who, uint64_t i)
@@ -753,6 +789,7 @@ Suite *ipv6_sock_suite(void)
 	c = tcase_create("tcp");
 	tcase_add_test(c, test_tcp_handshake_mss_1440);
 	tcase_add_test(c, test_tcp_rst_closed_port);
+	tcase_add_test(c, test_icmp6_error_to_tcp);
 	tcase_add_test(c, test_hostile_mutations);
 	suite_add_tcase(s, c);
 	c = tcase_create("sim");
