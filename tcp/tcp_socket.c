@@ -34,8 +34,8 @@ static bool tcp_port_conflict(struct stack *s, struct socket *so, const struct i
 	if (!so->reuseaddr)
 		return true;
 	for (struct tcb *lp = s->tcp.listeners; lp; lp = lp->hash_next)
-		if (lp->lport == lport && lp->family == so->family && (lp->laddr.family == 0 || laddr->family == 0 ||
-					   ipaddr_eq(&lp->laddr, laddr)))
+		if (lp->lport == lport && lp->family == so->family &&
+		    (lp->laddr.family == 0 || laddr->family == 0 || ipaddr_eq(&lp->laddr, laddr)))
 			return true;
 	return false;
 }
