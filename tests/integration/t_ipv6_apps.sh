@@ -82,8 +82,9 @@ ok "udpcat (stack to stack) over IPv6: $(cat "$TMP/out")"
 nsx timeout 30 "$BUILD/tcpcat" "${APP[@]}" --send-bytes 200000 "$HOST_IP6" 7 >"$TMP/out" 2>&1 ||
 	fail "tcpcat to $HOST_IP6 7: $(cat "$TMP/out")"
 sum=$(grep -Eo 'sent 200000 bytes fnv64 [0-9a-f]+' "$TMP/out" | awk '{print $NF}')
-[ -n "$sum" ] && grep -q "received 200000 bytes fnv64 $sum" "$TMP/out" ||
+if [ -z "$sum" ] || ! grep -q "received 200000 bytes fnv64 $sum" "$TMP/out"; then
 	fail "tcpcat: echo did not give back the 200000 bytes sent: $(cat "$TMP/out")"
+fi
 ok "tcpcat (stack to stack) over IPv6: 200000 bytes echoed, same fnv64"
 nsx timeout 30 "$BUILD/webget" "${APP[@]}" -o "$TMP/web.bin" "http://[$HOST_IP6]/bytes/100000" \
 	>"$TMP/out" 2>&1 || fail "webget http://[$HOST_IP6]/bytes/100000: $(cat "$TMP/out")"
