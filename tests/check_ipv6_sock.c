@@ -531,6 +531,31 @@ START_TEST(test_tcp_rst_closed_port)
 }
 END_TEST
 
+/* The address helpers apps use: either family, brackets for IPv6. */
+START_TEST(test_sockaddr_helpers)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[NET_ADDRSTRLEN];
+	ck_assert_int_eq(net_sockaddr_pton("fd00::2", 7, &ss, &len), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_int_eq(len, sizeof(struct sockaddr_in6));
+	ck_assert_str_eq(net_sockaddr_ntop((struct sockaddr *)&ss, 1, buf, sizeof(buf)), "[fd00::2]:7");
+	ck_assert_str_eq(net_sockaddr_ntop((struct sockaddr *)&ss, 0, buf, sizeof(buf)), "fd00::2");
+	ck_assert_int_eq(net_sockaddr_pton("[fe80::1]", 80, &ss, &len), 0);
+	ck_assert_str_eq(net_sockaddr_ntop((struct sockaddr *)&ss, 1, buf, sizeof(buf)), "[fe80::1]:80");
+	ck_assert_int_eq(net_sockaddr_pton("10.0.0.2", 53, &ss, &len), 0);
+	ck_assert_int_eq(len, sizeof(struct sockaddr_in));
+	ck_assert_str_eq(net_sockaddr_ntop((struct sockaddr *)&ss, 1, buf, sizeof(buf)), "10.0.0.2:53");
+	const char *bad[] = { "", "[10.0.0.2]", "fd00::2::1", "[fd00::2", "10.0.0.256", "host" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(net_sockaddr_pton(bad[i], 1, &ss, &len) == -EINVAL, "'%s'", bad[i]);
+	struct ipaddr a6 = v6("fd00::1"), a4 = ipaddr_v4(0x0a000001);
+	ck_assert_str_eq(ipaddr_port_str(&a6, 5, buf, sizeof(buf)), "[fd00::1]:5");
+	ck_assert_str_eq(ipaddr_port_str(&a4, 5, buf, sizeof(buf)), "10.0.0.1:5");
+}
+END_TEST
+
 /* An ICMPv6 error quoting our SYN reaches the connection: no route (code
  * 0) is soft, port unreachable (code 4) aborts the connect with
  * ECONNREFUSED (RFC 1122 4.2.3.9, RFC 5927 4.2 as for IPv4). */
@@ -785,6 +810,7 @@ Suite *ipv6_sock_suite(void)
 	tcase_add_test(c, test_port_unreachable);
 	tcase_add_test(c, test_icmp6_error_to_socket);
 	tcase_add_test(c, test_hostile_udp_dropped);
+	tcase_add_test(c, test_sockaddr_helpers);
 	suite_add_tcase(s, c);
 	c = tcase_create("tcp");
 	tcase_add_test(c, test_tcp_handshake_mss_1440);
