@@ -5,7 +5,8 @@
  *       www.lab.test.		300	IN	A	10.0.0.2
  *   resolve ... -t MX lab.test        another type
  *   resolve ... --server 10.0.0.2 -v www.lab.test   another server, and the
- *       messages exchanged */
+ *       messages exchanged
+ *   resolve ... --ip6 fd00::3/64 --server fd00::2 www.lab.test   over IPv6 */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "  -t TYPE           A (default), AAAA, CNAME, MX, NS, PTR, SOA, TXT, ANY or "
 	      "TYPEnnn\n"
-	      "  --server ADDR     the server to ask (default: the gateway); give it up to 3 "
-	      "times\n"
+	      "  --server ADDR     the server to ask, IPv4 or IPv6 (fd00::2 needs --ip6)\n"
+	      "                    (default: the gateway); up to 3 times, one family\n"
 	      "  --port PORT       its port (default 53)\n"
 	      "  --timeout MS      the first try's timeout, doubled at each round (default 1000)\n"
 	      "  --tries N         rounds over the servers (default 3)\n"
@@ -124,16 +125,19 @@ int main(int argc, char **argv)
 					return 2;
 				}
 			} else if (a[2] == 's') {
-				struct sockaddr_in *s = &cfg.server[cfg.nservers];
+				struct sockaddr_storage ss;
+				socklen_t sl;
 				if (cfg.nservers == DNS_MAX_SERVERS ||
-				    inet_pton(AF_INET, v, &s->sin_addr) != 1) {
+				    net_sockaddr_pton(v, DNS_PORT, &ss, &sl) < 0 ||
+				    (cfg.nservers &&
+				     ss.ss_family != cfg.server[0].sa.sa_family)) {
 					fprintf(stderr,
-						"resolve: --server: '%s' is not an IPv4 address "
-						"(at most %d)\n",
+						"resolve: --server: '%s' is not an IPv4 or IPv6 "
+						"address (at most %d, all of one family)\n",
 						v, DNS_MAX_SERVERS);
 					return 2;
 				}
-				s->sin_family = AF_INET;
+				memcpy(&cfg.server[cfg.nservers], &ss, sl);
 				cfg.nservers++;
 			} else {
 				long n = number(v, 1,
@@ -167,7 +171,10 @@ int main(int argc, char **argv)
 	if (host_opts_check(&o, "resolve") < 0)
 		return 2;
 	for (int k = 0; k < cfg.nservers; k++)
-		cfg.server[k].sin_port = htons((uint16_t)port);
+		if (cfg.server[k].sa.sa_family == AF_INET6)
+			cfg.server[k].v6.sin6_port = htons((uint16_t)port);
+		else
+			cfg.server[k].v4.sin_port = htons((uint16_t)port);
 
 	struct host h;
 	char err[256];
@@ -180,6 +187,8 @@ int main(int argc, char **argv)
 		host_close(&h);
 		return 2;
 	}
+	if (cfg.nservers && cfg.server[0].sa.sa_family == AF_INET6)
+		net_wait_ipv6_ready(3000); /* our address passes DAD first (RFC 4862 5.4) */
 	int failed = 0;
 	for (int k = 0; k < nnames && !host_stop_requested(); k++)
 		failed += resolve_one(&cfg, names[k], (uint16_t)qtype);

@@ -80,9 +80,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapstack: %s\n", err);
 		return 1;
 	}
-	char a[IP4_STRLEN], m[ETH_MAC_STRLEN];
-	fprintf(stderr, "tapstack: host %s/%d lladdr %s on %s%s%s%s%s, seed %llu\n",
-		ip4_ntop(o.ip4, a), o.ip4_prefix, mac_ntop(o.mac, m), o.tap,
+	char a[IP4_STRLEN], m[ETH_MAC_STRLEN], a6[IPADDR_STRLEN + 16] = "";
+	if (o.has_ip6) {
+		char t[IPADDR_STRLEN];
+		snprintf(a6, sizeof(a6), " and %s/%d", ipaddr_ntop(&o.ip6, t, sizeof(t)), o.ip6_prefix);
+	}
+	fprintf(stderr, "tapstack: host %s/%d%s lladdr %s on %s%s%s%s%s, seed %llu\n",
+		ip4_ntop(o.ip4, a), o.ip4_prefix, a6, mac_ntop(o.mac, m), o.tap,
 		o.pcap ? ", pcap " : "", o.pcap ? o.pcap : "", h.ctl_fd >= 0 ? ", control " : "",
 		h.ctl_fd >= 0 ? h.ctl_path : "", (unsigned long long)o.seed);
 

@@ -5,7 +5,8 @@
  * checksum (FNV-1a 64) of each, so two ends can be compared.
  *
  *   tcpcat --tap tap1 --ip 10.0.0.3/24 --send-bytes 100000000 10.0.0.2 9
- *   tcpcat --tap tap2 --ip 10.0.0.4/24 --listen 5000 --recv out.bin */
+ *   tcpcat --tap tap2 --ip 10.0.0.4/24 --listen 5000 --recv out.bin
+ *   tcpcat --tap tap1 --ip 10.0.0.3/24 --ip6 fd00::3/64 --send-bytes 1000 fd00::2 7 */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ static void usage(FILE *out)
 	fputs("usage: tcpcat HOST-OPTIONS [SEND] [--recv FILE] [--recv-max N] ADDR PORT\n"
 	      "       tcpcat HOST-OPTIONS [SEND] [--recv FILE] --listen PORT\n"
 	      "\n"
-	      "Connects to ADDR:PORT (or waits for one connection on PORT), sends, closes its\n"
+	      "Connects to ADDR:PORT (IPv4 or IPv6; or waits for one connection on PORT, over\n"
+	      "IPv6 too when the host has --ip6), sends, closes its\n"
 	      "sending side, receives until the peer closes, and prints a summary:\n"
 	      "  sent N bytes fnv64 X, received M bytes fnv64 Y\n"
 	      "\n"
@@ -184,14 +186,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct sockaddr_storage to;
+	socklen_t tolen = 0;
+	memset(&to, 0, sizeof(to));
 	if (listen_port < 0) {
 		long port = npos == 2 ? strtol(pos[1], NULL, 10) : 0;
-		if (npos != 2 || inet_pton(AF_INET, pos[0], &to.sin_addr) != 1 || port < 1 || port > 65535) {
-			fprintf(stderr, "tcpcat: give ADDR PORT (an IPv4 address and a port), or --listen PORT\n");
+		if (npos != 2 || port < 1 || port > 65535 ||
+		    net_sockaddr_pton(pos[0], (uint16_t)port, &to, &tolen) < 0) {
+			fprintf(stderr, "tcpcat: give ADDR PORT (an IPv4 or IPv6 address and a port), "
+				"or --listen PORT\n");
 			return 2;
 		}
-		to.sin_port = htons((uint16_t)port);
 	}
 	if (host_opts_check(&o, "tcpcat") < 0)
 		return 2;
@@ -201,25 +206,60 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpcat: %s\n", err);
 		return 1;
 	}
-	int fd = net_socket(AF_INET, SOCK_STREAM, 0), r;
-	if (nodelay)
-		net_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+	int fd = -1, r = 0;
 	if (listen_port >= 0) {
-		struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons((uint16_t)listen_port) };
-		if ((r = net_bind(fd, (struct sockaddr *)&me, sizeof(me))) < 0 || (r = net_listen(fd, 1)) < 0) {
-			fprintf(stderr, "tcpcat: listen on port %ld: %s\n", listen_port, strerror(-r));
-			host_close(&h);
-			return 1;
+		/* one listener per family (AF_INET6 sockets are IPv6-only); the
+		 * first connection on either is the one */
+		struct pollfd l[2];
+		int nl = 0;
+		for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
+			if (family == AF_INET6 && !net_family_available(AF_INET6))
+				break;
+			struct sockaddr_storage me;
+			socklen_t mlen;
+			net_sockaddr_pton(family == AF_INET ? "0.0.0.0" : "::", (uint16_t)listen_port,
+					  &me, &mlen);
+			int lfd = net_socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			if (nodelay)
+				net_setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+			if ((r = lfd) < 0 || (r = net_bind(lfd, (struct sockaddr *)&me, mlen)) < 0 ||
+			    (r = net_listen(lfd, 1)) < 0) {
+				fprintf(stderr, "tcpcat: listen on port %ld: %s\n", listen_port, strerror(-r));
+				host_close(&h);
+				return 1;
+			}
+			l[nl++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		}
-		int c = net_accept(fd, NULL, NULL);
-		net_close(fd);
-		fd = c;
+		while (fd < 0) {
+			r = net_poll(l, (nfds_t)nl, -1);
+			if (r < 0) {
+				fd = r;
+				break;
+			}
+			for (int i = 0; i < nl && fd < 0; i++)
+				if (l[i].revents & POLLIN)
+					fd = net_accept(l[i].fd, NULL, NULL);
+			if (fd == -EAGAIN)
+				fd = -1;
+			else if (fd < -1)
+				break;
+		}
+		for (int i = 0; i < nl; i++)
+			net_close(l[i].fd);
 		if (fd < 0) {
 			fprintf(stderr, "tcpcat: accept: %s\n", strerror(-fd));
 			host_close(&h);
 			return 1;
 		}
-	} else if ((r = net_connect(fd, (struct sockaddr *)&to, sizeof(to))) < 0) {
+		int off = 0;
+		net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &off, sizeof(off));
+	} else if ((to.ss_family == AF_INET6 && net_wait_ipv6_ready(3000) < 0) ||
+		   (fd = net_socket(to.ss_family, SOCK_STREAM, 0)) < 0 ||
+		   (nodelay && net_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
+					      sizeof(nodelay)) < 0) ||
+		   (r = net_connect(fd, (struct sockaddr *)&to, tolen)) < 0) {
+		if (fd < 0)
+			r = fd;
 		fprintf(stderr, "tcpcat: connect to %s:%s: %s\n", pos[0], pos[1], strerror(-r));
 		host_close(&h);
 		return 1;

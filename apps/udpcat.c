@@ -5,8 +5,11 @@
  *   udpcat --tap tap1 --ip 10.0.0.3/24 10.0.0.2 7 hello world
  *       sends "hello" and "world" to the echo service of 10.0.0.2 and
  *       prints each answer;
+ *   udpcat --tap tap1 --ip 10.0.0.3/24 --ip6 fd00::3/64 fd00::2 7 hello
+ *       the same over IPv6;
  *   udpcat --tap tap1 --ip 10.0.0.3/24 --listen 5000
- *       prints every datagram that arrives on port 5000. */
+ *       prints every datagram that arrives on port 5000 (over IPv6 too when
+ *       the host has --ip6: one socket per family). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +25,8 @@ static void usage(FILE *out)
 	fputs("usage: udpcat HOST-OPTIONS [--timeout MS] ADDR PORT [MESSAGE...]\n"
 	      "       udpcat HOST-OPTIONS --listen PORT\n"
 	      "\n"
-	      "Sends each MESSAGE (default: hello) as one UDP datagram to ADDR:PORT and prints\n"
+	      "Sends each MESSAGE (default: hello) as one UDP datagram to ADDR:PORT (IPv4 or\n"
+	      "IPv6, e.g. fd00::2 with --ip6) and prints\n"
 	      "the answer to each, or listens on PORT and prints what arrives. A host of its\n"
 	      "own runs inside: give it a free TAP of the lab (sudo labs/net up 2 makes tap1):\n"
 	      "  sudo labs/net exec build/udpcat --tap tap1 --ip 10.0.0.3/24 10.0.0.2 7 hi\n"
@@ -35,34 +39,55 @@ static void usage(FILE *out)
 	host_opts_usage(out);
 }
 
-/* Prints what arrives on port until the program is stopped. */
+/* Prints what arrives on port until the program is stopped: on an IPv4
+ * socket, and on an IPv6 one too when the host has IPv6 (an AF_INET6
+ * socket carries IPv6 only), both waited on with net_poll. */
 static int listen_on(uint16_t port)
 {
-	int fd = net_socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int r = net_bind(fd, (struct sockaddr *)&me, sizeof(me));
-	if (r < 0) {
-		fprintf(stderr, "udpcat: bind to port %u: %s\n", port, strerror(-r));
-		return 1;
-	}
-	printf("listening on UDP port %u (Ctrl-C to stop)\n", port);
-	for (;;) {
-		char buf[65536], from[INET_ADDRSTRLEN];
-		struct sockaddr_in peer;
-		socklen_t plen = sizeof(peer);
-		/* Blocks: the stack runs (answers ARP, pings...) while we wait. */
-		ssize_t n = net_recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
-		if (n == -EINTR)
+	struct pollfd fds[2];
+	int nfds = 0;
+	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
+		if (family == AF_INET6 && !net_family_available(AF_INET6))
 			break;
-		if (n < 0) {
-			fprintf(stderr, "udpcat: receive: %s\n", strerror((int)-n));
-			continue;
+		struct sockaddr_storage me;
+		socklen_t mlen;
+		net_sockaddr_pton(family == AF_INET ? "0.0.0.0" : "::", port, &me, &mlen);
+		int fd = net_socket(family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		int r = fd < 0 ? fd : net_bind(fd, (struct sockaddr *)&me, mlen);
+		if (r < 0) {
+			fprintf(stderr, "udpcat: bind to port %u: %s\n", port, strerror(-r));
+			return 1;
 		}
-		inet_ntop(AF_INET, &peer.sin_addr, from, sizeof(from));
-		printf("%s:%u sent %zd bytes: %.*s\n", from, ntohs(peer.sin_port), n, (int)n, buf);
-		fflush(stdout);
+		fds[nfds++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
-	net_close(fd);
+	printf("listening on UDP port %u%s (Ctrl-C to stop)\n", port,
+	       nfds == 2 ? ", IPv4 and IPv6" : "");
+	for (;;) {
+		/* Blocks: the stack runs (answers ARP, pings...) while we wait. */
+		if (net_poll(fds, (nfds_t)nfds, -1) < 0)
+			break; /* -EINTR */
+		for (int i = 0; i < nfds; i++) {
+			char buf[65536], from[NET_ADDRSTRLEN];
+			struct sockaddr_storage peer;
+			socklen_t plen = sizeof(peer);
+			if (!fds[i].revents)
+				continue;
+			ssize_t n = net_recvfrom(fds[i].fd, buf, sizeof(buf), 0,
+						 (struct sockaddr *)&peer, &plen);
+			if (n == -EAGAIN)
+				continue;
+			if (n < 0) {
+				fprintf(stderr, "udpcat: receive: %s\n", strerror((int)-n));
+				continue;
+			}
+			printf("%s sent %zd bytes: %.*s\n",
+			       net_sockaddr_ntop((struct sockaddr *)&peer, 1, from, sizeof(from)), n,
+			       (int)n, buf);
+			fflush(stdout);
+		}
+	}
+	for (int i = 0; i < nfds; i++)
+		net_close(fds[i].fd);
 	return 0;
 }
 
@@ -70,15 +95,25 @@ static int listen_on(uint16_t port)
  * number of messages left unanswered. */
 static int send_all(const char *addr, uint16_t port, char **msgs, int nmsgs, int timeout_ms)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
-	if (inet_pton(AF_INET, addr, &to.sin_addr) != 1) {
-		fprintf(stderr, "udpcat: '%s' is not an IPv4 address\n", addr);
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	char name[NET_ADDRSTRLEN];
+	if (net_sockaddr_pton(addr, port, &to, &tolen) < 0) {
+		fprintf(stderr, "udpcat: '%s' is not an IPv4 or IPv6 address\n", addr);
 		return nmsgs;
 	}
-	int fd = net_socket(AF_INET, SOCK_DGRAM, 0);
+	net_sockaddr_ntop((struct sockaddr *)&to, 1, name, sizeof(name));
+	if (to.ss_family == AF_INET6)
+		net_wait_ipv6_ready(3000); /* our address passes DAD first */
+	int fd = net_socket(to.ss_family, SOCK_DGRAM, 0);
 	/* connect() on UDP only fixes the peer: we then receive only from it,
-	 * and an ICMP port unreachable comes back as ECONNREFUSED. */
-	net_connect(fd, (struct sockaddr *)&to, sizeof(to));
+	 * and an ICMP (or ICMPv6) port unreachable comes back as ECONNREFUSED. */
+	int c = net_connect(fd, (struct sockaddr *)&to, tolen);
+	if (c < 0) {
+		fprintf(stderr, "udpcat: %s: %s\n", name, strerror(-c));
+		net_close(fd);
+		return nmsgs;
+	}
 	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
 	net_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
@@ -98,7 +133,7 @@ static int send_all(const char *addr, uint16_t port, char **msgs, int nmsgs, int
 			if (r == -EINTR)
 				break;
 		} else {
-			printf("answer from %s:%u, %zd bytes in %.3f ms: %.*s\n", addr, port, r,
+			printf("answer from %s, %zd bytes in %.3f ms: %.*s\n", name, r,
 			       (double)(host_clock_now() - t0) / 1000, (int)r, buf);
 		}
 	}

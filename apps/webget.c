@@ -33,6 +33,7 @@ static void usage(FILE *out)
 	      "HOST is a name (resolved over DNS) or an IPv4 address. The host needs a free TAP\n"
 	      "of the lab (sudo labs/net up 2 makes tap1):\n"
 	      "  sudo labs/net exec build/webget --tap tap1 --ip 10.0.0.3/24 http://10.0.0.2/\n"
+	      "  ... --ip6 fd00::3/64 'http://[fd00::2]/'   (an IPv6 literal in brackets)\n"
 	      "\n"
 	      "  -o FILE          write the body to FILE\n"
 	      "  -I               HEAD: print the response head on stdout, no body\n"
@@ -46,12 +47,14 @@ static void usage(FILE *out)
 }
 
 struct url {
-	char host[256];
+	char host[256];            /* a name or an address, without brackets */
+	bool v6;                   /* host is an IPv6 literal ([fd00::2] in the URL) */
 	uint16_t port;
 	char path[2048];
 };
 
-/* Splits "http://host:8080/a/b" into its parts. Returns 0 or -1. */
+/* Splits "http://host:8080/a/b" (or "http://[fd00::2]:8080/a/b", RFC 3986
+ * 3.2.2: an IPv6 literal goes in brackets) into its parts. Returns 0 or -1. */
 static int url_parse(const char *s, struct url *u)
 {
 	if (strncasecmp(s, "http://", 7) != 0)
@@ -68,7 +71,21 @@ static int url_parse(const char *s, struct url *u)
 		return -1;
 	snprintf(u->path, sizeof(u->path), "%s%.*s", rest[0] == '/' ? "" : "/", (int)pl, rest);
 	u->port = 80;
+	u->v6 = false;
 	char *colon = strchr(u->host, ':');
+	if (u->host[0] == '[') {
+		char *close = strchr(u->host, ']');
+		if (!close || (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		*close = '\0';
+		/* the address moves one to the left; ":PORT" stays where it is */
+		memmove(u->host, u->host + 1, strlen(u->host + 1) + 1);
+		u->v6 = true;
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, u->host, &a6) != 1)
+			return -1;
+	}
 	if (colon) {
 		char *end;
 		long p = strtol(colon + 1, &end, 10);
@@ -118,19 +135,44 @@ static void show_lines(const char *prefix, const char *text, size_t len)
 	}
 }
 
-/* Resolves u's host into to. Returns 0, or -1 after printing why. */
-static int resolve(const struct url *u, struct sockaddr_in *to)
+/* Resolves u's host and connects to it: to each address net_getaddrinfo
+ * gives in turn (IPv6 first on a host with IPv6, then IPv4) until one
+ * answers, as RFC 6724 2 asks of an application. Returns the connected
+ * descriptor, or -1 after printing why. */
+static int connect_host(const struct url *u)
 {
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	struct addrinfo hints = { .ai_family = u->v6 ? AF_INET6 : AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char name[NET_ADDRSTRLEN];
 	int r = net_getaddrinfo(u->host, NULL, &hints, &res);
 	if (r != 0 || !res) {
 		fprintf(stderr, "webget: cannot resolve %s: %s\n", u->host, gai_strerror(r));
 		return -1;
 	}
-	*to = *(struct sockaddr_in *)res->ai_addr;
-	to->sin_port = htons(u->port);
+	int fd = -1;
+	if (res->ai_family == AF_INET6)
+		net_wait_ipv6_ready(3000); /* our address passes DAD first */
+	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+		struct sockaddr_storage to;
+		memset(&to, 0, sizeof(to));
+		memcpy(&to, ai->ai_addr, ai->ai_addrlen);
+		if (to.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&to)->sin6_port = htons(u->port);
+		else
+			((struct sockaddr_in *)&to)->sin_port = htons(u->port);
+		fd = net_socket(to.ss_family, SOCK_STREAM, 0);
+		r = fd < 0 ? fd : net_connect(fd, (struct sockaddr *)&to, ai->ai_addrlen);
+		if (r < 0) {
+			fprintf(stderr, "webget: connect to %s: %s\n",
+				net_sockaddr_ntop((struct sockaddr *)&to, 1, name, sizeof(name)),
+				strerror(-r));
+			if (fd >= 0)
+				net_close(fd);
+			fd = -1;
+		}
+	}
 	net_freeaddrinfo(res);
-	return 0;
+	return fd;
 }
 
 /* One exchange on a connection: where the body goes, what came back. */
@@ -238,19 +280,14 @@ static int read_body(struct fetch *f, char *buf, size_t have)
 static int exchange(const struct url *u, struct fetch *f)
 {
 	static char buf[BUF_SIZE];
-	struct sockaddr_in to;
-	if (resolve(u, &to) < 0)
+	f->fd = connect_host(u);
+	if (f->fd < 0)
 		return 1;
-	f->fd = net_socket(AF_INET, SOCK_STREAM, 0);
-	int r = net_connect(f->fd, (struct sockaddr *)&to, sizeof(to));
-	if (r < 0) {
-		fprintf(stderr, "webget: connect to %s:%u: %s\n", u->host, u->port, strerror(-r));
-		net_close(f->fd);
-		return 1;
-	}
-	/* RFC 9112 3.2: Host carries the port when it is not the default */
+	/* RFC 9112 3.2: Host carries the port when it is not the default, and
+	 * an IPv6 literal in its brackets (RFC 3986 3.2.2) */
 	char hostport[300];
-	snprintf(hostport, sizeof(hostport), u->port == 80 ? "%s" : "%s:%u", u->host, u->port);
+	snprintf(hostport, sizeof(hostport), u->port == 80 ? "%s%s%s" : "%s%s%s:%u",
+		 u->v6 ? "[" : "", u->host, u->v6 ? "]" : "", u->port);
 	char req[3072];
 	int len = snprintf(req, sizeof(req),
 			   "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: webget/%s\r\n"

@@ -115,3 +115,12 @@ uint32_t ip4_mask(int len)
 		return 0xffffffffu;
 	return 0xffffffffu << (32 - len);
 }
+
+const char *ipaddr_port_str(const struct ipaddr *a, uint16_t port, char *buf, size_t len)
+{
+	char ip[IPADDR_STRLEN];
+
+	ipaddr_ntop(a, ip, sizeof(ip));
+	snprintf(buf, len, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+	return buf;
+}

@@ -39,6 +39,11 @@ void ipaddr_mask(struct ipaddr *a, int len);
 /* Text form ("10.0.0.2", "fd00::2"); writes "-" for an unset address. */
 const char *ipaddr_ntop(const struct ipaddr *a, char *buf, size_t len);
 
+/* "10.0.0.2:80" or "[fd00::2]:80" (IPv6 in brackets, RFC 3986 3.2.2) into
+ * buf (IPADDR_PORT_STRLEN is enough), for trace lines. Returns buf. */
+#define IPADDR_PORT_STRLEN (IPADDR_STRLEN + 8)
+const char *ipaddr_port_str(const struct ipaddr *a, uint16_t port, char *buf, size_t len);
+
 /* Parses an address of either family. Returns 0 or -1. */
 int ipaddr_pton(const char *s, struct ipaddr *a);
 

@@ -17,6 +17,7 @@
 #include "ip/ipv6_frag.h"
 #include "ip/ndp.h"
 #include "ip/pmtu.h"
+#include "ip/udp.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
 #include "stack/pkt.h"
@@ -127,6 +128,85 @@ static const char *icmpv6_error_name(uint8_t type)
 	}
 }
 
+/* The errno an ICMPv6 error means for the socket it is about, as Linux's
+ * icmpv6_err_convert: RFC 4443 3.1 destination unreachable by code (4, port
+ * unreachable, is ECONNREFUSED: a hard error for a connecting TCP), 3.3
+ * time exceeded, 3.4 parameter problem (code 1, an unrecognized next
+ * header, is the IPv6 form of "protocol unreachable"). 0: nothing to report
+ * (packet too big is path MTU discovery's, RFC 8201; unknown types). */
+static int icmpv6_error_errno(uint8_t type, uint8_t code)
+{
+	switch (type) {
+	case ICMP6_DEST_UNREACH:
+		switch (code) {
+		case 0: /* no route to destination */
+			return ENETUNREACH;
+		case 1: /* communication administratively prohibited */
+		case 5: /* source address failed ingress/egress policy */
+		case 6: /* reject route to destination */
+			return EACCES;
+		case ICMP6_UNREACH_PORT:
+			return ECONNREFUSED;
+		default: /* 2 beyond scope, 3 address unreachable, others */
+			return EHOSTUNREACH;
+		}
+	case ICMP6_TIME_EXCEEDED:
+		return EHOSTUNREACH;
+	case ICMP6_PARAM_PROBLEM:
+		return code == ICMP6_PARAM_NEXT_HEADER ? ENOPROTOOPT : EPROTO;
+	default:
+		return 0;
+	}
+}
+
+/* Passes a received ICMPv6 error (p->data at its header, h parsed) to the
+ * transport of the datagram it quotes (RFC 4443 2.4 (a); RFC 1122 4.1.3.3
+ * and 4.2.3.9 as for IPv4): the quoted IPv6 header and its extension
+ * headers are walked to the UDP or TCP header, whose ports (and TCP
+ * sequence number) name the socket. Only errors about datagrams we sent
+ * (the quoted source is one of our addresses) are passed. The caller
+ * keeps p. */
+static void icmpv6_error_to_transport(struct stack *s, const struct pkt *p,
+				      const struct ip_rx *rx, const struct icmpv6_hdr *h)
+{
+	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
+	const uint8_t *q = p->data + ICMP6_HDR_LEN;
+	size_t qlen = p->len - ICMP6_HDR_LEN;
+	struct ipv6_hdr qh;
+	struct ipv6_chain c;
+	const char *reason = NULL;
+
+	/* the quote may be cut short of its payload length (RFC 4443 2.4 (c)),
+	 * so the header is read by hand, not through ipv6_parse's checks */
+	if (qlen < IPV6_HDR_LEN || (q[0] >> 4) != 6) {
+		reason = "icmp6.error_short_quote";
+	} else {
+		ipv6_parse(q, qlen, &qh);
+		if (ipv6_walk_ext(q, qlen, qh.next, &c) != NULL || c.off + 8 > qlen)
+			reason = "icmp6.error_short_quote";
+		else if (!ip_is_local(s, &qh.src))
+			reason = "icmp6.error_not_ours";
+	}
+	if (reason) {
+		stats_inc(&s->stats, reason);
+		TRACE(s, "ICMPv6 %s from %s not passed up: %s", icmpv6_error_name(h->type),
+		      ipaddr_ntop(&rx->src, a, sizeof(a)), reason);
+		return;
+	}
+	const uint8_t *l4 = q + c.off;
+	uint16_t sport = be16_get(l4), dport = be16_get(l4 + 2);
+	int err = icmpv6_error_errno(h->type, h->code);
+	TRACE(s, "rx ICMPv6 %s code %u about proto %u [%s]:%u -> [%s]:%u",
+	      icmpv6_error_name(h->type), h->code, c.proto, ipaddr_ntop(&qh.src, a, sizeof(a)),
+	      sport, ipaddr_ntop(&qh.dst, b, sizeof(b)), dport);
+	if (!err)
+		return;
+	if (c.proto == IP6_NH_UDP)
+		udp_error(s, &qh.src, sport, &qh.dst, dport, err);
+	else if (c.proto == IP6_NH_TCP)
+		tcp_icmp_error(s, &qh.src, sport, &qh.dst, dport, be32_get(l4 + 4), err, 0);
+}
+
 /* RFC 4443 3.2: a Packet Too Big says the datagram it quotes (p->data +
  * 8, from its IPv6 header) did not fit a link on the way of h->rest bytes.
  * RFC 8201 4: only about a datagram we sent, the path MTU to its
@@ -173,8 +253,8 @@ static void icmpv6_packet_too_big(struct stack *s, struct netif *ifp, struct pkt
 /* Handles an ICMPv6 message for this host (p->data at its header, p->len
  * its length, rx the datagram it came in): echo requests are answered, echo
  * replies counted, NS, NA and RA passed to neighbor discovery, packet too
- * big to the path MTU cache, other errors counted (passing them to
- * transports comes with AF_INET6 sockets), the rest
+ * big to the path MTU cache, other errors counted and passed to the socket
+ * they are about, the rest
  * dropped (RFC 4443 2.4 (a), (b)). Consumes p. */
 void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct ip_rx *rx)
 {
@@ -220,6 +300,7 @@ void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struc
 			TRACE(s, "rx ICMPv6 %s from %s (type %u code %u)",
 			      icmpv6_error_name(h.type), ipaddr_ntop(&rx->src, src, sizeof(src)),
 			      h.type, h.code);
+			icmpv6_error_to_transport(s, p, rx, &h);
 			pkt_free(p);
 			return;
 		}

@@ -80,6 +80,14 @@ static struct netif *ip4_broadcast_netif(struct stack *s, uint32_t dst)
  * subnet, else the interface of the longest matching route. NULL if none. */
 static struct netif *ip_out_netif(struct stack *s, const struct ipaddr *dst)
 {
+	/* as ipv6_output sends them: link-local and multicast IPv6
+	 * destinations are on the link of the first IPv6 interface */
+	if (dst->family == AF_INET6 && (ip6_is_linklocal(dst) || ip6_is_multicast(dst))) {
+		for (int i = 0; i < s->nifs; i++)
+			if (s->ifs[i].ip6.on)
+				return &s->ifs[i];
+		return NULL;
+	}
 	if (dst->family == AF_INET) {
 		struct netif *ifp = ip4_broadcast_netif(s, ipaddr_to_v4(dst));
 		if (ifp)
@@ -91,12 +99,17 @@ static struct netif *ip_out_netif(struct stack *s, const struct ipaddr *dst)
 
 /* RFC 1122 3.3.4.3: the source of a datagram we originate is the address of
  * the interface it leaves by (a host with one address per interface has
- * nothing else to choose). Returns 0 with *src set, or -ENETUNREACH when no
+ * nothing else to choose). For IPv6 the interface has several (link-local,
+ * global): ipv6_select_source applies a simplified RFC 6724 5 (scope
+ * first, so the link-local address for a link-local destination, else the
+ * longest common prefix). Returns 0 with *src set, or -ENETUNREACH when no
  * route leads to dst or that interface has no address of dst's family. */
 int ip_select_source(struct stack *s, const struct ipaddr *dst, struct ipaddr *src)
 {
 	struct netif *ifp = ip_out_netif(s, dst);
 
+	if (ifp && dst->family == AF_INET6)
+		return ifp->ip6.on ? ipv6_select_source(s, ifp, dst, src) : -ENETUNREACH;
 	if (!ifp || dst->family != AF_INET || ifp->ip4 == 0)
 		return -ENETUNREACH;
 	*src = ipaddr_v4(ifp->ip4);

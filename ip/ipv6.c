@@ -24,6 +24,8 @@
 #include "ip/ndp.h"
 #include "ip/pmtu.h"
 #include "ip/route.h"
+#include "ip/udp.h"
+#include "tcp/tcp.h"
 #include "stack/byteorder.h"
 #include "stack/pkt.h"
 #include "stack/stack.h"
@@ -311,9 +313,16 @@ static void ipv6_deliver(struct stack *s, struct netif *ifp, struct pkt *p,
 		return;
 	case IP6_NH_TCP:
 	case IP6_NH_UDP:
-		/* AF_INET6 sockets are the next slice of the work */
-		stack_drop(s, p, "ip6.transport_not_yet", "proto %u from %s", c->proto,
-			   ipaddr_ntop(&h->src, src, sizeof(src)));
+		/* the transports check their own checksum over the IPv6
+		 * pseudo-header (RFC 8200 8.1, ip_pseudo_sum) and find AF_INET6
+		 * sockets; the IPv6 header (rx.hdr) stays in the headroom for
+		 * a port unreachable to quote */
+		pkt_pull(p, c->off);
+		stats_inc(&s->stats, "ip6.delivered");
+		if (c->proto == IP6_NH_TCP)
+			tcp_input(s, ifp, p, &rx);
+		else
+			udp_input(s, ifp, p, &rx);
 		return;
 	default:
 		/* RFC 8200 4: an unrecognized next header is answered with a

@@ -23,6 +23,7 @@
 
 #include "ip/addr.h"
 #include "ip/icmp.h"
+#include "ip/icmpv6.h"
 #include "ip/ip.h"
 #include "ip/ipv4.h"
 #include "stack/byteorder.h"
@@ -46,13 +47,11 @@ enum {
 
 #define IP_PORT_STRLEN (IPADDR_STRLEN + 8)
 
-/* "10.0.0.1:5353" into buf (IP_PORT_STRLEN bytes), for trace lines. */
+/* "10.0.0.1:5353" or "[fd00::1]:5353" into buf (IP_PORT_STRLEN bytes), for
+ * trace lines. */
 static const char *ip_port_str(const struct ipaddr *a, uint16_t port, char *buf)
 {
-	char ip[IPADDR_STRLEN];
-
-	snprintf(buf, IP_PORT_STRLEN, "%s:%u", ipaddr_ntop(a, ip, sizeof(ip)), port);
-	return buf;
+	return ipaddr_port_str(a, port, buf, IP_PORT_STRLEN);
 }
 
 /* True if a names no particular address (family 0, 0.0.0.0 or ::): a
@@ -159,7 +158,8 @@ static bool udp_bind_conflict(struct stack *s, const struct socket *so, const st
 			      uint16_t port)
 {
 	for (struct socket *o = *udp_bucket(&s->udp, port); o; o = o->hash_next) {
-		if (o == so || o->lport != port)
+		/* IPV6_V6ONLY: the families have separate port spaces */
+		if (o == so || o->lport != port || o->family != so->family)
 			continue;
 		bool overlap = udp_addr_is_any(laddr) || udp_addr_is_any(&o->laddr) ||
 			       ipaddr_eq(laddr, &o->laddr);
@@ -175,7 +175,8 @@ static bool udp_bind_conflict(struct stack *s, const struct socket *so, const st
  *   3. connected to src:sport (and bound to dst or the wildcard),
  *   2. bound to dst,
  *   1. bound to the wildcard.
- * A connected socket never takes a datagram from anyone but its peer. */
+ * A connected socket never takes a datagram from anyone but its peer, and
+ * a socket only datagrams of its own family (IPV6_V6ONLY, see net.h). */
 static struct socket *udp_lookup(struct stack *s, const struct ipaddr *dst, uint16_t dport,
 				 const struct ipaddr *src, uint16_t sport)
 {
@@ -183,7 +184,7 @@ static struct socket *udp_lookup(struct stack *s, const struct ipaddr *dst, uint
 	int best_score = 0;
 
 	for (struct socket *so = *udp_bucket(&s->udp, dport); so; so = so->hash_next) {
-		if (so->lport != dport)
+		if (so->lport != dport || so->family != dst->family)
 			continue;
 		if (!udp_addr_is_any(&so->laddr) && !ipaddr_eq(&so->laddr, dst))
 			continue;
@@ -247,10 +248,11 @@ static void udp_queue(struct stack *s, struct socket *so, struct pkt *p, const s
 }
 
 /* Answers a datagram that no socket wants (RFC 1122 4.1.3.1: a host SHOULD
- * send ICMP port unreachable), except one sent to a broadcast or multicast
- * address (RFC 1122 3.2.2, 4.1.3.1): those are dropped quietly.
- * icmp_send_error applies the other rules of RFC 1122 3.2.2 and the rate
- * limit. Consumes p. */
+ * send ICMP port unreachable; over IPv6, RFC 4443 3.1: destination
+ * unreachable code 4, port unreachable), except one sent to a broadcast or
+ * multicast address (RFC 1122 3.2.2, 4.1.3.1; RFC 4443 2.4 (e.2, e.3)):
+ * those are dropped quietly. icmp_send_error / icmpv6_send_error apply the
+ * other rules (RFC 1122 3.2.2, RFC 4443 2.4) and the rate limit. Consumes p. */
 static void udp_no_socket(struct stack *s, struct pkt *p, const struct udp_hdr *h,
 			  const struct ip_rx *ip)
 {
@@ -260,7 +262,12 @@ static void udp_no_socket(struct stack *s, struct pkt *p, const struct udp_hdr *
 		TRACE(s, "udp no socket for port %u: port unreachable", h->dport);
 		/* quote the datagram from its IP header, which is still in
 		 * front of p->data */
-		icmp_send_error(s, ip->hdr, ip->dgram_len, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
+		if (ip->src.family == AF_INET6)
+			icmpv6_send_error(s, ip->hdr, ip->dgram_len, p->flags & PKT_LINK_BCAST,
+					  ICMP6_DEST_UNREACH, ICMP6_UNREACH_PORT, 0);
+		else
+			icmp_send_error(s, ip->hdr, ip->dgram_len, ICMP_DEST_UNREACH,
+					ICMP_PORT_UNREACH);
 	}
 	stack_drop(s, p, "udp.no_port", "port %u from %s%s", h->dport,
 		   ip_port_str(&ip->src, h->sport, from), ip->bcast ? " (broadcast)" : "");
@@ -319,7 +326,7 @@ void udp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 
 	stats_inc(&s->stats, "udp.icmp_error");
 	for (struct socket *so = *udp_bucket(&s->udp, lport); so; so = so->hash_next) {
-		if (so->lport != lport || !so->connected)
+		if (so->lport != lport || !so->connected || so->family != remote->family)
 			continue;
 		if (!udp_addr_is_any(&so->laddr) && !ipaddr_eq(&so->laddr, local))
 			continue;

@@ -33,7 +33,14 @@
  * example to read first.
  *
  * Addresses are the standard struct sockaddr_in / sockaddr_in6 with
- * socklen_t lengths, ports and addresses in network byte order, as usual. */
+ * socklen_t lengths, ports and addresses in network byte order, as usual.
+ *
+ * IPv6: an AF_INET6 socket takes struct sockaddr_in6 everywhere (in6addr_any
+ * is the wildcard) and carries IPv6 only, as if IPV6_V6ONLY were 1 (RFC 3493
+ * 5.3): it never sees IPv4 traffic, and IPv4-mapped addresses (::ffff:a.b.c.d)
+ * give -EAFNOSUPPORT. A service that answers both families opens one socket
+ * per family; both may bind the same port. sin6_scope_id and sin6_flowinfo
+ * are ignored (a host has one link) and returned as 0. */
 #ifndef TAPSTACK_NET_H
 #define TAPSTACK_NET_H
 
@@ -63,7 +70,7 @@ struct stack;
 /* Extra socket options at level SOL_SOCKET. */
 #define SO_NONBLOCK 0x5401   /* int: 1 = calls never wait (as O_NONBLOCK with fcntl) */
 
-/* Creates a socket: domain AF_INET (AF_INET6 later), type SOCK_DGRAM (UDP)
+/* Creates a socket: domain AF_INET or AF_INET6, type SOCK_DGRAM (UDP)
  * or SOCK_STREAM (TCP), optionally ORed with SOCK_NONBLOCK; protocol 0 or
  * the type's own (IPPROTO_UDP, IPPROTO_TCP). Returns the descriptor, or
  * -EAFNOSUPPORT, -EPROTONOSUPPORT, -EINVAL, -EMFILE, -ENOBUFS. */
@@ -145,7 +152,8 @@ int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
  * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
  * TCP_CONGESTION (the algorithm's name, as Linux: "reno", "newreno";
- * -ENOENT for another).
+ * -ENOENT for another). Level IPPROTO_IPV6 on an AF_INET6 socket:
+ * IPV6_V6ONLY (int) is always 1; setting 0 gives -EOPNOTSUPP.
  * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
 int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
@@ -153,6 +161,31 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 /* The socket's local address, and its connected peer (-ENOTCONN if none). */
 int net_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
 int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
+
+/* ---- Helpers for apps that take either family ------------------------- */
+
+/* 1 if the host that new sockets go to has family: AF_INET with an IPv4
+ * address, AF_INET6 with IPv6 on (a service opens its AF_INET6 sockets only
+ * then). 0 otherwise, or with no host. */
+int net_family_available(int family);
+
+/* Waits (running the host, at most timeout_ms) until none of its IPv6
+ * addresses is still tentative: RFC 4862 5.4 lets an address be used only
+ * once duplicate address detection has passed (about a second after the
+ * host starts), so a client that talks IPv6 right after host_open calls
+ * this first. Returns 0, or -ETIMEDOUT / -EINTR. */
+int net_wait_ipv6_ready(int timeout_ms);
+
+/* Parses a literal address of either family ("10.0.0.2", "fd00::2", also
+ * "[fd00::2]") with port into *ss and *len. Returns 0 or -EINVAL. */
+int net_sockaddr_pton(const char *addr, uint16_t port, struct sockaddr_storage *ss,
+		      socklen_t *len);
+
+/* The text of sa: "10.0.0.1:5000", "[fd00::1]:5000" (IPv6 in brackets, as
+ * in URLs, RFC 3986 3.2.2), or without the port when with_port is 0.
+ * Returns buf. len NET_ADDRSTRLEN is always enough. */
+#define NET_ADDRSTRLEN (INET6_ADDRSTRLEN + 8)
+const char *net_sockaddr_ntop(const struct sockaddr *sa, int with_port, char *buf, size_t len);
 
 /* ---- Connecting the sockets to a host -------------------------------- */
 

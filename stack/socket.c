@@ -5,11 +5,14 @@
  * See net.h for the API and socket.h for the pieces. */
 #include "stack/socket.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "ip/ndp.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
 #include "stack/stack.h"
@@ -68,6 +71,11 @@ int sockaddr_to_ip(const struct sockaddr *sa, socklen_t len, int family, struct 
 		if (len < (socklen_t)sizeof(sin6))
 			return -EINVAL;
 		memcpy(&sin6, sa, sizeof(sin6));
+		/* IPV6_V6ONLY behaviour: an IPv4-mapped address (::ffff:0:0/96,
+		 * RFC 4291 2.5.5.2) does not reach IPv4 through this socket */
+		static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+		if (memcmp(&sin6.sin6_addr, mapped, sizeof(mapped)) == 0)
+			return -EAFNOSUPPORT;
 		a->family = AF_INET6;
 		memcpy(a->a, &sin6.sin6_addr, 16);
 		if (memcmp(a->a, any, 16) == 0)
@@ -194,8 +202,11 @@ int net_socket(int domain, int type, int protocol)
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!current)
 		return -ENETDOWN; /* no host: host_open() (or net_attach) first */
-	if (domain != AF_INET)
-		return -EAFNOSUPPORT; /* AF_INET6 comes with the IPv6 issue */
+	/* An AF_INET6 socket carries IPv6 only, as if IPV6_V6ONLY were set
+	 * (RFC 3493 5.3): no IPv4-mapped addresses, so a service that wants
+	 * both families opens one socket for each */
+	if (domain != AF_INET && domain != AF_INET6)
+		return -EAFNOSUPPORT;
 	if (base != SOCK_DGRAM && base != SOCK_STREAM)
 		return -EINVAL;
 	int proto = base == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
@@ -504,6 +515,12 @@ int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (pr != -ENOPROTOOPT)
 			return pr;
 	}
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
+		/* see net_socket: v6-only is the one behaviour there is */
+		if ((r = opt_int(val, len, &v)) < 0)
+			return r;
+		return v ? 0 : -EOPNOTSUPP;
+	}
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {
@@ -547,6 +564,14 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		int pr = so->ops->getsockopt(so, level, name, val, len);
 		if (pr != -ENOPROTOOPT)
 			return pr;
+	}
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
+		v = 1;
+		if (*len < (socklen_t)sizeof(int))
+			return -EINVAL;
+		memcpy(val, &v, sizeof(int));
+		*len = sizeof(int);
+		return 0;
 	}
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
@@ -597,4 +622,96 @@ int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 		return -EINVAL;
 	ip_to_sockaddr(&so->raddr, so->rport, so->family, addr, len);
 	return 0;
+}
+
+/* ---- helpers for apps --------------------------------------------------- */
+
+int net_family_available(int family)
+{
+	if (!current)
+		return 0;
+	for (int i = 0; i < current->nifs; i++) {
+		if (family == AF_INET && current->ifs[i].ip4 != 0)
+			return 1;
+		if (family == AF_INET6 && current->ifs[i].ip6.on)
+			return 1;
+	}
+	return 0;
+}
+
+/* True if an IPv6 address of the current host is still tentative. */
+static bool ipv6_tentative(void)
+{
+	for (int i = 0; current && i < current->nifs; i++)
+		for (int k = 0; current->ifs[i].ip6.on && k < NDP_IF_ADDRS; k++)
+			if (current->ifs[i].ip6.addr[k].state == IP6_ADDR_TENTATIVE)
+				return true;
+	return false;
+}
+
+int net_wait_ipv6_ready(int timeout_ms)
+{
+	int64_t deadline = wait_deadline((int64_t)timeout_ms * 1000);
+	while (ipv6_tentative()) {
+		int w = wait_once(deadline);
+		if (w < 0)
+			return w == -EAGAIN ? -ETIMEDOUT : w;
+	}
+	return 0;
+}
+
+int net_sockaddr_pton(const char *addr, uint16_t port, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(addr);
+
+	memset(ss, 0, sizeof(*ss));
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']' && n - 2 < sizeof(buf)) {
+		memcpy(buf, addr + 1, n - 2);
+		buf[n - 2] = 0;
+		addr = buf;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (addr != buf && inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *net_sockaddr_ntop(const struct sockaddr *sa, int with_port, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+		if (with_port)
+			snprintf(buf, len, "[%s]:%u", ip, port);
+		else
+			snprintf(buf, len, "%s", ip);
+		return buf;
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+	}
+	if (with_port)
+		snprintf(buf, len, "%s:%u", ip, port);
+	else
+		snprintf(buf, len, "%s", ip);
+	return buf;
 }

@@ -63,6 +63,7 @@ struct tcb *tcb_new(struct stack *s)
 		return NULL;
 	tp->s = s;
 	tp->state = TCP_CLOSED;
+	tp->family = AF_INET;
 	ring_init(&tp->snd, TCP_DEFAULT_SNDBUF);
 	ring_init(&tp->rcv, TCP_DEFAULT_RCVBUF);
 	tp->snd_mss = TCP_DEFAULT_MSS;
@@ -99,16 +100,27 @@ static unsigned tcp_bucket(const struct tcp_table *t, const struct ipaddr *laddr
 
 void tcb_take_port(struct tcb *tp, uint16_t lport)
 {
-	if (tp->port_held)
+	if (tp->port_held) {
 		tp->s->tcp.port_refs[tp->lport]--;
+		if (tp->family == AF_INET6)
+			tp->s->tcp.port_refs6[tp->lport]--;
+	}
 	tp->lport = lport;
 	tp->s->tcp.port_refs[lport]++;
+	if (tp->family == AF_INET6)
+		tp->s->tcp.port_refs6[lport]++;
 	tp->port_held = true;
 }
 
 bool tcp_port_in_use(struct stack *s, uint16_t lport)
 {
 	return s->tcp.port_refs[lport] != 0;
+}
+
+bool tcp_port_in_use_family(struct stack *s, uint16_t lport, int family)
+{
+	uint16_t v6 = s->tcp.port_refs6[lport];
+	return family == AF_INET6 ? v6 != 0 : s->tcp.port_refs[lport] != v6;
 }
 
 /* Links tp into its chain; *head is the bucket or the listener list. */
@@ -204,8 +216,11 @@ void tcb_free(struct tcb *tp)
 			}
 		}
 	}
-	if (tp->port_held)
+	if (tp->port_held) {
 		s->tcp.port_refs[tp->lport]--;
+		if (tp->family == AF_INET6)
+			s->tcp.port_refs6[tp->lport]--;
+	}
 	ring_free(&tp->snd);
 	ring_free(&tp->rcv);
 	if (tp->so)
@@ -222,11 +237,17 @@ static const char *tcb_name(const struct tcb *tp, char *buf, size_t len)
 	if (tp->laddr.family)
 		ipaddr_ntop(&tp->laddr, l, sizeof(l));
 	if (tp->state == TCP_LISTEN || tp->raddr.family == 0) {
-		snprintf(buf, len, "%s:%u", l, tp->lport); /* a listener has no peer */
+		/* a listener has no peer */
+		if (tp->family == AF_INET6)
+			snprintf(buf, len, "[%s]:%u", tp->laddr.family ? l : "::", tp->lport);
+		else
+			snprintf(buf, len, "%s:%u", l, tp->lport);
 		return buf;
 	}
-	snprintf(buf, len, "%s:%u <- %s:%u", l, tp->lport, ipaddr_ntop(&tp->raddr, r, sizeof(r)),
-		 tp->rport);
+	ipaddr_ntop(&tp->raddr, r, sizeof(r));
+	bool v6 = tp->raddr.family == AF_INET6;
+	snprintf(buf, len, "%s%s%s:%u <- %s%s%s:%u", v6 ? "[" : "", l, v6 ? "]" : "", tp->lport,
+		 v6 ? "[" : "", r, v6 ? "]" : "", tp->rport);
 	return buf;
 }
 
@@ -258,8 +279,8 @@ struct tcb *tcp_lookup_listener(struct stack *s, const struct ipaddr *laddr, uin
 {
 	struct tcb *any = NULL;
 	for (struct tcb *tp = s->tcp.listeners; tp; tp = tp->hash_next) {
-		if (tp->lport != lport)
-			continue;
+		if (tp->lport != lport || tp->family != laddr->family)
+			continue; /* IPV6_V6ONLY: a listener takes its own family only */
 		if (tp->laddr.family == 0)
 			any = tp;
 		else if (ipaddr_eq(&tp->laddr, laddr))
@@ -398,9 +419,10 @@ void tcp_dump(struct stack *s, FILE *out)
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < (pass ? TCP_HASH_SIZE : 1); i++) {
 			for (struct tcb *tp = pass ? t->hash[i] : t->listeners; tp; tp = tp->hash_next) {
-				snprintf(l, sizeof(l), "%s:%u", tp->laddr.family ?
-					 ipaddr_ntop(&tp->laddr, a, sizeof(a)) : "*", tp->lport);
-				snprintf(r, sizeof(r), "%s:%u", tp->raddr.family ?
+				bool v6 = tp->family == AF_INET6;
+				snprintf(l, sizeof(l), v6 ? "[%s]:%u" : "%s:%u", tp->laddr.family ?
+					 ipaddr_ntop(&tp->laddr, a, sizeof(a)) : v6 ? "::" : "*", tp->lport);
+				snprintf(r, sizeof(r), v6 ? "[%s]:%u" : "%s:%u", tp->raddr.family ?
 					 ipaddr_ntop(&tp->raddr, a, sizeof(a)) : "*", tp->rport);
 				fprintf(out, "%-12s %7zu %7zu %-21s %-21s", tcp_state_name[tp->state],
 					tp->state == TCP_LISTEN ? (size_t)tp->naccept : tp->rcv.len,

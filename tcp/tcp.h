@@ -222,6 +222,8 @@ struct tcb {
 	/* statistics shown by tapctl sockets */
 	uint64_t segs_in, segs_out, retransmits, bytes_acked, bytes_received;
 	bool port_held;               /* lport counted in tcp_table.port_refs */
+	uint8_t family;               /* AF_INET or AF_INET6, the socket's: a wildcard
+					 listener takes only its own family (IPV6_V6ONLY) */
 
 	struct tcb *hash_next;        /* 4-tuple hash chain */
 };
@@ -245,6 +247,7 @@ struct tcp_table {
 	FILE *tcp_trace;                  /* --tcp-trace: CSV event rows (tcp_trace.h); NULL = off */
 	bool tcp_trace_header;            /* its header line is written */
 	uint16_t port_refs[65536];        /* control blocks holding each local port */
+	uint16_t port_refs6[65536];       /* those of them that are AF_INET6 */
 };
 
 /* ---- tcp.c: control blocks, lookup, ISN ---------------------------------- */
@@ -274,11 +277,16 @@ void tcp_set_state(struct tcb *tp, enum tcp_state st);
 struct tcb *tcp_lookup(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
 		       const struct ipaddr *raddr, uint16_t rport);
 
-/* The listener for laddr:lport (exact address first, then any), or NULL. */
+/* The listener for laddr:lport (exact address first, then any), or NULL.
+ * Only listeners of laddr's family are candidates (IPV6_V6ONLY). */
 struct tcb *tcp_lookup_listener(struct stack *s, const struct ipaddr *laddr, uint16_t lport);
 
 /* True if some tcb holds local port lport (bound, listening or connected). */
 bool tcp_port_in_use(struct stack *s, uint16_t lport);
+
+/* The same, counting only the tcbs of one family (AF_INET or AF_INET6):
+ * the two families have separate port spaces for bind (IPV6_V6ONLY). */
+bool tcp_port_in_use_family(struct stack *s, uint16_t lport, int family);
 
 /* Gives tp local port lport, counting the port as used until tcb_free. */
 void tcb_take_port(struct tcb *tp, uint16_t lport);

@@ -177,6 +177,7 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 	tp->laddr = rx->ip->dst;
 	tp->raddr = rx->ip->src;
 	tp->rport = seg->sport;
+	tp->family = lp->family;
 	tcb_take_port(tp, lp->lport);
 	/* the child inherits the listener's buffer sizes and options */
 	ring_set_limit(&tp->rcv, lp->rcv.limit);
@@ -941,13 +942,13 @@ static void tcp_trace_rx(const struct tcp_rx *rx)
 {
 	const struct tcb *tp = rx->tp;
 	const struct tcp_seg *seg = &rx->seg;
-	char l[IPADDR_STRLEN], r[IPADDR_STRLEN], fl[32];
+	char l[IPADDR_PORT_STRLEN], r[IPADDR_PORT_STRLEN], fl[32];
 	bool rel = tp && tp->state > TCP_SYN_SENT;
 	bool ack = seg->flags & TCP_FLAG_ACK;
 
-	TRACE(rx->s, "rx TCP %s:%u -> %s:%u [%s] seq %u ack %u win %u len %zu",
-	      ipaddr_ntop(&rx->ip->src, r, sizeof(r)), seg->sport,
-	      ipaddr_ntop(&rx->ip->dst, l, sizeof(l)), seg->dport, tcp_flags_str(seg->flags, fl),
+	TRACE(rx->s, "rx TCP %s -> %s [%s] seq %u ack %u win %u len %zu",
+	      ipaddr_port_str(&rx->ip->src, seg->sport, r, sizeof(r)),
+	      ipaddr_port_str(&rx->ip->dst, seg->dport, l, sizeof(l)), tcp_flags_str(seg->flags, fl),
 	      rel ? seg->seq - tp->irs : seg->seq, !ack ? 0 : rel ? seg->ack - tp->iss : seg->ack,
 	      seg->wnd,
 	      seg->len);

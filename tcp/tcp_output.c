@@ -34,18 +34,18 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 static const char *tcp_pair(const struct ipaddr *src, uint16_t sport, const struct ipaddr *dst,
 			    uint16_t dport, char *buf, size_t len)
 {
-	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
-	snprintf(buf, len, "%s:%u -> %s:%u", ipaddr_ntop(src, a, sizeof(a)), sport,
-		 ipaddr_ntop(dst, b, sizeof(b)), dport);
+	char a[IPADDR_PORT_STRLEN], b[IPADDR_PORT_STRLEN];
+	snprintf(buf, len, "%s -> %s", ipaddr_port_str(src, sport, a, sizeof(a)),
+		 ipaddr_port_str(dst, dport, b, sizeof(b)));
 	return buf;
 }
 
 /* "10.0.0.2:7 <- 10.0.0.1:40000": the connection's name in traces (as tcp.c). */
 static const char *tcb_str(const struct tcb *tp, char *buf, size_t len)
 {
-	char l[IPADDR_STRLEN], r[IPADDR_STRLEN];
-	snprintf(buf, len, "%s:%u <- %s:%u", ipaddr_ntop(&tp->laddr, l, sizeof(l)), tp->lport,
-		 ipaddr_ntop(&tp->raddr, r, sizeof(r)), tp->rport);
+	char l[IPADDR_PORT_STRLEN], r[IPADDR_PORT_STRLEN];
+	snprintf(buf, len, "%s <- %s", ipaddr_port_str(&tp->laddr, tp->lport, l, sizeof(l)),
+		 ipaddr_port_str(&tp->raddr, tp->rport, r, sizeof(r)));
 	return buf;
 }
 

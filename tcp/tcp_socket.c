@@ -29,13 +29,13 @@ static struct tcb *sotcb(struct socket *so)
 static bool tcp_port_conflict(struct stack *s, struct socket *so, const struct ipaddr *laddr,
 			      uint16_t lport)
 {
-	if (!tcp_port_in_use(s, lport))
-		return false;
+	if (!tcp_port_in_use_family(s, lport, so->family))
+		return false; /* the other family's use does not count (IPV6_V6ONLY) */
 	if (!so->reuseaddr)
 		return true;
 	for (struct tcb *lp = s->tcp.listeners; lp; lp = lp->hash_next)
-		if (lp->lport == lport && (lp->laddr.family == 0 || laddr->family == 0 ||
-					   ipaddr_eq(&lp->laddr, laddr)))
+		if (lp->lport == lport && lp->family == so->family &&
+		    (lp->laddr.family == 0 || laddr->family == 0 || ipaddr_eq(&lp->laddr, laddr)))
 			return true;
 	return false;
 }
@@ -80,7 +80,10 @@ static int tcp_so_listen(struct socket *so, int backlog)
 		if (r < 0)
 			return r;
 	}
-	struct tcb *other = tcp_lookup_listener(so->s, &tp->laddr, tp->lport);
+	struct ipaddr probe = tp->laddr;
+	if (probe.family == 0)
+		probe.family = tp->family; /* the wildcard of this socket's family */
+	struct tcb *other = tcp_lookup_listener(so->s, &probe, tp->lport);
 	if (other && (other->laddr.family == 0 || ipaddr_eq(&other->laddr, &tp->laddr)))
 		return -EADDRINUSE;
 	tp->backlog = backlog;
@@ -112,6 +115,7 @@ int tcp_socket_init(struct socket *so)
 	struct tcb *tp = tcb_new(so->s);
 	if (!tp)
 		return -ENOBUFS;
+	tp->family = (uint8_t)so->family;
 	tcp_socket_attach(so, tp);
 	return 0;
 }

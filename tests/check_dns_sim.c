@@ -196,7 +196,7 @@ static enum dns_result run(struct dns_query *q)
 static struct dns_query_cfg one_server(void)
 {
 	struct dns_query_cfg c = { .rd = true, .nservers = 1 };
-	c.server[0] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(DNS_PORT),
+	c.server[0].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(DNS_PORT),
 					    .sin_addr.s_addr = htonl(SIM_A_IP) };
 	return c;
 }
@@ -269,7 +269,7 @@ START_TEST(dns_sim_retry_schedule)
 	setup(&cfg, 3, SILENT);
 	struct dns_query_cfg c = one_server();
 	c.server[1] = c.server[0];
-	c.server[1].sin_port = htons(ALT_PORT);
+	c.server[1].v4.sin_port = htons(ALT_PORT);
 	c.nservers = 2;
 	int64_t t0 = sim.now;
 	uint8_t name[DNS_NAME_MAX];

@@ -43,25 +43,19 @@ static uint16_t port_of(enum kind k)
 	return k == ECHO ? 7 : k == DISCARD ? 9 : 19;
 }
 
-/* Opens the service's UDP socket and TCP listener on its port. */
+/* Opens the service's UDP socket and TCP listener on its port, for IPv4
+ * and, when the host has IPv6, for IPv6 too (sockets are IPv6-only). */
 static int classic_start(struct service *sv, char *err, size_t errlen)
 {
 	uint16_t port = port_of(kind_of(sv));
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, r;
-	sv->fd = net_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	sv->lfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (sv->fd < 0 || sv->lfd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(-(sv->fd < 0 ? sv->fd : sv->lfd)));
+	sv->fd6 = sv->lfd6 = -1;
+	if ((sv->fd = service_socket(AF_INET, SOCK_DGRAM, port, 0, err, errlen)) < 0 ||
+	    (sv->lfd = service_socket(AF_INET, SOCK_STREAM, port, 128, err, errlen)) < 0)
 		return -1;
-	}
-	net_setsockopt(sv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if ((r = net_bind(sv->fd, (struct sockaddr *)&a, sizeof(a))) < 0 ||
-	    (r = net_bind(sv->lfd, (struct sockaddr *)&a, sizeof(a))) < 0 ||
-	    (r = net_listen(sv->lfd, 128)) < 0) {
-		snprintf(err, errlen, "port %u: %s", port, strerror(-r));
+	if (service_want_ipv6() &&
+	    ((sv->fd6 = service_socket(AF_INET6, SOCK_DGRAM, port, 0, err, errlen)) < 0 ||
+	     (sv->lfd6 = service_socket(AF_INET6, SOCK_STREAM, port, 128, err, errlen)) < 0))
 		return -1;
-	}
 	sv->conns = calloc(MAX_CONNS, sizeof(*sv->conns));
 	sv->nconns = 0;
 	if (!sv->conns) {
@@ -78,11 +72,12 @@ static void classic_stop(struct service *sv)
 	free(sv->conns);
 	sv->conns = NULL;
 	sv->nconns = 0;
-	if (sv->fd >= 0)
-		net_close(sv->fd);
-	if (sv->lfd >= 0)
-		net_close(sv->lfd);
-	sv->fd = sv->lfd = -1;
+	int *fds[] = { &sv->fd, &sv->lfd, &sv->fd6, &sv->lfd6 };
+	for (int i = 0; i < 4; i++) {
+		if (*fds[i] >= 0)
+			net_close(*fds[i]);
+		*fds[i] = -1;
+	}
 }
 
 /* What each TCP connection waits for: to read when it has nothing to
@@ -93,8 +88,12 @@ static int classic_pollfds(struct service *sv, struct pollfd *fds, int max)
 	int n = 0;
 	if (n < max)
 		fds[n++] = (struct pollfd){ .fd = sv->fd, .events = POLLIN };
+	if (n < max && sv->fd6 >= 0)
+		fds[n++] = (struct pollfd){ .fd = sv->fd6, .events = POLLIN };
 	if (n < max && sv->nconns < MAX_CONNS)
 		fds[n++] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
+	if (n < max && sv->nconns < MAX_CONNS && sv->lfd6 >= 0)
+		fds[n++] = (struct pollfd){ .fd = sv->lfd6, .events = POLLIN };
 	for (int i = 0; i < sv->nconns && n < max; i++) {
 		struct stream_conn *c = &sv->conns[i];
 		short ev = c->off < c->len || kind_of(sv) == CHARGEN ? POLLOUT : POLLIN;
@@ -107,29 +106,29 @@ static int classic_pollfds(struct service *sv, struct pollfd *fds, int max)
 
 /* One datagram in, the answer out: RFC 862 sends it back, RFC 863 drops it,
  * RFC 864 answers with 0 to 512 characters of the pattern. */
-static void classic_udp(struct service *sv)
+static void classic_udp(struct service *sv, int fd)
 {
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	socklen_t flen = sizeof(from);
 	ssize_t n;
-	while ((n = net_recvfrom(sv->fd, dgram, sizeof(dgram), 0, (struct sockaddr *)&from, &flen)) >= 0) {
+	while ((n = net_recvfrom(fd, dgram, sizeof(dgram), 0, (struct sockaddr *)&from, &flen)) >= 0) {
 		sv->count++;
 		if (kind_of(sv) == ECHO) {
-			net_sendto(sv->fd, dgram, (size_t)n, 0, (struct sockaddr *)&from, flen);
+			net_sendto(fd, dgram, (size_t)n, 0, (struct sockaddr *)&from, flen);
 		} else if (kind_of(sv) == CHARGEN) {
 			size_t len = (size_t)rng_below(&sv->rng, 513);
 			chargen_fill(dgram, len, 0);
-			net_sendto(sv->fd, dgram, len, 0, (struct sockaddr *)&from, flen);
+			net_sendto(fd, dgram, len, 0, (struct sockaddr *)&from, flen);
 		}
 		flen = sizeof(from);
 	}
 }
 
 /* Accepts every connection waiting, non-blocking. */
-static void classic_accept(struct service *sv)
+static void classic_accept(struct service *sv, int lfd)
 {
 	int fd, one = 1;
-	while (sv->nconns < MAX_CONNS && (fd = net_accept(sv->lfd, NULL, NULL)) >= 0) {
+	while (sv->nconns < MAX_CONNS && (fd = net_accept(lfd, NULL, NULL)) >= 0) {
 		net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
 		struct stream_conn *c = &sv->conns[sv->nconns++];
 		memset(c, 0, sizeof(*c));
@@ -190,12 +189,12 @@ static bool classic_conn(struct service *sv, struct stream_conn *c, short revent
 
 static void classic_handle(struct service *sv, const struct pollfd *pfd)
 {
-	if (pfd->fd == sv->fd) {
-		classic_udp(sv);
+	if (pfd->fd == sv->fd || pfd->fd == sv->fd6) {
+		classic_udp(sv, pfd->fd);
 		return;
 	}
-	if (pfd->fd == sv->lfd) {
-		classic_accept(sv);
+	if (pfd->fd == sv->lfd || pfd->fd == sv->lfd6) {
+		classic_accept(sv, pfd->fd);
 		return;
 	}
 	for (int i = 0; i < sv->nconns; i++) {
@@ -212,7 +211,7 @@ static void classic_handle(struct service *sv, const struct pollfd *pfd)
 
 #define CLASSIC(n, text)                                                             \
 	{ .name = n, .what = text, .start = classic_start, .pollfds = classic_pollfds, \
-	  .handle = classic_handle, .stop = classic_stop, .fd = -1, .lfd = -1 }
+	  .handle = classic_handle, .stop = classic_stop, .fd = -1, .lfd = -1, .fd6 = -1, .lfd6 = -1 }
 
 struct service service_echo = CLASSIC("echo", "port 7, UDP and TCP: sends everything back (RFC 862)");
 struct service service_discard = CLASSIC("discard", "port 9, UDP and TCP: receives and drops (RFC 863)");

@@ -34,14 +34,25 @@ static int64_t now_of(const struct dns_query *q)
 	return q->s->now;
 }
 
+socklen_t dns_server_len(const union dns_server *s)
+{
+	return s->sa.sa_family == AF_INET6 ? sizeof(s->v6) : sizeof(s->v4);
+}
+
+/* The port of s, host order. */
+static uint16_t server_port(const union dns_server *s)
+{
+	return ntohs(s->sa.sa_family == AF_INET6 ? s->v6.sin6_port : s->v4.sin_port);
+}
+
 /* Prints a message the way dig's header lines do (for -v). */
-static void print_msg(FILE *out, const char *dir, const struct sockaddr_in *peer, const char *proto,
+static void print_msg(FILE *out, const char *dir, const union dns_server *peer, const char *proto,
 		      const struct dns_msg *m, size_t len)
 {
-	char a[INET_ADDRSTRLEN], name[DNS_NAME_TEXT], tb[16], line[4200];
+	char a[NET_ADDRSTRLEN], name[DNS_NAME_TEXT], tb[16], line[4200];
 	uint16_t f = m->flags;
-	inet_ntop(AF_INET, &peer->sin_addr, a, sizeof(a));
-	fprintf(out, ";; %s %s#%u (%s) %zu bytes\n", dir, a, ntohs(peer->sin_port), proto, len);
+	net_sockaddr_ntop(&peer->sa, 0, a, sizeof(a));
+	fprintf(out, ";; %s %s#%u (%s) %zu bytes\n", dir, a, server_port(peer), proto, len);
 	fprintf(out, ";; ->>HEADER<<- opcode: %u, status: %s, id: %u\n", DNS_OPCODE(f),
 		dns_rcode_name(DNS_RCODE(f)), m->id);
 	fprintf(out, ";; flags:%s%s%s%s%s; QUERY: %d, ANSWER: %d, AUTHORITY: %d, ADDITIONAL: %d\n",
@@ -101,7 +112,7 @@ static void send_try(struct dns_query *q)
 	int n = q->cfg.nservers, i = q->try % n;
 	int64_t timeout_us = (int64_t)q->cfg.timeout_ms * 1000 << (q->try / n);
 	ssize_t r = net_sendto(q->fd, q->out + 2, q->outlen, 0,
-			       (struct sockaddr *)&q->cfg.server[i], sizeof(q->cfg.server[i]));
+			       &q->cfg.server[i].sa, dns_server_len(&q->cfg.server[i]));
 	count(q, q->try == 0 ? "dns.tx_query" : "dns.tx_retransmit");
 	if (r < 0)
 		count(q, "dns.tx_error");
@@ -126,7 +137,8 @@ int dns_query_start(struct dns_query *q, const struct dns_query_cfg *cfg, const 
 	q->edns = !cfg->no_edns;
 	q->state = DQ_UDP;
 	q->result = DNS_PENDING;
-	q->fd = net_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	int family = q->cfg.nservers && q->cfg.server[0].sa.sa_family == AF_INET6 ? AF_INET6 : AF_INET;
+	q->fd = net_socket(family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	if (q->fd < 0) {
 		int err = q->fd;
 		finish(q, DNS_FAILED, "dns.no_socket");
@@ -141,15 +153,17 @@ int dns_query_start(struct dns_query *q, const struct dns_query_cfg *cfg, const 
 			finish(q, DNS_FAILED, "dns.no_server");
 			return -EDESTADDRREQ;
 		}
-		q->cfg.server[0] = (struct sockaddr_in){ .sin_family = AF_INET,
-							 .sin_port = htons(DNS_PORT) };
-		memcpy(&q->cfg.server[0].sin_addr, r->gw.a, 4);
+		q->cfg.server[0].v4 = (struct sockaddr_in){ .sin_family = AF_INET,
+							    .sin_port = htons(DNS_PORT) };
+		memcpy(&q->cfg.server[0].v4.sin_addr, r->gw.a, 4);
 		q->cfg.nservers = 1;
 	}
 	/* RFC 5452 9.2: a random source port (RFC 6056: binding port 0 picks
 	 * one at random) and a random id from the host's generator */
-	struct sockaddr_in any = { .sin_family = AF_INET };
-	int r = net_bind(q->fd, (struct sockaddr *)&any, sizeof(any));
+	union dns_server any;
+	memset(&any, 0, sizeof(any));
+	any.sa.sa_family = (sa_family_t)family; /* the wildcard of the family, port 0 */
+	int r = net_bind(q->fd, &any.sa, dns_server_len(&any));
 	if (r < 0) {
 		finish(q, DNS_FAILED, "dns.no_socket");
 		return r;
@@ -164,13 +178,19 @@ int dns_query_start(struct dns_query *q, const struct dns_query_cfg *cfg, const 
 }
 
 /* The index of the server at from (address and port) that was asked, or -1. */
-static int server_index(const struct dns_query *q, const struct sockaddr_in *from)
+static int server_index(const struct dns_query *q, const union dns_server *from)
 {
-	for (int i = 0; i < q->cfg.nservers; i++)
-		if ((q->asked & (1u << i)) &&
-		    q->cfg.server[i].sin_addr.s_addr == from->sin_addr.s_addr &&
-		    q->cfg.server[i].sin_port == from->sin_port)
+	for (int i = 0; i < q->cfg.nservers; i++) {
+		const union dns_server *s = &q->cfg.server[i];
+		if (!(q->asked & (1u << i)) || s->sa.sa_family != from->sa.sa_family)
+			continue;
+		if (s->sa.sa_family == AF_INET6 ?
+			    memcmp(&s->v6.sin6_addr, &from->v6.sin6_addr, 16) == 0 &&
+				    s->v6.sin6_port == from->v6.sin6_port :
+			    s->v4.sin_addr.s_addr == from->v4.sin_addr.s_addr &&
+				    s->v4.sin_port == from->v4.sin_port)
 			return i;
+	}
 	return -1;
 }
 
@@ -215,15 +235,14 @@ static void start_tcp(struct dns_query *q, int server)
 	count(q, "dns.tcp_fallback");
 	q->tcp_server = server;
 	q->in = malloc(2 + DNS_MSG_MAX);
-	q->fd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	q->fd = net_socket(q->cfg.server[server].sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (!q->in || q->fd < 0) {
 		finish(q, DNS_FAILED, "dns.no_socket");
 		return;
 	}
 	q->inlen = 0;
 	q->outoff = 0;
-	int r = net_connect(q->fd, (struct sockaddr *)&q->cfg.server[server],
-			    sizeof(q->cfg.server[server]));
+	int r = net_connect(q->fd, &q->cfg.server[server].sa, dns_server_len(&q->cfg.server[server]));
 	if (r < 0 && r != -EINPROGRESS) {
 		finish(q, DNS_FAILED, "dns.tcp_failed");
 		return;
@@ -236,20 +255,21 @@ static void start_tcp(struct dns_query *q, int server)
  * answers our question. */
 static void query_udp_input(struct dns_query *q)
 {
-	struct sockaddr_in from;
+	union dns_server from;
 	socklen_t flen = sizeof(from);
 	ssize_t n;
 	while (q->state == DQ_UDP && (n = net_recvfrom(q->fd, rxbuf, sizeof(rxbuf), MSG_DONTWAIT,
-						       (struct sockaddr *)&from, &flen)) >= 0) {
+						       &from.sa, &flen)) >= 0) {
 		flen = sizeof(from);
 		int server = server_index(q, &from);
 		const char *why =
 			server < 0 ? "dns.wrong_source" : check_answer(q, rxbuf, (size_t)n);
 		if (why) {
+			char fa[NET_ADDRSTRLEN];
 			count(q, why);
 			if (q->cfg.verbose)
 				fprintf(q->cfg.verbose, ";; ignored %zd bytes from %s: %s\n", n,
-					inet_ntoa(from.sin_addr), why);
+					net_sockaddr_ntop(&from.sa, 0, fa, sizeof(fa)), why);
 			continue;
 		}
 		if (q->cfg.verbose)

@@ -35,8 +35,20 @@
 
 struct stack;
 
+/* A server's address and port: IPv4 (v4) or IPv6 (v6), sa.sa_family says
+ * which. The servers of one query are all of one family (the query has one
+ * UDP socket). */
+union dns_server {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* The length of s's sockaddr, for the socket calls. */
+socklen_t dns_server_len(const union dns_server *s);
+
 struct dns_query_cfg {
-	struct sockaddr_in server[DNS_MAX_SERVERS];
+	union dns_server server[DNS_MAX_SERVERS];
 	int nservers;          /* 0: the host's default gateway, port 53 */
 	int timeout_ms;        /* 0: DNS_TIMEOUT_MS */
 	int tries;             /* 0: DNS_TRIES */

@@ -34,7 +34,8 @@ struct client_q {
 	uint16_t size;               /* its UDP buffer (512 without EDNS) */
 	int conn;                    /* TCP connection, or -1 for UDP */
 	uint32_t gen;                /* that connection's generation */
-	struct sockaddr_in from;
+	struct sockaddr_storage from; /* a UDP client, IPv4 or IPv6 */
+	socklen_t fromlen;
 };
 
 struct pending {
@@ -79,7 +80,7 @@ static int dns_option(struct service *sv, const char *flag, const char *value, i
 	(void)sv;
 	if (strcmp(flag, "--dns-upstream") != 0)
 		return 0;
-	struct sockaddr_in *s = &D.upstream.server[D.upstream.nservers];
+	struct sockaddr_in *s = &D.upstream.server[D.upstream.nservers].v4;
 	if (!value || D.upstream.nservers == DNS_MAX_SERVERS ||
 	    inet_pton(AF_INET, value, &s->sin_addr) != 1) {
 		fprintf(stderr,
@@ -99,8 +100,9 @@ static int dns_option(struct service *sv, const char *flag, const char *value, i
 static void send_answer(const struct client_q *c, const uint8_t *ans, size_t len)
 {
 	if (c->conn < 0) {
-		net_sendto(D.sv->fd, ans, len, 0, (const struct sockaddr *)&c->from,
-			   sizeof(c->from));
+		/* back through the socket of the client's family */
+		net_sendto(c->from.ss_family == AF_INET6 ? D.sv->fd6 : D.sv->fd, ans, len, 0,
+			   (const struct sockaddr *)&c->from, c->fromlen);
 		count("dns.tx_answer_udp");
 		return;
 	}
@@ -214,7 +216,8 @@ static void forward(const struct client_q *c)
 
 /* One question from a client (UDP: conn -1). Answers it from the cache, or
  * forwards it; answers errors at once. */
-static void serve_query(const uint8_t *q, size_t len, int conn, const struct sockaddr_in *from)
+static void serve_query(const uint8_t *q, size_t len, int conn,
+			const struct sockaddr_storage *from, socklen_t fromlen)
 {
 	struct client_q c = { .conn = conn, .size = DNS_UDP_MIN };
 	count(conn < 0 ? "dns.rx_query_udp" : "dns.rx_query_tcp");
@@ -224,8 +227,10 @@ static void serve_query(const uint8_t *q, size_t len, int conn, const struct soc
 	}
 	c.id = be16_get(q);
 	c.flags = be16_get(q + 2);
-	if (from)
+	if (from) {
 		c.from = *from;
+		c.fromlen = fromlen;
+	}
 	if (conn >= 0)
 		c.gen = D.conns[conn].gen;
 	if (c.flags & DNS_F_QR) {
@@ -260,19 +265,19 @@ static void serve_query(const uint8_t *q, size_t len, int conn, const struct soc
 	}
 }
 
-/* Reads every datagram waiting on port 53 and serves it. */
-static void serve_udp(void)
+/* Reads every datagram waiting on port 53 of socket fd and serves it. */
+static void serve_udp(int fd)
 {
 	static uint8_t dgram[DNS_MSG_MAX];
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	socklen_t flen = sizeof(from);
 	ssize_t n;
 	for (int i = 0; i < 256; i++) {
-		n = net_recvfrom(D.sv->fd, dgram, sizeof(dgram), MSG_DONTWAIT,
+		n = net_recvfrom(fd, dgram, sizeof(dgram), MSG_DONTWAIT,
 				 (struct sockaddr *)&from, &flen);
 		if (n < 0)
 			return;
-		serve_query(dgram, (size_t)n, -1, &from);
+		serve_query(dgram, (size_t)n, -1, &from, flen);
 		flen = sizeof(from);
 	}
 }
@@ -286,14 +291,14 @@ static void conn_close(struct conn *k)
 	k->fd = -1;
 }
 
-/* Accepts the TCP clients waiting, as far as there is room. */
-static void serve_accept(void)
+/* Accepts the TCP clients waiting on listener lfd, as far as there is room. */
+static void serve_accept(int lfd)
 {
 	for (int i = 0; i < SVC_CONNS; i++) {
 		struct conn *k = &D.conns[i];
 		if (k->fd >= 0)
 			continue;
-		int fd = net_accept(D.sv->lfd, NULL, NULL);
+		int fd = net_accept(lfd, NULL, NULL);
 		if (fd < 0)
 			return;
 		int one = 1;
@@ -344,7 +349,7 @@ static bool serve_conn(struct conn *k)
 		if (!whole)
 			break;
 		k->inlen = 0;
-		serve_query(k->in + 2, (size_t)be16_get(k->in), (int)(k - D.conns), NULL);
+		serve_query(k->in + 2, (size_t)be16_get(k->in), (int)(k - D.conns), NULL, 0);
 	}
 	return !(k->eof && k->inflight == 0 && k->outlen == 0);
 }
@@ -375,6 +380,10 @@ static int dns_pollfds(struct service *sv, struct pollfd *fds, int max)
 		fds[n++] = (struct pollfd){ .fd = sv->fd, .events = POLLIN };
 	if (n < max)
 		fds[n++] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
+	if (n < max && sv->fd6 >= 0)
+		fds[n++] = (struct pollfd){ .fd = sv->fd6, .events = POLLIN };
+	if (n < max && sv->lfd6 >= 0)
+		fds[n++] = (struct pollfd){ .fd = sv->lfd6, .events = POLLIN };
 	for (int i = 0; i < SVC_CONNS && n < max; i++) {
 		struct conn *k = &D.conns[i];
 		if (k->fd >= 0)
@@ -392,12 +401,12 @@ static int dns_pollfds(struct service *sv, struct pollfd *fds, int max)
 
 static void dns_handle(struct service *sv, const struct pollfd *pfd)
 {
-	if (pfd->fd == sv->fd) {
-		serve_udp();
+	if (pfd->fd == sv->fd || pfd->fd == sv->fd6) {
+		serve_udp(pfd->fd);
 		return;
 	}
-	if (pfd->fd == sv->lfd) {
-		serve_accept();
+	if (pfd->fd == sv->lfd || pfd->fd == sv->lfd6) {
+		serve_accept(pfd->fd);
 		return;
 	}
 	for (int i = 0; i < SVC_PENDING; i++) {
@@ -419,29 +428,23 @@ static void dns_handle(struct service *sv, const struct pollfd *pfd)
 	}
 }
 
-/* Opens UDP and TCP port 53 and the cache. */
+/* Opens UDP and TCP port 53 (for IPv6 clients too when the host has IPv6;
+ * the upstream stays whatever family --dns-upstream gave) and the cache. */
 static int dns_start(struct service *sv, char *err, size_t errlen)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(DNS_PORT) };
-	int one = 1, r;
 	D.sv = sv;
 	D.upstream.rd = true;
 	for (int i = 0; i < SVC_CONNS; i++)
 		D.conns[i].fd = -1;
-	sv->fd = net_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	sv->lfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (sv->fd < 0 || sv->lfd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(-(sv->fd < 0 ? sv->fd : sv->lfd)));
+	sv->fd6 = sv->lfd6 = -1;
+	if ((sv->fd = service_socket(AF_INET, SOCK_DGRAM, DNS_PORT, 0, err, errlen)) < 0 ||
+	    (sv->lfd = service_socket(AF_INET, SOCK_STREAM, DNS_PORT, 128, err, errlen)) < 0)
 		return -1;
-	}
+	if (service_want_ipv6() &&
+	    ((sv->fd6 = service_socket(AF_INET6, SOCK_DGRAM, DNS_PORT, 0, err, errlen)) < 0 ||
+	     (sv->lfd6 = service_socket(AF_INET6, SOCK_STREAM, DNS_PORT, 128, err, errlen)) < 0))
+		return -1;
 	D.s = dns_stack_of(sv->fd);
-	net_setsockopt(sv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if ((r = net_bind(sv->fd, (struct sockaddr *)&a, sizeof(a))) < 0 ||
-	    (r = net_bind(sv->lfd, (struct sockaddr *)&a, sizeof(a))) < 0 ||
-	    (r = net_listen(sv->lfd, 128)) < 0) {
-		snprintf(err, errlen, "port %u: %s", DNS_PORT, strerror(-r));
-		return -1;
-	}
 	if (dns_cache_init(&D.cache, SVC_CACHE, &D.s->stats) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -460,11 +463,12 @@ static void dns_stop(struct service *sv)
 		if (D.conns[i].fd >= 0)
 			conn_close(&D.conns[i]);
 	dns_cache_fini(&D.cache);
-	if (sv->fd >= 0)
-		net_close(sv->fd);
-	if (sv->lfd >= 0)
-		net_close(sv->lfd);
-	sv->fd = sv->lfd = -1;
+	int *fds[] = { &sv->fd, &sv->lfd, &sv->fd6, &sv->lfd6 };
+	for (int i = 0; i < 4; i++) {
+		if (*fds[i] >= 0)
+			net_close(*fds[i]);
+		*fds[i] = -1;
+	}
 }
 
 struct service service_dns = {
@@ -480,4 +484,6 @@ struct service service_dns = {
 		"                    give it up to 3 times)\n",
 	.fd = -1,
 	.lfd = -1,
+	.fd6 = -1,
+	.lfd6 = -1,
 };

@@ -29,7 +29,7 @@ struct http_conn {
 	int fd;
 	int idx;                      /* its place in srv->conns */
 	enum conn_state state;
-	struct in_addr peer;
+	char peer[INET6_ADDRSTRLEN]; /* the client's address, as text */
 	int64_t deadline;             /* of the current state, microseconds */
 	bool req_started;             /* bytes of a new request have come */
 	bool served_one;              /* a response went out already */
@@ -105,16 +105,17 @@ void http_pattern_fill(uint8_t *out, size_t len, uint64_t pos)
 /* ---- the access log ----------------------------------------------------- */
 
 /* Writes one line in Common Log Format:
- *   10.0.0.1 - - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 2326 */
+ *   10.0.0.1 - - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 2326
+ * (an IPv6 client as fd00::1, the way Apache and nginx write it) */
 static void access_log(const struct http_server *srv, const struct http_conn *c)
 {
 	if (!srv->cfg.log)
 		return;
-	char when[64], ip[INET_ADDRSTRLEN];
+	char when[64];
+	const char *ip = c->peer;
 	struct tm tm;
 	localtime_r(&c->req_time, &tm);
 	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-	inet_ntop(AF_INET, &c->peer, ip, sizeof(ip));
 	if (c->body_sent)
 		fprintf(srv->cfg.log, "%s - - [%s] \"%s\" %d %llu\n", ip, when, c->reqline,
 			c->status, (unsigned long long)c->body_sent);
@@ -612,12 +613,12 @@ static void conn_close(struct http_server *srv, struct http_conn *c, bool abort)
 
 /* Takes every connection waiting on the listener. Past max_conns, a new
  * one is answered 503 and closed (RFC 9110 15.6.4). */
-static void server_accept(struct http_server *srv)
+static void server_accept(struct http_server *srv, int lfd)
 {
 	while (srv->nconns < srv->cap) {
-		struct sockaddr_in peer;
+		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int fd = net_accept(srv->lfd, (struct sockaddr *)&peer, &plen);
+		int fd = net_accept(lfd, (struct sockaddr *)&peer, &plen);
 		if (fd < 0)
 			return;
 		struct http_conn *c = calloc(1, sizeof(*c));
@@ -633,7 +634,7 @@ static void server_accept(struct http_server *srv)
 		net_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->fd = fd;
 		c->file_fd = -1;
-		c->peer = peer.sin_addr;
+		net_sockaddr_ntop((struct sockaddr *)&peer, 0, c->peer, sizeof(c->peer));
 		c->state = CONN_READ;
 		c->deadline = srv_now(srv) + (int64_t)srv->cfg.request_timeout_ms * 1000;
 		c->idx = srv->nconns;
@@ -681,6 +682,8 @@ int http_server_pollfds(struct http_server *srv, struct pollfd *fds, int max)
 	int n = 0;
 	if (n < max && srv->nconns < srv->cap)
 		fds[n++] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
+	if (n < max && srv->nconns < srv->cap && srv->lfd6 >= 0)
+		fds[n++] = (struct pollfd){ .fd = srv->lfd6, .events = POLLIN };
 	for (int i = 0; i < srv->nconns && n < max; i++) {
 		struct http_conn *c = srv->conns[i];
 		fds[n++] = (struct pollfd){ .fd = c->fd,
@@ -691,8 +694,8 @@ int http_server_pollfds(struct http_server *srv, struct pollfd *fds, int max)
 
 void http_server_handle(struct http_server *srv, const struct pollfd *pfd)
 {
-	if (pfd->fd == srv->lfd) {
-		server_accept(srv);
+	if (pfd->fd == srv->lfd || (srv->lfd6 >= 0 && pfd->fd == srv->lfd6)) {
+		server_accept(srv, pfd->fd);
 		return;
 	}
 	int k = pfd->fd - NET_FD_BASE;
@@ -719,24 +722,49 @@ static int resolve_root(const char *dir, char *out, char *err, size_t errlen)
 	return 0;
 }
 
-/* Opens the non-blocking listening socket on the port. */
+/* Opens one non-blocking listening socket of family on the port into *fd. */
+static int open_listener_family(struct http_server *srv, int family, int *fd, char *err,
+				size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, r;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		*a = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(srv->cfg.port),
+					    .sin6_addr = IN6ADDR_ANY_INIT };
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		*a = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(srv->cfg.port) };
+		len = sizeof(*a);
+	}
+	*fd = net_socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (*fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(-*fd));
+		*fd = -1;
+		return -1;
+	}
+	net_setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((r = net_bind(*fd, (struct sockaddr *)&ss, len)) < 0 || (r = net_listen(*fd, 1024)) < 0) {
+		snprintf(err, errlen, "port %u (%s): %s", srv->cfg.port,
+			 family == AF_INET6 ? "IPv6" : "IPv4", strerror(-r));
+		net_close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens the listening sockets on the port: IPv4, and IPv6 when the host
+ * has it (an AF_INET6 socket is IPv6-only, see stack/net.h). */
 static int open_listener(struct http_server *srv, char *err, size_t errlen)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(srv->cfg.port) };
-	int one = 1, r;
-	srv->lfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (srv->lfd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(-srv->lfd));
+	if (open_listener_family(srv, AF_INET, &srv->lfd, err, errlen) < 0)
 		return -1;
-	}
-	net_setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if ((r = net_bind(srv->lfd, (struct sockaddr *)&a, sizeof(a))) < 0 ||
-	    (r = net_listen(srv->lfd, 1024)) < 0) {
-		snprintf(err, errlen, "port %u: %s", srv->cfg.port, strerror(-r));
-		net_close(srv->lfd);
-		srv->lfd = -1;
-		return -1;
-	}
+	if (net_family_available(AF_INET6))
+		return open_listener_family(srv, AF_INET6, &srv->lfd6, err, errlen);
 	return 0;
 }
 
@@ -745,7 +773,7 @@ int http_server_start(struct http_server *srv, const struct http_config *cfg, ch
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
-	srv->lfd = -1;
+	srv->lfd = srv->lfd6 = -1;
 	if (cfg->www && resolve_root(cfg->www, srv->root, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < cfg->nvhosts; i++) {
@@ -776,7 +804,9 @@ void http_server_stop(struct http_server *srv)
 		conn_close(srv, srv->conns[srv->nconns - 1], false);
 	if (srv->lfd >= 0)
 		net_close(srv->lfd);
-	srv->lfd = -1;
+	if (srv->lfd6 >= 0)
+		net_close(srv->lfd6);
+	srv->lfd = srv->lfd6 = -1;
 	free(srv->conns);
 	free(srv->byfd);
 	srv->conns = NULL;

@@ -53,6 +53,7 @@ struct http_server {
 	struct http_vhost vhosts[HTTP_VHOSTS_MAX];
 	int nvhosts;
 	int lfd;                  /* the listening socket */
+	int lfd6;                 /* the IPv6 one, when the host has IPv6 (else -1) */
 	struct http_conn **conns; /* the open connections, nconns of them */
 	int nconns, cap;
 	struct http_conn **byfd;  /* descriptor -> connection */
@@ -75,7 +76,7 @@ int http_server_pollfds(struct http_server *srv, struct pollfd *fds, int max);
 /* Handles one descriptor that net_poll reported. */
 void http_server_handle(struct http_server *srv, const struct pollfd *pfd);
 
-/* Closes every connection and the listener, frees everything. */
+/* Closes every connection and the listeners, frees everything. */
 void http_server_stop(struct http_server *srv);
 
 /* Byte i of every /bytes/N body: the RFC 864 character generator stream

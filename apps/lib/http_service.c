@@ -159,4 +159,6 @@ struct service service_http = {
 		"  --log FILE         http: the access log (default -, stderr; none for none)\n",
 	.fd = -1,
 	.lfd = -1,
+	.fd6 = -1,
+	.lfd6 = -1,
 };

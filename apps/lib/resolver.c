@@ -9,6 +9,7 @@
 
 #include "apps/lib/dns_query.h"
 #include "apps/lib/resolver.h"
+#include "stack/net.h"
 
 static uint32_t resolver_server; /* network order; 0 = the gateway */
 
@@ -108,29 +109,45 @@ int net_getaddrinfo(const char *name, const char *service, const struct addrinfo
 
 	struct dns_query_cfg cfg = { .rd = true };
 	if (resolver_server) {
-		cfg.server[0] =
+		cfg.server[0].v4 =
 			(struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(DNS_PORT) };
-		cfg.server[0].sin_addr.s_addr = resolver_server;
+		cfg.server[0].v4.sin_addr.s_addr = resolver_server;
 		cfg.nservers = 1;
 	}
-	/* the stack speaks IPv4: AF_UNSPEC asks for A records only */
-	uint16_t qtype = family == AF_INET6 ? DNS_T_AAAA : DNS_T_A;
-	const char *why;
-	enum dns_result r = dns_lookup(&cfg, qname, qtype, &ans, final, &why);
-	char canon[DNS_NAME_TEXT];
-	dns_name_to_text(final, canon);
-	if (strlen(canon) > 1)
-		canon[strlen(canon) - 1] = 0; /* no trailing dot, as getaddrinfo */
+	/* AF_INET6 asks for AAAA, AF_INET for A; AF_UNSPEC for both when the
+	 * host has IPv6 (AAAA first: RFC 6724 6 prefers IPv6 when both work,
+	 * as glibc does), else A only, like getaddrinfo's AI_ADDRCONFIG */
+	uint16_t qtypes[2];
+	int nq = 0;
+	if (family == AF_INET6 || (family == AF_UNSPEC && net_family_available(AF_INET6)))
+		qtypes[nq++] = DNS_T_AAAA;
+	if (family != AF_INET6)
+		qtypes[nq++] = DNS_T_A;
 	int err = 0;
-	for (int i = 0; r == DNS_OK && i < ans.an && !err; i++) {
-		const struct dns_rr *rr = &ans.rr[i];
-		if (rr->type == qtype && rr->cls == DNS_C_IN && dns_name_eq(rr->name, final))
-			err = add_result(&tail, qtype == DNS_T_A ? AF_INET : AF_INET6,
-					 dns_rdata(&ans, rr), (uint16_t)port, hints,
-					 head ? NULL : canon);
+	enum dns_result r = DNS_FAILED;
+	uint16_t rcode = 0;
+	for (int k = 0; k < nq && !err; k++) {
+		uint16_t qtype = qtypes[k];
+		const char *why;
+		enum dns_result rk = dns_lookup(&cfg, qname, qtype, &ans, final, &why);
+		if (k == 0 || rk == DNS_OK) {
+			r = rk;
+			rcode = DNS_RCODE(ans.flags);
+		}
+		char canon[DNS_NAME_TEXT];
+		dns_name_to_text(final, canon);
+		if (strlen(canon) > 1)
+			canon[strlen(canon) - 1] = 0; /* no trailing dot, as getaddrinfo */
+		for (int i = 0; rk == DNS_OK && i < ans.an && !err; i++) {
+			const struct dns_rr *rr = &ans.rr[i];
+			if (rr->type == qtype && rr->cls == DNS_C_IN && dns_name_eq(rr->name, final))
+				err = add_result(&tail, qtype == DNS_T_A ? AF_INET : AF_INET6,
+						 dns_rdata(&ans, rr), (uint16_t)port, hints,
+						 head ? NULL : canon);
+		}
 	}
 	if (!err && !head)
-		err = lookup_error(r, DNS_RCODE(ans.flags));
+		err = lookup_error(r, rcode);
 	if (err) {
 		net_freeaddrinfo(head);
 		return err;

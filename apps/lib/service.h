@@ -32,6 +32,8 @@ struct service {
 	const char *options_help; /* its flags for --help, lines of "  --flag ARG  text\n" */
 	int fd;                   /* the UDP socket, for the classic services */
 	int lfd;                  /* the TCP listening socket */
+	int fd6, lfd6;            /* the same for IPv6 (-1 when the host has none):
+				     sockets are IPv6-only, so one of each per family */
 	struct stream_conn *conns; /* TCP connections being served */
 	int nconns;
 	struct rng rng;           /* for services that need dice (chargen) */
@@ -46,6 +48,15 @@ struct stream_conn {
 	uint64_t pos;             /* chargen: position in the pattern */
 	bool eof;                 /* the peer closed its side */
 };
+
+/* Opens a non-blocking socket of family and type (SOCK_DGRAM or
+ * SOCK_STREAM, then listening with backlog) bound to the wildcard address
+ * of that family on port, SO_REUSEADDR set. Returns the descriptor, or -1
+ * with a message in err. */
+int service_socket(int family, int type, uint16_t port, int backlog, char *err, size_t errlen);
+
+/* True if the host has IPv6, so services open their AF_INET6 sockets too. */
+int service_want_ipv6(void);
 
 /* The services this program knows, NULL-terminated. */
 extern struct service *const service_table[];

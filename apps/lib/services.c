@@ -22,6 +22,45 @@ struct service *const service_table[] = {
 	NULL,
 };
 
+int service_socket(int family, int type, uint16_t port, int backlog, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, r;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_any;
+		a->sin6_port = htons(port);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		len = sizeof(*a);
+	}
+	int fd = net_socket(family, type | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(-fd));
+		return -1;
+	}
+	net_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((r = net_bind(fd, (struct sockaddr *)&ss, len)) < 0 ||
+	    (type == SOCK_STREAM && (r = net_listen(fd, backlog)) < 0)) {
+		snprintf(err, errlen, "%s port %u (%s): %s", type == SOCK_STREAM ? "TCP" : "UDP",
+			 port, family == AF_INET6 ? "IPv6" : "IPv4", strerror(-r));
+		net_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int service_want_ipv6(void)
+{
+	return net_family_available(AF_INET6);
+}
+
 int services_select(const char *list, struct service **out, int max, char *err, size_t errlen)
 {
 	int n = 0;
