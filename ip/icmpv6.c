@@ -14,6 +14,7 @@
 
 #include "ip/ip.h"
 #include "ip/ipv6.h"
+#include "ip/mld.h"
 #include "ip/ndp.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
@@ -126,7 +127,8 @@ static const char *icmpv6_error_name(uint8_t type)
 
 /* Handles an ICMPv6 message for this host (p->data at its header, p->len
  * its length, rx the datagram it came in): echo requests are answered, echo
- * replies counted, NS, NA and RA passed to neighbor discovery, errors counted
+ * replies counted, NS, NA and RA passed to neighbor discovery, MLD queries
+ * and reports to ip/mld.c, errors counted
  * (passing them to transports comes with AF_INET6 sockets), the rest
  * dropped (RFC 4443 2.4 (a), (b)). Consumes p. */
 void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct ip_rx *rx)
@@ -154,6 +156,12 @@ void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struc
 	case ICMP6_NEIGHBOR_ADVERT:
 	case ICMP6_ROUTER_ADVERT:
 		ndp_input(s, ifp, p, rx);
+		return;
+	case MLD_QUERY:
+	case MLD_V1_REPORT:
+	case MLD_V1_DONE:
+	case MLD_V2_REPORT:
+		mld_input(s, ifp, p, rx);
 		return;
 	case ICMP6_ROUTER_SOLICIT:
 		/* RFC 4861 6.2.6: only routers answer them */

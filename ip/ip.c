@@ -108,7 +108,7 @@ bool ip_is_local(struct stack *s, const struct ipaddr *a)
 	if (a->family == AF_INET6) {
 		for (int i = 0; i < s->nifs; i++) {
 			struct ip6_ifaddr *ia = ndp_addr_find(&s->ifs[i], a);
-			if (ia && ia->state == IP6_ADDR_PREFERRED)
+			if (ia && ndp_addr_usable(ia))
 				return true;
 		}
 		return false;

@@ -266,7 +266,8 @@ static bool ipv6_is_ours(struct netif *ifp, const struct ipaddr *dst, bool tenta
 
 	if (!ia)
 		return false;
-	return ia->state == IP6_ADDR_PREFERRED || (tentative_ok && ia->state == IP6_ADDR_TENTATIVE);
+	/* RFC 4862 5.5.4: a deprecated address still receives */
+	return ndp_addr_usable(ia) || (tentative_ok && ia->state == IP6_ADDR_TENTATIVE);
 }
 
 /* True if the datagram p (walked into c) carries a neighbor solicitation or
@@ -408,9 +409,12 @@ int ipv6_select_source(struct stack *s, struct netif *ifp, const struct ipaddr *
 	(void)s;
 	for (int i = 0; i < NDP_IF_ADDRS; i++) {
 		const struct ip6_ifaddr *ia = &ifp->ip6.addr[i];
-		if (ia->state != IP6_ADDR_PREFERRED)
+		if (!ndp_addr_usable(ia))
 			continue;
-		int score = ip6_is_linklocal(&ia->addr) == want_ll ? 256 : 0;
+		/* rule 2 (scope) first, then rule 3: avoid deprecated addresses */
+		int score = ip6_is_linklocal(&ia->addr) == want_ll ? 512 : 0;
+		if (ia->state == IP6_ADDR_PREFERRED)
+			score += 256;
 		int common = 0;
 		while (common < 128 && ipaddr_prefix_match(&ia->addr, dst, common + 1))
 			common++;
@@ -438,9 +442,9 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 
 	/* RFC 8200 5: larger than the link's MTU needs the fragment header,
 	 * which this stack does not send yet */
-	if (plen > 65535 || plen + IPV6_HDR_LEN > ifp->mtu) {
+	if (plen > 65535 || plen + IPV6_HDR_LEN > ndp_link_mtu(ifp)) {
 		stack_drop(s, p, "ip6.tx_too_big", "%zu bytes to %s, mtu %u",
-			   plen + IPV6_HDR_LEN, ipaddr_ntop(dst, a, sizeof(a)), ifp->mtu);
+			   plen + IPV6_HDR_LEN, ipaddr_ntop(dst, a, sizeof(a)), ndp_link_mtu(ifp));
 		return -EMSGSIZE;
 	}
 	uint8_t *hdr = pkt_push(p, IPV6_HDR_LEN);
@@ -452,7 +456,7 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 		.version = 6,
 		.payload_len = (uint16_t)plen,
 		.next = proto,
-		.hop_limit = hops ? hops : IPV6_DEFAULT_HOPS,
+		.hop_limit = hops ? hops : ndp_hop_limit(ifp), /* RFC 4861 6.3.4 CurHopLimit */
 		.src = *src,
 		.dst = *dst,
 	};
