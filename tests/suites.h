@@ -13,6 +13,7 @@ SUITE(arp_suite)       /* tests/check_arp.c: ARP codec and cache on virtual time
 SUITE(ipv4_suite)      /* tests/check_ipv4.c: IPv4 codec, input, output, routes */
 SUITE(icmp_suite)      /* tests/check_icmp.c: ICMP echo and errors */
 SUITE(ipv6_suite)      /* tests/check_ipv6.c: IPv6 codec and extension headers, ICMPv6, NDP, DAD */
+SUITE(slaac_suite)     /* tests/check_slaac.c: SLAAC, RFC 7217 and EUI-64 identifiers, RA parameters, MLDv2 */
 SUITE(frag_suite)      /* tests/check_frag.c: IPv4 fragmentation and reassembly */
 SUITE(udp_suite)       /* tests/check_udp.c: UDP codec, demultiplexing, sockets over UDP */
 SUITE(ring_suite)      /* tests/check_ring.c: the growable byte ring of TCP's buffers */
