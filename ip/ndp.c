@@ -1038,7 +1038,10 @@ static void ndp_ra_input(struct stack *s, struct netif *ifp, struct pkt *p,
 	uint16_t lifetime = be16_get(buf + RA_OFF_LIFETIME);
 	TRACE(s, "rx RA from %s router lifetime %us hop limit %u flags 0x%02x", a, lifetime,
 	      buf[RA_OFF_HOPS], buf[RA_OFF_FLAGS]);
-	ifp->ip6.rs_next = INT64_MAX; /* RFC 4861 6.3.7: an answer: stop asking */
+	/* RFC 4861 6.3.7: an answer: stop asking (and do not start, if it came
+	 * before our first solicitation) */
+	ifp->ip6.rs_next = INT64_MAX;
+	ifp->ip6.rs_sent = NDP_MAX_RTR_SOLICIT;
 	ndp_ra_params(s, ifp, buf);
 
 	/* RFC 4861 6.3.4: the router lifetime says how long it is a default
