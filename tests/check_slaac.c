@@ -777,6 +777,68 @@ START_TEST(test_mld_malformed)
 }
 END_TEST
 
+/* Mangled queries, reports and RAs (bytes flipped, lengths cut, half of
+ * them with a good ICMPv6 checksum) neither crash the host, nor leak a
+ * buffer, nor grow its tables past their bounds. */
+START_TEST(test_mangled_mld_and_ra)
+{
+	struct harness h;
+	struct ra r;
+	uint8_t base[4][400], f[400], rep[64];
+	size_t len[4];
+	uint32_t x = 7217;
+	harness_slaac(&h, true);
+	len[0] = query(base[0], "fe80::ff:fe00:1", "ff02::1", 1, true, 1000, "::", 28);
+	len[1] = query(base[1], "fe80::ff:fe00:1", "ff02::1:ff00:2", 1, true, 100,
+		       "ff02::1:ff00:2", 28);
+	struct mld_record rec = { MLD_CHANGE_TO_EXCLUDE, v6("ff02::1:ff00:7") };
+	struct ipaddr s = v6("fe80::ff:fe00:1");
+	size_t rl = mld_build_report(rep, sizeof(rep), &rec, 1, &s);
+	len[2] = frame6(base[2], all_nodes_mac, "fe80::ff:fe00:1", "ff02::1", 1, rep, 8,
+			MLD_V2_REPORT, 0, 1, rep + 16, rl - 16);
+	ra_init(&r, 1000, 1000);
+	ra_mtu(&r, 1400);
+	ra_pio(&r, "fd00:1::", 64, NDP_PREFIX_ONLINK | NDP_PREFIX_AUTO, 30, 20);
+	ra_slla(&r);
+	len[3] = frame6(base[3], all_nodes_mac, "fe80::ff:fe00:1", "ff02::1", 255, NULL, 0,
+			ICMP6_ROUTER_ADVERT, 0, 64u << 24, r.b, r.n);
+	for (int n = 0; n < 4000; n++) {
+		int k = n % 4;
+		memcpy(f, base[k], len[k]);
+		size_t flen = len[k];
+		for (int j = 0; j < 3; j++) {
+			x = x * 1103515245u + 12345u;
+			f[L3 + (x >> 8) % (flen - L3)] ^= (uint8_t)(1u << ((x >> 4) & 7));
+		}
+		x = x * 1103515245u + 12345u;
+		if ((x >> 16) % 5 == 0)
+			flen = L3 + (x >> 4) % (flen - L3);
+		size_t plen = flen >= L4 ? be16_get(f + L3 + 4) : 0;
+		size_t at = L4;
+		if (flen >= L4 + 8 && f[L3 + 6] == IP6_NH_HOPOPT)
+			at = L4 + ((size_t)f[L4 + 1] + 1) * 8;
+		if ((n / 4) % 2 && flen >= L4 && L4 + plen <= flen && at + ICMP6_HDR_LEN <= L4 + plen) {
+			struct ipv6_hdr ip;
+			ipv6_parse(f + L3, flen - L3, &ip);
+			struct icmpv6_hdr ih = { .type = f[at], .code = f[at + 1],
+						 .rest = be32_get(f + at + 4) };
+			icmpv6_emit(&ih, f + at, L4 + plen - at, &ip.src, &ip.dst);
+		}
+		inject(&h, f, flen);
+		while (testdev_sent_count(h.dev))
+			pkt_free(testdev_take_sent(h.dev));
+		if (n % 400 == 0)
+			advance(&h, 2000000);
+	}
+	advance(&h, 60 * 1000000);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev));
+	ck_assert_uint_eq(count(&h, "ip6.rx"), 4000);
+	ck_assert_uint_gt(count(&h, "mld.rx_query"), 0);
+	harness_fini(&h);
+}
+END_TEST
+
 Suite *slaac_suite(void)
 {
 	Suite *s = suite_create("slaac");
@@ -798,6 +860,7 @@ Suite *slaac_suite(void)
 	tcase_add_test(c, test_query_answered);
 	tcase_add_test(c, test_leave_reports);
 	tcase_add_test(c, test_mld_malformed);
+	tcase_add_test(c, test_mangled_mld_and_ra);
 	suite_add_tcase(s, c);
 	return s;
 }
