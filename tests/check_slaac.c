@@ -59,7 +59,8 @@ static size_t frame6(uint8_t *f, const uint8_t *dst_mac, const char *src, const 
 			      .next = elen ? IP6_NH_HOPOPT : IP6_NH_ICMPV6, .hop_limit = hops,
 			      .src = s, .dst = d };
 	ipv6_emit(&h, f + L3);
-	memcpy(f + L4, ext, elen);
+	if (elen)
+		memcpy(f + L4, ext, elen);
 	uint8_t *m = f + L4 + elen;
 	memcpy(m + ICMP6_HDR_LEN, body, blen);
 	struct icmpv6_hdr ih = { .type = type, .code = code, .rest = rest };
