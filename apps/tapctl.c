@@ -18,6 +18,9 @@ static void usage(FILE *out)
 	      "Commands:\n"
 	      "  stats    every counter, drop reasons by name (e.g. ip.bad_checksum 3)\n"
 	      "  neigh    the ARP and NDP caches: address, MAC, state, age, packets waiting\n"
+	      "  addrs    the IPv6 addresses: origin (link-local, static, slaac), state\n"
+	      "           (tentative, preferred, deprecated, duplicate), lifetimes, and the\n"
+	      "           multicast groups joined (MLDv2); the RA's MTU and hop limit\n"
 	      "  routes   the routing table\n"
 	      "  sockets  TCP connections like ss -tanoi: state, queues, sequence numbers,\n"
 	      "           windows, RTT, RTO, retransmissions, cwnd\n"
@@ -53,11 +56,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) {
-		fprintf(stderr, "tapctl: which command? stats, neigh, routes or sockets (see --help)\n");
+		fprintf(stderr, "tapctl: which command? stats, neigh, addrs, routes or sockets (see --help)\n");
 		return 2;
 	}
-	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "routes") && strcmp(cmd, "sockets")) {
-		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, routes or sockets\n", cmd);
+	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "addrs") && strcmp(cmd, "routes") &&
+	    strcmp(cmd, "sockets")) {
+		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, addrs, routes or sockets\n",
+			cmd);
 		return 2;
 	}
 

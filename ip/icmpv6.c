@@ -15,6 +15,7 @@
 #include "ip/ip.h"
 #include "ip/ipv6.h"
 #include "ip/ipv6_frag.h"
+#include "ip/mld.h"
 #include "ip/ndp.h"
 #include "ip/pmtu.h"
 #include "ip/udp.h"
@@ -252,9 +253,9 @@ static void icmpv6_packet_too_big(struct stack *s, struct netif *ifp, struct pkt
 
 /* Handles an ICMPv6 message for this host (p->data at its header, p->len
  * its length, rx the datagram it came in): echo requests are answered, echo
- * replies counted, NS, NA and RA passed to neighbor discovery, packet too
- * big to the path MTU cache, other errors counted and passed to the socket
- * they are about, the rest
+ * replies counted, NS, NA and RA passed to neighbor discovery, MLD queries
+ * and reports to ip/mld.c, packet too big to the path MTU cache, other
+ * errors counted and passed to the socket they are about, the rest
  * dropped (RFC 4443 2.4 (a), (b)). Consumes p. */
 void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct ip_rx *rx)
 {
@@ -281,6 +282,12 @@ void icmpv6_input(struct stack *s, struct netif *ifp, struct pkt *p, const struc
 	case ICMP6_NEIGHBOR_ADVERT:
 	case ICMP6_ROUTER_ADVERT:
 		ndp_input(s, ifp, p, rx);
+		return;
+	case MLD_QUERY:
+	case MLD_V1_REPORT:
+	case MLD_V1_DONE:
+	case MLD_V2_REPORT:
+		mld_input(s, ifp, p, rx);
 		return;
 	case ICMP6_ROUTER_SOLICIT:
 		/* RFC 4861 6.2.6: only routers answer them */

@@ -122,7 +122,7 @@ bool ip_is_local(struct stack *s, const struct ipaddr *a)
 	if (a->family == AF_INET6) {
 		for (int i = 0; i < s->nifs; i++) {
 			struct ip6_ifaddr *ia = ndp_addr_find(&s->ifs[i], a);
-			if (ia && ia->state == IP6_ADDR_PREFERRED)
+			if (ia && ndp_addr_usable(ia))
 				return true;
 		}
 		return false;
@@ -157,7 +157,9 @@ size_t ip_max_payload(struct stack *s, const struct ipaddr *dst)
 
 	if (!ifp)
 		return 0;
-	unsigned mtu = pmtu_get(s, dst, ifp->mtu);
+	/* an IPv6 link's MTU may be lowered by an RA (RFC 4861 6.3.4) */
+	unsigned link_mtu = dst->family == AF_INET6 ? ndp_link_mtu(ifp) : ifp->mtu;
+	unsigned mtu = pmtu_get(s, dst, link_mtu);
 	if (mtu <= hdr)
 		return 0;
 	return mtu - hdr;

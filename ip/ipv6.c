@@ -275,7 +275,8 @@ static bool ipv6_is_ours(struct netif *ifp, const struct ipaddr *dst, bool tenta
 
 	if (!ia)
 		return false;
-	return ia->state == IP6_ADDR_PREFERRED || (tentative_ok && ia->state == IP6_ADDR_TENTATIVE);
+	/* RFC 4862 5.5.4: a deprecated address still receives */
+	return ndp_addr_usable(ia) || (tentative_ok && ia->state == IP6_ADDR_TENTATIVE);
 }
 
 /* True if the datagram p (walked into c) carries a neighbor solicitation or
@@ -440,9 +441,12 @@ int ipv6_select_source(struct stack *s, struct netif *ifp, const struct ipaddr *
 	(void)s;
 	for (int i = 0; i < NDP_IF_ADDRS; i++) {
 		const struct ip6_ifaddr *ia = &ifp->ip6.addr[i];
-		if (ia->state != IP6_ADDR_PREFERRED)
+		if (!ndp_addr_usable(ia))
 			continue;
-		int score = ip6_is_linklocal(&ia->addr) == want_ll ? 256 : 0;
+		/* rule 2 (scope) first, then rule 3: avoid deprecated addresses */
+		int score = ip6_is_linklocal(&ia->addr) == want_ll ? 512 : 0;
+		if (ia->state == IP6_ADDR_PREFERRED)
+			score += 256;
 		int common = 0;
 		while (common < 128 && ipaddr_prefix_match(&ia->addr, dst, common + 1))
 			common++;
@@ -481,8 +485,10 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
 	size_t plen = p->len;
 	/* RFC 8201: unicast datagrams fit the path MTU learned from Packet
-	 * Too Big messages (ip/pmtu.h), multicast ones the link's */
-	unsigned mtu = ip6_is_multicast(dst) ? ifp->mtu : pmtu_get(s, dst, ifp->mtu);
+	 * Too Big messages (ip/pmtu.h), multicast ones the link's (which an
+	 * RA's MTU option may lower, RFC 4861 6.3.4) */
+	unsigned link_mtu = ndp_link_mtu(ifp);
+	unsigned mtu = ip6_is_multicast(dst) ? link_mtu : pmtu_get(s, dst, link_mtu);
 
 	/* RFC 8200 3: the payload length has 16 bits (no jumbograms) */
 	if (plen > 65535) {
@@ -499,7 +505,7 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 		.version = 6,
 		.payload_len = (uint16_t)plen,
 		.next = proto,
-		.hop_limit = hops ? hops : IPV6_DEFAULT_HOPS,
+		.hop_limit = hops ? hops : ndp_hop_limit(ifp), /* RFC 4861 6.3.4 CurHopLimit */
 		.src = *src,
 		.dst = *dst,
 	};

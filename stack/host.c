@@ -29,6 +29,9 @@ void host_opts_usage(FILE *out)
 	      "  --gw ADDR         default gateway, e.g. 10.0.0.1\n"
 	      "  --ip6 ADDR/LEN    a static IPv6 address, e.g. fd00::2/64 (a link-local address\n"
 	      "                    fe80::/64 + EUI-64 of the MAC is always there)\n"
+	      "  --eui64           SLAAC addresses from router advertisements end in the MAC's\n"
+	      "                    modified EUI-64 (RFC 4291), e.g. fd00:1::ff:fe00:2, instead\n"
+	      "                    of a stable, opaque identifier (RFC 7217, the default)\n"
 	      "  --mac MAC         Ethernet address, e.g. 02:00:00:00:00:02\n"
 	      "                    (default: 02:00 followed by the four bytes of the IPv4 address)\n"
 	      "  --pcap FILE       write every frame in and out to FILE (open with tshark -r or Wireshark)\n"
@@ -68,6 +71,10 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 
 	if (strcmp(f, "--trace") == 0) {
 		o->trace = true;
+		return 1;
+	}
+	if (strcmp(f, "--eui64") == 0) {
+		o->eui64 = true;
 		return 1;
 	}
 	if (strcmp(f, "--tap") && strcmp(f, "--ip") && strcmp(f, "--ip6") && strcmp(f, "--gw") &&
@@ -246,6 +253,7 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 		stack_set_gateway4(&h->s, h->ifp, o->gw4);
 	/* IPv6: the link-local address always, the static one when given; both
 	 * go through duplicate address detection first (RFC 4862 5.4) */
+	h->ifp->ip6.eui64 = o->eui64;
 	ndp_if_enable(&h->s, h->ifp);
 	if (o->has_ip6)
 		ndp_addr_add(&h->s, h->ifp, &o->ip6, o->ip6_prefix); /* checked when parsed */

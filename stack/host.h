@@ -36,6 +36,7 @@ struct host_opts {
 	struct ipaddr ip6;         /* --ip6 ADDR/LEN (a static IPv6 address) */
 	int ip6_prefix;
 	bool has_ip6;
+	bool eui64;               /* --eui64: SLAAC identifiers from the MAC (RFC 4291) */
 	uint8_t mac[ETH_ALEN];    /* --mac MAC; default 02:00 + the IPv4 address */
 	bool has_mac;
 	const char *pcap;         /* --pcap FILE */

@@ -15,6 +15,7 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 	route_table_init(&s->routes);
 	icmp_init(&s->icmp);
 	ndp_cache_init(&s->ndp);
+	ndp_secret_init(&s->ndp, seed);
 	icmpv6_init(&s->icmp6);
 	reasm_init(&s->reasm);
 	reasm6_init(&s->reasm6);
@@ -197,15 +198,18 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 	} else if (strcmp(cmd, "neigh") == 0) {
 		arp_cache_dump(&s->arp, s->now, out, stack_ifname, s);
 		ndp_cache_dump(&s->ndp, s->now, out, stack_ifname, s);
+	} else if (strcmp(cmd, "addrs") == 0) {
+		ndp_addrs_dump(s, out);
 	} else if (strcmp(cmd, "routes") == 0) {
 		route_dump(&s->routes, out, stack_ifname, s);
 		pmtu_dump(&s->pmtu, s->now, out);
 	} else if (strcmp(cmd, "sockets") == 0) {
 		tcp_dump(s, out);
 	} else if (strcmp(cmd, "help") == 0) {
-		fprintf(out, "commands: stats neigh routes sockets help\n");
+		fprintf(out, "commands: stats neigh addrs routes sockets help\n");
 	} else {
-		fprintf(out, "unknown command '%s'; commands: stats neigh routes sockets help\n", cmd);
+		fprintf(out, "unknown command '%s'; commands: stats neigh addrs routes sockets help\n",
+			cmd);
 		return -1;
 	}
 	return 0;

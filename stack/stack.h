@@ -119,7 +119,8 @@ void stack_tracef(struct stack *s, const char *fmt, ...) __attribute__((format(p
 			stack_tracef((s), __VA_ARGS__); \
 	} while (0)
 
-/* Answers a control command ("stats", "neigh", "routes", "sockets", "help") on out.
+/* Answers a control command ("stats", "neigh", "addrs", "routes", "sockets",
+ * "help") on out.
  * Returns 0, or -1 for an unknown command (after writing what is known). */
 int stack_report(struct stack *s, const char *cmd, FILE *out);
 
