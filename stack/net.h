@@ -57,7 +57,7 @@ struct stack;
 #define TCP_NODELAY 1
 #endif
 #ifndef TCP_CONGESTION
-#define TCP_CONGESTION 13    /* char[]: the congestion control, "reno" or "newreno" */
+#define TCP_CONGESTION 13    /* char[]: the congestion control, "cubic", "newreno" or "reno" */
 #endif
 
 /* Extra socket options at level SOL_SOCKET. */
@@ -144,7 +144,7 @@ int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
  * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
- * TCP_CONGESTION (the algorithm's name, as Linux: "reno", "newreno";
+ * TCP_CONGESTION (the algorithm's name, as Linux: "cubic", "newreno", "reno";
  * -ENOENT for another).
  * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
 int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);

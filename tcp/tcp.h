@@ -100,12 +100,18 @@ struct tcp_cc_ops {
 	void (*on_partial_ack)(struct tcb *tp, uint32_t acked);
 };
 
-/* Reno (RFC 5681) and NewReno (RFC 6582, the host default). */
+/* Reno (RFC 5681), NewReno (RFC 6582) and CUBIC (RFC 9438, the host
+ * default; NewReno's loss recovery). */
 extern const struct tcp_cc_ops tcp_cc_reno;
 extern const struct tcp_cc_ops tcp_cc_newreno;
+extern const struct tcp_cc_ops tcp_cc_cubic;
 
-/* The algorithm called name ("reno", "newreno"), or NULL. */
+/* The algorithm called name ("reno", "newreno", "cubic"), or NULL. */
 const struct tcp_cc_ops *tcp_cc_find(const char *name);
+
+/* The initial window of tp in bytes (RFC 6928 2, or the host's --iw;
+ * one segment after a lost SYN or SYN-ACK, RFC 5681 3.1). */
+uint32_t tcp_cc_initial_window(const struct tcb *tp);
 
 /* ---- the control block ------------------------------------------------ */
 
@@ -189,6 +195,7 @@ struct tcb {
 	bool in_recovery;
 	bool sack_recovery;           /* the recovery is RFC 6675's (SACK), not NewReno's */
 	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the last hole retransmitted */
+	bool syn_lost;                /* our SYN or SYN-ACK was retransmitted: IW is one segment (RFC 5681 3.1) */
 
 	/* SACK (RFC 2018). The sender's scoreboard: ranges the peer SACKed
 	 * above snd_una, sorted and disjoint, at most TCP_SACK_SCOREBOARD. */
@@ -241,6 +248,7 @@ struct tcp_table {
 	double challenge_tokens;          /* RFC 5961 7 rate limit */
 	int64_t challenge_last;
 	const struct tcp_cc_ops *cc_default;
+	uint32_t iw_segs;                 /* --iw N: initial window in segments; 0 = RFC 6928's */
 	bool no_sack;                     /* neither offer nor accept SACK (as sysctl tcp_sack=0) */
 	FILE *tcp_trace;                  /* --tcp-trace: CSV event rows (tcp_trace.h); NULL = off */
 	bool tcp_trace_header;            /* its header line is written */
