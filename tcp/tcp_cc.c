@@ -53,12 +53,25 @@ static void reno_init(struct tcb *tp)
 {
 	tp->cwnd = tcp_cc_initial_window(tp);
 	tp->cc_priv[0] = 0;
+	tp->cc_priv[1] = 0;
 }
 
-/* New data acked (RFC 5681 3.1). Slow start while cwnd < ssthresh: cwnd
- * grows by min(acked, SMSS) per ACK (equation 2). Congestion avoidance:
- * one SMSS per cwnd of data acknowledged, counted in cc_priv[0] (the
- * byte-counting variant RFC 5681 3.1 allows, RFC 3465). */
+/* Slow start (RFC 5681 3.1): cwnd grows by the bytes acked, at most L per
+ * ACK. RFC 3465 2.2-2.3 (Appropriate Byte Counting): L = 2 SMSS, so that
+ * a receiver that ACKs every second segment still doubles cwnd each RTT
+ * (RFC 5681's equation 2, L = 1 SMSS, makes that 1.5 times); L = 1 SMSS
+ * in the slow start that follows an RTO. */
+static void cc_slow_start(struct tcb *tp, uint32_t acked, bool after_rto)
+{
+	uint32_t l = (after_rto ? 1 : 2) * cc_smss(tp);
+
+	tp->cwnd += acked < l ? acked : l;
+}
+
+/* New data acked (RFC 5681 3.1). Slow start while cwnd < ssthresh
+ * (cc_slow_start; cc_priv[1] says it follows an RTO). Congestion
+ * avoidance: one SMSS per cwnd of data acknowledged, counted in
+ * cc_priv[0] (the byte-counting variant RFC 5681 3.1 allows, RFC 3465). */
 static void reno_on_ack(struct tcb *tp, uint32_t acked)
 {
 	uint32_t mss = cc_smss(tp);
@@ -66,9 +79,10 @@ static void reno_on_ack(struct tcb *tp, uint32_t acked)
 	if (tp->cwnd >= TCP_CWND_MAX)
 		return;
 	if (tp->cwnd < tp->ssthresh) {
-		tp->cwnd += acked < mss ? acked : mss;
+		cc_slow_start(tp, acked, tp->cc_priv[1] != 0);
 		return;
 	}
+	tp->cc_priv[1] = 0;
 	tp->cc_priv[0] += acked;
 	if (tp->cc_priv[0] >= tp->cwnd) {
 		tp->cc_priv[0] -= tp->cwnd;
@@ -91,6 +105,7 @@ static void reno_on_loss(struct tcb *tp)
 	tp->ssthresh = cc_half_flight(tp);
 	tp->cwnd = tp->ssthresh + 3 * cc_smss(tp);
 	tp->cc_priv[0] = 0;
+	tp->cc_priv[1] = 0;
 }
 
 /* Retransmission timeout (RFC 5681 3.1): ssthresh to half the flight on
@@ -102,6 +117,7 @@ static void reno_on_rto(struct tcb *tp)
 		tp->ssthresh = cc_half_flight(tp);
 	tp->cwnd = cc_smss(tp);
 	tp->cc_priv[0] = 0;
+	tp->cc_priv[1] = 1; /* RFC 3465 2.3: L = 1 SMSS until congestion avoidance */
 }
 
 /* The ACK of new data ends fast recovery: cwnd deflates to ssthresh
@@ -279,11 +295,11 @@ static void cubic_on_ack(struct tcb *tp, uint32_t acked)
 
 	if (tp->cwnd >= TCP_CWND_MAX)
 		return;
+	cubic_load(tp, &c);
 	if (tp->cwnd < tp->ssthresh) {
-		reno_on_ack(tp, acked);
+		cc_slow_start(tp, acked, c.after_rto != 0);
 		return;
 	}
-	cubic_load(tp, &c);
 	if (!c.in_epoch)
 		cubic_epoch_begin(tp, &c);
 	double t = (double)(tp->s->now - c.epoch_start) / 1e6;

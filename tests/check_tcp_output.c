@@ -801,13 +801,13 @@ START_TEST(reno_initial_window_growth_and_halving)
 	tp->retransmits = 0;
 	cc->init(tp);
 	ck_assert_uint_eq(tp->ssthresh, UINT32_MAX);
-	/* slow start: + min(acked, SMSS) per ACK */
+	/* slow start: + min(acked, 2 SMSS) per ACK (RFC 3465 2.2, L = 2 SMSS) */
 	cc->on_ack(tp, 1460);
 	ck_assert_uint_eq(tp->cwnd, 16060);
 	cc->on_ack(tp, 5000);
-	ck_assert_uint_eq(tp->cwnd, 17520);
+	ck_assert_uint_eq(tp->cwnd, 18980);
 	cc->on_ack(tp, 100);
-	ck_assert_uint_eq(tp->cwnd, 17620);
+	ck_assert_uint_eq(tp->cwnd, 19080);
 	/* congestion avoidance: one SMSS per cwnd of acknowledged data */
 	tp->cwnd = 14600;
 	tp->ssthresh = 14600;

@@ -128,7 +128,7 @@ START_TEST(test_trace_rows)
 		}
 		prev_cwnd = r->cwnd;
 	}
-	ck_assert_uint_gt(acks, 100);
+	ck_assert_uint_gt(acks, 50);
 	ck_assert_uint_gt(losses, 0);
 	ck_assert_msg(drops > 0, "cwnd never lower after any of %zu loss events", losses);
 	/* the last ack covers the whole stream: SYN, data, FIN */
