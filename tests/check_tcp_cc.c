@@ -1,0 +1,682 @@
+/* Congestion control, by its shapes: bulk transfers from host A to host B
+ * over a simlink on virtual time, with hand-picked drops (a simlink
+ * filter) or a bottleneck (a rate limit and a bounded queue), A's TCP trace
+ * (--tcp-trace rows) read back, and the cwnd per round trip checked
+ * against what the RFCs draw: slow start doubles (RFC 5681 3.1, RFC 3465),
+ * congestion avoidance adds one segment per RTT (Reno), three duplicate
+ * ACKs halve cwnd (Reno) or scale it by 0.7 (CUBIC, RFC 9438 4.6), CUBIC
+ * grows concave up to W_max and convex past it (4.4, 4.5), an RTO brings
+ * one segment and slow start again, NewReno repairs several losses of one
+ * window without an RTO (RFC 6582), SACK repairs them with fewer bytes
+ * (RFC 6675), and flows sharing a bottleneck share it fairly (Jain's
+ * index). */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/lib/tcpplot_parse.h"
+#include "stack/net.h"
+#include "stack/pkt.h"
+#include "stack/socket.h"
+#include "stack/stats.h"
+#include "tcp/tcp.h"
+#include "tests/sim.h"
+
+#define CC_PORT 7000
+#define CC_MSS 1460u          /* SMSS: the simlink's MTU 1500 less 40 */
+#define CC_SEG 1448u          /* the data in a full segment: SMSS less the timestamps option */
+#define CC_MAX_FLOWS 2
+#define CC_MAX_DROPS 16
+#define CC_STEP_US 1000       /* the apps read and write every millisecond */
+#define CC_UNLIMITED UINT64_MAX
+
+/* Byte i of flow f's stream: a byte in the wrong place is seen. */
+static inline uint8_t cc_byte(int f, uint64_t i)
+{
+	uint64_t x = i * 0x9e3779b97f4a7c15ull + (uint64_t)(f + 1) * 0x632be59bd9b4e019ull;
+	return (uint8_t)(x >> 56 ^ i);
+}
+
+/* One bulk flow from A to B. */
+struct cc_flow {
+	int lfd, afd, bfd;
+	uint64_t total;       /* bytes to send, CC_UNLIMITED = until the test stops */
+	bool hold;            /* A writes nothing yet */
+	uint64_t sent, got;
+	bool shut, eof, bad;
+};
+
+/* Drops chosen by the test, on the frames A sends (the simlink filter). */
+struct cc_drops {
+	bool have_iss;
+	uint32_t iss;                   /* A's ISS, from its SYN (one flow) */
+	uint32_t seg[CC_MAX_DROPS];     /* data segments to drop once: their number from 0 */
+	bool done[CC_MAX_DROPS];
+	int n;
+	bool rexmit_too;                /* also drop the first retransmission of each */
+	bool rexmit_done[CC_MAX_DROPS];
+	int64_t first_data;             /* when A sent its first data (-1: not yet) */
+	int64_t blackout_from, blackout_to; /* after first_data: drop every frame (0, 0: none) */
+	int64_t drop_one_after;         /* after first_data: drop the next data segment (0: none) */
+	int dropped;
+};
+
+struct cc_net {
+	struct sim sim;
+	struct cc_flow f[CC_MAX_FLOWS];
+	int nflows;
+	struct cc_drops drops;
+	FILE *trace;
+	char *tbuf;
+	size_t tlen;
+};
+
+static struct cc_net net; /* big (two stacks): static, one test at a time */
+
+/* The simlink filter: parses Ethernet + IPv4 + TCP and applies net.drops. */
+static bool cc_filter(void *ctx, const struct pkt *p, int64_t now)
+{
+	struct cc_drops *d = ctx;
+	const uint8_t *b = p->data;
+
+	if (p->len < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || b[14 + 9] != 6)
+		return false;
+	size_t ihl = (size_t)(b[14] & 0xf) * 4;
+	size_t ipl = (size_t)b[16] << 8 | b[17];
+	if (p->len < 14 + ihl + 20)
+		return false;
+	const uint8_t *t = b + 14 + ihl;
+	uint32_t seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+	size_t doff = (size_t)(t[12] >> 4) * 4;
+	size_t len = ipl > ihl + doff ? ipl - ihl - doff : 0;
+	if (t[13] & 0x02) { /* SYN */
+		d->iss = seq;
+		d->have_iss = true;
+		return false;
+	}
+	if (len == 0 || !d->have_iss)
+		return false;
+	if (d->first_data < 0)
+		d->first_data = now;
+	int64_t since = now - d->first_data;
+	if (d->blackout_to > 0 && since >= d->blackout_from && since < d->blackout_to) {
+		d->dropped++;
+		return true;
+	}
+	if (d->drop_one_after > 0 && since >= d->drop_one_after) {
+		d->drop_one_after = 0;
+		d->dropped++;
+		return true;
+	}
+	uint32_t rel = seq - d->iss - 1;
+	if (rel % CC_SEG)
+		return false;
+	for (int i = 0; i < d->n; i++) {
+		if (rel / CC_SEG != d->seg[i])
+			continue;
+		if (!d->done[i]) {
+			d->done[i] = true;
+			d->dropped++;
+			return true;
+		}
+		if (d->rexmit_too && !d->rexmit_done[i]) {
+			d->rexmit_done[i] = true;
+			d->dropped++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Builds the two hosts: fwd impairs A to B, rev B to A (NULL: perfect);
+ * SACK on or off on both; A's trace into memory. */
+static void cc_setup(const struct impair_cfg *fwd, const struct impair_cfg *rev, uint64_t seed,
+		     bool sack)
+{
+	memset(&net.f, 0, sizeof(net.f));
+	memset(&net.drops, 0, sizeof(net.drops));
+	net.drops.first_data = -1;
+	net.nflows = 0;
+	sim_init(&net.sim, fwd, seed);
+	simlink_set_cfg(net.sim.link, 1, rev);
+	simlink_set_filter(net.sim.link, 0, cc_filter, &net.drops);
+	net.sim.a.tcp.no_sack = net.sim.b.tcp.no_sack = !sack;
+	net.tbuf = NULL;
+	net.tlen = 0;
+	net.trace = open_memstream(&net.tbuf, &net.tlen);
+	ck_assert_ptr_nonnull(net.trace);
+	net.sim.a.tcp.tcp_trace = net.trace;
+}
+
+/* Starts a flow of total bytes with congestion control cc on A (its
+ * listener on B at CC_PORT + index). Returns its index. */
+static int cc_flow_start(const char *cc, uint64_t total)
+{
+	int i = net.nflows++;
+	struct cc_flow *f = &net.f[i];
+
+	ck_assert_int_le(net.nflows, CC_MAX_FLOWS);
+	f->total = total;
+	f->bfd = -1;
+	sim_attach(&net.sim, &net.sim.b);
+	f->lfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(CC_PORT + i) };
+	ck_assert_int_eq(net_bind(f->lfd, (struct sockaddr *)&me, sizeof(me)), 0);
+	ck_assert_int_eq(net_listen(f->lfd, 1), 0);
+	sim_attach(&net.sim, &net.sim.a);
+	f->afd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(net_setsockopt(f->afd, IPPROTO_TCP, TCP_CONGESTION, cc,
+					(socklen_t)strlen(cc)), 0);
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(CC_PORT + i),
+				  .sin_addr.s_addr = htonl(SIM_B_IP) };
+	ck_assert_int_eq(net_connect(f->afd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	return i;
+}
+
+/* A's control block of flow i. */
+static struct tcb *cc_tcb(int i)
+{
+	struct socket *so = socket_get(net.f[i].afd);
+	ck_assert_ptr_nonnull(so);
+	return so->proto;
+}
+
+/* The apps' part of a step: A writes what its socket takes, B reads all
+ * and checks every byte. */
+static void cc_apps(void)
+{
+	static uint8_t buf[65536];
+
+	for (int i = 0; i < net.nflows; i++) {
+		struct cc_flow *f = &net.f[i];
+		if (f->bfd < 0 && (f->bfd = net_accept(f->lfd, NULL, NULL)) >= 0) {
+			int one = 1;
+			net_setsockopt(f->bfd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
+		}
+		while (!f->hold && !f->shut && f->sent < f->total) {
+			size_t n = sizeof(buf);
+			if (n > f->total - f->sent)
+				n = (size_t)(f->total - f->sent);
+			for (size_t k = 0; k < n; k++)
+				buf[k] = cc_byte(i, f->sent + k);
+			ssize_t r = net_send(f->afd, buf, n, 0);
+			if (r <= 0)
+				break;
+			f->sent += (uint64_t)r;
+		}
+		if (!f->shut && f->sent == f->total) {
+			net_shutdown(f->afd, SHUT_WR);
+			f->shut = true;
+		}
+		while (f->bfd >= 0 && !f->eof) {
+			ssize_t r = net_recv(f->bfd, buf, sizeof(buf), 0);
+			if (r == -EAGAIN)
+				break;
+			if (r <= 0) {
+				f->eof = true;
+				f->bad |= r < 0;
+				break;
+			}
+			for (ssize_t k = 0; k < r; k++)
+				f->bad |= buf[k] != cc_byte(i, f->got + (uint64_t)k);
+			f->got += (uint64_t)r;
+		}
+	}
+}
+
+/* True when every flow with a total has delivered it all. */
+static bool cc_all_done(void)
+{
+	for (int i = 0; i < net.nflows; i++)
+		if (net.f[i].total == CC_UNLIMITED || !net.f[i].eof)
+			return false;
+	return true;
+}
+
+/* Runs the apps and both hosts for dur_us of virtual time, or until every
+ * flow is done (if stop_when_done). */
+static void cc_run(int64_t dur_us, bool stop_when_done)
+{
+	int64_t end = net.sim.now + dur_us;
+
+	while (net.sim.now < end && !(stop_when_done && cc_all_done())) {
+		cc_apps();
+		int64_t da = stack_next_deadline(&net.sim.a), db = stack_next_deadline(&net.sim.b);
+		int64_t d = da < db ? da : db, t = net.sim.now + CC_STEP_US;
+		if (t > end)
+			t = end;
+		sim_run_until(&net.sim, d < t ? (d > net.sim.now ? d : net.sim.now + 1) : t);
+	}
+}
+
+/* Ends the test: closes the flows, lets the hosts finish (TIME-WAIT too),
+ * frees everything, reads the trace back into *d (if d is not NULL). */
+static void cc_finish(struct tcpplot_data *d)
+{
+	for (int i = 0; i < net.nflows; i++) {
+		net_close(net.f[i].afd);
+		if (net.f[i].bfd >= 0)
+			net_close(net.f[i].bfd);
+		net_close(net.f[i].lfd);
+	}
+	sim_run_until(&net.sim, net.sim.now + 5 * 60 * 1000000LL);
+	sim_fini(&net.sim);
+	fclose(net.trace);
+	const char *keep = getenv("TAPSTACK_CC_TRACE"); /* a file to look at with tcpplot */
+	if (keep) {
+		FILE *out = fopen(keep, "w");
+		if (out) {
+			fwrite(net.tbuf, 1, net.tlen, out);
+			fclose(out);
+		}
+	}
+	if (d) {
+		memset(d, 0, sizeof(*d));
+		FILE *in = fmemopen(net.tbuf, net.tlen, "r");
+		ck_assert_ptr_nonnull(in);
+		ck_assert_int_eq(tcpplot_read(in, "trace", d, stderr), 0);
+		fclose(in);
+		ck_assert_uint_eq(d->bad, 0);
+	}
+	free(net.tbuf);
+	net.tbuf = NULL;
+}
+
+static uint64_t cc_counter(const char *name)
+{
+	return stats_get(&net.sim.a.stats, name);
+}
+
+/* cwnd at the end of each round trip, from the trace: a round ends just
+ * before the first ACK row whose snd_una passes the snd_nxt of the row
+ * that began it (data sent after the round began), and its cwnd is that of
+ * the last ACK row before. Rows from first on; at most max rounds; returns
+ * how many. If stop_event is not NULL, the rounds stop at the first row
+ * with that event. */
+static int cc_rounds(const struct tcpplot_data *d, size_t first, const char *stop_event,
+		     uint32_t *cwnd, double *when, int max)
+{
+	int n = 0;
+	uint32_t end = 0, last_cwnd = 0;
+	double last_t = 0;
+	bool started = false;
+
+	for (size_t i = first; i < d->n && n < max; i++) {
+		const struct tcpplot_row *r = &d->rows[i];
+		if (stop_event && !strcmp(r->event, stop_event))
+			break;
+		if (strcmp(r->event, "ack") || r->cwnd == 0) /* not the handshake's */
+			continue;
+		if (!started) {
+			end = r->snd_nxt;
+			started = true;
+		} else if ((int32_t)(r->snd_una - end) > 0) {
+			cwnd[n] = last_cwnd;
+			when[n] = last_t;
+			n++;
+			end = r->snd_nxt;
+		}
+		last_cwnd = r->cwnd;
+		last_t = r->t;
+	}
+	return n;
+}
+
+/* The index of the first row with this event at or after from, or d->n. */
+static size_t cc_find(const struct tcpplot_data *d, size_t from, const char *event)
+{
+	for (size_t i = from; i < d->n; i++)
+		if (!strcmp(d->rows[i].event, event))
+			return i;
+	return d->n;
+}
+
+/* RFC 2544-free, plain 50 ms of round trip: 25 ms each way. */
+static const struct impair_cfg wan = { .delay_us = 25000 };
+
+/* ---- slow start and congestion avoidance ----------------------------- */
+
+/* RFC 5681 3.1 with RFC 3465's L = 2 SMSS: from an initial window of two
+ * segments (--iw 2), cwnd doubles every round trip although B ACKs every
+ * second segment. */
+START_TEST(slow_start_doubles_cwnd_each_rtt)
+{
+	struct tcpplot_data d;
+	uint32_t cwnd[16];
+	double when[16];
+
+	cc_setup(&wan, &wan, 1, true);
+	net.sim.a.tcp.iw_segs = 2;
+	cc_flow_start("cubic", 400 * 1024);
+	cc_run(60 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == 400 * 1024);
+	ck_assert_uint_eq(cc_counter("tcp.retransmits"), 0);
+	cc_finish(&d);
+
+	size_t first = cc_find(&d, 0, "ack");
+	ck_assert_uint_lt(first, d.n);
+	int n = cc_rounds(&d, first, NULL, cwnd, when, 6);
+	ck_assert_int_ge(n, 5);
+	/* two segments, then four (IW 2 SMSS plus two full segments acked) */
+	ck_assert_uint_eq(cwnd[0], 2 * CC_MSS + 2 * CC_SEG);
+	for (int i = 1; i < 5; i++) {
+		double ratio = (double)cwnd[i] / cwnd[i - 1];
+		ck_assert_msg(ratio > 1.8 && ratio < 2.2, "round %d: cwnd %u after %u (x%.2f), "
+			      "slow start should double it", i, cwnd[i], cwnd[i - 1], ratio);
+		ck_assert_msg(when[i] - when[i - 1] > 0.045 && when[i] - when[i - 1] < 0.07,
+			      "round %d took %.3f s, the RTT is 0.05", i, when[i] - when[i - 1]);
+	}
+	tcpplot_free(&d);
+}
+END_TEST
+
+/* RFC 5681 3.1: in congestion avoidance Reno adds one SMSS per round trip
+ * (ssthresh set to 10 segments before any data). */
+START_TEST(reno_congestion_avoidance_one_mss_per_rtt)
+{
+	struct tcpplot_data d;
+	uint32_t cwnd[32];
+	double when[32];
+
+	cc_setup(&wan, &wan, 2, true);
+	cc_flow_start("reno", CC_UNLIMITED);
+	net.f[0].hold = true;
+	cc_run(200000, false); /* the handshake */
+	ck_assert_int_eq(cc_tcb(0)->state, TCP_ESTABLISHED);
+	cc_tcb(0)->ssthresh = 10 * CC_MSS;
+	net.f[0].hold = false;
+	cc_run(25 * 50000, false);
+	ck_assert_uint_eq(cc_counter("tcp.retransmits"), 0);
+	ck_assert(!net.f[0].bad);
+	cc_finish(&d);
+
+	int n = cc_rounds(&d, cc_find(&d, 0, "ack"), NULL, cwnd, when, 22);
+	ck_assert_int_ge(n, 20);
+	for (int i = 2; i < n; i++) {
+		int32_t step = (int32_t)(cwnd[i] - cwnd[i - 1]);
+		ck_assert_msg(step >= 0 && step <= 2 * (int32_t)CC_MSS,
+			      "round %d: cwnd %u after %u: not one SMSS per RTT", i, cwnd[i],
+			      cwnd[i - 1]);
+	}
+	double per_rtt = (double)(cwnd[n - 1] - cwnd[1]) / (n - 2) / CC_MSS;
+	ck_assert_msg(per_rtt > 0.8 && per_rtt < 1.2,
+		      "congestion avoidance added %.2f SMSS per RTT (expected 1)", per_rtt);
+	tcpplot_free(&d);
+}
+END_TEST
+
+/* ---- the reduction at three duplicate ACKs ------------------------------ */
+
+/* One segment lost in slow start (segment 60, cwnd near 40-60 segments):
+ * fast retransmit sets ssthresh from the flight: half with Reno (RFC
+ * 5681 3.1 equation 4), 0.7 with CUBIC (RFC 9438 4.6); with SACK cwnd
+ * is ssthresh when recovery ends. Returns ssthresh / cwnd before. */
+static double loss_reduction(const char *cc, bool sack, double *vs_flight)
+{
+	struct tcpplot_data d;
+
+	cc_setup(&wan, &wan, 3, sack);
+	net.drops.seg[0] = 60;
+	net.drops.n = 1;
+	cc_flow_start(cc, 1024 * 1024);
+	cc_run(60 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == 1024 * 1024);
+	ck_assert_int_eq(net.drops.dropped, 1);
+	ck_assert_uint_eq(cc_counter("tcp.fast_retransmit"), 1);
+	ck_assert_uint_eq(cc_counter("tcp.rto"), 0);
+	cc_finish(&d);
+
+	size_t fr = cc_find(&d, 0, "fast_retransmit");
+	ck_assert_uint_lt(fr, d.n);
+	ck_assert_uint_gt(fr, 0);
+	const struct tcpplot_row *before = &d.rows[fr - 1], *at = &d.rows[fr];
+	size_t ex = cc_find(&d, fr, "recovery_exit");
+	ck_assert_uint_lt(ex, d.n);
+	if (sack)
+		ck_assert_uint_eq(d.rows[ex].cwnd, at->ssthresh);
+	else
+		ck_assert_uint_le(d.rows[ex].cwnd, at->ssthresh);
+	*vs_flight = (double)at->ssthresh / at->inflight;
+	double r = (double)at->ssthresh / before->cwnd;
+	tcpplot_free(&d);
+	return r;
+}
+
+START_TEST(three_dupacks_halve_reno)
+{
+	double vs_flight;
+	double r = loss_reduction("reno", false, &vs_flight);
+	ck_assert_msg(r > 0.45 && r < 0.58, "Reno: ssthresh %.3f of cwnd (expected 0.5)", r);
+	ck_assert_msg(fabs(vs_flight - 0.5) < 0.01, "Reno: ssthresh %.3f of the flight", vs_flight);
+}
+END_TEST
+
+START_TEST(three_dupacks_scale_cubic_by_0_7)
+{
+	double vs_flight;
+	double r = loss_reduction("cubic", true, &vs_flight);
+	ck_assert_msg(r > 0.65 && r < 0.77, "CUBIC: ssthresh %.3f of cwnd (expected 0.7)", r);
+	ck_assert_msg(fabs(vs_flight - 0.7) < 0.01, "CUBIC: ssthresh %.3f of the flight", vs_flight);
+	r = loss_reduction("newreno", true, &vs_flight);
+	ck_assert_msg(r > 0.45 && r < 0.58, "NewReno with SACK: ssthresh %.3f of cwnd", r);
+}
+END_TEST
+
+/* ---- CUBIC's curve ---------------------------------------------------- */
+
+/* cwnd at time t (the last row at or before t) from row from on. */
+static double cc_cwnd_at(const struct tcpplot_data *d, size_t from, double t)
+{
+	uint32_t c = d->rows[from].cwnd;
+	for (size_t i = from; i < d->n && d->rows[i].t <= t; i++)
+		c = d->rows[i].cwnd;
+	return c;
+}
+
+/* RFC 9438 4.1-4.5 on a 100 ms path: after one loss at about 100
+ * segments, cwnd climbs fast at first and flattens as it nears W_max
+ * (concave), reaches W_max about K = cbrt(W_max (1 - beta) / C) seconds
+ * after the reduction, then climbs faster and faster (convex). */
+START_TEST(cubic_concave_then_convex)
+{
+	static const struct impair_cfg lfp = { .delay_us = 50000 };
+	struct tcpplot_data d;
+
+	cc_setup(&lfp, &lfp, 4, true);
+	cc_flow_start("cubic", CC_UNLIMITED);
+	net.f[0].hold = true;
+	cc_run(300000, false);
+	ck_assert_int_eq(cc_tcb(0)->state, TCP_ESTABLISHED);
+	cc_tcb(0)->ssthresh = 100 * CC_MSS; /* slow start ends near 100 segments */
+	net.f[0].hold = false;
+	net.drops.drop_one_after = 2000000; /* then one loss, 2 s after the first data */
+	cc_run(14 * 1000000LL, false);
+	ck_assert(!net.f[0].bad);
+	ck_assert_int_eq(net.drops.dropped, 1);
+	ck_assert_uint_eq(cc_counter("tcp.fast_retransmit"), 1);
+	ck_assert_uint_eq(cc_counter("tcp.rto"), 0);
+	cc_finish(&d);
+
+	size_t fr = cc_find(&d, 0, "fast_retransmit");
+	ck_assert_uint_lt(fr, d.n);
+	double w_max = d.rows[fr - 1].cwnd / (double)CC_MSS;
+	ck_assert_msg(w_max > 90 && w_max < 130, "the loss came at %.1f segments", w_max);
+	size_t ex = cc_find(&d, fr, "recovery_exit");
+	ck_assert_uint_lt(ex, d.n);
+	double t0 = d.rows[ex].t, k = cbrt(w_max * (1 - 0.7) / 0.4);
+	double w0 = cc_cwnd_at(&d, ex, t0) / CC_MSS;
+	double wh = cc_cwnd_at(&d, ex, t0 + k / 2) / CC_MSS;
+	double wk = cc_cwnd_at(&d, ex, t0 + k) / CC_MSS;
+	double w3h = cc_cwnd_at(&d, ex, t0 + 1.5 * k) / CC_MSS;
+	double w2k = cc_cwnd_at(&d, ex, t0 + 2 * k) / CC_MSS;
+	ck_assert_msg(d.rows[d.n - 1].t > t0 + 2 * k, "the trace ends before 2K");
+	/* concave: most of the way back in the first half */
+	ck_assert_msg(wh - w0 > 3 * (wk - wh), "not concave: %.1f -> %.1f -> %.1f segments "
+		      "(K %.2f s)", w0, wh, wk, k);
+	/* the plateau: W_max again near t = K */
+	ck_assert_msg(fabs(wk - w_max) < 0.1 * w_max, "at K = %.2f s cwnd is %.1f segments, "
+		      "W_max %.1f", k, wk, w_max);
+	/* convex: faster and faster past W_max */
+	ck_assert_msg(w2k - w3h > 2 * (w3h - wk) && w2k > w_max * 1.15,
+		      "not convex: %.1f -> %.1f -> %.1f segments", wk, w3h, w2k);
+	tcpplot_free(&d);
+}
+END_TEST
+
+/* ---- timeouts --------------------------------------------------------- */
+
+/* RFC 5681 3.1 (RFC 9438 4.8 for CUBIC): every frame A sends is lost for
+ * 0.6 s; the RTO takes cwnd to one segment, ssthresh to half (Reno) or
+ * 0.7 (CUBIC) of the flight once, and slow start begins again. */
+static void rto_one_segment(const char *cc, double beta)
+{
+	struct tcpplot_data d;
+
+	cc_setup(&wan, &wan, 5, true);
+	net.drops.blackout_from = 300000;
+	net.drops.blackout_to = 900000;
+	cc_flow_start(cc, 1024 * 1024);
+	cc_run(120 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == 1024 * 1024);
+	ck_assert_uint_ge(cc_counter("tcp.rto"), 1);
+	cc_finish(&d);
+
+	size_t rto = cc_find(&d, 0, "rto");
+	ck_assert_uint_lt(rto, d.n);
+	const struct tcpplot_row *r = &d.rows[rto];
+	ck_assert_uint_eq(r->cwnd, CC_MSS);
+	double flight = d.rows[rto - 1].inflight;
+	ck_assert_msg(fabs(r->ssthresh - flight * beta) <= CC_MSS, "%s: ssthresh %u after a flight of "
+		      "%.0f (expected x%.1f)", cc, r->ssthresh, flight, beta);
+	uint32_t ssthresh = r->ssthresh;
+	/* later expiries of the same segment keep ssthresh; the last one is
+	 * followed by slow start from one segment */
+	size_t last = rto;
+	for (size_t i = cc_find(&d, rto + 1, "rto"); i < d.n; i = cc_find(&d, i + 1, "rto")) {
+		ck_assert_uint_eq(d.rows[i].cwnd, CC_MSS);
+		ck_assert_uint_eq(d.rows[i].ssthresh, ssthresh);
+		last = i;
+	}
+	size_t ack = cc_find(&d, last, "ack");
+	ck_assert_uint_lt(ack, d.n);
+	ck_assert_uint_eq(d.rows[ack].cwnd, CC_MSS + CC_SEG); /* + one segment: slow start */
+	ck_assert_uint_lt(d.rows[ack].cwnd, d.rows[ack].ssthresh);
+	uint32_t cwnd[8];
+	double when[8];
+	int n = cc_rounds(&d, ack, "fast_retransmit", cwnd, when, 3);
+	ck_assert_int_ge(n, 3);
+	for (int i = 1; i < n && cwnd[i] < ssthresh; i++)
+		ck_assert_msg(cwnd[i] >= cwnd[i - 1] * 3 / 2, "no slow start after the RTO: "
+			      "%u then %u", cwnd[i - 1], cwnd[i]);
+	tcpplot_free(&d);
+}
+
+START_TEST(rto_drops_reno_to_one_segment)
+{
+	rto_one_segment("reno", 0.5);
+}
+END_TEST
+
+START_TEST(rto_drops_cubic_to_one_segment)
+{
+	rto_one_segment("cubic", 0.7);
+}
+END_TEST
+
+/* ---- several losses in one window -------------------------------------- */
+
+/* Drops segments 60, 63, 66 and 69 (once each) of a 1 MB flow; returns A's
+ * counters. */
+struct loss_stats {
+	uint64_t rto, fast_retransmit, partial_ack, retransmits, retransmitted_bytes;
+	int64_t done_us;
+};
+
+static struct loss_stats four_losses(const char *cc, bool sack, bool rexmit_too)
+{
+	struct loss_stats st;
+	static const uint32_t segs[] = { 60, 63, 66, 69 };
+
+	cc_setup(&wan, &wan, 6, sack);
+	for (int i = 0; i < 4; i++)
+		net.drops.seg[i] = segs[i];
+	net.drops.n = 4;
+	net.drops.rexmit_too = rexmit_too;
+	cc_flow_start(cc, 1024 * 1024);
+	cc_run(120 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == 1024 * 1024);
+	st.done_us = net.sim.now;
+	st.rto = cc_counter("tcp.rto");
+	st.fast_retransmit = cc_counter("tcp.fast_retransmit");
+	st.partial_ack = cc_counter("tcp.partial_ack");
+	st.retransmits = cc_counter("tcp.retransmits");
+	st.retransmitted_bytes = cc_counter("tcp.retransmitted_bytes");
+	cc_finish(NULL);
+	return st;
+}
+
+/* RFC 6582: NewReno (no SACK) repairs the four holes in one recovery, one
+ * per partial ACK, with no RTO and nothing sent twice that arrived. Reno
+ * leaves recovery at the first partial ACK, so it needs more. */
+START_TEST(newreno_repairs_four_losses_of_a_window_without_rto)
+{
+	struct loss_stats nr = four_losses("newreno", false, false);
+	ck_assert_uint_eq(nr.rto, 0);
+	ck_assert_uint_eq(nr.fast_retransmit, 1);
+	ck_assert_uint_eq(nr.partial_ack, 3);
+	ck_assert_uint_eq(nr.retransmits, 4);
+	ck_assert_uint_eq(nr.retransmitted_bytes, 4 * CC_SEG);
+
+	struct loss_stats reno = four_losses("reno", false, false);
+	ck_assert_msg(reno.rto > 0 || reno.fast_retransmit > 1,
+		      "Reno repaired four holes in one recovery (%llu fast retransmits)",
+		      (unsigned long long)reno.fast_retransmit);
+}
+END_TEST
+
+/* RFC 6675: the same four losses, and the first retransmission of each
+ * lost too. Without SACK the sender learns of the holes one RTT at a time
+ * and, when the timer fires, sends again what already arrived; with SACK
+ * it knows what arrived and costs fewer retransmitted bytes. */
+START_TEST(sack_repairs_the_same_losses_with_fewer_bytes)
+{
+	struct loss_stats with = four_losses("newreno", true, true);
+	struct loss_stats without = four_losses("newreno", false, true);
+
+	printf("tcp_cc: 4 losses and their first retransmissions: %llu bytes retransmitted "
+	       "(%llu segments, %llu RTOs) with SACK, %llu (%llu, %llu RTOs) without\n",
+	       (unsigned long long)with.retransmitted_bytes, (unsigned long long)with.retransmits,
+	       (unsigned long long)with.rto, (unsigned long long)without.retransmitted_bytes,
+	       (unsigned long long)without.retransmits, (unsigned long long)without.rto);
+	ck_assert_uint_lt(with.retransmitted_bytes, without.retransmitted_bytes);
+	ck_assert_uint_ge(with.retransmits, 8); /* each hole at least twice */
+}
+END_TEST
+
+/* One test case per shape, so CK_RUN_CASE=name runs one (with
+ * TAPSTACK_CC_TRACE=FILE keeping its trace for tcpplot). */
+static void cc_case(Suite *s, const char *name, const TTest *test)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
+Suite *tcp_cc_suite(void)
+{
+	Suite *s = suite_create("tcp_cc");
+	cc_case(s, "slow_start", slow_start_doubles_cwnd_each_rtt);
+	cc_case(s, "reno_ca", reno_congestion_avoidance_one_mss_per_rtt);
+	cc_case(s, "reno_halving", three_dupacks_halve_reno);
+	cc_case(s, "cubic_beta", three_dupacks_scale_cubic_by_0_7);
+	cc_case(s, "cubic_curve", cubic_concave_then_convex);
+	cc_case(s, "rto_reno", rto_drops_reno_to_one_segment);
+	cc_case(s, "rto_cubic", rto_drops_cubic_to_one_segment);
+	cc_case(s, "newreno", newreno_repairs_four_losses_of_a_window_without_rto);
+	cc_case(s, "sack", sack_repairs_the_same_losses_with_fewer_bytes);
+	return s;
+}
