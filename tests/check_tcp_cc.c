@@ -652,6 +652,10 @@ START_TEST(sack_repairs_the_same_losses_with_fewer_bytes)
 	       (unsigned long long)with.rto, (unsigned long long)without.retransmitted_bytes,
 	       (unsigned long long)without.retransmits, (unsigned long long)without.rto);
 	ck_assert_uint_lt(with.retransmitted_bytes, without.retransmitted_bytes);
+	/* the scoreboard at work: each hole about twice, and one RTO at most
+	 * (it answers the lost retransmissions) */
+	ck_assert_uint_le(with.retransmitted_bytes, 12 * CC_SEG);
+	ck_assert_uint_le(with.rto, 1);
 	ck_assert_uint_ge(with.retransmits, 8); /* each hole at least twice */
 }
 END_TEST
