@@ -47,6 +47,8 @@ struct cc_flow {
 	bool hold;            /* A writes nothing yet */
 	uint64_t sent, got;
 	bool shut, eof, bad;
+	uint8_t out[16384];   /* out[off..len) is generated and waits for A's socket */
+	size_t off, len;
 };
 
 /* Drops chosen by the test, on the frames A sends (the simlink filter). */
@@ -197,14 +199,19 @@ static void cc_apps(void)
 			net_setsockopt(f->bfd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
 		}
 		while (!f->hold && !f->shut && f->sent < f->total) {
-			size_t n = sizeof(buf);
-			if (n > f->total - f->sent)
-				n = (size_t)(f->total - f->sent);
-			for (size_t k = 0; k < n; k++)
-				buf[k] = cc_byte(i, f->sent + k);
-			ssize_t r = net_send(f->afd, buf, n, 0);
+			if (f->off == f->len) { /* the next piece of the stream */
+				size_t n = sizeof(f->out);
+				if (n > f->total - f->sent)
+					n = (size_t)(f->total - f->sent);
+				for (size_t k = 0; k < n; k++)
+					f->out[k] = cc_byte(i, f->sent + k);
+				f->off = 0;
+				f->len = n;
+			}
+			ssize_t r = net_send(f->afd, f->out + f->off, f->len - f->off, 0);
 			if (r <= 0)
 				break;
+			f->off += (size_t)r;
 			f->sent += (uint64_t)r;
 		}
 		if (!f->shut && f->sent == f->total) {
@@ -660,6 +667,88 @@ START_TEST(sack_repairs_the_same_losses_with_fewer_bytes)
 }
 END_TEST
 
+/* ---- fairness ---------------------------------------------------------- */
+
+#define FAIR_RATE_BPS 10000000ull /* the bottleneck: 10 Mbit/s A to B */
+#define FAIR_SECONDS 60
+
+/* Jain's fairness index of n throughputs: (sum x)^2 / (n sum x^2); 1 is
+ * an even share, 1/n one flow taking all. */
+static double jain_index(const double *x, int n)
+{
+	double sum = 0, sq = 0;
+	for (int i = 0; i < n; i++) {
+		sum += x[i];
+		sq += x[i] * x[i];
+	}
+	return sq > 0 ? sum * sum / (n * sq) : 0;
+}
+
+/* Two unlimited flows from A to B (algorithms cc0 and cc1, the second
+ * starting one second later) through a 10 Mbit/s bottleneck with 10 ms
+ * each way and a queue of 50 frames (on the way, as netem counts), for
+ * FAIR_SECONDS of virtual time. Returns Jain's index of the bytes each
+ * delivered; got[] the bytes. */
+static double fairness(const char *cc0, const char *cc1, uint64_t seed, double got[2])
+{
+	const struct impair_cfg fwd = { .delay_us = 10000, .rate_bps = FAIR_RATE_BPS,
+					.queue_limit = 50 };
+	const struct impair_cfg rev = { .delay_us = 10000 };
+
+	cc_setup(&fwd, &rev, seed, true);
+	net.sim.a.tcp.tcp_trace = NULL; /* a minute of rows is not needed */
+	cc_flow_start(cc0, CC_UNLIMITED);
+	cc_run(1000000, false);
+	cc_flow_start(cc1, CC_UNLIMITED);
+	cc_run((FAIR_SECONDS - 1) * 1000000LL, false);
+	for (int i = 0; i < 2; i++) {
+		ck_assert(!net.f[i].bad);
+		got[i] = (double)net.f[i].got;
+	}
+	double j = jain_index(got, 2);
+	double mbps = (got[0] + got[1]) * 8 / FAIR_SECONDS / 1e6;
+	printf("tcp_cc: fairness %s vs %s over %d s at 10 Mbit/s, 20 ms RTT, 50-frame queue: "
+	       "Jain's index %.3f (%.1f MB and %.1f MB, %.2f Mbit/s together, %llu queue drops)\n",
+	       cc0, cc1, FAIR_SECONDS, j, got[0] / 1e6, got[1] / 1e6, mbps,
+	       (unsigned long long)stats_get(&net.sim.a.stats, "impair.queue_full"));
+	ck_assert_uint_gt(stats_get(&net.sim.a.stats, "impair.queue_full"), 0); /* a real bottleneck */
+	cc_finish(NULL);
+	return j;
+}
+
+START_TEST(two_newreno_flows_share_fairly)
+{
+	double got[2];
+	double j = fairness("newreno", "newreno", 11, got);
+	ck_assert_msg(j >= 0.9, "two NewReno flows: Jain's index %.3f", j);
+	ck_assert_msg((got[0] + got[1]) * 8 / FAIR_SECONDS > 0.8 * FAIR_RATE_BPS,
+		      "the link is not kept busy: %.0f bytes", got[0] + got[1]);
+}
+END_TEST
+
+START_TEST(two_cubic_flows_share_fairly)
+{
+	double got[2];
+	double j = fairness("cubic", "cubic", 12, got);
+	ck_assert_msg(j >= 0.9, "two CUBIC flows: Jain's index %.3f", j);
+	ck_assert_msg((got[0] + got[1]) * 8 / FAIR_SECONDS > 0.8 * FAIR_RATE_BPS,
+		      "the link is not kept busy: %.0f bytes", got[0] + got[1]);
+}
+END_TEST
+
+/* CUBIC against Reno: only measured (the figure is printed); both must
+ * get somewhere. */
+START_TEST(cubic_vs_reno_is_measured)
+{
+	double got[2];
+	double j = fairness("cubic", "reno", 13, got);
+	printf("tcp_cc: CUBIC vs Reno Jain's index = %.3f (CUBIC %.1f MB, Reno %.1f MB)\n", j,
+	       got[0] / 1e6, got[1] / 1e6);
+	ck_assert_msg(got[0] > 1e6 && got[1] > 1e6, "a flow starved: %.0f and %.0f bytes", got[0],
+		      got[1]);
+}
+END_TEST
+
 /* One test case per shape, so CK_RUN_CASE=name runs one (with
  * TAPSTACK_CC_TRACE=FILE keeping its trace for tcpplot). */
 static void cc_case(Suite *s, const char *name, const TTest *test)
@@ -682,5 +771,8 @@ Suite *tcp_cc_suite(void)
 	cc_case(s, "rto_cubic", rto_drops_cubic_to_one_segment);
 	cc_case(s, "newreno", newreno_repairs_four_losses_of_a_window_without_rto);
 	cc_case(s, "sack", sack_repairs_the_same_losses_with_fewer_bytes);
+	cc_case(s, "fair_newreno", two_newreno_flows_share_fairly);
+	cc_case(s, "fair_cubic", two_cubic_flows_share_fairly);
+	cc_case(s, "cubic_vs_reno", cubic_vs_reno_is_measured);
 	return s;
 }
