@@ -54,8 +54,12 @@ extern const char *const tcp_state_name[TCP_NSTATES];
 /* ---- limits and defaults --------------------------------------------- */
 
 #define TCP_DEFAULT_MSS 536          /* RFC 9293 3.7.1: when the peer sends no MSS option (IPv4) */
-#define TCP_DEFAULT_SNDBUF (256 * 1024)
-#define TCP_DEFAULT_RCVBUF (256 * 1024)
+/* Buffers large enough to fill a long fat path (issue 5): 4 MB each. A
+ * ring takes memory only as data fills it (stack/ring.h: 4 KB at the first
+ * byte, doubling on demand), so an idle connection costs nothing and
+ * 10,000 of them little; the window scale at SYN time covers the limit. */
+#define TCP_DEFAULT_SNDBUF (4 * 1024 * 1024)
+#define TCP_DEFAULT_RCVBUF (4 * 1024 * 1024)
 #define TCP_MAX_WSCALE 14            /* RFC 7323 2.3 */
 #define TCP_OOO_MAX 16               /* out-of-order ranges kept per connection */
 #define TCP_MSL_US (30 * 1000000LL)  /* maximum segment lifetime (configurable per host) */

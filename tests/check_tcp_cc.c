@@ -711,6 +711,7 @@ static double fairness(const char *cc0, const char *cc1, uint64_t seed, double g
 	       "Jain's index %.3f (%.1f MB and %.1f MB, %.2f Mbit/s together, %llu queue drops)\n",
 	       cc0, cc1, FAIR_SECONDS, j, got[0] / 1e6, got[1] / 1e6, mbps,
 	       (unsigned long long)stats_get(&net.sim.a.stats, "impair.queue_full"));
+	fflush(stdout);
 	ck_assert_uint_gt(stats_get(&net.sim.a.stats, "impair.queue_full"), 0); /* a real bottleneck */
 	cc_finish(NULL);
 	return j;
@@ -749,6 +750,91 @@ START_TEST(cubic_vs_reno_is_measured)
 }
 END_TEST
 
+/* ---- buffers on a long fat path --------------------------------------- */
+
+/* A 400 Mbit/s path with 20 ms each way holds 2 MB: with buffers of
+ * 256 KB the flight could never pass 256 KB. The buffers (4 MB by
+ * default, memory taken only as data fills them) and the window scale
+ * chosen at SYN time (RFC 7323 2.3) let the flight and the window that B
+ * advertises grow past 1 MB. */
+START_TEST(long_fat_path_grows_the_window_past_256k)
+{
+	const struct impair_cfg fwd = { .delay_us = 20000, .rate_bps = 400000000ull,
+					.queue_limit = 4000 };
+	const struct impair_cfg rev = { .delay_us = 20000 };
+	const uint64_t total = 40ull * 1024 * 1024;
+
+	cc_setup(&fwd, &rev, 21, true);
+	cc_flow_start("cubic", total);
+	net.f[0].hold = true;
+	cc_run(100000, false);
+	/* established and idle: 4 MB limits, no memory yet */
+	struct tcb *tp = cc_tcb(0);
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	ck_assert_uint_eq(tp->snd.limit, 4 * 1024 * 1024);
+	ck_assert_uint_eq(tp->rcv.limit, 4 * 1024 * 1024);
+	ck_assert_uint_eq(tp->snd.cap + tp->rcv.cap, 0);
+	net.f[0].hold = false;
+	uint32_t max_wnd = 0, max_flight = 0;
+	uint8_t ws = 0;
+	size_t b_cap = 0;
+	while (!cc_all_done() && net.sim.now < 60 * 1000000LL) {
+		cc_run(1000, true);
+		if (net.f[0].bfd >= 0) {
+			struct tcb *bt = socket_get(net.f[0].bfd)->proto;
+			b_cap = bt->rcv.cap > b_cap ? bt->rcv.cap : b_cap;
+		}
+		if (tp->state != TCP_ESTABLISHED)
+			continue;
+		ws = tp->snd_wscale;
+		max_wnd = tp->snd_wnd > max_wnd ? tp->snd_wnd : max_wnd;
+		uint32_t flight = tp->snd_max - tp->snd_una;
+		max_flight = flight > max_flight ? flight : max_flight;
+	}
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == total);
+	double secs = net.sim.now / 1e6;
+	printf("tcp_cc: 40 MB over 400 Mbit/s, 40 ms RTT: window %u, flight %u bytes at most, "
+	       "B's window scale %u, %.2f s of virtual time; memory: A's send ring %zu bytes, B's "
+	       "receive ring %zu (B reads at every event)\n", max_wnd, max_flight, ws, secs,
+	       tp->snd.cap, b_cap);
+	fflush(stdout);
+	cc_finish(NULL);
+	ck_assert_uint_ge(ws, 7); /* 65535 << 7 covers 4 MB */
+	ck_assert_uint_gt(max_wnd, 1024 * 1024);
+	ck_assert_uint_gt(max_flight, 1024 * 1024);
+	ck_assert_uint_le(b_cap, 4 * 1024 * 1024);
+}
+END_TEST
+
+/* SO_RCVBUF still bounds the window: 64 KB on B's listener before the
+ * handshake gives a shift of 1 (65535 << 1 covers it) and a flight that
+ * never passes 64 KB. */
+START_TEST(so_rcvbuf_still_bounds_the_window)
+{
+	const uint64_t total = 2 * 1024 * 1024;
+	int small = 64 * 1024;
+
+	cc_setup(&wan, &wan, 22, true);
+	cc_flow_start("cubic", total);
+	ck_assert_int_eq(net_setsockopt(net.f[0].lfd, SOL_SOCKET, SO_RCVBUF, &small,
+					sizeof(small)), 0);
+	/* the SYN is on its way: B answers it with the listener's buffer */
+	uint32_t max_flight = 0;
+	struct tcb *tp = cc_tcb(0);
+	while (!cc_all_done() && net.sim.now < 60 * 1000000LL) {
+		cc_run(1000, true);
+		uint32_t flight = tp->snd_max - tp->snd_una;
+		max_flight = flight > max_flight ? flight : max_flight;
+		if (tp->state == TCP_ESTABLISHED)
+			ck_assert_uint_eq(tp->snd_wscale, 1);
+	}
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == total);
+	cc_finish(NULL);
+	ck_assert_uint_le(max_flight, 64 * 1024 + 1);
+	ck_assert_uint_gt(max_flight, 32 * 1024);
+}
+END_TEST
+
 /* One test case per shape, so CK_RUN_CASE=name runs one (with
  * TAPSTACK_CC_TRACE=FILE keeping its trace for tcpplot). */
 static void cc_case(Suite *s, const char *name, const TTest *test)
@@ -774,5 +860,7 @@ Suite *tcp_cc_suite(void)
 	cc_case(s, "fair_newreno", two_newreno_flows_share_fairly);
 	cc_case(s, "fair_cubic", two_cubic_flows_share_fairly);
 	cc_case(s, "cubic_vs_reno", cubic_vs_reno_is_measured);
+	cc_case(s, "long_fat_path", long_fat_path_grows_the_window_past_256k);
+	cc_case(s, "so_rcvbuf", so_rcvbuf_still_bounds_the_window);
 	return s;
 }

@@ -244,7 +244,7 @@ START_TEST(syn_options_laid_out_like_linux)
 	ck_assert(out.opt.mss_ok && out.opt.sack_perm && out.opt.ts_ok && out.opt.ws_ok);
 	ck_assert_uint_eq(out.opt.mss, 1460); /* MTU 1500 - 40 */
 	ck_assert_uint_eq(out.opt.tsecr, 0);
-	ck_assert_uint_eq(out.opt.ws, 3);     /* 256 KB buffer: 65535 << 3 covers it */
+	ck_assert_uint_eq(out.opt.ws, 7);     /* 4 MB buffer: 65535 << 7 covers it */
 	/* byte for byte the layout of Linux's SYN (curl, frame 1): MSS,
 	 * SACK-permitted, timestamps, NOP, window scale; only the timestamp
 	 * values and the shift count differ */
@@ -260,7 +260,7 @@ START_TEST(syn_options_laid_out_like_linux)
 		ck_assert_msg(ours[i] == theirs[i], "option byte %d: ours %u, Linux %u", i, ours[i],
 			      theirs[i]);
 	}
-	ck_assert_uint_eq(ours[19], 3);
+	ck_assert_uint_eq(ours[19], 7);
 	/* the SYN is timed, the retransmission timer runs */
 	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
@@ -306,7 +306,7 @@ START_TEST(synack_offers_only_what_the_syn_offered)
 					  .sack_perm = true, .ws_ok = true, .ws = 7 }, &out);
 	ck_assert_uint_eq(out.hlen, 40);
 	ck_assert(out.opt.ts_ok && out.opt.ws_ok && out.opt.sack_perm);
-	ck_assert_uint_eq(out.opt.ws, 3);
+	ck_assert_uint_eq(out.opt.ws, 7);
 	ck_assert_uint_eq(out.wnd, 65535);
 	th_fini(&t);
 
@@ -341,7 +341,7 @@ START_TEST(negotiate_mss_scale_and_options)
 	ck_assert_uint_eq(tp->snd_mss, 1460);       /* our MTU bounds it */
 	ck_assert(tp->ws_ok && tp->ts_ok && tp->sack_ok);
 	ck_assert_uint_eq(tp->snd_wscale, 14);      /* RFC 7323 2.3: clamped */
-	ck_assert_uint_eq(tp->rcv_wscale, 3);
+	ck_assert_uint_eq(tp->rcv_wscale, 7);        /* 65535 << 7 covers the 4 MB buffer */
 	ck_assert_uint_eq(tp->snd_wnd, 1000);       /* a SYN's window is not scaled */
 	ck_assert_uint_eq(tp->ts_recent, 42);
 
