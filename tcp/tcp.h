@@ -199,7 +199,6 @@ struct tcb {
 	bool in_recovery;
 	bool sack_recovery;           /* the recovery is RFC 6675's (SACK), not NewReno's */
 	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the last hole retransmitted */
-	bool syn_lost;                /* our SYN or SYN-ACK was retransmitted: IW is one segment (RFC 5681 3.1) */
 
 	/* SACK (RFC 2018). The sender's scoreboard: ranges the peer SACKed
 	 * above snd_una, sorted and disjoint, at most TCP_SACK_SCOREBOARD. */

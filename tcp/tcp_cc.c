@@ -44,7 +44,7 @@ uint32_t tcp_cc_initial_window(const struct tcb *tp)
 		iw = 10 * mss;
 	if (tp->s && tp->s->tcp.iw_segs > 0)
 		iw = tp->s->tcp.iw_segs * mss;
-	return tp->syn_lost || tp->retransmits > 0 ? mss : iw;
+	return tp->retransmits > 0 ? mss : iw; /* only the SYN can have been sent again yet */
 }
 
 /* Sets cwnd to the initial window (tcp_cc_initial_window). ssthresh stays

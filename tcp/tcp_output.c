@@ -1030,8 +1030,6 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 	ring_drop(&tp->snd, data);
 	tp->bytes_acked += data;
 	tcp_rtt_sample(tp, ack, seg);
-	if (syn && tp->backoff > 0)
-		tp->syn_lost = true; /* RFC 5681 3.1: IW of one segment (tp->cc->init) */
 	if (syn && tp->backoff > 0 && tp->rto < TCP_RTO_SYN_LOST_US)
 		tp->rto = TCP_RTO_SYN_LOST_US; /* RFC 6298 5.7: the SYN timed out once */
 	tp->snd_una = ack;

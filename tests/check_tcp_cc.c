@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "apps/lib/tcpplot_parse.h"
+#include "stack/host.h"
 #include "stack/net.h"
 #include "stack/pkt.h"
 #include "stack/socket.h"
@@ -63,6 +64,7 @@ struct cc_drops {
 	int64_t first_data;             /* when A sent its first data (-1: not yet) */
 	int64_t blackout_from, blackout_to; /* after first_data: drop every frame (0, 0: none) */
 	int64_t drop_one_after;         /* after first_data: drop the next data segment (0: none) */
+	bool drop_syn;                  /* drop A's first SYN */
 	int dropped;
 };
 
@@ -95,6 +97,11 @@ static bool cc_filter(void *ctx, const struct pkt *p, int64_t now)
 	size_t doff = (size_t)(t[12] >> 4) * 4;
 	size_t len = ipl > ihl + doff ? ipl - ihl - doff : 0;
 	if (t[13] & 0x02) { /* SYN */
+		if (d->drop_syn) {
+			d->drop_syn = false;
+			d->dropped++;
+			return true;
+		}
 		d->iss = seq;
 		d->have_iss = true;
 		return false;
@@ -412,6 +419,53 @@ START_TEST(reno_congestion_avoidance_one_mss_per_rtt)
 	ck_assert_msg(per_rtt > 0.8 && per_rtt < 1.2,
 		      "congestion avoidance added %.2f SMSS per RTT (expected 1)", per_rtt);
 	tcpplot_free(&d);
+}
+END_TEST
+
+/* RFC 6928 2 and RFC 5681 3.1: the initial window is min(10 SMSS,
+ * max(2 SMSS, 14600)) = 10 segments here, --iw N makes it N segments, and
+ * a SYN that had to be sent again makes it one. */
+static uint32_t first_cwnd(uint32_t iw_segs, bool drop_syn)
+{
+	cc_setup(&wan, &wan, 7, true);
+	net.sim.a.tcp.iw_segs = iw_segs;
+	net.drops.drop_syn = drop_syn;
+	cc_flow_start("cubic", 64 * 1024);
+	net.f[0].hold = true;
+	cc_run(5 * 1000000LL, false);
+	struct tcb *tp = cc_tcb(0);
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	uint32_t cwnd = tp->cwnd;
+	ck_assert_int_eq(net.drops.dropped, drop_syn ? 1 : 0);
+	net.f[0].hold = false;
+	cc_run(60 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad);
+	cc_finish(NULL);
+	return cwnd;
+}
+
+START_TEST(initial_window_rfc6928_iw_flag_and_lost_syn)
+{
+	ck_assert_uint_eq(first_cwnd(0, false), 14600);
+	ck_assert_uint_eq(first_cwnd(4, false), 4 * CC_MSS);
+	ck_assert_uint_eq(first_cwnd(0, true), CC_MSS);
+
+	struct host_opts o;
+	char *argv[] = { "prog", "--iw", "4", "--iw", "0", "--iw", "x" };
+	int i = 1;
+	host_opts_init(&o);
+	ck_assert_int_eq(host_opts_parse(&o, "prog", 7, argv, &i), 1);
+	ck_assert_uint_eq(o.iw_segs, 4);
+	i = 3;
+	ck_assert_int_eq(host_opts_parse(&o, "prog", 7, argv, &i), -1);
+	i = 5;
+	ck_assert_int_eq(host_opts_parse(&o, "prog", 7, argv, &i), -1);
+	static struct stack st;
+	stack_init(&st, "iw", 1);
+	host_opts_apply(&o, &st);
+	ck_assert_uint_eq(st.tcp.iw_segs, 4);
+	ck_assert_ptr_eq(st.tcp.cc_default, &tcp_cc_cubic); /* the default */
+	stack_fini(&st);
 }
 END_TEST
 
@@ -848,6 +902,7 @@ static void cc_case(Suite *s, const char *name, const TTest *test)
 Suite *tcp_cc_suite(void)
 {
 	Suite *s = suite_create("tcp_cc");
+	cc_case(s, "initial_window", initial_window_rfc6928_iw_flag_and_lost_syn);
 	cc_case(s, "slow_start", slow_start_doubles_cwnd_each_rtt);
 	cc_case(s, "reno_ca", reno_congestion_avoidance_one_mss_per_rtt);
 	cc_case(s, "reno_halving", three_dupacks_halve_reno);
