@@ -183,7 +183,7 @@ const struct tcp_cc_ops tcp_cc_newreno = {
  * turned into bytes with SMSS. Time is the stack's `now` (virtual in the
  * tests), so a run replays exactly. The state lives in tp->cc_priv. */
 
-#define CUBIC_C 0.4            /* RFC 9438 5.1: C, segments per second cubed */
+#define CUBIC_C 0.4            /* RFC 9438 4.1: C, segments per second cubed (0.4 as the RFC sets it) */
 #define CUBIC_BETA 0.7         /* RFC 9438 4.6: beta_cubic, the multiplicative decrease */
 /* RFC 9438 4.3: alpha_cubic = 3 (1 - beta) / (1 + beta), so that CUBIC in
  * the Reno-friendly region grows as fast as Reno with beta 0.5 would. */
@@ -205,11 +205,13 @@ struct cubic {
 _Static_assert(sizeof(struct cubic) <= sizeof(((struct tcb *)0)->cc_priv),
 	       "CUBIC's state must fit in cc_priv");
 
+/* Copies CUBIC's state out of tp->cc_priv (memcpy: no aliasing games). */
 static void cubic_load(const struct tcb *tp, struct cubic *c)
 {
 	memcpy(c, tp->cc_priv, sizeof(*c));
 }
 
+/* Copies CUBIC's state back into tp->cc_priv. */
 static void cubic_store(struct tcb *tp, const struct cubic *c)
 {
 	memcpy(tp->cc_priv, c, sizeof(*c));
