@@ -587,6 +587,40 @@ START_TEST(cubic_concave_then_convex)
 }
 END_TEST
 
+/* RFC 9438 4.3, the Reno-friendly region: on a 4 ms path with a small
+ * window, W_cubic(t) hardly moves in the fraction of a second 100 round
+ * trips take, so CUBIC follows W_est and grows like Reno, about one
+ * segment per RTT (alpha_cubic is 1 before any reduction). */
+START_TEST(cubic_reno_friendly_on_a_short_path)
+{
+	static const struct impair_cfg lan = { .delay_us = 2000 };
+	struct tcpplot_data d;
+	uint32_t cwnd[128];
+	double when[128];
+
+	cc_setup(&lan, &lan, 8, true);
+	cc_flow_start("cubic", CC_UNLIMITED);
+	net.f[0].hold = true;
+	cc_run(20000, false);
+	ck_assert_int_eq(cc_tcb(0)->state, TCP_ESTABLISHED);
+	cc_tcb(0)->ssthresh = 10 * CC_MSS; /* congestion avoidance from the start */
+	net.f[0].hold = false;
+	cc_run(110 * 4000, false);
+	ck_assert_uint_eq(cc_counter("tcp.retransmits"), 0);
+	ck_assert(!net.f[0].bad);
+	cc_finish(&d);
+
+	int n = cc_rounds(&d, cc_find(&d, 0, "ack"), NULL, cwnd, when, 101);
+	ck_assert_int_ge(n, 100);
+	double per_rtt = (double)(cwnd[n - 1] - cwnd[1]) / (n - 2) / CC_MSS;
+	double w_cubic = 0.4 * pow(when[n - 1] - when[0], 3) + 10; /* segments */
+	ck_assert_msg(per_rtt > 0.8 && per_rtt < 1.2, "CUBIC added %.2f SMSS per RTT on a short "
+		      "path (expected about 1, as Reno); W_cubic would be %.1f segments", per_rtt,
+		      w_cubic);
+	tcpplot_free(&d);
+}
+END_TEST
+
 /* ---- timeouts --------------------------------------------------------- */
 
 /* RFC 5681 3.1 (RFC 9438 4.8 for CUBIC): every frame A sends is lost for
@@ -908,6 +942,7 @@ Suite *tcp_cc_suite(void)
 	cc_case(s, "reno_halving", three_dupacks_halve_reno);
 	cc_case(s, "cubic_beta", three_dupacks_scale_cubic_by_0_7);
 	cc_case(s, "cubic_curve", cubic_concave_then_convex);
+	cc_case(s, "cubic_reno_friendly", cubic_reno_friendly_on_a_short_path);
 	cc_case(s, "rto_reno", rto_drops_reno_to_one_segment);
 	cc_case(s, "rto_cubic", rto_drops_cubic_to_one_segment);
 	cc_case(s, "newreno", newreno_repairs_four_losses_of_a_window_without_rto);
