@@ -6,6 +6,8 @@
 #include <stdlib.h>
 
 #include "link/simlink.h"
+#include "stack/pkt.h"
+#include "stack/stats.h"
 
 /* The seed of direction 1, derived from the seed of direction 0 (the same
  * constant as impair.c uses for an impair device's rx dice). */
@@ -20,6 +22,8 @@ struct simlink_end {
 struct simlink {
 	struct simlink_end end[2];
 	struct delayline line[2];   /* line[i] carries frames sent on end i */
+	simlink_filter_fn filter[2]; /* filter[i] may drop frames sent on end i; NULL = none */
+	void *filter_ctx[2];
 };
 
 static struct simlink_end *sim_end(struct netdev *d)
@@ -27,13 +31,21 @@ static struct simlink_end *sim_end(struct netdev *d)
 	return (struct simlink_end *)d;
 }
 
-/* Puts p on the line that leaves this end. Consumes p. Returns 0 (drops
- * are counted by the line in the sending end's stats). */
+/* Puts p on the line that leaves this end, unless the end's filter drops
+ * it ("simlink.filtered", in the sending end's stats). Consumes p. Returns
+ * 0 (the line counts its own drops in the sending end's stats too). */
 static int simlink_send(struct netdev *d, struct pkt *p, int64_t now)
 {
 	struct simlink_end *e = sim_end(d);
+	struct simlink *l = e->link;
 
-	delayline_push(&e->link->line[e->index], p, now);
+	if (l->filter[e->index] && l->filter[e->index](l->filter_ctx[e->index], p, now)) {
+		if (e->dev.stats)
+			stats_inc(e->dev.stats, "simlink.filtered");
+		pkt_free(p);
+		return 0;
+	}
+	delayline_push(&l->line[e->index], p, now);
 	return 0;
 }
 
@@ -102,6 +114,14 @@ void simlink_set_cfg(struct simlink *l, int from, const struct impair_cfg *cfg)
 	static const struct impair_cfg none;
 
 	dl->cfg = cfg ? *cfg : none;
+}
+
+/* Installs fn (NULL: none) to look at every frame sent on end `from`
+ * before the dice; a true answer drops the frame. */
+void simlink_set_filter(struct simlink *l, int from, simlink_filter_fn fn, void *ctx)
+{
+	l->filter[from ? 1 : 0] = fn;
+	l->filter_ctx[from ? 1 : 0] = ctx;
 }
 
 /* Frees the link and every frame still on it. NULL is ignored. */

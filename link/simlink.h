@@ -20,6 +20,14 @@ struct netdev *simlink_end(struct simlink *l, int end);
 /* Changes the impairments of the direction that leaves end `from`. */
 void simlink_set_cfg(struct simlink *l, int from, const struct impair_cfg *cfg);
 
+/* A test's hand-picked drops: called for every frame sent on one end
+ * (before the impairment dice) with the time; true = drop it (counted as
+ * "simlink.filtered"). It only looks: the frame stays the link's. */
+typedef bool (*simlink_filter_fn)(void *ctx, const struct pkt *p, int64_t now);
+
+/* Installs fn for the frames sent on end `from` (fn NULL: none). */
+void simlink_set_filter(struct simlink *l, int from, simlink_filter_fn fn, void *ctx);
+
 /* Frees the link and every frame still on it. */
 void simlink_free(struct simlink *l);
 

@@ -45,8 +45,10 @@ void host_opts_usage(FILE *out)
 	      "                    'none' for no socket)\n"
 	      "  --rto-min MS      TCP's minimum retransmission timeout in ms (default 200, as\n"
 	      "                    Linux; RFC 6298 2.4 says 1000)\n"
-	      "  --cc NAME         TCP congestion control of new connections: reno or newreno\n"
-	      "                    (default newreno)\n"
+	      "  --cc NAME         TCP congestion control of new connections: cubic (RFC 9438),\n"
+	      "                    newreno (RFC 6582) or reno (RFC 5681) (default cubic)\n"
+	      "  --iw N            TCP initial window in segments, 1 to 100 (default: RFC 6928's,\n"
+	      "                    min(10 * MSS, max(2 * MSS, 14600 bytes)))\n"
 	      "  --tcp-trace FILE  write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
 	      "                    plot it with tcpplot FILE > plot.svg\n",
 	      out);
@@ -80,7 +82,7 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 	if (strcmp(f, "--tap") && strcmp(f, "--ip") && strcmp(f, "--ip6") && strcmp(f, "--gw") &&
 	    strcmp(f, "--mac") && strcmp(f, "--pcap") && strcmp(f, "--impair") &&
 	    strcmp(f, "--seed") && strcmp(f, "--ctl") && strcmp(f, "--rto-min") && strcmp(f, "--cc") &&
-	    strcmp(f, "--tcp-trace"))
+	    strcmp(f, "--tcp-trace") && strcmp(f, "--iw"))
 		return 0;
 	if (!(v = flag_value(prog, argc, argv, i)))
 		return -1;
@@ -155,13 +157,23 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 		o->rto_min_us = (int64_t)ms * 1000;
 	} else if (strcmp(f, "--cc") == 0) {
 		if (!tcp_cc_find(v)) {
-			fprintf(stderr, "%s: --cc: '%s' is not a congestion control (reno, newreno)\n",
+			fprintf(stderr, "%s: --cc: '%s' is not a congestion control (cubic, newreno, reno)\n",
 				prog, v);
 			return -1;
 		}
 		o->cc = v;
 	} else if (strcmp(f, "--tcp-trace") == 0) {
 		o->tcp_trace = v;
+	} else if (strcmp(f, "--iw") == 0) {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno || !*v || *end || n < 1 || n > 100) {
+			fprintf(stderr, "%s: --iw: '%s' is not a number of segments from 1 to 100\n",
+				prog, v);
+			return -1;
+		}
+		o->iw_segs = (uint32_t)n;
 	} else {
 		o->ctl = v;
 	}
@@ -174,6 +186,8 @@ void host_opts_apply(const struct host_opts *o, struct stack *s)
 		s->tcp.rto_min_us = o->rto_min_us;
 	if (o->cc && tcp_cc_find(o->cc))
 		s->tcp.cc_default = tcp_cc_find(o->cc);
+	if (o->iw_segs > 0)
+		s->tcp.iw_segs = o->iw_segs;
 }
 
 int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))

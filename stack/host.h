@@ -49,6 +49,7 @@ struct host_opts {
 	int64_t rto_min_us;       /* --rto-min MS: TCP's minimum RTO; 0 = the default (200 ms) */
 	const char *cc;           /* --cc NAME: TCP congestion control; NULL = the default */
 	const char *tcp_trace;    /* --tcp-trace FILE: CSV of TCP events (tcp/tcp_trace.h) */
+	uint32_t iw_segs;         /* --iw N: TCP initial window in segments; 0 = RFC 6928's */
 };
 
 void host_opts_init(struct host_opts *o);
@@ -69,7 +70,7 @@ int host_opts_check(struct host_opts *o, const char *prog);
 /* Prints the common flags' help. */
 void host_opts_usage(FILE *out);
 
-/* Applies the flags that tune a built stack (--rto-min, --cc) to s;
+/* Applies the flags that tune a built stack (--rto-min, --cc, --iw) to s;
  * host_open calls it after stack_init. */
 void host_opts_apply(const struct host_opts *o, struct stack *s);
 

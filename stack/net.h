@@ -64,7 +64,7 @@ struct stack;
 #define TCP_NODELAY 1
 #endif
 #ifndef TCP_CONGESTION
-#define TCP_CONGESTION 13    /* char[]: the congestion control, "reno" or "newreno" */
+#define TCP_CONGESTION 13    /* char[]: the congestion control, "cubic", "newreno" or "reno" */
 #endif
 
 /* Extra socket options at level SOL_SOCKET. */
@@ -151,7 +151,7 @@ int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
  * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
- * TCP_CONGESTION (the algorithm's name, as Linux: "reno", "newreno";
+ * TCP_CONGESTION (the algorithm's name, as Linux: "cubic", "newreno", "reno";
  * -ENOENT for another). Level IPPROTO_IPV6 on an AF_INET6 socket:
  * IPV6_V6ONLY (int) is always 1; setting 0 gives -EOPNOTSUPP.
  * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */

@@ -37,7 +37,7 @@ void tcp_init(struct stack *s)
 	t->msl_us = TCP_MSL_US;
 	t->rto_min_us = TCP_RTO_MIN_US;
 	t->challenge_tokens = TCP_CHALLENGE_ACK_LIMIT;
-	t->cc_default = &tcp_cc_newreno;
+	t->cc_default = &tcp_cc_cubic; /* issue 5: CUBIC (RFC 9438) by default, as Linux */
 }
 
 void tcp_fini(struct stack *s)

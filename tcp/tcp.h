@@ -54,8 +54,12 @@ extern const char *const tcp_state_name[TCP_NSTATES];
 /* ---- limits and defaults --------------------------------------------- */
 
 #define TCP_DEFAULT_MSS 536          /* RFC 9293 3.7.1: when the peer sends no MSS option (IPv4) */
-#define TCP_DEFAULT_SNDBUF (256 * 1024)
-#define TCP_DEFAULT_RCVBUF (256 * 1024)
+/* Buffers large enough to fill a long fat path (issue 5): 4 MB each. A
+ * ring takes memory only as data fills it (stack/ring.h: 4 KB at the first
+ * byte, doubling on demand), so an idle connection costs nothing and
+ * 10,000 of them little; the window scale at SYN time covers the limit. */
+#define TCP_DEFAULT_SNDBUF (4 * 1024 * 1024)
+#define TCP_DEFAULT_RCVBUF (4 * 1024 * 1024)
 #define TCP_MAX_WSCALE 14            /* RFC 7323 2.3 */
 #define TCP_OOO_MAX 16               /* out-of-order ranges kept per connection */
 #define TCP_MSL_US (30 * 1000000LL)  /* maximum segment lifetime (configurable per host) */
@@ -100,12 +104,18 @@ struct tcp_cc_ops {
 	void (*on_partial_ack)(struct tcb *tp, uint32_t acked);
 };
 
-/* Reno (RFC 5681) and NewReno (RFC 6582, the host default). */
+/* Reno (RFC 5681), NewReno (RFC 6582) and CUBIC (RFC 9438, the host
+ * default; NewReno's loss recovery). */
 extern const struct tcp_cc_ops tcp_cc_reno;
 extern const struct tcp_cc_ops tcp_cc_newreno;
+extern const struct tcp_cc_ops tcp_cc_cubic;
 
-/* The algorithm called name ("reno", "newreno"), or NULL. */
+/* The algorithm called name ("reno", "newreno", "cubic"), or NULL. */
 const struct tcp_cc_ops *tcp_cc_find(const char *name);
+
+/* The initial window of tp in bytes (RFC 6928 2, or the host's --iw;
+ * one segment after a lost SYN or SYN-ACK, RFC 5681 3.1). */
+uint32_t tcp_cc_initial_window(const struct tcb *tp);
 
 /* ---- the control block ------------------------------------------------ */
 
@@ -243,6 +253,7 @@ struct tcp_table {
 	double challenge_tokens;          /* RFC 5961 7 rate limit */
 	int64_t challenge_last;
 	const struct tcp_cc_ops *cc_default;
+	uint32_t iw_segs;                 /* --iw N: initial window in segments; 0 = RFC 6928's */
 	bool no_sack;                     /* neither offer nor accept SACK (as sysctl tcp_sack=0) */
 	FILE *tcp_trace;                  /* --tcp-trace: CSV event rows (tcp_trace.h); NULL = off */
 	bool tcp_trace_header;            /* its header line is written */

@@ -2,9 +2,12 @@
  * slow start, congestion avoidance, fast retransmit and fast recovery.
  * cwnd and ssthresh are in bytes; SMSS is the connection's snd_mss.
  * NewReno (RFC 6582) changes only what a partial ACK does and how recovery
- * ends; CUBIC (RFC 9438) is for later. */
+ * ends. CUBIC (RFC 9438, the host default) replaces congestion avoidance
+ * and the reduction on loss, and keeps NewReno's loss recovery. */
 #include "tcp/tcp.h"
+#include "stack/stack.h"
 
+#include <math.h>
 #include <string.h>
 
 #define TCP_CWND_MAX (1u << 30)    /* keeps cwnd arithmetic far from overflow */
@@ -28,23 +31,47 @@ static uint32_t cc_half_flight(const struct tcb *tp)
 	return half > 2 * cc_smss(tp) ? half : 2 * cc_smss(tp);
 }
 
-/* The initial window (RFC 6928 2): min(10 * SMSS, max(2 * SMSS, 14600));
- * one segment if the SYN or SYN-ACK had to be retransmitted (RFC 5681
- * 3.1). ssthresh stays as tcb_new set it: arbitrarily high. */
-static void reno_init(struct tcb *tp)
+/* The initial window in bytes. RFC 6928 2: min(10 * SMSS, max(2 * SMSS,
+ * 14600)), or iw_segs * SMSS when the host sets it (--iw N). One segment
+ * if the SYN or SYN-ACK had to be retransmitted (RFC 6928 2 and RFC 5681
+ * 3.1: "the initial window ... MUST be one segment"). */
+uint32_t tcp_cc_initial_window(const struct tcb *tp)
 {
 	uint32_t mss = cc_smss(tp);
 	uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600;
+
 	if (iw > 10 * mss)
 		iw = 10 * mss;
-	tp->cwnd = tp->retransmits > 0 ? mss : iw;
-	tp->cc_priv[0] = 0;
+	if (tp->s && tp->s->tcp.iw_segs > 0)
+		iw = tp->s->tcp.iw_segs * mss;
+	return tp->retransmits > 0 ? mss : iw; /* only the SYN can have been sent again yet */
 }
 
-/* New data acked (RFC 5681 3.1). Slow start while cwnd < ssthresh: cwnd
- * grows by min(acked, SMSS) per ACK (equation 2). Congestion avoidance:
- * one SMSS per cwnd of data acknowledged, counted in cc_priv[0] (the
- * byte-counting variant RFC 5681 3.1 allows, RFC 3465). */
+/* Sets cwnd to the initial window (tcp_cc_initial_window). ssthresh stays
+ * as tcb_new set it: arbitrarily high (RFC 5681 3.1). */
+static void reno_init(struct tcb *tp)
+{
+	tp->cwnd = tcp_cc_initial_window(tp);
+	tp->cc_priv[0] = 0;
+	tp->cc_priv[1] = 0;
+}
+
+/* Slow start (RFC 5681 3.1): cwnd grows by the bytes acked, at most L per
+ * ACK. RFC 3465 2.2-2.3 (Appropriate Byte Counting): L = 2 SMSS, so that
+ * a receiver that ACKs every second segment still doubles cwnd each RTT
+ * (RFC 5681's equation 2, L = 1 SMSS, makes that 1.5 times); L = 1 SMSS
+ * in the slow start that follows an RTO. */
+static void cc_slow_start(struct tcb *tp, uint32_t acked, bool after_rto)
+{
+	uint32_t l = (after_rto ? 1 : 2) * cc_smss(tp);
+
+	tp->cwnd += acked < l ? acked : l;
+}
+
+/* New data acked (RFC 5681 3.1). Slow start while cwnd < ssthresh
+ * (cc_slow_start; cc_priv[1] says it follows an RTO). Congestion
+ * avoidance: one SMSS per cwnd of data acknowledged, counted in
+ * cc_priv[0] (the byte-counting variant RFC 5681 3.1 allows, RFC 3465). */
 static void reno_on_ack(struct tcb *tp, uint32_t acked)
 {
 	uint32_t mss = cc_smss(tp);
@@ -52,9 +79,10 @@ static void reno_on_ack(struct tcb *tp, uint32_t acked)
 	if (tp->cwnd >= TCP_CWND_MAX)
 		return;
 	if (tp->cwnd < tp->ssthresh) {
-		tp->cwnd += acked < mss ? acked : mss;
+		cc_slow_start(tp, acked, tp->cc_priv[1] != 0);
 		return;
 	}
+	tp->cc_priv[1] = 0;
 	tp->cc_priv[0] += acked;
 	if (tp->cc_priv[0] >= tp->cwnd) {
 		tp->cc_priv[0] -= tp->cwnd;
@@ -77,6 +105,7 @@ static void reno_on_loss(struct tcb *tp)
 	tp->ssthresh = cc_half_flight(tp);
 	tp->cwnd = tp->ssthresh + 3 * cc_smss(tp);
 	tp->cc_priv[0] = 0;
+	tp->cc_priv[1] = 0;
 }
 
 /* Retransmission timeout (RFC 5681 3.1): ssthresh to half the flight on
@@ -88,6 +117,7 @@ static void reno_on_rto(struct tcb *tp)
 		tp->ssthresh = cc_half_flight(tp);
 	tp->cwnd = cc_smss(tp);
 	tp->cc_priv[0] = 0;
+	tp->cc_priv[1] = 1; /* RFC 3465 2.3: L = 1 SMSS until congestion avoidance */
 }
 
 /* The ACK of new data ends fast recovery: cwnd deflates to ssthresh
@@ -147,10 +177,221 @@ const struct tcp_cc_ops tcp_cc_newreno = {
 	.on_partial_ack = newreno_on_partial_ack,
 };
 
+/* ---- CUBIC (RFC 9438) --------------------------------------------------
+ *
+ * Windows are counted in segments (doubles) as in the RFC's figures, and
+ * turned into bytes with SMSS. Time is the stack's `now` (virtual in the
+ * tests), so a run replays exactly. The state lives in tp->cc_priv. */
+
+#define CUBIC_C 0.4            /* RFC 9438 4.1: C, segments per second cubed (0.4 as the RFC sets it) */
+#define CUBIC_BETA 0.7         /* RFC 9438 4.6: beta_cubic, the multiplicative decrease */
+/* RFC 9438 4.3: alpha_cubic = 3 (1 - beta) / (1 + beta), so that CUBIC in
+ * the Reno-friendly region grows as fast as Reno with beta 0.5 would. */
+#define CUBIC_ALPHA (3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA))
+
+/* CUBIC's variables (RFC 9438 4.1), kept in tp->cc_priv. */
+struct cubic {
+	double w_max;          /* cwnd (segments) just before the last reduction, after fast convergence */
+	double cwnd_prior;     /* cwnd (segments) just before the last reduction */
+	double w_est;          /* Reno-friendly estimate (4.3), segments */
+	double k;              /* seconds the cubic takes to reach w_max again (4.2) */
+	double cwnd_epoch;     /* cwnd (segments) when the congestion avoidance stage began */
+	double acc;            /* bytes of growth not yet added to cwnd (cwnd is whole bytes) */
+	int64_t epoch_start;   /* when the congestion avoidance stage began (us), if in_epoch */
+	uint32_t in_epoch;     /* a congestion avoidance stage has begun */
+	uint32_t after_rto;    /* 4.8: the next stage starts with K = 0, W_max = cwnd_epoch */
+};
+
+_Static_assert(sizeof(struct cubic) <= sizeof(((struct tcb *)0)->cc_priv),
+	       "CUBIC's state must fit in cc_priv");
+
+/* Copies CUBIC's state out of tp->cc_priv (memcpy: no aliasing games). */
+static void cubic_load(const struct tcb *tp, struct cubic *c)
+{
+	memcpy(c, tp->cc_priv, sizeof(*c));
+}
+
+/* Copies CUBIC's state back into tp->cc_priv. */
+static void cubic_store(struct tcb *tp, const struct cubic *c)
+{
+	memcpy(tp->cc_priv, c, sizeof(*c));
+}
+
+/* cwnd in segments. */
+static double cubic_segs(const struct tcb *tp)
+{
+	return (double)tp->cwnd / cc_smss(tp);
+}
+
+/* RFC 9438 4.1 figure 1: W_cubic(t) = C (t - K)^3 + W_max, t in seconds. */
+static double cubic_w(const struct cubic *c, double t)
+{
+	double d = t - c->k;
+	return CUBIC_C * d * d * d + c->w_max;
+}
+
+/* RFC 9438 4.2 figure 2: K = cbrt((W_max - cwnd_epoch) / C), taken as 0
+ * when cwnd_epoch is already at or above W_max; after an RTO (4.8) K = 0
+ * and W_max = cwnd_epoch. Starts the congestion avoidance stage at now,
+ * with W_est = cwnd_epoch (4.3). */
+static void cubic_epoch_begin(struct tcb *tp, struct cubic *c)
+{
+	c->cwnd_epoch = cubic_segs(tp);
+	if (c->after_rto || c->w_max <= c->cwnd_epoch) {
+		c->w_max = c->cwnd_epoch;
+		c->k = 0;
+	} else {
+		c->k = cbrt((c->w_max - c->cwnd_epoch) / CUBIC_C);
+	}
+	c->after_rto = 0;
+	c->w_est = c->cwnd_epoch;
+	c->epoch_start = tp->s->now;
+	c->in_epoch = 1;
+	c->acc = 0;
+}
+
+/* RFC 9438 4.3: W_est grows by alpha_cubic segments per cwnd of data
+ * acknowledged; alpha_cubic becomes 1 once W_est reaches cwnd_prior. */
+static void cubic_reno_friendly_grow(const struct tcb *tp, struct cubic *c, uint32_t acked)
+{
+	double alpha = c->w_est >= c->cwnd_prior ? 1.0 : CUBIC_ALPHA;
+
+	c->w_est += alpha * ((double)acked / cc_smss(tp)) / cubic_segs(tp);
+}
+
+/* RFC 9438 4.4-4.5 (concave and convex regions): the target is
+ * W_cubic(t + RTT) bounded to [cwnd, 1.5 cwnd], and cwnd grows by
+ * (target - cwnd) / cwnd segments per segment acknowledged. Returns the
+ * growth in bytes for acked bytes. */
+static double cubic_growth(const struct tcb *tp, const struct cubic *c, double t, uint32_t acked)
+{
+	double cwnd = cubic_segs(tp);
+	double rtt = tp->rtt_valid ? (double)tp->srtt / 1e6 : 0.1;
+	double target = cubic_w(c, t + rtt);
+
+	if (target < cwnd)
+		target = cwnd;
+	if (target > 1.5 * cwnd)
+		target = 1.5 * cwnd;
+	return (target - cwnd) / cwnd * (double)acked;
+}
+
+/* Connection established: the initial window as Reno (RFC 9438 4.10 keeps
+ * standard slow start); no congestion event yet. */
+static void cubic_init(struct tcb *tp)
+{
+	struct cubic c;
+
+	memset(&c, 0, sizeof(c));
+	tp->cwnd = tcp_cc_initial_window(tp);
+	cubic_store(tp, &c);
+}
+
+/* New data acked. Below ssthresh: slow start as Reno (RFC 9438 4.10).
+ * Above: congestion avoidance. t counts from the beginning of the stage
+ * (4.1); when W_cubic(t) is below the Reno-friendly W_est, cwnd follows
+ * W_est (4.3), else the cubic curve (4.4, 4.5). */
+static void cubic_on_ack(struct tcb *tp, uint32_t acked)
+{
+	struct cubic c;
+
+	if (tp->cwnd >= TCP_CWND_MAX)
+		return;
+	cubic_load(tp, &c);
+	if (tp->cwnd < tp->ssthresh) {
+		cc_slow_start(tp, acked, c.after_rto != 0);
+		return;
+	}
+	if (!c.in_epoch)
+		cubic_epoch_begin(tp, &c);
+	double t = (double)(tp->s->now - c.epoch_start) / 1e6;
+	cubic_reno_friendly_grow(tp, &c, acked);
+	uint32_t mss = cc_smss(tp);
+	if (cubic_w(&c, t) < c.w_est) {
+		double est = c.w_est * mss;
+		if (est > (double)tp->cwnd)
+			tp->cwnd = est < TCP_CWND_MAX ? (uint32_t)est : TCP_CWND_MAX;
+	} else {
+		c.acc += cubic_growth(tp, &c, t, acked);
+		if (c.acc >= 1.0) {
+			double add = floor(c.acc);
+			c.acc -= add;
+			tp->cwnd = (double)tp->cwnd + add < TCP_CWND_MAX ? tp->cwnd + (uint32_t)add
+									 : TCP_CWND_MAX;
+		}
+	}
+	cubic_store(tp, &c);
+}
+
+/* RFC 9438 4.7, fast convergence: a flow whose window stopped short of the
+ * last W_max releases bandwidth: W_max = cwnd (1 + beta) / 2; else W_max
+ * = cwnd. cwnd here is the window before the reduction. */
+static void cubic_fast_convergence(struct cubic *c, double cwnd)
+{
+	c->w_max = cwnd < c->w_max ? cwnd * (1.0 + CUBIC_BETA) / 2.0 : cwnd;
+}
+
+/* RFC 9438 4.6: ssthresh = flight_size * beta_cubic, at least 2 SMSS;
+ * cwnd_prior = cwnd; fast convergence sets W_max; the next congestion
+ * avoidance stage starts afresh. */
+static void cubic_reduce(struct tcb *tp, struct cubic *c)
+{
+	uint32_t mss = cc_smss(tp);
+	double ss = (double)cc_flight(tp) * CUBIC_BETA;
+
+	c->cwnd_prior = cubic_segs(tp);
+	cubic_fast_convergence(c, c->cwnd_prior);
+	tp->ssthresh = ss > 2.0 * mss ? (uint32_t)ss : 2 * mss;
+	c->in_epoch = 0;
+	c->acc = 0;
+}
+
+/* Third duplicate ACK: the multiplicative decrease (RFC 9438 4.6), then
+ * the fast recovery of RFC 5681 3.2 step 3 (cwnd = ssthresh + 3 SMSS; with
+ * SACK the caller sets cwnd = ssthresh). */
+static void cubic_on_loss(struct tcb *tp)
+{
+	struct cubic c;
+
+	cubic_load(tp, &c);
+	cubic_reduce(tp, &c);
+	tp->cwnd = tp->ssthresh + 3 * cc_smss(tp);
+	cubic_store(tp, &c);
+}
+
+/* Retransmission timeout (RFC 9438 4.8): cwnd to one segment as Reno (RFC
+ * 5681 3.1, slow start again), ssthresh with beta_cubic (4.6) on the first
+ * expiry only; the next congestion avoidance stage runs with K = 0 and
+ * W_max = its starting cwnd. */
+static void cubic_on_rto(struct tcb *tp)
+{
+	struct cubic c;
+
+	cubic_load(tp, &c);
+	if (tp->backoff == 0)
+		cubic_reduce(tp, &c);
+	c.after_rto = 1;
+	c.in_epoch = 0;
+	tp->cwnd = cc_smss(tp);
+	cubic_store(tp, &c);
+}
+
+const struct tcp_cc_ops tcp_cc_cubic = {
+	.name = "cubic",
+	.init = cubic_init,
+	.on_ack = cubic_on_ack,
+	.on_dupack = reno_on_dupack,                     /* RFC 5681 3.2 step 4 */
+	.on_loss = cubic_on_loss,
+	.on_rto = cubic_on_rto,
+	.on_recovery_exit = newreno_on_recovery_exit,    /* RFC 6582 3.2 step 6 */
+	.on_partial_ack = newreno_on_partial_ack,        /* RFC 6582 3.2 step 5 */
+};
+
 /* Contract in tcp.h. */
 const struct tcp_cc_ops *tcp_cc_find(const char *name)
 {
-	static const struct tcp_cc_ops *const all[] = { &tcp_cc_reno, &tcp_cc_newreno };
+	static const struct tcp_cc_ops *const all[] = { &tcp_cc_reno, &tcp_cc_newreno,
+							&tcp_cc_cubic };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (strcmp(all[i]->name, name) == 0)

@@ -422,8 +422,11 @@ static int tcp_set_congestion(struct socket *so, struct tcb *tp, const void *val
 	const struct tcp_cc_ops *cc = tcp_cc_find(name);
 	if (!cc)
 		return -ENOENT;
-	if (tp)
+	if (tp && tp->cc != cc) {
 		tp->cc = cc;
+		/* the new algorithm starts from a clean state (cwnd is kept) */
+		memset(tp->cc_priv, 0, sizeof(tp->cc_priv));
+	}
 	return 0;
 }
 

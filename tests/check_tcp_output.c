@@ -244,7 +244,7 @@ START_TEST(syn_options_laid_out_like_linux)
 	ck_assert(out.opt.mss_ok && out.opt.sack_perm && out.opt.ts_ok && out.opt.ws_ok);
 	ck_assert_uint_eq(out.opt.mss, 1460); /* MTU 1500 - 40 */
 	ck_assert_uint_eq(out.opt.tsecr, 0);
-	ck_assert_uint_eq(out.opt.ws, 3);     /* 256 KB buffer: 65535 << 3 covers it */
+	ck_assert_uint_eq(out.opt.ws, 7);     /* 4 MB buffer: 65535 << 7 covers it */
 	/* byte for byte the layout of Linux's SYN (curl, frame 1): MSS,
 	 * SACK-permitted, timestamps, NOP, window scale; only the timestamp
 	 * values and the shift count differ */
@@ -260,7 +260,7 @@ START_TEST(syn_options_laid_out_like_linux)
 		ck_assert_msg(ours[i] == theirs[i], "option byte %d: ours %u, Linux %u", i, ours[i],
 			      theirs[i]);
 	}
-	ck_assert_uint_eq(ours[19], 3);
+	ck_assert_uint_eq(ours[19], 7);
 	/* the SYN is timed, the retransmission timer runs */
 	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
@@ -306,7 +306,7 @@ START_TEST(synack_offers_only_what_the_syn_offered)
 					  .sack_perm = true, .ws_ok = true, .ws = 7 }, &out);
 	ck_assert_uint_eq(out.hlen, 40);
 	ck_assert(out.opt.ts_ok && out.opt.ws_ok && out.opt.sack_perm);
-	ck_assert_uint_eq(out.opt.ws, 3);
+	ck_assert_uint_eq(out.opt.ws, 7);
 	ck_assert_uint_eq(out.wnd, 65535);
 	th_fini(&t);
 
@@ -341,7 +341,7 @@ START_TEST(negotiate_mss_scale_and_options)
 	ck_assert_uint_eq(tp->snd_mss, 1460);       /* our MTU bounds it */
 	ck_assert(tp->ws_ok && tp->ts_ok && tp->sack_ok);
 	ck_assert_uint_eq(tp->snd_wscale, 14);      /* RFC 7323 2.3: clamped */
-	ck_assert_uint_eq(tp->rcv_wscale, 3);
+	ck_assert_uint_eq(tp->rcv_wscale, 7);        /* 65535 << 7 covers the 4 MB buffer */
 	ck_assert_uint_eq(tp->snd_wnd, 1000);       /* a SYN's window is not scaled */
 	ck_assert_uint_eq(tp->ts_recent, 42);
 
@@ -778,9 +778,10 @@ START_TEST(reno_initial_window_growth_and_halving)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	const struct tcp_cc_ops *cc = &tcp_cc_reno;
 
-	ck_assert_ptr_eq(tp->cc, &tcp_cc_newreno); /* the host default */
+	ck_assert_ptr_eq(tp->cc, &tcp_cc_cubic); /* the host default */
 	ck_assert_ptr_eq(tcp_cc_find("reno"), cc);
 	ck_assert_ptr_eq(tcp_cc_find("newreno"), &tcp_cc_newreno);
+	ck_assert_ptr_eq(tcp_cc_find("cubic"), &tcp_cc_cubic);
 	ck_assert_ptr_null(tcp_cc_find("vegas"));
 	ck_assert_str_eq(cc->name, "reno");
 	/* RFC 6928: min(10 MSS, max(2 MSS, 14600)) */
@@ -800,13 +801,13 @@ START_TEST(reno_initial_window_growth_and_halving)
 	tp->retransmits = 0;
 	cc->init(tp);
 	ck_assert_uint_eq(tp->ssthresh, UINT32_MAX);
-	/* slow start: + min(acked, SMSS) per ACK */
+	/* slow start: + min(acked, 2 SMSS) per ACK (RFC 3465 2.2, L = 2 SMSS) */
 	cc->on_ack(tp, 1460);
 	ck_assert_uint_eq(tp->cwnd, 16060);
 	cc->on_ack(tp, 5000);
-	ck_assert_uint_eq(tp->cwnd, 17520);
+	ck_assert_uint_eq(tp->cwnd, 18980);
 	cc->on_ack(tp, 100);
-	ck_assert_uint_eq(tp->cwnd, 17620);
+	ck_assert_uint_eq(tp->cwnd, 19080);
 	/* congestion avoidance: one SMSS per cwnd of acknowledged data */
 	tp->cwnd = 14600;
 	tp->ssthresh = 14600;
@@ -959,6 +960,7 @@ START_TEST(limited_transmit_one_new_segment_per_early_dupack)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
+	tp->cc = &tcp_cc_newreno; /* ssthresh below is Reno's half flight */
 	tp->cwnd = 4 * MSS;
 	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
@@ -993,7 +995,7 @@ START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	ck_assert_ptr_eq(tp->cc, &tcp_cc_newreno);
+	tp->cc = &tcp_cc_newreno;
 	th_queue(tp, 20 * MSS);
 	tcp_output(tp);
 	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* 10 segments (cwnd) */
@@ -1149,6 +1151,7 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	struct tcp_seg out;
 	const uint32_t M = MSS;
 
+	tp->cc = &tcp_cc_newreno; /* ssthresh below is Reno's half flight */
 	tp->sack_ok = true;
 	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
@@ -1306,7 +1309,7 @@ START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
 {
 	struct host_opts o;
 	char *argv[] = { "prog", "--rto-min", "10", "--cc", "reno", "--rto-min", "0",
-			 "--cc", "cubic" };
+			 "--cc", "vegas" };
 	int i = 1;
 
 	host_opts_init(&o);
@@ -1365,13 +1368,13 @@ START_TEST(congestion_control_by_socket_option)
 	socklen_t len = sizeof(name);
 
 	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
-	ck_assert_str_eq(name, "newreno");
+	ck_assert_str_eq(name, "cubic");
 	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
 	ck_assert_ptr_eq(tp->cc, &tcp_cc_reno);
 	len = sizeof(name);
 	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
 	ck_assert_str_eq(name, "reno");
-	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 6), -ENOENT);
+	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "vegas", 5), -ENOENT);
 	ck_assert_ptr_eq(tp->cc, &tcp_cc_reno);
 	th_fini(&t);
 }

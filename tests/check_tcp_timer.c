@@ -276,6 +276,7 @@ START_TEST(rto_goes_back_to_snd_una)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
+	tp->cc = &tcp_cc_newreno; /* ssthresh below is Reno's half flight */
 	th_queue(tp, 3 * MSS);
 	tcp_output(tp);
 	for (uint32_t i = 0; i < 3; i++)

@@ -27,6 +27,7 @@ SUITE(sim_suite)       /* tests/check_sim.c: two hosts on a simlink */
 SUITE(fuzz_suite)      /* tests/check_fuzz.c: hostile frames into a host and the codecs */
 SUITE(tcp_sim_suite)   /* tests/check_tcp_sim.c: two hosts, 10 MB each way over a bad link, 100 seeds */
 SUITE(tcp_trace_suite) /* tests/check_tcp_trace.c: --tcp-trace rows on a lossy simlink, tcpplot's parser */
+SUITE(tcp_cc_suite)    /* tests/check_tcp_cc.c: congestion control shapes per RTT, CUBIC curve, RTO, NewReno, SACK, fairness */
 SUITE(http_suite)      /* tests/check_http.c: HTTP request parser, paths, ranges, dates, MIME, client side */
 SUITE(http_sim_suite)  /* tests/check_http_sim.c: httpd and a client on a lossy simlink: 20 MB, 100 keep-alive requests */
 SUITE(dns_suite)       /* tests/check_dns.c: DNS codec, hostile messages, cache on virtual time */
