@@ -231,8 +231,8 @@ void tcb_free(struct tcb *tp)
 	free(tp);
 }
 
-/* "10.0.0.2:7 <- 10.0.0.1:40000": a connection's name in traces. */
-static const char *tcb_name(const struct tcb *tp, char *buf, size_t len)
+/* Contract in tcp.h. */
+const char *tcb_str(const struct tcb *tp, char *buf, size_t len)
 {
 	char l[IPADDR_STRLEN] = "*", r[IPADDR_STRLEN] = "*";
 	if (tp->laddr.family)
@@ -257,7 +257,7 @@ void tcp_set_state(struct tcb *tp, enum tcp_state st)
 	char name[128];
 	if (tp->state == st)
 		return;
-	TRACE(tp->s, "tcp %s %s -> %s", tcb_name(tp, name, sizeof(name)), tcp_state_name[tp->state],
+	TRACE(tp->s, "tcp %s %s -> %s", tcb_str(tp, name, sizeof(name)), tcp_state_name[tp->state],
 	      tcp_state_name[st]);
 	if (st == TCP_ESTABLISHED)
 		stats_inc(&tp->s->stats, "tcp.established");
@@ -338,7 +338,7 @@ uint32_t tcp_isn(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
 void tcp_drop(struct tcb *tp, int err)
 {
 	char name[128];
-	TRACE(tp->s, "tcp %s dropped: %s", tcb_name(tp, name, sizeof(name)), strerror(err));
+	TRACE(tp->s, "tcp %s dropped: %s", tcb_str(tp, name, sizeof(name)), strerror(err));
 	stats_inc(&tp->s->stats, err == ETIMEDOUT ? "tcp.drop_timeout" : err == ECONNREFUSED
 			   ? "tcp.drop_refused" : "tcp.drop_reset");
 	if (!tp->so) {

@@ -284,6 +284,11 @@ void tcb_free(struct tcb *tp);
 /* Changes state, tracing "tcp 10.0.0.2:7 <- 10.0.0.1:40000 SYN-RECEIVED -> ESTABLISHED". */
 void tcp_set_state(struct tcb *tp, enum tcp_state st);
 
+/* The connection's name in traces, into buf (IPADDR_PORT_STRLEN * 2 + 8 is
+ * enough): "10.0.0.2:7 <- 10.0.0.1:40000", "[fd00::2]:80 <- [fd00::1]:42500",
+ * a listener "*:7" or "[::]:7". Returns buf. */
+const char *tcb_str(const struct tcb *tp, char *buf, size_t len);
+
 /* The connection for this 4-tuple, or NULL. O(1) expected. */
 struct tcb *tcp_lookup(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
 		       const struct ipaddr *raddr, uint16_t rport);

@@ -53,20 +53,10 @@ struct tcp_rx {
 /* "10.0.0.2:7 <- 10.0.0.1:40000": the segment's connection, for traces. */
 static const char *rx_name(const struct tcp_rx *rx, char *buf, size_t len)
 {
-	char l[IPADDR_STRLEN], r[IPADDR_STRLEN];
+	char l[IPADDR_PORT_STRLEN], r[IPADDR_PORT_STRLEN];
 
-	snprintf(buf, len, "%s:%u <- %s:%u", ipaddr_ntop(&rx->ip->dst, l, sizeof(l)),
-		 rx->seg.dport, ipaddr_ntop(&rx->ip->src, r, sizeof(r)), rx->seg.sport);
-	return buf;
-}
-
-/* "10.0.0.2:7 <- 10.0.0.1:40000": a connection's name, for traces. */
-static const char *tcb_str(const struct tcb *tp, char *buf, size_t len)
-{
-	char l[IPADDR_STRLEN], r[IPADDR_STRLEN];
-
-	snprintf(buf, len, "%s:%u <- %s:%u", ipaddr_ntop(&tp->laddr, l, sizeof(l)), tp->lport,
-		 ipaddr_ntop(&tp->raddr, r, sizeof(r)), tp->rport);
+	snprintf(buf, len, "%s <- %s", ipaddr_port_str(&rx->ip->dst, rx->seg.dport, l, sizeof(l)),
+		 ipaddr_port_str(&rx->ip->src, rx->seg.sport, r, sizeof(r)));
 	return buf;
 }
 
@@ -76,7 +66,7 @@ static const char *tcb_str(const struct tcb *tp, char *buf, size_t len)
 __attribute__((format(printf, 3, 4)))
 static bool rx_drop(struct tcp_rx *rx, const char *reason, const char *fmt, ...)
 {
-	char name[96];
+	char name[128];
 	va_list ap;
 
 	rx->reason = reason;
@@ -394,7 +384,7 @@ static void tcp_data_in_order(struct tcp_rx *rx)
 		/* RFC 5681 4.2: a segment that fills a hole is ACKed at once */
 		tp->ack_now = true;
 		if (rx->s->trace) {
-			char name[96];
+			char name[128];
 			TRACE(rx->s, "tcp %s hole filled: rcv_nxt %u, %d ranges still held",
 			      tcb_str(tp, name, sizeof(name)), tp->rcv_nxt - tp->irs, tp->nooo);
 		}
@@ -433,7 +423,7 @@ static void tcp_data_out_of_order(struct tcp_rx *rx)
 	struct tcb *tp = rx->tp;
 	struct tcp_seg *seg = &rx->seg;
 
-	char name[96];
+	char name[128];
 
 	tp->ack_now = true;
 	if (seg->len == 0 || tcp_ooo_insert(tp, seg)) {
@@ -525,7 +515,7 @@ static bool tcp_check_fin(struct tcp_rx *rx)
 	tp->ack_now = true;
 	stats_inc(&rx->s->stats, "tcp.rx_fin");
 	if (rx->s->trace) {
-		char name[96];
+		char name[128];
 		TRACE(rx->s, "tcp %s FIN received: end of the peer's stream at seq %u",
 		      tcb_str(tp, name, sizeof(name)), tp->fin_seq - tp->irs);
 	}

@@ -40,15 +40,6 @@ static const char *tcp_pair(const struct ipaddr *src, uint16_t sport, const stru
 	return buf;
 }
 
-/* "10.0.0.2:7 <- 10.0.0.1:40000": the connection's name in traces (as tcp.c). */
-static const char *tcb_str(const struct tcb *tp, char *buf, size_t len)
-{
-	char l[IPADDR_PORT_STRLEN], r[IPADDR_PORT_STRLEN];
-	snprintf(buf, len, "%s <- %s", ipaddr_port_str(&tp->laddr, tp->lport, l, sizeof(l)),
-		 ipaddr_port_str(&tp->raddr, tp->rport, r, sizeof(r)));
-	return buf;
-}
-
 /* ---- where things are in sequence space ---------------------------------- */
 
 /* True while our SYN is unacknowledged: it holds iss, just before the first

@@ -136,15 +136,6 @@ int64_t tcp_next_deadline(struct stack *s)
 
 /* ---- the actions --------------------------------------------------------- */
 
-/* "10.0.0.2:7 <- 10.0.0.1:40000": the connection's name in traces (as tcp.c). */
-static const char *tcb_str(const struct tcb *tp, char *buf, size_t len)
-{
-	char l[IPADDR_STRLEN], r[IPADDR_STRLEN];
-	snprintf(buf, len, "%s:%u <- %s:%u", ipaddr_ntop(&tp->laddr, l, sizeof(l)), tp->lport,
-		 ipaddr_ntop(&tp->raddr, r, sizeof(r)), tp->rport);
-	return buf;
-}
-
 /* RFC 6298 5.5: doubles the RTO, up to TCP_RTO_MAX_US. */
 static void tcp_rto_backoff(struct tcb *tp)
 {
