@@ -17,6 +17,8 @@
 #include "stack/net.h"
 
 #define HTTP_REJECT_SLOTS 64   /* connections past max_conns that still get their 503 */
+_Static_assert(HTTP_MAX_CONNS_LIMIT + HTTP_REJECT_SLOTS < NET_MAX_SOCKETS,
+	       "--max-conns must fit in the descriptor table");
 #define HTTP_LINGER_MS 2000    /* how long a closing connection's input is drained */
 #define HTTP_SCRATCH 65536     /* bytes read from a file (or made) per send */
 #define HTTP_PIPELINE_MAX 64   /* pipelined requests answered per event, for fairness */

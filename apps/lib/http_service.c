@@ -98,7 +98,9 @@ static int http_option(struct service *sv, const char *flag, const char *value, 
 		return 1;
 	}
 	if (strcmp(flag, "--max-conns") == 0) {
-		if (number(flag, value, 1, 8000, &v) < 0)
+		/* at most what the descriptor table holds, less the 503 slots
+		 * and room for the other services' sockets */
+		if (number(flag, value, 1, HTTP_MAX_CONNS_LIMIT, &v) < 0)
 			return -1;
 		c->max_conns = (int)v;
 		return 1;
