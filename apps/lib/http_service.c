@@ -154,7 +154,7 @@ struct service service_http = {
 		"  --www DIR          http: the document root\n"
 		"  --vhost NAME=DIR   http: the root for Host NAME (repeatable)\n"
 		"  --http-port N      http: the port (default 80)\n"
-		"  --max-conns N      http: connections at once, then 503 (default 1500)\n"
+		"  --max-conns N      http: connections at once, then 503 (default 1500, at most 16000)\n"
 		"  --request-timeout MS\n"
 		"                     http: a request must come within (default 10000), or 408\n"
 		"  --idle-timeout MS  http: a kept-alive connection may stay idle (default 5000)\n"
