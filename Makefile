@@ -86,15 +86,27 @@ integration: apps
 # The benchmark: figures printed and written to $(BUILD)/bench.csv and
 # $(BUILD)/bench.md, never a failure on speed, in namespaces of its own.
 # Needs root; installs nginx-light (never started system-wide, see
-# tests/bench/nginx-install) as the reference web server. At most 15 minutes.
+# tests/bench/nginx-install) as the reference web server, and liblwip-dev
+# (tests/bench/lwip-install) for lwIP on the same TAP: tests/bench/lwiphost,
+# the only program that links lwIP, built here and nowhere else (without
+# lwIP the bench leaves its rows out). At most 15 minutes.
 bench: apps $(BUILD)/bench/tapreflect $(BUILD)/bench/udpflood
 	tests/bench/nginx-install
+	tests/bench/lwip-install
+	@if pkg-config --exists lwip; then $(MAKE) --no-print-directory $(BUILD)/bench/lwiphost; \
+	else echo "bench: lwIP is not installed: no lwIP figures"; fi
 	BUILD=$(BUILD) timeout -k 10 900 tests/bench/run
 
 # The bench's own small tools: the TAP reflector and the UDP flooder.
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# lwIP as a bench peer (Debian's liblwip, found by pkg-config).
+$(BUILD)/bench/lwiphost: tests/bench/lwiphost.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags lwip) $(LDFLAGS) -o $@ $< \
+		$(shell pkg-config --libs lwip) -lpthread
 
 # Every test. Ends with Check's summary of the unit and simulated tests.
 test: all

@@ -24,6 +24,8 @@ static void usage(FILE *out)
 	      "  routes   the routing table\n"
 	      "  sockets  TCP connections like ss -tanoi: state, queues, sequence numbers,\n"
 	      "           windows, RTT, RTO, retransmissions, cwnd\n"
+	      "  memory   the stack's own bytes for TCP: control blocks, the ring buffers\n"
+	      "           they have allocated, sockets; bytes per control block\n"
 	      "\n"
 	      "Options:\n"
 	      "  --ctl PATH   the host's control socket (default " HOST_CTL_DIR "/tap0.ctl)\n"
@@ -56,12 +58,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) {
-		fprintf(stderr, "tapctl: which command? stats, neigh, addrs, routes or sockets (see --help)\n");
+		fprintf(stderr, "tapctl: which command? stats, neigh, addrs, routes, sockets or memory (see --help)\n");
 		return 2;
 	}
 	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "addrs") && strcmp(cmd, "routes") &&
-	    strcmp(cmd, "sockets")) {
-		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, addrs, routes or sockets\n",
+	    strcmp(cmd, "sockets") && strcmp(cmd, "memory")) {
+		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, addrs, routes, sockets or memory\n",
 			cmd);
 		return 2;
 	}

@@ -1,5 +1,6 @@
 /* One host: setup, the poll entry point, deadlines, drops and tracing. */
 #include "stack/stack.h"
+#include "stack/socket.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -186,6 +187,39 @@ static const char *stack_ifname(void *ctx, int ifindex)
 	return ifp ? ifp->dev->name : "?";
 }
 
+/* The stack's own memory for TCP (tapctl memory), from what it holds, not
+ * from the process's resident size: control blocks (every state, listeners
+ * included), the send and receive rings they have allocated so far (a ring
+ * takes memory at its first byte and grows by doubling, ring.h), their
+ * sockets, the 4-tuple hash and the timer heap. Bytes asked of malloc; its
+ * own overhead comes on top. */
+static void memory_dump(struct stack *s, FILE *out)
+{
+	const struct tcp_table *t = &s->tcp;
+	size_t tcbs = 0, socks = 0, snd = 0, rcv = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < (pass ? TCP_HASH_SIZE : 1); i++)
+			for (const struct tcb *tp = pass ? t->hash[i] : t->listeners; tp; tp = tp->hash_next) {
+				tcbs++;
+				socks += tp->so != NULL;
+				snd += tp->snd.cap;
+				rcv += tp->rcv.cap;
+			}
+	size_t tcb_bytes = tcbs * sizeof(struct tcb), sock_bytes = socks * sizeof(struct socket);
+	fprintf(out, "tcp.tcbs %zu\n", tcbs);
+	fprintf(out, "tcp.tcb_size %zu\n", sizeof(struct tcb));
+	fprintf(out, "tcp.tcb_bytes %zu\n", tcb_bytes);
+	fprintf(out, "tcp.snd_ring_bytes %zu\n", snd);
+	fprintf(out, "tcp.rcv_ring_bytes %zu\n", rcv);
+	fprintf(out, "tcp.sockets %zu\n", socks);
+	fprintf(out, "tcp.socket_size %zu\n", sizeof(struct socket));
+	fprintf(out, "tcp.socket_bytes %zu\n", sock_bytes);
+	fprintf(out, "tcp.hash_bytes %zu\n", sizeof(t->hash));
+	fprintf(out, "tcp.timer_heap_bytes %zu\n", (size_t)t->heap_cap * sizeof(*t->heap));
+	fprintf(out, "tcp.bytes_per_tcb %zu\n", tcbs ? (tcb_bytes + sock_bytes + snd + rcv) / tcbs : 0);
+	fprintf(out, "pkt.in_use %zu\n", pkt_in_use());
+}
+
 int stack_report(struct stack *s, const char *cmd, FILE *out)
 {
 	if (strcmp(cmd, "stats") == 0) {
@@ -205,10 +239,12 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		pmtu_dump(&s->pmtu, s->now, out);
 	} else if (strcmp(cmd, "sockets") == 0) {
 		tcp_dump(s, out);
+	} else if (strcmp(cmd, "memory") == 0) {
+		memory_dump(s, out);
 	} else if (strcmp(cmd, "help") == 0) {
-		fprintf(out, "commands: stats neigh addrs routes sockets help\n");
+		fprintf(out, "commands: stats neigh addrs routes sockets memory help\n");
 	} else {
-		fprintf(out, "unknown command '%s'; commands: stats neigh addrs routes sockets help\n",
+		fprintf(out, "unknown command '%s'; commands: stats neigh addrs routes sockets memory help\n",
 			cmd);
 		return -1;
 	}

@@ -3,14 +3,19 @@
  * the order (out-of-order bytes included), the limit (also one that is not
  * a power of two), out-of-order writes and extend, set_limit, free and
  * reuse, running out of memory, and 10,000 random operations checked
- * against a plain linear model. */
+ * against a plain linear model. And the stack's memory report (tapctl
+ * memory), which counts the rings the control blocks have allocated. */
 #include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stack/ring.h"
 #include "stack/rng.h"
+#include "stack/stack.h"
+#include "tests/tcp_harness.h"
 
 /* Byte i of a test pattern that does not repeat every power of two. */
 static uint8_t pat(size_t i)
@@ -448,6 +453,51 @@ START_TEST(test_random_model)
 }
 END_TEST
 
+
+/* The value of "name N" in the host's memory report. */
+static size_t memory_figure(struct tcp_harness *t, const char *name)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(stack_report(&t->h.s, "memory", out), 0);
+	fclose(out);
+	size_t v = SIZE_MAX, n = strlen(name);
+	for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, name, n) == 0 && l[n] == ' ')
+			v = (size_t)strtoull(l + n + 1, NULL, 10);
+	free(text);
+	ck_assert_msg(v != SIZE_MAX, "no %s in the memory report", name);
+	return v;
+}
+
+/* tapctl memory: a control block costs sizeof(struct tcb) and no ring
+ * bytes until data comes; then the receive ring is RING_MIN_CAP, and 5000
+ * bytes queued to send make a send ring of 8192 (grown by doubling). */
+START_TEST(test_memory_report)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.tcbs"), 0);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	th_socket(&t, tp);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.tcbs"), 1);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.sockets"), 1);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.tcb_size"), sizeof(struct tcb));
+	ck_assert_uint_eq(memory_figure(&t, "tcp.rcv_ring_bytes"), 0);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.snd_ring_bytes"), 0);
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	ck_assert_uint_eq(tp->rcv.len, 100);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.rcv_ring_bytes"), RING_MIN_CAP);
+	th_queue(tp, 5000);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.snd_ring_bytes"), 8192);
+	ck_assert_uint_eq(memory_figure(&t, "tcp.bytes_per_tcb"),
+			  sizeof(struct tcb) + memory_figure(&t, "tcp.socket_size") + RING_MIN_CAP + 8192);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *ring_suite(void)
 {
 	Suite *s = suite_create("ring");
@@ -461,6 +511,7 @@ Suite *ring_suite(void)
 	tcase_add_test(tc, test_free_reuse);
 	tcase_add_test(tc, test_no_memory);
 	tcase_add_test(tc, test_random_model);
+	tcase_add_test(tc, test_memory_report);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,11 +10,16 @@
 #include "apps/lib/service.h"
 #include "stack/net.h"
 
-#define MAX_CONNS 512
+/* TCP connections per service at once. The array of them grows on demand
+ * (each holds a 16 KB buffer), from CONNS_FIRST entries, doubling. */
+#define MAX_CONNS 16000
+#define CONNS_FIRST 64
 
 enum kind { ECHO, DISCARD, CHARGEN };
 
 static uint8_t dgram[65536];
+
+static void conn_remove(struct service *sv, int i);
 
 /* RFC 864: the 95 printable ASCII characters; line k of the pattern is 72
  * of them starting at character k, then CR LF. Fills out with the pattern
@@ -56,7 +61,7 @@ static int classic_start(struct service *sv, char *err, size_t errlen)
 	    ((sv->fd6 = service_socket(AF_INET6, SOCK_DGRAM, port, 0, err, errlen)) < 0 ||
 	     (sv->lfd6 = service_socket(AF_INET6, SOCK_STREAM, port, 128, err, errlen)) < 0))
 		return -1;
-	sv->conns = calloc(MAX_CONNS, sizeof(*sv->conns));
+	sv->conns = calloc(CONNS_FIRST, sizeof(*sv->conns));
 	sv->nconns = 0;
 	if (!sv->conns) {
 		snprintf(err, errlen, "out of memory");
@@ -67,8 +72,8 @@ static int classic_start(struct service *sv, char *err, size_t errlen)
 
 static void classic_stop(struct service *sv)
 {
-	for (int i = 0; i < sv->nconns; i++)
-		net_close(sv->conns[i].fd);
+	while (sv->nconns > 0)
+		conn_remove(sv, sv->nconns - 1);
 	free(sv->conns);
 	sv->conns = NULL;
 	sv->nconns = 0;
@@ -124,16 +129,53 @@ static void classic_udp(struct service *sv, int fd)
 	}
 }
 
+/* Where each descriptor's connection is in its service's conns, +1 (0:
+ * none), by service kind: finding a ready connection costs one look-up,
+ * not a search through them all. */
+static int slot_of[3][NET_MAX_SOCKETS];
+
+/* Makes room for one more connection: the array is CONNS_FIRST entries,
+ * doubled each time nconns reaches a power of two from there. Returns false
+ * when memory runs out. */
+static bool conns_room(struct service *sv)
+{
+	int n = sv->nconns;
+	if (n < CONNS_FIRST || (n & (n - 1)) != 0)
+		return true;
+	struct stream_conn *more = realloc(sv->conns, 2 * (size_t)n * sizeof(*more));
+	if (!more)
+		return false;
+	sv->conns = more;
+	return true;
+}
+
 /* Accepts every connection waiting, non-blocking. */
 static void classic_accept(struct service *sv, int lfd)
 {
 	int fd, one = 1;
-	while (sv->nconns < MAX_CONNS && (fd = net_accept(lfd, NULL, NULL)) >= 0) {
+	while (sv->nconns < MAX_CONNS && conns_room(sv) && (fd = net_accept(lfd, NULL, NULL)) >= 0) {
+		if (fd - NET_FD_BASE >= NET_MAX_SOCKETS) {
+			net_close(fd);
+			continue;
+		}
 		net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
 		struct stream_conn *c = &sv->conns[sv->nconns++];
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
+		slot_of[kind_of(sv)][fd - NET_FD_BASE] = sv->nconns;
 		sv->count++;
+	}
+}
+
+/* Closes connection i and moves the last one into its place. */
+static void conn_remove(struct service *sv, int i)
+{
+	int k = kind_of(sv);
+	slot_of[k][sv->conns[i].fd - NET_FD_BASE] = 0;
+	net_close(sv->conns[i].fd);
+	if (i != --sv->nconns) {
+		sv->conns[i] = sv->conns[sv->nconns];
+		slot_of[k][sv->conns[i].fd - NET_FD_BASE] = i + 1;
 	}
 }
 
@@ -197,16 +239,12 @@ static void classic_handle(struct service *sv, const struct pollfd *pfd)
 		classic_accept(sv, pfd->fd);
 		return;
 	}
-	for (int i = 0; i < sv->nconns; i++) {
-		struct stream_conn *c = &sv->conns[i];
-		if (c->fd != pfd->fd)
-			continue;
-		if (!classic_conn(sv, c, pfd->revents)) {
-			net_close(c->fd);
-			*c = sv->conns[--sv->nconns];
-		}
+	int k = pfd->fd - NET_FD_BASE;
+	int i = k >= 0 && k < NET_MAX_SOCKETS ? slot_of[kind_of(sv)][k] - 1 : -1;
+	if (i < 0 || i >= sv->nconns || sv->conns[i].fd != pfd->fd)
 		return;
-	}
+	if (!classic_conn(sv, &sv->conns[i], pfd->revents))
+		conn_remove(sv, i);
 }
 
 #define CLASSIC(n, text)                                                             \

@@ -17,6 +17,8 @@
 #include "stack/net.h"
 
 #define HTTP_REJECT_SLOTS 64   /* connections past max_conns that still get their 503 */
+_Static_assert(HTTP_MAX_CONNS_LIMIT + HTTP_REJECT_SLOTS < NET_MAX_SOCKETS,
+	       "--max-conns must fit in the descriptor table");
 #define HTTP_LINGER_MS 2000    /* how long a closing connection's input is drained */
 #define HTTP_SCRATCH 65536     /* bytes read from a file (or made) per send */
 #define HTTP_PIPELINE_MAX 64   /* pipelined requests answered per event, for fairness */
@@ -673,22 +675,34 @@ static void conn_expire(struct http_server *srv, struct http_conn *c)
 	conn_close(srv, c, c->state == CONN_WRITE || c->state == CONN_DEAD);
 }
 
+/* One pass over the connections, last first (each is a separate
+ * allocation: with thousands, one visit each is what counts): expires
+ * those whose deadline passed, lists the rest. conn_close moves the last
+ * connection into the closed one's place, one already visited. */
 int http_server_pollfds(struct http_server *srv, struct pollfd *fds, int max)
 {
 	int64_t now = srv_now(srv);
-	for (int i = srv->nconns - 1; i >= 0; i--)
-		if (i < srv->nconns && now >= srv->conns[i]->deadline)
-			conn_expire(srv, srv->conns[i]);
 	int n = 0;
+	/* slots kept for the listeners (IPv4, and IPv6 when open) */
+	int room = srv->nconns < srv->cap ? (srv->lfd6 >= 0 ? 2 : 1) : 0;
+	for (int i = srv->nconns - 1; i >= 0; i--) {
+		if (i >= srv->nconns)
+			continue;
+		struct http_conn *c = srv->conns[i];
+		if (now >= c->deadline) {
+			int before = srv->nconns;
+			conn_expire(srv, c);
+			if (srv->nconns < before)
+				continue; /* it closed c (and only c) */
+		}
+		if (n < max - room)
+			fds[n++] = (struct pollfd){ .fd = c->fd,
+						    .events = c->state == CONN_WRITE ? POLLOUT : POLLIN };
+	}
 	if (n < max && srv->nconns < srv->cap)
 		fds[n++] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
 	if (n < max && srv->nconns < srv->cap && srv->lfd6 >= 0)
 		fds[n++] = (struct pollfd){ .fd = srv->lfd6, .events = POLLIN };
-	for (int i = 0; i < srv->nconns && n < max; i++) {
-		struct http_conn *c = srv->conns[i];
-		fds[n++] = (struct pollfd){ .fd = c->fd,
-					    .events = c->state == CONN_WRITE ? POLLOUT : POLLIN };
-	}
 	return n;
 }
 

@@ -23,6 +23,9 @@
 
 #define HTTP_VHOSTS_MAX 16
 #define HTTP_BYTES_MAX (1ULL << 40) /* the largest /bytes/N */
+/* The most --max-conns may be: connections at once, plus the 503 slots and
+ * the other services' sockets, fit in a host's NET_MAX_SOCKETS (16384). */
+#define HTTP_MAX_CONNS_LIMIT 16000
 
 struct http_vhost {
 	char name[256];           /* as in the Host header, without the port */
@@ -37,7 +40,8 @@ struct http_config {
 		const char *name, *dir;
 	} vhosts[HTTP_VHOSTS_MAX];
 	int nvhosts;
-	int max_conns;            /* beyond it a new connection gets 503; default 1500 */
+	int max_conns;            /* beyond it a new connection gets 503; default 1500,
+	                           * at most HTTP_MAX_CONNS_LIMIT */
 	int request_timeout_ms;   /* a request head must arrive within; default 10 s */
 	int idle_timeout_ms;      /* a kept-alive connection may stay idle; default 5 s */
 	int send_timeout_ms;      /* a client may stop reading; default 30 s */

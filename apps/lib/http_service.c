@@ -98,7 +98,9 @@ static int http_option(struct service *sv, const char *flag, const char *value, 
 		return 1;
 	}
 	if (strcmp(flag, "--max-conns") == 0) {
-		if (number(flag, value, 1, 8000, &v) < 0)
+		/* at most what the descriptor table holds, less the 503 slots
+		 * and room for the other services' sockets */
+		if (number(flag, value, 1, HTTP_MAX_CONNS_LIMIT, &v) < 0)
 			return -1;
 		c->max_conns = (int)v;
 		return 1;
@@ -152,7 +154,7 @@ struct service service_http = {
 		"  --www DIR          http: the document root\n"
 		"  --vhost NAME=DIR   http: the root for Host NAME (repeatable)\n"
 		"  --http-port N      http: the port (default 80)\n"
-		"  --max-conns N      http: connections at once, then 503 (default 1500)\n"
+		"  --max-conns N      http: connections at once, then 503 (default 1500, at most 16000)\n"
 		"  --request-timeout MS\n"
 		"                     http: a request must come within (default 10000), or 408\n"
 		"  --idle-timeout MS  http: a kept-alive connection may stay idle (default 5000)\n"

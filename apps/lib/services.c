@@ -115,6 +115,54 @@ int services_option(const char *flag, const char *value, int *used_value)
 	return 0;
 }
 
+/* Many idle connections must not slow the busy ones (issue 5): polling a
+ * descriptor costs the same whether it is ready or not, so with more than
+ * SERVICES_HOT_MIN of them, the ones not ready for SERVICES_COLD_AFTER_US
+ * are "cold" and polled only every SERVICES_COLD_EVERY_US (a cold one's
+ * next event waits that long at most); the rest, "hot" (ready lately, or
+ * new), are polled on every turn. With fewer descriptors every one is
+ * polled every turn, as before. */
+#define SERVICES_HOT_MIN 256
+#define SERVICES_COLD_AFTER_US 1000000
+#define SERVICES_COLD_EVERY_US 10000
+
+static int64_t last_ready[SERVICES_MAX_FDS]; /* by descriptor: when it was last ready (or new) */
+static uint32_t listed[SERVICES_MAX_FDS];    /* by descriptor: the turn it was last listed in, + 1 */
+static uint32_t turn;                        /* turns of the loop */
+
+static void mark_ready(int fd, int64_t now)
+{
+	int k = fd - NET_FD_BASE;
+	if (k >= 0 && k < SERVICES_MAX_FDS)
+		last_ready[k] = now;
+}
+
+/* Copies the hot entries of fds into hot (hot_at[i]: the entry's index in
+ * fds); returns how many. A descriptor not listed on the turn before is
+ * new, so hot. (A descriptor number closed and given to a new connection
+ * between two turns keeps the old one's record: if that was cold, the new
+ * one's first event waits SERVICES_COLD_EVERY_US at most.) */
+static int pick_hot(const struct pollfd *fds, int nfds, struct pollfd *hot, int *hot_at, int64_t now)
+{
+	int nhot = 0;
+	for (int j = 0; j < nfds; j++) {
+		int k = fds[j].fd - NET_FD_BASE;
+		if (k < 0 || k >= SERVICES_MAX_FDS) {
+			hot_at[nhot] = j; /* not ours to judge: poll it (POLLNVAL) */
+			hot[nhot++] = fds[j];
+			continue;
+		}
+		if (listed[k] != turn) /* turn + 1 would mean listed this turn already */
+			last_ready[k] = now;
+		listed[k] = turn + 1;
+		if (now - last_ready[k] < SERVICES_COLD_AFTER_US) {
+			hot_at[nhot] = j;
+			hot[nhot++] = fds[j];
+		}
+	}
+	return nhot;
+}
+
 int services_run(struct service **sv, int n, uint64_t seed)
 {
 	char err[200];
@@ -127,8 +175,9 @@ int services_run(struct service **sv, int n, uint64_t seed)
 			return -1;
 		}
 	}
-	static struct pollfd fds[SERVICES_MAX_FDS];
-	static int owner[SERVICES_MAX_FDS];
+	static struct pollfd fds[SERVICES_MAX_FDS], hot[SERVICES_MAX_FDS];
+	static int owner[SERVICES_MAX_FDS], hot_at[SERVICES_MAX_FDS];
+	int64_t cold_due = 0;
 	while (!host_stop_requested()) {
 		int nfds = 0;
 		for (int i = 0; i < n; i++) {
@@ -137,12 +186,32 @@ int services_run(struct service **sv, int n, uint64_t seed)
 				owner[nfds + j] = i;
 			nfds += k;
 		}
-		int r = net_poll(fds, (nfds_t)nfds, 1000);
+		int64_t now = host_clock_now();
+		struct pollfd *use = fds;
+		int nuse = nfds, timeout = 1000, *at = NULL;
+		if (nfds > SERVICES_HOT_MIN) {
+			int nhot = pick_hot(fds, nfds, hot, hot_at, now);
+			if (now >= cold_due) {
+				timeout = 0; /* every descriptor, without waiting */
+				cold_due = now + SERVICES_COLD_EVERY_US;
+			} else {
+				use = hot, at = hot_at, nuse = nhot;
+				timeout = (int)((cold_due - now + 999) / 1000);
+			}
+		}
+		int r = net_poll(use, (nfds_t)nuse, timeout);
 		if (r < 0)
 			break; /* -EINTR: asked to stop */
-		for (int j = 0; j < nfds && r > 0; j++)
-			if (fds[j].revents)
-				sv[owner[j]]->handle(sv[owner[j]], &fds[j]);
+		now = host_clock_now();
+		for (int j = 0; j < nuse && r > 0; j++) {
+			if (!use[j].revents)
+				continue;
+			int e = at ? at[j] : j;
+			mark_ready(fds[e].fd, now);
+			fds[e].revents = use[j].revents;
+			sv[owner[e]]->handle(sv[owner[e]], &fds[e]);
+		}
+		turn++;
 	}
 	for (int i = 0; i < n; i++)
 		sv[i]->stop(sv[i]);
