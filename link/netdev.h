@@ -45,12 +45,14 @@ struct netdev {
 	struct stats *stats;    /* where the device counts (set by the owner; may be NULL) */
 };
 
-/* Counts an event of the device in the owner's stats, if it has any. */
-static inline void netdev_count(struct netdev *d, const char *name)
-{
-	if (d->stats)
-		stats_inc(d->stats, name);
-}
+/* Counts an event of the device in the owner's stats, if it has any. A
+ * macro, so that each call site keeps its own name's id (stats.h). */
+#define netdev_count(d, name)                          \
+	do {                                           \
+		struct netdev *netdev_count_d_ = (d);  \
+		if (netdev_count_d_->stats)            \
+			stats_inc(netdev_count_d_->stats, (name)); \
+	} while (0)
 
 static inline int netdev_send(struct netdev *d, struct pkt *p, int64_t now)
 {
