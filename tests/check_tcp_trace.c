@@ -127,7 +127,9 @@ START_TEST(test_trace_rows)
 		}
 		prev_cwnd = r->cwnd;
 	}
-	ck_assert_uint_gt(acks, 100);
+	/* 400 KB is 283 segments, ACKed every second one (some lost, some
+	 * duplicated by losses): well over a quarter of them */
+	ck_assert_uint_gt(acks, 70);
 	ck_assert_uint_gt(losses, 0);
 	ck_assert_msg(drops > 0, "cwnd never lower after any of %zu loss events", losses);
 	/* the last ack covers the whole stream: SYN, data, FIN */
