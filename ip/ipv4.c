@@ -346,8 +346,13 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 	stats_inc(&s->stats, "ip.tx");
 	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(dst, b), proto,
 	      total);
-	/* RFC 791 3.2: larger than the link takes, sent in fragments */
-	if (total > mtu)
+	/* RFC 791 3.2: larger than the path takes (the link's MTU or a smaller
+	 * one learned, ip/pmtu.h), sent in fragments; but a TCP segment for the
+	 * device to cut (TSO, pkt.h) goes whole, if the device takes one that
+	 * large */
+	if (total > mtu && !(p->gso_size && total <= ifp->dev->tso_max)) {
+		pkt_csum_complete(p); /* fragments carry a finished checksum */
 		return ipv4_fragment_output(s, ifp, p, nexthop, mtu);
+	}
 	return arp_output(s, ifp, p, nexthop);
 }

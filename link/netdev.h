@@ -42,15 +42,23 @@ struct netdev {
 	const struct netdev_ops *ops;
 	char name[32];          /* e.g. "tap0", "sim0.a" */
 	unsigned mtu;           /* largest IP datagram the link carries (1500) */
+	/* Offload (only a TAP with a virtio-net header has it, link/tap.c):
+	 * 0, or the largest IP datagram send() takes in one frame; then send()
+	 * also completes partial checksums (pkt->csum_start) and cuts TCP
+	 * segments larger than the MTU (pkt->gso_size), and recv() may return
+	 * frames up to that size (PKT_CSUM_OK on those it vouches for). */
+	unsigned tso_max;
 	struct stats *stats;    /* where the device counts (set by the owner; may be NULL) */
 };
 
-/* Counts an event of the device in the owner's stats, if it has any. */
-static inline void netdev_count(struct netdev *d, const char *name)
-{
-	if (d->stats)
-		stats_inc(d->stats, name);
-}
+/* Counts an event of the device in the owner's stats, if it has any. A
+ * macro, so that each call site keeps its own name's id (stats.h). */
+#define netdev_count(d, name)                          \
+	do {                                           \
+		struct netdev *netdev_count_d_ = (d);  \
+		if (netdev_count_d_->stats)            \
+			stats_inc(netdev_count_d_->stats, (name)); \
+	} while (0)
 
 static inline int netdev_send(struct netdev *d, struct pkt *p, int64_t now)
 {

@@ -1,7 +1,15 @@
 /* The pcap device: wraps any device and writes every frame it sends and
  * receives to a pcap file (link type Ethernet), for tshark and Wireshark.
  * A frame is written when it leaves (before the wrapped device sees it)
- * and when it arrives (after the wrapped device hands it up). */
+ * and when it arrives (after the wrapped device hands it up).
+ *
+ * Offload: a wrapper offloads nothing (dev.tso_max 0), so what the stack
+ * sends through it is ordinary: at most the MTU, checksums complete. A host
+ * with --pcap also opens its TAP without offload (stack/host.c), so every
+ * frame in the file is one a wire could carry. Wrapped around a TAP with
+ * offload, received frames would be written as they came: up to 64 KB
+ * (cut at the snap length), their TCP checksum partial, which Wireshark
+ * flags as it does in any capture taken on a host with offload. */
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>

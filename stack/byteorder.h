@@ -34,4 +34,17 @@ static inline void be32_put(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Reads a 16-bit little-endian value at p (the virtio-net header's order). */
+static inline uint16_t le16_get(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[1] << 8 | p[0]);
+}
+
+/* Writes v at p as 16-bit little-endian. */
+static inline void le16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
 #endif

@@ -41,6 +41,7 @@ struct host_opts {
 	bool has_mac;
 	const char *pcap;         /* --pcap FILE */
 	bool trace;               /* --trace */
+	bool no_offload;          /* --no-offload: plain 1514-byte frames on the TAP */
 	struct impair_cfg impair; /* --impair SPEC */
 	uint64_t seed;            /* --seed N; default from getrandom() */
 	bool has_seed;

@@ -31,7 +31,18 @@ struct pkt {
 	int64_t time;       /* owner's timestamp (e.g. a simlink's delivery time) */
 	int ifindex;        /* interface the frame arrived on */
 	uint8_t large;      /* size class: 0 small, 1 large */
-	uint8_t flags;      /* PKT_LINK_BCAST, ... */
+	uint8_t flags;      /* PKT_LINK_BCAST, PKT_CSUM_OK */
+	/* Offloads a device may do for us (a TAP with a virtio-net header,
+	 * link/vnet.h), set by TCP on the way out; all 0 on every other path:
+	 *   csum_start   the transport header's offset from head, whose
+	 *                checksum field holds only the pseudo-header sum: the
+	 *                device sums the rest (0: the checksum is complete)
+	 *   csum_offset  the checksum field's offset in that header
+	 *   gso_size     the device cuts the segment into segments of this
+	 *                many payload bytes (TSO; 0: one frame as it is) */
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t gso_size;
 	/* Control block: a scratch area the layer that owns the packet may use
 	 * for its own metadata (a UDP socket keeps each datagram's source
 	 * address here). Access it with memcpy. */
@@ -39,6 +50,10 @@ struct pkt {
 };
 
 #define PKT_LINK_BCAST 0x01 /* arrived as a link-layer broadcast or multicast */
+#define PKT_CSUM_OK 0x02    /* arrived with a transport checksum the device vouches
+			     * for (it came from this machine's kernel, never on a
+			     * wire): TCP need not verify it, and must not when the
+			     * device left it partial */
 
 /* Allocates a buffer able to hold size bytes after PKT_HEADROOM bytes of
  * headroom; len starts at 0. Returns NULL if size is too large or the pool is
@@ -67,6 +82,11 @@ uint8_t *pkt_put(struct pkt *p, size_t n);
 
 /* Shortens the packet to len bytes (no-op if already shorter or equal). */
 void pkt_trim(struct pkt *p, size_t len);
+
+/* Completes a partial transport checksum (csum_start set, see above) in
+ * software, as a device with checksum offload would, and clears
+ * csum_start: for a device that cannot. */
+void pkt_csum_complete(struct pkt *p);
 
 /* Bytes that can still be prepended / appended. */
 size_t pkt_headroom(const struct pkt *p);

@@ -196,6 +196,13 @@ void tcp_set_checksum(const struct ipaddr *src, const struct ipaddr *dst, uint8_
 	be16_put(buf + TCP_OFF_CHECKSUM, tcp_csum(src, dst, buf, len));
 }
 
+void tcp_set_checksum_partial(const struct ipaddr *src, const struct ipaddr *dst, uint8_t *buf,
+			      size_t len)
+{
+	uint32_t sum = ip_pseudo_sum(src, dst, IP_PROTO_TCP, (uint32_t)len);
+	be16_put(buf + TCP_OFF_CHECKSUM, (uint16_t)~csum_fold(sum));
+}
+
 /* ---- Emitting ----------------------------------------------------------- */
 
 /* Option bytes used by everything but SACK blocks: MSS 4, timestamps 12 (with

@@ -11,6 +11,7 @@
 
 #define TCP_HDR_LEN 20
 #define TCP_MAX_HDR_LEN 60
+#define TCP_CSUM_OFFSET 16      /* the checksum field's offset in the header */
 
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
@@ -81,6 +82,14 @@ size_t tcp_opts_len(const struct tcp_opts *opt);
 
 /* Fills the checksum of the segment at buf (header + payload, len bytes). */
 void tcp_set_checksum(const struct ipaddr *src, const struct ipaddr *dst, uint8_t *buf, size_t len);
+
+/* Writes only the pseudo-header's sum (folded, not complemented) into the
+ * checksum field of the segment at buf (len bytes), for a device with
+ * checksum offload to add the rest: Linux's CHECKSUM_PARTIAL, virtio's
+ * NEEDS_CSUM (link/vnet.h). Summing the whole segment then gives the
+ * checksum tcp_set_checksum writes. */
+void tcp_set_checksum_partial(const struct ipaddr *src, const struct ipaddr *dst, uint8_t *buf,
+			      size_t len);
 
 /* Flags as text for traces: "SYN,ACK" ("none" for 0). buf >= 32 bytes. */
 const char *tcp_flags_str(uint8_t flags, char *buf);

@@ -348,14 +348,16 @@ static bool tcp_ooo_insert(struct tcb *tp, struct tcp_seg *seg)
 /* RFC 1122 4.2.3.2, RFC 5681 4.2: ACK at least every second full-sized
  * segment, and within TCP_DELACK_US of any other. A segment counts as full
  * when its data plus options fill the MSS we announced (the sender leaves
- * room for its options, RFC 6691). */
+ * room for its options, RFC 6691). A segment larger than the MSS (several
+ * put together by the device, GRO: link/tap.c) counts as the full segments
+ * it holds, so it is ACKed at once. */
 static void tcp_delay_ack(struct tcp_rx *rx, size_t len)
 {
 	struct tcb *tp = rx->tp;
 	size_t optlen = rx->seg.hlen > TCP_HDR_LEN ? rx->seg.hlen - TCP_HDR_LEN : 0;
 
 	if (len + optlen >= tp->rcv_mss)
-		tp->delack_segs++;
+		tp->delack_segs += (int)((len + optlen) / tp->rcv_mss);
 	if (tp->delack_segs >= 2)
 		tp->ack_now = true;
 	else if (tp->t_delack == TCP_NO_TIMER)
@@ -954,7 +956,9 @@ static const char *tcp_validate(struct tcp_rx *rx, const struct pkt *p)
 		return "tcp.broadcast";
 	if (p->len < TCP_HDR_LEN)
 		return "tcp.short";
-	if (!tcp_checksum_ok(&rx->ip->src, &rx->ip->dst, p->data, p->len))
+	/* RFC 9293 3.1: verify the checksum, unless the device vouches for it
+	 * (PKT_CSUM_OK: from this machine's kernel, where it may be partial) */
+	if (!(p->flags & PKT_CSUM_OK) && !tcp_checksum_ok(&rx->ip->src, &rx->ip->dst, p->data, p->len))
 		return "tcp.bad_checksum";
 	return tcp_parse(p->data, p->len, &rx->seg);
 }

@@ -155,6 +155,16 @@ static void tcp_rexmt_new_data(struct tcb *tp)
 
 /* ---- the one place segments leave --------------------------------------- */
 
+/* What the device that segments to dst leave by does for us (netdev.h
+ * tso_max): 0 for nothing, else it completes checksums and cuts segments
+ * up to that size. Looked up each time (a route lookup): routes change. */
+static unsigned tcp_dev_tso_max(struct stack *s, const struct ipaddr *dst)
+{
+	const struct route *r = route_lookup(&s->routes, dst);
+	struct netif *ifp = r ? stack_netif(s, r->ifindex) : NULL;
+	return ifp ? ifp->dev->tso_max : 0;
+}
+
 /* Builds seg (header and options as given) with len payload bytes copied
  * from ring data at offset off, checksums it, counts and traces it, and
  * hands it to IP. Every TCP segment this host sends goes through here. tp
@@ -177,7 +187,19 @@ static int tcp_tx(struct stack *s, const struct ipaddr *src, const struct ipaddr
 		stats_inc(&s->stats, "tcp.tx_ring_short");
 		return -EIO;
 	}
-	tcp_set_checksum(src, dst, b, hlen + len);
+	if (tcp_dev_tso_max(s, dst)) {
+		/* the device sums the segment (pkt.h), and cuts it into
+		 * segments of tcp_seg_size when it is larger (TSO) */
+		tcp_set_checksum_partial(src, dst, b, hlen + len);
+		p->csum_start = (uint16_t)pkt_headroom(p);
+		p->csum_offset = TCP_CSUM_OFFSET;
+		if (tp && len > tcp_seg_size(tp)) {
+			p->gso_size = (uint16_t)tcp_seg_size(tp);
+			stats_inc(&s->stats, "tcp.tx_tso_segments");
+		}
+	} else {
+		tcp_set_checksum(src, dst, b, hlen + len);
+	}
 	stats_inc(&s->stats, "tcp.tx_segments");
 	if (s->trace) {
 		char pair[128], fl[32];
@@ -617,6 +639,21 @@ static void tcp_keepalive_start(struct tcb *tp)
 	tcp_timer_set(tp, &tp->t_keep, tp->s->now + TCP_KEEPALIVE_IDLE_US);
 }
 
+/* With a device that cuts segments itself (TSO, netdev.h tso_max): the
+ * most payload one segment handed to it may carry, a whole number of
+ * tcp_seg_size segments; 0 without. IPv4 only (IPv6 output sends nothing
+ * larger than the MTU). */
+static uint32_t tcp_tso_payload(struct tcb *tp)
+{
+	if (tp->raddr.family != AF_INET)
+		return 0;
+	unsigned max = tcp_dev_tso_max(tp->s, &tp->raddr);
+	uint32_t seg = tcp_seg_size(tp);
+	if (max < IPV4_HDR_LEN + TCP_MAX_HDR_LEN + 2 * seg)
+		return 0;
+	return (max - IPV4_HDR_LEN - TCP_MAX_HDR_LEN) / seg * seg;
+}
+
 /* Sends whatever the windows, Nagle and SWS avoidance allow, the FIN once
  * all data is out, and a pure ACK if one is owed and nothing carried it.
  * Contract in tcp.h. */
@@ -633,12 +670,17 @@ int tcp_output(struct tcb *tp)
 		tp->max_sndwnd = tp->snd_wnd;
 	if (tp->sack_recovery && tcp_can_send(tp))
 		tcp_sack_retransmit_holes(tp); /* RFC 6675 NextSeg() rule 1 before new data */
+	uint32_t tso = tcp_tso_payload(tp);
 	while (tcp_can_send(tp)) {
 		uint32_t gap = tcp_sack_skip(tp);
 		uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
 		uint32_t unsent = off < tp->snd.len ? (uint32_t)tp->snd.len - off : 0;
-		uint32_t len = min_u32(min_u32(unsent, tcp_usable_window(tp)), tcp_seg_size(tp));
-		len = min_u32(len, gap);
+		uint32_t can = min_u32(min_u32(unsent, tcp_usable_window(tp)), gap);
+		uint32_t len = min_u32(can, tcp_seg_size(tp));
+		/* TSO: every full segment the windows allow, in one for the
+		 * device to cut (what is left over goes as before, next turn) */
+		if (tso && len == tcp_seg_size(tp) && can > len)
+			len = min_u32(can, tso) / len * len;
 		/* the FIN follows the last byte, needs no window (it takes no buffer) */
 		bool fin = tp->fin_queued && tcp_fin_state(tp) && off + len == tp->snd.len;
 		if (len == 0 && !fin)

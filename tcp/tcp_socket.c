@@ -251,14 +251,26 @@ static ssize_t tcp_so_send(struct socket *so, const uint8_t *buf, size_t len, in
 /* After the app read, the window it can offer grew: tell the peer when the
  * right edge would move by a useful amount (RFC 1122 4.2.3.3: at least
  * min(half the buffer, one MSS)), so a sender stopped by a full window
- * resumes. */
+ * resumes; but, as Linux's tcp_cleanup_rbuf, only once the new window is
+ * at least twice what the peer may still send (or that is under two
+ * segments): until then the peer is not held back, and the ACKs of what it
+ * sends carry the new window anyway. An update after every read would
+ * double the ACKs of a bulk transfer, each one a system call here and a
+ * pass through the peer's TCP. */
 static void tcp_window_update(struct tcb *tp)
 {
 	if (tp->state != TCP_ESTABLISHED && tp->state != TCP_FIN_WAIT_1 && tp->state != TCP_FIN_WAIT_2)
 		return;
 	uint32_t wnd = tcp_rcv_window(tp);
 	uint32_t step = tp->rcv.limit / 2 < tp->rcv_mss ? (uint32_t)tp->rcv.limit / 2 : tp->rcv_mss;
-	if (SEQ_GEQ(tp->rcv_nxt + wnd, tp->rcv_adv + step))
+	uint32_t left = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	bool held_back = left < wnd / 2 || left < 2u * tp->rcv_mss;
+	/* an ACK already owed (a delayed one, RFC 1122 4.2.3.2) goes now with
+	 * the new window rather than at its timer: it costs no extra segment,
+	 * and a sender whose whole window is one segment (after an RTO, RFC
+	 * 5681 3.1) does not wait 200 ms per round trip for it */
+	bool owed = tp->t_delack != TCP_NO_TIMER;
+	if (SEQ_GEQ(tp->rcv_nxt + wnd, tp->rcv_adv + step) && (held_back || owed))
 		tcp_send_ack(tp);
 }
 

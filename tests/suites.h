@@ -9,6 +9,7 @@
 SUITE(core_suite)      /* tests/check_core.c: pkt, checksum, rng, stats, addr */
 SUITE(eth_suite)       /* tests/check_eth.c: Ethernet codec and input */
 SUITE(link_suite)      /* tests/check_link.c: simlink, impair, pcap devices */
+SUITE(offload_suite)   /* tests/check_offload.c: virtio-net header, TSO out, GRO in */
 SUITE(arp_suite)       /* tests/check_arp.c: ARP codec and cache on virtual time */
 SUITE(ipv4_suite)      /* tests/check_ipv4.c: IPv4 codec, input, output, routes */
 SUITE(icmp_suite)      /* tests/check_icmp.c: ICMP echo and errors */

@@ -22,19 +22,34 @@ static uint8_t dgram[65536];
 static void conn_remove(struct service *sv, int i);
 
 /* RFC 864: the 95 printable ASCII characters; line k of the pattern is 72
- * of them starting at character k, then CR LF. Fills out with the pattern
- * from position pos on. */
+ * of them starting at character k, then CR LF. After 95 lines (7030 bytes)
+ * it repeats, so one period is made once and copied from: one memcpy per
+ * period instead of a division per byte (which made chargen, not TCP, the
+ * limit of a bulk transfer). Fills out with the pattern from position pos
+ * on. */
+#define CHARGEN_LINE 74
+#define CHARGEN_WIDTH 72
+#define CHARGEN_PERIOD (95 * CHARGEN_LINE)
+
 static void chargen_fill(uint8_t *out, size_t len, uint64_t pos)
 {
-	const uint64_t line = 74, width = 72;
-	for (size_t i = 0; i < len; i++, pos++) {
-		uint64_t row = pos / line, col = pos % line;
-		if (col == width)
-			out[i] = '\r';
-		else if (col == width + 1)
-			out[i] = '\n';
-		else
-			out[i] = (uint8_t)(' ' + (row + col) % 95);
+	static uint8_t period[CHARGEN_PERIOD];
+	static bool made;
+	if (!made) {
+		for (size_t i = 0; i < CHARGEN_PERIOD; i++) {
+			size_t row = i / CHARGEN_LINE, col = i % CHARGEN_LINE;
+			period[i] = col == CHARGEN_WIDTH ? '\r' : col == CHARGEN_WIDTH + 1 ? '\n'
+				  : (uint8_t)(' ' + (row + col) % 95);
+		}
+		made = true;
+	}
+	size_t off = (size_t)(pos % CHARGEN_PERIOD);
+	while (len > 0) {
+		size_t n = CHARGEN_PERIOD - off < len ? CHARGEN_PERIOD - off : len;
+		memcpy(out, period + off, n);
+		out += n;
+		len -= n;
+		off = 0;
 	}
 }
 
