@@ -21,7 +21,7 @@ static void usage(FILE *out)
 	      "  addrs    the IPv6 addresses: origin (link-local, static, slaac), state\n"
 	      "           (tentative, preferred, deprecated, duplicate), lifetimes, and the\n"
 	      "           multicast groups joined (MLDv2); the RA's MTU and hop limit\n"
-	      "  routes   the routing table\n"
+	      "  routes   the routing table, then the path MTU cache (RFC 8201, RFC 1191)\n"
 	      "  sockets  TCP connections like ss -tanoi: state, queues, sequence numbers,\n"
 	      "           windows, RTT, RTO, retransmissions, cwnd\n"
 	      "  memory   the stack's own bytes for TCP: control blocks, the ring buffers\n"
