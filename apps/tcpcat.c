@@ -269,8 +269,11 @@ int main(int argc, char **argv)
 		fclose(j.src);
 	if (j.dst)
 		fclose(j.dst);
-	/* let the connection finish closing before the host goes away */
-	for (int i = 0; i < 40 && h.s.tcp.count > 0 && !host_stop_requested(); i++)
+	/* let the connection finish closing before the host goes away, up to
+	 * TIME-WAIT: there the close is complete, and staying 2 s more would
+	 * only re-acknowledge a FIN retransmitted because our last ACK was
+	 * lost (RFC 9293 3.6.1; the peer then ends its LAST-ACK by timeout) */
+	for (int i = 0; i < 40 && h.s.tcp.count > h.s.tcp.time_wait && !host_stop_requested(); i++)
 		host_loop_once(&h, 50000);
 	host_close(&h);
 	return rc;

@@ -227,6 +227,8 @@ void tcb_free(struct tcb *tp)
 	if (tp->so)
 		tp->so->proto = NULL;
 	s->tcp.count--;
+	if (tp->state == TCP_TIME_WAIT)
+		s->tcp.time_wait--;
 	stats_inc(&s->stats, "tcp.tcb_freed");
 	free(tp);
 }
@@ -261,6 +263,10 @@ void tcp_set_state(struct tcb *tp, enum tcp_state st)
 	      tcp_state_name[st]);
 	if (st == TCP_ESTABLISHED)
 		stats_inc(&tp->s->stats, "tcp.established");
+	if (tp->state == TCP_TIME_WAIT)
+		tp->s->tcp.time_wait--;
+	if (st == TCP_TIME_WAIT)
+		tp->s->tcp.time_wait++;
 	tp->state = st;
 	tcp_trace(tp, "state");
 }
@@ -348,6 +354,8 @@ void tcp_drop(struct tcb *tp, int err)
 	tp->so->error = err;
 	tcb_unhash(tp);
 	tcp_timer_remove(tp);
+	if (tp->state == TCP_TIME_WAIT)
+		tp->s->tcp.time_wait--;
 	tp->state = TCP_CLOSED;
 	ring_drop(&tp->snd, tp->snd.len);
 	tp->nooo = 0;

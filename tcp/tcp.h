@@ -245,6 +245,7 @@ struct tcp_table {
 	struct tcb *hash[TCP_HASH_SIZE];  /* connections by 4-tuple */
 	struct tcb *listeners;            /* LISTEN tcbs, chained by hash_next */
 	unsigned count;                   /* control blocks alive */
+	unsigned time_wait;               /* of them, in TIME-WAIT */
 	struct tcb **heap;                /* timer heap, by tcb->when */
 	unsigned heap_len, heap_cap;
 	uint8_t isn_key[16];              /* RFC 6528 secret */

@@ -441,11 +441,13 @@ START_TEST(test_fin_wait_2_to_time_wait_and_expiry)
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
 	ck_assert_int_eq(tp->t_2msl, t.h.now + 2 * t.h.s.tcp.msl_us);
+	ck_assert_uint_eq(t.h.s.tcp.time_wait, 1); /* counted (tcpcat stops waiting on it) */
 	th_advance(&t, 2 * t.h.s.tcp.msl_us - 1);
 	ck_assert_ptr_nonnull(conn(&t, TH_PEER_PORT));
 	th_advance(&t, 2);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 	ck_assert_uint_eq(t.h.s.tcp.count, 0);
+	ck_assert_uint_eq(t.h.s.tcp.time_wait, 0);
 	th_fini(&t);
 }
 END_TEST

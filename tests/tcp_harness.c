@@ -55,6 +55,8 @@ struct tcb *th_tcb_in_state(struct tcp_harness *t, enum tcp_state st)
 	tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
 	tp->cwnd = 10 * 1460;
 	tp->state = st;
+	if (st == TCP_TIME_WAIT)
+		s->tcp.time_wait++; /* as tcp_set_state counts it */
 	switch (st) {
 	case TCP_SYN_SENT:
 		tp->snd_una = tp->iss;
