@@ -592,6 +592,111 @@ START_TEST(test_icmp6_error_to_tcp)
 }
 END_TEST
 
+/* A connection accepted on [fd00::2]:7000 from [fd00::1]:40000 (MSS 1440
+ * both ways, no options but MSS); sets *iss to the host's ISS. */
+static int tcp6_accepted(struct harness *h, uint32_t *iss)
+{
+	uint8_t f[256], keep[256];
+	struct tcp_seg out;
+	int l = net_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(7000) };
+	ck_assert_int_eq(net_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(net_listen(l, 4), 0);
+	struct tcp_seg syn = { .seq = 5000, .flags = TCP_FLAG_SYN,
+			       .opt = { .mss_ok = true, .mss = 1440 } };
+	inject(h, f, build_tcp6(f, 7000, syn, false));
+	expect_tcp6(h, &out, keep);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	*iss = out.seq;
+	struct tcp_seg ack = { .seq = 5001, .ack = *iss + 1, .flags = TCP_FLAG_ACK };
+	inject(h, f, build_tcp6(f, 7000, ack, false));
+	int c = net_accept(l, NULL, NULL);
+	ck_assert_int_ge(c, 0);
+	return c;
+}
+
+/* A Packet Too Big from the router fd00::ff quoting q bytes of quote. */
+static void inject_ptb6(struct harness *h, uint32_t mtu, const uint8_t *quote, size_t q)
+{
+	static uint8_t msg[1400], f[1500];
+	struct ipaddr s6 = v6("fd00::ff"), d6 = v6("fd00::2");
+	memcpy(msg + ICMP6_HDR_LEN, quote, q);
+	struct icmpv6_hdr e = { .type = ICMP6_PACKET_TOO_BIG, .rest = mtu };
+	icmpv6_emit(&e, msg, ICMP6_HDR_LEN + q, &s6, &d6);
+	inject(h, f, build6(f, t_mac_host, "fd00::ff", "fd00::2", IP6_NH_ICMPV6, msg,
+			    ICMP6_HDR_LEN + q));
+}
+
+/* RFC 4443 3.2, RFC 8201 4 with TCP: a Packet Too Big of 1300 bytes
+ * quoting one of our full-size segments in flight lowers the connection's
+ * MSS from 1440 to 1300 - 40 - 20 = 1240, and what is unacknowledged goes
+ * again from snd_una in segments of 1240 bytes that fit the path, none
+ * fragmented. One quoting a datagram whose source is not ours is dropped
+ * and counted, and changes nothing. */
+START_TEST(test_tcp_packet_too_big)
+{
+	struct harness h;
+	uint8_t f[256], keep[1600];
+	static uint8_t data[3 * 1440], quote[1232];
+	struct tcp_seg out;
+	uint32_t iss;
+	harness6(&h);
+	int c = tcp6_accepted(&h, &iss);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	ck_assert_int_eq(net_send(c, data, sizeof(data), 0), (int)sizeof(data));
+	struct ipaddr peer = v6("fd00::1"), host = v6("fd00::2");
+	struct tcb *tp = tcp_lookup(&h.s, &host, 7000, &peer, 40000);
+	ck_assert_ptr_nonnull(tp);
+	ck_assert_uint_eq(tp->snd_mss, 1440);
+	for (int i = 0; i < 3; i++) {
+		struct pkt *p = expect_v6(&h, IP6_NH_TCP);
+		ck_assert_uint_eq(p->len, L4 + TCP_HDR_LEN + 1440);
+		if (i == 1) /* RFC 4443 3.2: as much of it as fits in 1280 bytes */
+			memcpy(quote, p->data + L3, sizeof(quote));
+		pkt_free(p);
+	}
+	expect_no_tx(&h);
+
+	/* someone else's datagram: its quoted source is fd00::3 */
+	quote[8 + 15] = 3;
+	inject_ptb6(&h, 1300, quote, sizeof(quote));
+	ck_assert_uint_eq(count(&h, "icmp6.error_not_ours"), 1);
+	ck_assert_uint_eq(tp->snd_mss, 1440);
+	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1460);
+	expect_no_tx(&h);
+
+	/* ours (the second segment): the MSS drops, the data goes again */
+	quote[8 + 15] = 2;
+	inject_ptb6(&h, 1300, quote, sizeof(quote));
+	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 1);
+	ck_assert_uint_eq(count(&h, "tcp.icmp_frag_needed"), 1);
+	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1260);
+	ck_assert_uint_eq(tp->snd_mss, 1240);
+	uint32_t seq = iss + 1;
+	while (seq != iss + 1 + sizeof(data)) {
+		expect_tcp6(&h, &out, keep);
+		ck_assert_uint_eq(out.seq, seq);
+		size_t want = sizeof(data) - (seq - iss - 1);
+		ck_assert_uint_eq(out.len, want < 1240 ? want : 1240);
+		ck_assert_mem_eq(out.data, data + (seq - iss - 1), out.len);
+		seq += out.len;
+	}
+	expect_no_tx(&h);
+	ck_assert_uint_eq(count(&h, "tcp.retransmitted_bytes"), sizeof(data));
+	/* the peer has it all */
+	struct tcp_seg ack = { .seq = 5001, .ack = seq, .flags = TCP_FLAG_ACK };
+	inject(&h, f, build_tcp6(f, 7000, ack, false));
+	ck_assert_uint_eq(tp->snd_una, tp->snd_max);
+	/* new data leaves at the new size */
+	ck_assert_int_eq(net_send(c, data, 2000, 0), 2000);
+	expect_tcp6(&h, &out, keep);
+	ck_assert_uint_eq(out.len, 1240);
+	ck_assert_uint_eq(count(&h, "ip6.fragmented"), 0);
+	harness6_fini(&h);
+}
+END_TEST
+
 /* Hostile frames into the IPv6 transports: valid UDP, TCP and ICMPv6 error
  * frames with random bytes changed, cut short or grown, with their
  * checksums made right again half of the time (so the damage gets past the
@@ -816,6 +921,7 @@ Suite *ipv6_sock_suite(void)
 	tcase_add_test(c, test_tcp_handshake_mss_1440);
 	tcase_add_test(c, test_tcp_rst_closed_port);
 	tcase_add_test(c, test_icmp6_error_to_tcp);
+	tcase_add_test(c, test_tcp_packet_too_big);
 	tcase_add_test(c, test_hostile_mutations);
 	suite_add_tcase(s, c);
 	c = tcase_create("sim");
