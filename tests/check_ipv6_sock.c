@@ -15,6 +15,7 @@
 #include "ip/icmpv6.h"
 #include "ip/ip.h"
 #include "ip/ipv6.h"
+#include "ip/ipv6_frag.h"
 #include "ip/ndp.h"
 #include "ip/udp.h"
 #include "stack/byteorder.h"
@@ -373,6 +374,96 @@ END_TEST
 /* RFC 8200 8.1: UDP over IPv6 must carry a checksum; a wrong one or none
  * is dropped under its counter and never reaches the socket (and gets no
  * port unreachable either). */
+/* Takes the frames of one UDP datagram the host sent to fd00::1 (one
+ * frame, or fragments up to the one with M clear), checks each fragment
+ * against RFC 8200 4.5 (one identification, offsets without gaps, 8-byte
+ * multiples of data, at most 1500 bytes) and puts the UDP datagram (header
+ * and data) together in out. Returns its length; *frames the frame count. */
+static size_t take_udp6(struct harness *h, uint8_t *out, size_t cap, int *frames)
+{
+	size_t len = 0;
+	uint32_t id = 0;
+	bool more = true;
+	*frames = 0;
+	while (more) {
+		struct pkt *p = expect_tx(h);
+		struct ipv6_hdr ip;
+		ck_assert_uint_le(p->len, ETH_HDR_LEN + 1500);
+		ck_assert_ptr_null(ipv6_parse(p->data + L3, p->len - L3, &ip));
+		ck_assert_uint_eq(p->len, L4 + ip.payload_len);
+		if (*frames == 0 && ip.next == IP6_NH_UDP) {
+			ck_assert_uint_le(ip.payload_len, cap);
+			memcpy(out, p->data + L4, ip.payload_len);
+			len = ip.payload_len;
+			more = false;
+		} else {
+			ck_assert_uint_eq(ip.next, IP6_NH_FRAGMENT);
+			struct ipv6_frag_hdr fh;
+			ipv6_frag_parse(p->data + L4, &fh);
+			ck_assert_uint_eq(fh.next, IP6_NH_UDP);
+			if (*frames == 0)
+				id = fh.id;
+			ck_assert_uint_eq(fh.id, id);
+			ck_assert_uint_eq(fh.offset, len);
+			size_t d = ip.payload_len - IP6_FRAG_HDR_LEN;
+			if (fh.more)
+				ck_assert_uint_eq(d % 8, 0);
+			ck_assert_uint_le(len + d, cap);
+			memcpy(out + len, p->data + L4 + IP6_FRAG_HDR_LEN, d);
+			len += d;
+			more = fh.more;
+		}
+		(*frames)++;
+		pkt_free(p);
+	}
+	return len;
+}
+
+/* UDP over IPv6 larger than the MTU leaves in fragments (RFC 8200 4.5),
+ * up to the most the payload length allows: 65535 - 8 bytes of data. One
+ * byte more is refused with EMSGSIZE, as over IPv4 at 65535 - 20 - 8. */
+START_TEST(test_udp_big_fragmented)
+{
+	static uint8_t data[65536], got[65536];
+	static const size_t sizes[] = { 1452, 1453, 8000, 65000, UDP6_MAX_PAYLOAD };
+	struct harness h;
+	harness6(&h);
+	int fd = udp6_socket(5000);
+	struct sockaddr_in6 to = sin6("fd00::1", 40000);
+	struct ipaddr s6 = v6("fd00::2"), d6 = v6("fd00::1");
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i ^ i >> 8);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		ck_assert_int_eq(net_sendto(fd, data, n, 0, (struct sockaddr *)&to, sizeof(to)),
+				 (int)n);
+		int frames;
+		size_t len = take_udp6(&h, got, sizeof(got), &frames);
+		expect_no_tx(&h);
+		ck_assert_uint_eq(len, UDP_HDR_LEN + n);
+		/* 1448 bytes of the datagram per fragment at MTU 1500 */
+		ck_assert_int_eq(frames, n + UDP_HDR_LEN + IPV6_HDR_LEN <= 1500
+					 ? 1 : (int)((len + 1447) / 1448));
+		ck_assert_uint_eq(be16_get(got + 2), 40000);
+		ck_assert_uint_eq(be16_get(got + 4), UDP_HDR_LEN + n);
+		ck_assert_msg(hand_sum6(&s6, &d6, IP6_NH_UDP, got, len) == 0,
+			      "bad checksum in %zu bytes", n);
+		ck_assert_mem_eq(got + UDP_HDR_LEN, data, n);
+	}
+	ck_assert_int_eq(net_sendto(fd, data, UDP6_MAX_PAYLOAD + 1, 0, (struct sockaddr *)&to,
+				    sizeof(to)), -EMSGSIZE);
+	ck_assert_uint_eq(UDP6_MAX_PAYLOAD + 1, 65528);
+	expect_no_tx(&h);
+	/* an IPv4 socket keeps IPv4's limit */
+	int fd4 = net_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in to4 = { .sin_family = AF_INET, .sin_port = htons(7),
+				   .sin_addr.s_addr = htonl(0x0a000001) };
+	ck_assert_int_eq(net_sendto(fd4, data, UDP_MAX_PAYLOAD + 1, 0, (struct sockaddr *)&to4,
+				    sizeof(to4)), -EMSGSIZE);
+	harness6_fini(&h);
+}
+END_TEST
+
 START_TEST(test_hostile_udp_dropped)
 {
 	struct harness h;
@@ -915,6 +1006,7 @@ Suite *ipv6_sock_suite(void)
 	tcase_add_test(c, test_port_unreachable);
 	tcase_add_test(c, test_icmp6_error_to_socket);
 	tcase_add_test(c, test_hostile_udp_dropped);
+	tcase_add_test(c, test_udp_big_fragmented);
 	tcase_add_test(c, test_sockaddr_helpers);
 	suite_add_tcase(s, c);
 	c = tcase_create("tcp");
