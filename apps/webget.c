@@ -149,9 +149,7 @@ static int connect_host(const struct url *u)
 		fprintf(stderr, "webget: cannot resolve %s: %s\n", u->host, gai_strerror(r));
 		return -1;
 	}
-	int fd = -1;
-	if (res->ai_family == AF_INET6)
-		net_wait_ipv6_ready(3000); /* our address passes DAD first */
+	int fd = -1; /* blocking sockets: connect waits for our IPv6 address's DAD */
 	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
 		struct sockaddr_storage to;
 		memset(&to, 0, sizeof(to));

@@ -683,6 +683,109 @@ START_TEST(test_icmp6_error_to_tcp)
 }
 END_TEST
 
+/* ---- Waiting for duplicate address detection (RFC 4862 5.4) ---- */
+
+/* A driver for blocking calls on the harness: each wait runs the host to
+ * its next deadline (at most max_us), on virtual time. */
+static void harness_wait(void *ctx, int64_t max_us)
+{
+	struct harness *h = ctx;
+	int64_t d = stack_next_deadline(&h->s) - h->now;
+	advance(h, d < 1 ? 1 : d < max_us ? d : max_us);
+}
+
+static int64_t harness_now(void *ctx)
+{
+	return ((struct harness *)ctx)->now;
+}
+
+/* The NA of fd00::1 (solicited, its MAC as target link-layer address). */
+static void inject_na_peer(struct harness *h, const char *peer_text)
+{
+	uint8_t na[32], f[128];
+	struct ipaddr peer = v6(peer_text), host = v6("fd00::2");
+	memset(na, 0, sizeof(na));
+	memcpy(na + ICMP6_HDR_LEN, peer.a, 16);
+	na[24] = NDP_OPT_TLLA;
+	na[25] = 1;
+	memcpy(na + 26, t_mac_peer, ETH_ALEN);
+	struct icmpv6_hdr ih = { .type = ICMP6_NEIGHBOR_ADVERT, .rest = NDP_NA_SOLICITED };
+	icmpv6_emit(&ih, na, sizeof(na), &peer, &host);
+	size_t n = build6(f, t_mac_host, peer_text, "fd00::2", IP6_NH_ICMPV6, na, sizeof(na));
+	f[L3 + 7] = 255;
+	inject(h, f, n);
+}
+
+/* Right after the host starts, its addresses are tentative for a second:
+ * a non-blocking sendto over IPv6 fails with ENETUNREACH (no candidate
+ * source, RFC 6724 4), a blocking one waits until DAD has passed and then
+ * leaves from fd00::2. Later a new address fd00:1::5 in DAD is waited for
+ * only by a destination it is the better source for (rule 8). */
+START_TEST(test_blocking_send_waits_for_dad)
+{
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	struct ipaddr a = v6("fd00::2"), peer = v6("fd00::1");
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &a, 64), 0);
+	h.ifp->ip6.solicit_routers = false;
+	advance(&h, 0);
+	pkt_free(expect_tx(&h)); /* DAD for the link-local address */
+	pkt_free(expect_tx(&h)); /* DAD for fd00::2 */
+	struct net_driver d = { .wait = harness_wait, .now = harness_now, .ctx = &h };
+	net_attach(&h.s, &d);
+	ck_assert(ip_source_tentative(&h.s, &peer));
+
+	struct sockaddr_in6 to = sin6("fd00::1", 7);
+	int nb = net_socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(net_sendto(nb, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)),
+			 -ENETUNREACH);
+	int fd = net_socket(AF_INET6, SOCK_DGRAM, 0);
+	ck_assert_int_eq(net_sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)),
+			 -ENETUNREACH);
+	ck_assert_int_eq(h.now, 0);
+	ck_assert_int_eq(net_sendto(fd, "hi", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	/* it waited for DAD, no longer */
+	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 2);
+	ck_assert_int_ge(h.now, NDP_RETRANS_US);
+	ck_assert_int_lt(h.now, NDP_RETRANS_US + 100000);
+	ck_assert(!ip_source_tentative(&h.s, &peer));
+	/* the datagram waits for fd00::1's address; the NA lets it go */
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev)); /* the NS, MLD reports */
+	inject_na_peer(&h, "fd00::1");
+	struct pkt *p = expect_v6(&h, IP6_NH_UDP);
+	struct ipv6_hdr ip;
+	ipv6_parse(p->data + L3, p->len - L3, &ip);
+	ck_assert(ipaddr_eq(&ip.src, &a));
+	ck_assert_mem_eq(p->data + L4 + UDP_HDR_LEN, "hi", 2);
+	pkt_free(p);
+
+	/* a second address, tentative: fd00::1 keeps fd00::2 (the longer
+	 * prefix), fd00:1::1 would take fd00:1::5 */
+	struct ipaddr b = v6("fd00:1::5"), far = v6("fd00:1::1");
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &b, 64), 0);
+	ck_assert(!ip_source_tentative(&h.s, &peer));
+	ck_assert(ip_source_tentative(&h.s, &far));
+	int64_t t0 = h.now;
+	ck_assert_int_eq(net_sendto(fd, "ok", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	ck_assert_int_eq(h.now, t0); /* no wait */
+	struct sockaddr_in6 to_far = sin6("fd00:1::1", 7);
+	ck_assert_int_eq(net_sendto(fd, "far", 3, 0, (struct sockaddr *)&to_far, sizeof(to_far)), 3);
+	ck_assert_int_ge(h.now, t0 + NDP_RETRANS_US);
+	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 3);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev));
+	inject_na_peer(&h, "fd00:1::1");
+	p = expect_v6(&h, IP6_NH_UDP);
+	ipv6_parse(p->data + L3, p->len - L3, &ip);
+	ck_assert(ipaddr_eq(&ip.src, &b));
+	ck_assert(ipaddr_eq(&ip.dst, &far));
+	ck_assert_mem_eq(p->data + L4 + UDP_HDR_LEN, "far", 3);
+	pkt_free(p);
+	harness6_fini(&h);
+}
+END_TEST
+
 /* A connection accepted on [fd00::2]:7000 from [fd00::1]:40000 (MSS 1440
  * both ways, no options but MSS); sets *iss to the host's ISS. */
 static int tcp6_accepted(struct harness *h, uint32_t *iss)
@@ -1007,6 +1110,7 @@ Suite *ipv6_sock_suite(void)
 	tcase_add_test(c, test_icmp6_error_to_socket);
 	tcase_add_test(c, test_hostile_udp_dropped);
 	tcase_add_test(c, test_udp_big_fragmented);
+	tcase_add_test(c, test_blocking_send_waits_for_dad);
 	tcase_add_test(c, test_sockaddr_helpers);
 	suite_add_tcase(s, c);
 	c = tcase_create("tcp");
