@@ -8,8 +8,9 @@
 # answered with ICMPv6 port unreachable (RFC 4443 3.1 code 4); the kernel's
 # neighbor cache holds the stack's MAC, not FAILED; IPv4 still works next to
 # it; then the apps, each a second stack host on tap1 at fd00::3: udpcat,
-# tcpcat, webget 'http://[fd00::2]/...' and resolve --server fd00::2 reach
-# the first host over IPv6; the pcap is clean.
+# tcpcat, webget 'http://[fd00::2]/...' (and webget --dns fd00::2 of a
+# name) and resolve --server fd00::2 reach the first host over IPv6; the
+# pcap is clean.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -98,6 +99,13 @@ nsx timeout 30 "$BUILD/webget" "${APP[@]}" -o "$TMP/web.bin" "http://[$HOST_IP6]
 	>"$TMP/out" 2>&1 || fail "webget http://[$HOST_IP6]/bytes/100000: $(cat "$TMP/out")"
 cmp -s "$TMP/want.bin" "$TMP/web.bin" || fail "webget over IPv6: the body differs from the pattern"
 ok "webget 'http://[$HOST_IP6]/bytes/100000': the body is the pattern"
+# the name over IPv6 too: six.lab.test is fd00::2 (AAAA, labs/dns/dnsmasq.conf)
+nsx timeout 30 "$BUILD/webget" "${APP[@]}" --dns "$HOST_IP6" -o "$TMP/six.bin" \
+	"http://six.lab.test/bytes/1000" >"$TMP/out" 2>&1 ||
+	fail "webget --dns $HOST_IP6 http://six.lab.test/bytes/1000: $(cat "$TMP/out")"
+cmp -s <(head -c 1000 "$TMP/want.bin") "$TMP/six.bin" ||
+	fail "webget --dns $HOST_IP6: the body differs from the pattern"
+ok "webget --dns $HOST_IP6 'http://six.lab.test/bytes/1000': resolved and fetched over IPv6"
 nsx timeout 30 "$BUILD/resolve" "${APP[@]}" --server "$HOST_IP6" www.lab.test >"$TMP/out" 2>&1 ||
 	fail "resolve --server $HOST_IP6: $(cat "$TMP/out")"
 grep -Eq "^www\.lab\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]" "$TMP/out" ||

@@ -61,8 +61,9 @@ check_services() {
 	chargen_ref 1000 >"$TMP/want.bin"
 	code=$(nsx curl -g -s --max-time 10 -o "$TMP/got.bin" -w '%{http_code}' \
 		"http://[$ADDR]/bytes/1000") || fail "curl -g http://[$ADDR]/bytes/1000 failed"
-	[ "$code" = 200 ] && cmp -s "$TMP/want.bin" "$TMP/got.bin" ||
+	if [ "$code" != 200 ] || ! cmp -s "$TMP/want.bin" "$TMP/got.bin"; then
 		fail "curl http://[$ADDR]/bytes/1000: status $code, $(stat -c %s "$TMP/got.bin") bytes"
+	fi
 	ok "curl -g 'http://[$ADDR]/bytes/1000': 200, the 1000 bytes of the pattern"
 	head -c 100000 /dev/urandom >"$TMP/echo.in"
 	nsx timeout 10 nc -6 -N -n "$ADDR" 7 <"$TMP/echo.in" >"$TMP/echo.out" 2>/dev/null || true
