@@ -189,8 +189,10 @@ int main(int argc, char **argv)
 		host_close(&h);
 		return 2;
 	}
+	/* the query engine does not block, so our address passes DAD first
+	 * here (RFC 4862 5.4, stack/net.h) */
 	if (cfg.nservers && cfg.server[0].sa.sa_family == AF_INET6)
-		net_wait_ipv6_ready(3000); /* our address passes DAD first (RFC 4862 5.4) */
+		net_wait_ipv6_ready(NET_DAD_WAIT_MS);
 	int failed = 0;
 	for (int k = 0; k < nnames && !host_stop_requested(); k++)
 		failed += resolve_one(&cfg, names[k], (uint16_t)qtype);

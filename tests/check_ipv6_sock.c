@@ -862,7 +862,9 @@ START_TEST(test_tcp_packet_too_big)
 
 	/* ours (the second segment): the MSS drops, the data goes again */
 	quote[8 + 15] = 2;
+	uint32_t cwnd = tp->cwnd;
 	inject_ptb6(&h, 1300, quote, sizeof(quote));
+	ck_assert_uint_eq(tp->cwnd, cwnd); /* not a congestion signal (RFC 8201 5.4) */
 	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 1);
 	ck_assert_uint_eq(count(&h, "tcp.icmp_frag_needed"), 1);
 	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1260);
