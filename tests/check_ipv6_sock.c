@@ -786,6 +786,45 @@ START_TEST(test_blocking_send_waits_for_dad)
 }
 END_TEST
 
+/* The same for a blocking TCP connect: it waits for DAD, then the SYN
+ * (held until fd00::1 is found) leaves from fd00::2; SO_SNDTIMEO bounds
+ * the handshake as usual. */
+START_TEST(test_blocking_connect_waits_for_dad)
+{
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	struct ipaddr a = v6("fd00::2");
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &a, 64), 0);
+	h.ifp->ip6.solicit_routers = false;
+	advance(&h, 0);
+	struct net_driver d = { .wait = harness_wait, .now = harness_now, .ctx = &h };
+	net_attach(&h.s, &d);
+	int fd = net_socket(AF_INET6, SOCK_STREAM, 0);
+	struct timeval tv = { .tv_sec = 2 };
+	ck_assert_int_eq(net_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	struct sockaddr_in6 to = sin6("fd00::1", 80);
+	ck_assert_int_eq(net_connect(fd, (struct sockaddr *)&to, sizeof(to)), -ETIMEDOUT);
+	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 2);
+	/* DAD (1 s), then the handshake's 2 s */
+	ck_assert_int_ge(h.now, NDP_RETRANS_US + 2000000);
+	ck_assert_int_lt(h.now, NDP_RETRANS_US + 2100000);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev)); /* DAD, MLD, the NSes for fd00::1 */
+	inject_na_peer(&h, "fd00::1");
+	struct pkt *p = expect_v6(&h, IP6_NH_TCP);
+	struct ipv6_hdr ip;
+	struct tcp_seg seg;
+	ipv6_parse(p->data + L3, p->len - L3, &ip);
+	ck_assert(ipaddr_eq(&ip.src, &a));
+	ck_assert_ptr_null(tcp_parse(p->data + L4, p->len - L4, &seg));
+	ck_assert_uint_eq(seg.flags, TCP_FLAG_SYN);
+	pkt_free(p);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev));
+	harness6_fini(&h);
+}
+END_TEST
+
 /* A connection accepted on [fd00::2]:7000 from [fd00::1]:40000 (MSS 1440
  * both ways, no options but MSS); sets *iss to the host's ISS. */
 static int tcp6_accepted(struct harness *h, uint32_t *iss)
@@ -1120,6 +1159,7 @@ Suite *ipv6_sock_suite(void)
 	tcase_add_test(c, test_tcp_rst_closed_port);
 	tcase_add_test(c, test_icmp6_error_to_tcp);
 	tcase_add_test(c, test_tcp_packet_too_big);
+	tcase_add_test(c, test_blocking_connect_waits_for_dad);
 	tcase_add_test(c, test_hostile_mutations);
 	suite_add_tcase(s, c);
 	c = tcase_create("sim");
