@@ -4,7 +4,8 @@
  * when the retry schedule says; the schedule goes round the servers with
  * doubling timeouts; ids and source ports are random; answers with a wrong
  * id, source, question or a malformed body are ignored and counted; a
- * truncated answer is asked again over TCP. */
+ * truncated answer is asked again over TCP; net_getaddrinfo asks a server
+ * over IPv6 once DAD has passed (webget --dns fd00::2). */
 #include <check.h>
 #include <errno.h>
 #include <string.h>

@@ -3,9 +3,12 @@
  * unreachable as ICMPv6, the IPV6_V6ONLY split between families, source
  * address selection, ICMPv6 errors reaching a socket, a TCP handshake over
  * IPv6 with MSS 1440 in both SYNs, RST for a closed port, hostile input
- * dropped under named counters; then two stacks that find each other by
- * neighbor discovery alone and move 10 MB each way over TCP/IPv6 on a lossy
- * simlink. */
+ * dropped under named counters; UDP datagrams up to 65,527 bytes in
+ * fragments; a Packet Too Big lowering a connection's MSS to 1240 and its
+ * data resent at that size; blocking sends and connects waiting for DAD
+ * (RFC 4862 5.4) while non-blocking ones fail; then two stacks that find
+ * each other by neighbor discovery alone and move 10 MB each way over
+ * TCP/IPv6 on a lossy simlink. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
