@@ -1024,7 +1024,8 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
  * The quoted sequence number must be one we have in flight, [snd_una,
  * snd_max), else it is a forgery or stale (RFC 5927 4.1). Fragmentation
  * needed lowers snd_mss and resends what is in flight at the new size at
- * once (RFC 1191 6.4; in fast recovery only the oldest segment). A hard
+ * once (RFC 1191 6.4; a SYN, or in fast recovery the oldest segment,
+ * alone). A hard
  * error (port or protocol unreachable) aborts only a connection still
  * opening (RFC 5927 4.2 treats it as soft once established, as Linux);
  * every other error is soft: counted, nothing else (the connection times
@@ -1060,8 +1061,9 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		/* RFC 1191 6.4, RFC 8201 5.4: everything in flight was sent too
 		 * big and is lost; send it again at once at the new size, as far
 		 * as the windows allow (go-back-N, as Linux's
-		 * tcp_simple_retransmit). Not a congestion signal: cwnd stays. */
-		if (tp->in_recovery) {
+		 * tcp_simple_retransmit). Not a congestion signal: cwnd stays.
+		 * A SYN, and data in fast recovery, go again alone. */
+		if (tp->in_recovery || tp->state < TCP_ESTABLISHED) {
 			tcp_retransmit(tp);
 			return;
 		}

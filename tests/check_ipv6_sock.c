@@ -935,6 +935,49 @@ START_TEST(test_tcp_packet_too_big)
 }
 END_TEST
 
+/* A Packet Too Big quoting our SYN (MTU 1280): nothing to resend (the
+ * MSS is still the 536 of RFC 9293 3.7.1 until the peer's SYN-ACK), the
+ * SYN-ACK that follows is taken (no RST), and the MSS is the path's,
+ * 1280 - 40 - 20 = 1220, although the peer offers 1440. */
+START_TEST(test_tcp_packet_too_big_syn)
+{
+	struct harness h;
+	uint8_t f[256], keep[256];
+	struct tcp_seg out;
+	harness6(&h);
+	int fd = net_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 to = sin6("fd00::1", 40000);
+	ck_assert_int_eq(net_connect(fd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	struct pkt *syn = expect_v6(&h, IP6_NH_TCP);
+	size_t qlen = syn->len - L3;
+	uint8_t quote[128];
+	memcpy(quote, syn->data + L3, qlen);
+	pkt_free(syn);
+	inject_ptb6(&h, 1280, quote, qlen);
+	ck_assert_uint_eq(count(&h, "tcp.icmp_frag_needed"), 1);
+	expect_no_tx(&h);
+	struct tcp_seg first;
+	ck_assert_ptr_null(tcp_parse(quote + IPV6_HDR_LEN, qlen - IPV6_HDR_LEN, &first));
+	uint32_t iss = first.seq;
+	uint16_t lport = first.sport;
+	/* the peer answers [fd00::1]:40000 -> the host's port */
+	struct tcp_seg sa = { .seq = 9000, .ack = iss + 1, .flags = TCP_FLAG_SYN | TCP_FLAG_ACK,
+			      .opt = { .mss_ok = true, .mss = 1440 } };
+	inject(&h, f, build_tcp6(f, lport, sa, false));
+	expect_tcp6(&h, &out, keep);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.ack, 9001);
+	struct pollfd pf = { .fd = fd, .events = POLLOUT };
+	ck_assert_int_eq(net_poll(&pf, 1, 0), 1);
+	struct ipaddr peer = v6("fd00::1"), host = v6("fd00::2");
+	struct tcb *tp = tcp_lookup(&h.s, &host, lport, &peer, 40000);
+	ck_assert_ptr_nonnull(tp);
+	ck_assert_uint_eq(tp->state, TCP_ESTABLISHED);
+	ck_assert_uint_eq(tp->snd_mss, 1220);
+	harness6_fini(&h);
+}
+END_TEST
+
 /* Hostile frames into the IPv6 transports: valid UDP, TCP and ICMPv6 error
  * frames with random bytes changed, cut short or grown, with their
  * checksums made right again half of the time (so the damage gets past the
@@ -1162,6 +1205,7 @@ Suite *ipv6_sock_suite(void)
 	tcase_add_test(c, test_tcp_rst_closed_port);
 	tcase_add_test(c, test_icmp6_error_to_tcp);
 	tcase_add_test(c, test_tcp_packet_too_big);
+	tcase_add_test(c, test_tcp_packet_too_big_syn);
 	tcase_add_test(c, test_blocking_connect_waits_for_dad);
 	tcase_add_test(c, test_hostile_mutations);
 	suite_add_tcase(s, c);
