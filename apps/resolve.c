@@ -30,6 +30,7 @@ static void usage(FILE *out)
 	      "TYPEnnn\n"
 	      "  --server ADDR     the server to ask, IPv4 or IPv6 (fd00::2 needs --ip6)\n"
 	      "                    (default: the gateway); up to 3 times, one family\n"
+	      "  --dns ADDR        the same as --server (webget's name for it)\n"
 	      "  --port PORT       its port (default 53)\n"
 	      "  --timeout MS      the first try's timeout, doubled at each round (default 1000)\n"
 	      "  --tries N         rounds over the servers (default 3)\n"
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--no-tcp") == 0) {
 			cfg.no_tcp = true;
 		} else if (strcmp(a, "-t") == 0 || strcmp(a, "--server") == 0 ||
+			   strcmp(a, "--dns") == 0 || /* webget's name for it */
 			   strcmp(a, "--port") == 0 || strcmp(a, "--timeout") == 0 ||
 			   strcmp(a, "--tries") == 0) {
 			if (!v) {
@@ -124,7 +126,7 @@ int main(int argc, char **argv)
 					fprintf(stderr, "resolve: -t: unknown type '%s'\n", v);
 					return 2;
 				}
-			} else if (a[2] == 's') {
+			} else if (a[2] == 's' || a[2] == 'd') {
 				struct sockaddr_storage ss;
 				socklen_t sl;
 				if (cfg.nservers == DNS_MAX_SERVERS ||
@@ -187,8 +189,10 @@ int main(int argc, char **argv)
 		host_close(&h);
 		return 2;
 	}
+	/* the query engine does not block, so our address passes DAD first
+	 * here (RFC 4862 5.4, stack/net.h) */
 	if (cfg.nservers && cfg.server[0].sa.sa_family == AF_INET6)
-		net_wait_ipv6_ready(3000); /* our address passes DAD first (RFC 4862 5.4) */
+		net_wait_ipv6_ready(NET_DAD_WAIT_MS);
 	int failed = 0;
 	for (int k = 0; k < nnames && !host_stop_requested(); k++)
 		failed += resolve_one(&cfg, names[k], (uint16_t)qtype);

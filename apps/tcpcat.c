@@ -253,10 +253,10 @@ int main(int argc, char **argv)
 		}
 		int off = 0;
 		net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &off, sizeof(off));
-	} else if ((to.ss_family == AF_INET6 && net_wait_ipv6_ready(3000) < 0) ||
-		   (fd = net_socket(to.ss_family, SOCK_STREAM, 0)) < 0 ||
+	} else if ((fd = net_socket(to.ss_family, SOCK_STREAM, 0)) < 0 ||
 		   (nodelay && net_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
 					      sizeof(nodelay)) < 0) ||
+		   /* blocking: it waits for our IPv6 address's DAD too (net.h) */
 		   (r = net_connect(fd, (struct sockaddr *)&to, tolen)) < 0) {
 		if (fd < 0)
 			r = fd;

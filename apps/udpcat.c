@@ -103,8 +103,7 @@ static int send_all(const char *addr, uint16_t port, char **msgs, int nmsgs, int
 		return nmsgs;
 	}
 	net_sockaddr_ntop((struct sockaddr *)&to, 1, name, sizeof(name));
-	if (to.ss_family == AF_INET6)
-		net_wait_ipv6_ready(3000); /* our address passes DAD first */
+	/* a blocking socket: connect waits for our IPv6 address's DAD (net.h) */
 	int fd = net_socket(to.ss_family, SOCK_DGRAM, 0);
 	/* connect() on UDP only fixes the peer: we then receive only from it,
 	 * and an ICMP (or ICMPv6) port unreachable comes back as ECONNREFUSED. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apps/lib/dns_msg.h"
 #include "apps/lib/http_client.h"
 #include "apps/lib/resolver.h"
 #include "stack/host.h"
@@ -30,8 +31,8 @@ static void usage(FILE *out)
 	      "              http://HOST[:PORT]/PATH\n"
 	      "\n"
 	      "Fetches the URL over tapstack's TCP and writes the body to stdout (or FILE).\n"
-	      "HOST is a name (resolved over DNS) or an IPv4 address. The host needs a free TAP\n"
-	      "of the lab (sudo labs/net up 2 makes tap1):\n"
+	      "HOST is a name (resolved over DNS), an IPv4 address or an IPv6 one in brackets.\n"
+	      "The host needs a free TAP of the lab (sudo labs/net up 2 makes tap1):\n"
 	      "  sudo labs/net exec build/webget --tap tap1 --ip 10.0.0.3/24 http://10.0.0.2/\n"
 	      "  ... --ip6 fd00::3/64 'http://[fd00::2]/'   (an IPv6 literal in brackets)\n"
 	      "\n"
@@ -39,7 +40,8 @@ static void usage(FILE *out)
 	      "  -I               HEAD: print the response head on stdout, no body\n"
 	      "  -v               show the requests and the response heads on stderr\n"
 	      "  --max-redirs N   follow at most N redirects (default 5; 0: none)\n"
-	      "  --dns ADDR       the DNS server that resolves names (default: the gateway)\n"
+	      "  --dns ADDR       the DNS server that resolves names, IPv4 or IPv6 (fd00::2\n"
+	      "                   needs --ip6; default: the gateway)\n"
 	      "\n"
 	      "Exit status: 0 for a final 2xx or 3xx answer, 1 otherwise, 2 for a usage error.\n\n",
 	      out);
@@ -149,9 +151,7 @@ static int connect_host(const struct url *u)
 		fprintf(stderr, "webget: cannot resolve %s: %s\n", u->host, gai_strerror(r));
 		return -1;
 	}
-	int fd = -1;
-	if (res->ai_family == AF_INET6)
-		net_wait_ipv6_ready(3000); /* our address passes DAD first */
+	int fd = -1; /* blocking sockets: connect waits for our IPv6 address's DAD */
 	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
 		struct sockaddr_storage to;
 		memset(&to, 0, sizeof(to));
@@ -364,12 +364,13 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--max-redirs") == 0 && next) {
 			max_redirs = atoi(argv[++i]);
 		} else if (strcmp(a, "--dns") == 0 && next) {
-			struct in_addr d;
-			if (inet_pton(AF_INET, argv[++i], &d) != 1) {
-				fprintf(stderr, "webget: --dns needs an IPv4 address\n");
+			struct sockaddr_storage d;
+			socklen_t dl;
+			if (net_sockaddr_pton(argv[++i], DNS_PORT, &d, &dl) < 0) {
+				fprintf(stderr, "webget: --dns needs an IPv4 or IPv6 address\n");
 				return 2;
 			}
-			net_resolver_set_server(d.s_addr);
+			net_resolver_set_server((struct sockaddr *)&d, dl);
 		} else if (a[0] == '-') {
 			fprintf(stderr, "webget: unknown option '%s' (see webget --help)\n", a);
 			return 2;

@@ -116,6 +116,14 @@ int ip_select_source(struct stack *s, const struct ipaddr *dst, struct ipaddr *s
 	return 0;
 }
 
+/* See ip.h. */
+bool ip_source_tentative(struct stack *s, const struct ipaddr *dst)
+{
+	struct netif *ifp = dst->family == AF_INET6 ? ip_out_netif(s, dst) : NULL;
+
+	return ifp && ifp->ip6.on && ipv6_source_tentative(ifp, dst);
+}
+
 /* True if a is the address of one of our interfaces. */
 bool ip_is_local(struct stack *s, const struct ipaddr *a)
 {

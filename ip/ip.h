@@ -39,6 +39,12 @@ int ip_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const st
  * -ENETUNREACH. */
 int ip_select_source(struct stack *s, const struct ipaddr *dst, struct ipaddr *src);
 
+/* True while the source ip_select_source should pick for an IPv6 dst is
+ * still tentative (RFC 4862 5.4: duplicate address detection runs, and
+ * until it passes another address, or none, is chosen). Always false for
+ * IPv4. */
+bool ip_source_tentative(struct stack *s, const struct ipaddr *dst);
+
 /* True if a is one of this host's own addresses. */
 bool ip_is_local(struct stack *s, const struct ipaddr *a);
 

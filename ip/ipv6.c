@@ -427,30 +427,36 @@ static struct netif *ipv6_first_netif(struct stack *s)
 	return NULL;
 }
 
-/* See ipv6.h. Among the preferred addresses of ifp: the link-local one for
- * a link-local or multicast destination (RFC 6724 5 rule 2, scope), else
- * the one sharing the longest prefix with dst (rule 8), a global one before
- * the link-local one. */
+/* How well ia suits as the source for dst (RFC 6724 5, simplified): rule
+ * 2 (scope: the link-local address for a link-local or multicast
+ * destination, else not) first, then rule 3 (avoid deprecated addresses),
+ * then rule 8 (the longest common prefix). Higher is better. */
+static int ipv6_source_score(const struct ip6_ifaddr *ia, const struct ipaddr *dst)
+{
+	bool want_ll = ip6_is_linklocal(dst) || ip6_is_multicast(dst);
+	int score = ip6_is_linklocal(&ia->addr) == want_ll ? 512 : 0;
+	if (ia->state != IP6_ADDR_DEPRECATED)
+		score += 256;
+	int common = 0;
+	while (common < 128 && ipaddr_prefix_match(&ia->addr, dst, common + 1))
+		common++;
+	return score + common;
+}
+
+/* See ipv6.h. Among the usable (preferred or deprecated) addresses of ifp
+ * the one with the best ipv6_source_score; the first of equals. */
 int ipv6_select_source(struct stack *s, struct netif *ifp, const struct ipaddr *dst,
 		       struct ipaddr *src)
 {
 	const struct ip6_ifaddr *best = NULL;
 	int best_score = -1;
-	bool want_ll = ip6_is_linklocal(dst) || ip6_is_multicast(dst);
 
 	(void)s;
 	for (int i = 0; i < NDP_IF_ADDRS; i++) {
 		const struct ip6_ifaddr *ia = &ifp->ip6.addr[i];
 		if (!ndp_addr_usable(ia))
 			continue;
-		/* rule 2 (scope) first, then rule 3: avoid deprecated addresses */
-		int score = ip6_is_linklocal(&ia->addr) == want_ll ? 512 : 0;
-		if (ia->state == IP6_ADDR_PREFERRED)
-			score += 256;
-		int common = 0;
-		while (common < 128 && ipaddr_prefix_match(&ia->addr, dst, common + 1))
-			common++;
-		score += common;
+		int score = ipv6_source_score(ia, dst);
 		if (score > best_score) {
 			best = ia;
 			best_score = score;
@@ -460,6 +466,25 @@ int ipv6_select_source(struct stack *s, struct netif *ifp, const struct ipaddr *
 		return -ENETUNREACH;
 	*src = best->addr;
 	return 0;
+}
+
+/* See ipv6.h. RFC 4862 5.4: a tentative address is not a candidate (RFC
+ * 6724 4), so it is asked whether one would beat every candidate. */
+bool ipv6_source_tentative(const struct netif *ifp, const struct ipaddr *dst)
+{
+	int usable = -1, tentative = -1;
+
+	for (int i = 0; i < NDP_IF_ADDRS; i++) {
+		const struct ip6_ifaddr *ia = &ifp->ip6.addr[i];
+		if (ia->state == IP6_ADDR_TENTATIVE) {
+			int sc = ipv6_source_score(ia, dst);
+			tentative = sc > tentative ? sc : tentative;
+		} else if (ndp_addr_usable(ia)) {
+			int sc = ipv6_source_score(ia, dst);
+			usable = sc > usable ? sc : usable;
+		}
+	}
+	return tentative > usable;
 }
 
 /* Hands one finished frame (p->data at its IPv6 header) to the link: to

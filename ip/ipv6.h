@@ -95,6 +95,11 @@ int ipv6_output_if(struct stack *s, struct netif *ifp, struct pkt *p, const stru
 int ipv6_select_source(struct stack *s, struct netif *ifp, const struct ipaddr *dst,
 		       struct ipaddr *src);
 
+/* True if an address of ifp still in duplicate address detection would be
+ * a better source for dst than every usable one (or none is usable): once
+ * DAD passes (RFC 4862 5.4, about a second), ipv6_select_source picks it. */
+bool ipv6_source_tentative(const struct netif *ifp, const struct ipaddr *dst);
+
 /* Address classes (RFC 4291 2.4). */
 bool ip6_is_multicast(const struct ipaddr *a);
 bool ip6_is_linklocal(const struct ipaddr *a);

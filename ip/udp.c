@@ -474,7 +474,9 @@ static ssize_t udp_sendto(struct socket *so, const uint8_t *buf, size_t len, int
 	/* Linux refuses a destination port of 0 the same way */
 	if (tport == 0)
 		return -EINVAL;
-	if (len > UDP_MAX_PAYLOAD)
+	/* larger than the path MTU is fine: IP fragments it (RFC 791, RFC
+	 * 8200 4.5); larger than the length fields is not */
+	if (len > (to->family == AF_INET6 ? UDP6_MAX_PAYLOAD : UDP_MAX_PAYLOAD))
 		return -EMSGSIZE;
 	err = udp_autobind(so);
 	if (err < 0)

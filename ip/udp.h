@@ -16,7 +16,11 @@ struct socket;
 #define UDP_HDR_LEN 8
 #define UDP_HASH_SIZE 256        /* buckets of the demultiplexing table, by local port */
 #define UDP_DEFAULT_RCVBUF (256 * 1024) /* bytes of datagrams a socket may hold unread */
+/* the most data one datagram carries: IPv4's total length counts its
+ * 20-byte header (RFC 791), IPv6's payload length does not (RFC 8200 3;
+ * no jumbograms, RFC 2675), so over IPv6 it is 65535 - 8 */
 #define UDP_MAX_PAYLOAD (65535 - 20 - UDP_HDR_LEN)
+#define UDP6_MAX_PAYLOAD (65535 - UDP_HDR_LEN)
 
 struct udp_hdr {
 	uint16_t sport, dport;

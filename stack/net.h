@@ -169,11 +169,25 @@ int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
  * then). 0 otherwise, or with no host. */
 int net_family_available(int family);
 
+/* A new IPv6 address is tentative for about a second (RFC 4862 5.4:
+ * duplicate address detection, one probe and RetransTimer, 1 s) and may not
+ * be a source until then; host_open returns at once all the same (it does
+ * not wait: an IPv4 program or a server would pay that second at every
+ * start for nothing, and a SLAAC address only comes later, with an RA).
+ * Instead a blocking net_connect, net_sendto or UDP net_send to an IPv6
+ * destination waits, as it waits for neighbor discovery, while the source
+ * it should have is tentative: at most NET_DAD_WAIT_MS (or SO_SNDTIMEO if
+ * shorter), then it goes on with the source there is. So a hand-written
+ * blocking client needs nothing. A non-blocking socket (and
+ * MSG_DONTWAIT) does not wait: while the only address is tentative its
+ * connect or sendto fails with -ENETUNREACH (as Linux without optimistic
+ * DAD, RFC 4429, which this stack does not do); such a program calls
+ * net_wait_ipv6_ready first. */
+#define NET_DAD_WAIT_MS 3000
+
 /* Waits (running the host, at most timeout_ms) until none of its IPv6
- * addresses is still tentative: RFC 4862 5.4 lets an address be used only
- * once duplicate address detection has passed (about a second after the
- * host starts), so a client that talks IPv6 right after host_open calls
- * this first. Returns 0, or -ETIMEDOUT / -EINTR. */
+ * addresses is still tentative (see above). Returns 0, or -ETIMEDOUT /
+ * -EINTR. */
 int net_wait_ipv6_ready(int timeout_ms);
 
 /* Parses a literal address of either family ("10.0.0.2", "fd00::2", also

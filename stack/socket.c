@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "ip/ip.h"
 #include "ip/ndp.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
@@ -163,6 +164,30 @@ static bool no_wait(const struct socket *so, int flags)
 	return so->nonblock || (flags & MSG_DONTWAIT);
 }
 
+/* RFC 4862 5.4: an address in duplicate address detection may not be a
+ * source yet. A blocking call that is about to send to dst waits (running
+ * the host) while the source it should have is still tentative: at most
+ * NET_DAD_WAIT_MS, or SO_SNDTIMEO if shorter; then the call goes on with
+ * whatever source there is (or fails with -ENETUNREACH, as a non-blocking
+ * one does at once). Returns 0, or -EINTR. */
+static int wait_source(struct socket *so, const struct ipaddr *dst, int flags)
+{
+	if (no_wait(so, flags) || !ip_source_tentative(so->s, dst))
+		return 0;
+	int64_t timeo = (int64_t)NET_DAD_WAIT_MS * 1000;
+	if (so->sndtimeo_us > 0 && so->sndtimeo_us < timeo)
+		timeo = so->sndtimeo_us;
+	int64_t deadline = wait_deadline(timeo);
+	while (ip_source_tentative(so->s, dst)) {
+		int w = wait_once(deadline);
+		if (w == -EINTR)
+			return w;
+		if (w < 0)
+			break;
+	}
+	return 0;
+}
+
 /* ---- the calls ---------------------------------------------------------- */
 
 /* Takes the lowest free descriptor for so. */
@@ -259,6 +284,9 @@ int net_connect(int fd, const struct sockaddr *addr, socklen_t len)
 			return r;
 		if (a.family == 0 || port == 0)
 			return -EINVAL; /* nobody to connect to (any address or port 0) */
+		int w = wait_source(so, &a, 0);
+		if (w < 0)
+			return w;
 	}
 	int r = so->ops->connect(so, &a, port);
 	if (r != -EINPROGRESS || so->nonblock)
@@ -348,6 +376,11 @@ ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct 
 			return r;
 		if (a.family == 0 || port == 0)
 			return -EINVAL;
+		if (so->type != SOCK_STREAM) {
+			int w = wait_source(so, &a, flags);
+			if (w < 0)
+				return w;
+		}
 	}
 	int64_t deadline = wait_deadline(so->sndtimeo_us);
 	size_t done = 0;

@@ -1017,7 +1017,9 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 /* An ICMP error about a segment we sent (RFC 1122 4.2.3.9, RFC 5927).
  * The quoted sequence number must be one we have in flight, [snd_una,
  * snd_max), else it is a forgery or stale (RFC 5927 4.1). Fragmentation
- * needed lowers snd_mss and resends at the new size (RFC 1191). A hard
+ * needed lowers snd_mss and resends what is in flight at the new size at
+ * once (RFC 1191 6.4; a SYN, or in fast recovery the oldest segment,
+ * alone). A hard
  * error (port or protocol unreachable) aborts only a connection still
  * opening (RFC 5927 4.2 treats it as soft once established, as Linux);
  * every other error is soft: counted, nothing else (the connection times
@@ -1047,9 +1049,20 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		stats_inc(&s->stats, "tcp.icmp_frag_needed");
 		if (mtu == 0 || mss >= tp->snd_mss)
 			return;
-		TRACE(s, "tcp path MTU %u: snd_mss %u -> %u", pmtu, tp->snd_mss, mss);
+		TRACE(s, "tcp path MTU %u: snd_mss %u -> %u, resending from seq %u", pmtu,
+		      tp->snd_mss, mss, tp->snd_una - tp->iss);
 		tp->snd_mss = mss;
-		tcp_retransmit(tp);
+		/* RFC 1191 6.4, RFC 8201 5.4: everything in flight was sent too
+		 * big and is lost; send it again at once at the new size, as far
+		 * as the windows allow (go-back-N, as Linux's
+		 * tcp_simple_retransmit). Not a congestion signal: cwnd stays.
+		 * A SYN, and data in fast recovery, go again alone. */
+		if (tp->in_recovery || tp->state < TCP_ESTABLISHED) {
+			tcp_retransmit(tp);
+			return;
+		}
+		tp->snd_nxt = tp->snd_una;
+		tcp_output(tp);
 		return;
 	}
 	if (tp->state == TCP_SYN_SENT && (err == ECONNREFUSED || err == ENOPROTOOPT)) {

@@ -4,12 +4,15 @@
  * when the retry schedule says; the schedule goes round the servers with
  * doubling timeouts; ids and source ports are random; answers with a wrong
  * id, source, question or a malformed body are ignored and counted; a
- * truncated answer is asked again over TCP. */
+ * truncated answer is asked again over TCP; net_getaddrinfo asks a server
+ * over IPv6 once DAD has passed (webget --dns fd00::2). */
 #include <check.h>
 #include <errno.h>
 #include <string.h>
 
 #include "apps/lib/dns_query.h"
+#include "apps/lib/resolver.h"
+#include "ip/ndp.h"
 #include "stack/byteorder.h"
 #include "tests/sim.h"
 
@@ -23,6 +26,7 @@ struct responder {
 	enum mode mode;
 	int fd, alt, spoof, lfd, cfd;
 	int nq;                     /* questions received over UDP */
+	int family;                 /* of the last one's source */
 	int64_t at[64];             /* when (the first 64) */
 	uint16_t port_of[64];       /* on which of our ports */
 	uint16_t ids[512], sports[512];
@@ -74,15 +78,24 @@ static int make_answer(int n, bool tc, uint8_t *out, size_t cap)
 	return dns_encode(&am, out, cap);
 }
 
-/* Sends len bytes of buf to the client from socket fd. */
-static void reply(int fd, const struct sockaddr_in *to, const void *b, size_t len)
+/* Sends len bytes of buf to the client (either family) from socket fd. */
+static void reply(int fd, const struct sockaddr_storage *to, const void *b, size_t len)
 {
-	ck_assert_int_eq(net_sendto(fd, b, len, 0, (const struct sockaddr *)to, sizeof(*to)),
+	socklen_t tl = to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						 : sizeof(struct sockaddr_in);
+	ck_assert_int_eq(net_sendto(fd, b, len, 0, (const struct sockaddr *)to, tl),
 			 (ssize_t)len);
 }
 
+/* The port of a client's address of either family. */
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+					       : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
 /* The spoofer's attempts, each one thing wrong, then the real answer. */
-static void spoof_then_answer(int fd, const struct sockaddr_in *to)
+static void spoof_then_answer(int fd, const struct sockaddr_storage *to)
 {
 	uint8_t q[512];
 	int len = make_answer(1, false, q, sizeof(q));
@@ -116,7 +129,7 @@ static void responder_serve(void)
 {
 	int fds[2] = { R.fd, R.alt };
 	for (int k = 0; k < 2; k++) {
-		struct sockaddr_in from;
+		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		ssize_t n;
 		while ((n = net_recvfrom(fds[k], buf, sizeof(buf), 0, (struct sockaddr *)&from,
@@ -128,8 +141,9 @@ static void responder_serve(void)
 			}
 			if (R.nq < 512) {
 				R.ids[R.nq] = qm.id;
-				R.sports[R.nq] = ntohs(from.sin_port);
+				R.sports[R.nq] = port_of(&from);
 			}
+			R.family = from.ss_family;
 			R.nq++;
 			ck_assert(qm.edns && qm.edns_size == DNS_EDNS_SIZE); /* RFC 6891 */
 			static uint8_t out[4096];
@@ -346,6 +360,72 @@ START_TEST(dns_sim_truncated_goes_tcp)
 }
 END_TEST
 
+/* A driver that runs the simulation (as sim_attach's) and lets the
+ * responder answer after every step, for blocking calls such as
+ * net_getaddrinfo that run the host themselves. */
+static void serving_wait(void *ctx, int64_t max_wait_us)
+{
+	struct sim *sm = ctx;
+	int64_t da = stack_next_deadline(&sm->a), db = stack_next_deadline(&sm->b);
+	int64_t d = da < db ? da : db;
+	int64_t t = sm->now + max_wait_us;
+	if (d < t)
+		t = d > sm->now ? d : sm->now + 1;
+	sim_run_until(sm, t);
+	responder_serve();
+}
+
+static int64_t serving_now(void *ctx)
+{
+	return ((struct sim *)ctx)->now;
+}
+
+/* net_getaddrinfo (webget's resolver) with an IPv6 server set by
+ * net_resolver_set_server (webget --dns fd00::1): right after both hosts
+ * start, it waits for B's address to pass DAD (RFC 4862 5.4), asks A over
+ * IPv6, once, and gives the A record; then back to the IPv4 gateway. */
+START_TEST(dns_sim_resolver_over_ipv6)
+{
+	setup(NULL, 9, NORMAL);
+	struct ipaddr a6, b6;
+	ck_assert_int_eq(ipaddr_pton("fd00::1", &a6), 0);
+	ck_assert_int_eq(ipaddr_pton("fd00::2", &b6), 0);
+	ck_assert_int_eq(ndp_addr_add(&sim.a, &sim.a.ifs[0], &a6, 64), 0);
+	ck_assert_int_eq(ndp_addr_add(&sim.b, &sim.b.ifs[0], &b6, 64), 0);
+	net_use_stack(&sim.a);
+	net_close(R.alt);
+	R.alt = net_socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = htons(DNS_PORT) };
+	ck_assert_int_eq(net_bind(R.alt, (struct sockaddr *)&any6, sizeof(any6)), 0);
+	struct net_driver d = { .wait = serving_wait, .now = serving_now, .ctx = &sim };
+	net_attach(&sim.b, &d);
+
+	struct sockaddr_in6 srv = { .sin6_family = AF_INET6 }; /* port 0: 53 */
+	memcpy(&srv.sin6_addr, a6.a, 16);
+	ck_assert_int_eq(net_resolver_set_server((struct sockaddr *)&srv, 4), -EINVAL);
+	ck_assert_int_eq(net_resolver_set_server((struct sockaddr *)&srv, sizeof(srv)), 0);
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int64_t t0 = sim.now;
+	ck_assert_int_eq(net_getaddrinfo("www.lab.test", "80", &hints, &res), 0);
+	ck_assert_int_ge(sim.now - t0, NDP_RETRANS_US); /* DAD first */
+	ck_assert_int_eq(R.nq, 1);
+	ck_assert_int_eq(R.family, AF_INET6);
+	ck_assert_uint_eq(stats_get(&sim.b.stats, "dns.tx_retransmit"), 0);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(res->ai_family, AF_INET);
+	const struct sockaddr_in *got = (const struct sockaddr_in *)res->ai_addr;
+	ck_assert_uint_eq(ntohl(got->sin_addr.s_addr), 0x0a000009);
+	ck_assert_uint_eq(ntohs(got->sin_port), 80);
+	ck_assert_ptr_null(res->ai_next);
+	net_freeaddrinfo(res);
+	/* NULL: the gateway again (none here, so no server) */
+	ck_assert_int_eq(net_resolver_set_server(NULL, 0), 0);
+	ck_assert_int_ne(net_getaddrinfo("www.lab.test", NULL, &hints, &res), 0);
+	ck_assert_int_eq(R.nq, 1);
+	sim_fini(&sim);
+}
+END_TEST
+
 Suite *dns_sim_suite(void)
 {
 	Suite *s = suite_create("dns_sim");
@@ -355,6 +435,7 @@ Suite *dns_sim_suite(void)
 	tcase_add_test(tc, dns_sim_retry_schedule);
 	tcase_add_test(tc, dns_sim_spoofed_answers_ignored);
 	tcase_add_test(tc, dns_sim_truncated_goes_tcp);
+	tcase_add_test(tc, dns_sim_resolver_over_ipv6);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1039,6 +1039,55 @@ END_TEST
 /* RFC 1191 end to end: "fragmentation needed" about a segment in flight
  * lowers both the path MTU and the connection's MSS, and the oldest
  * segment goes again at the new size. */
+/* Injects an IPv4 "fragmentation needed" with next-hop MTU mtu from the
+ * peer, quoting a TCP segment 10.0.0.2:TH_HOST_PORT -> the peer with
+ * sequence number seq. */
+static void inject_frag_needed_tcp(struct tcp_harness *t, uint32_t seq, uint16_t mtu)
+{
+	uint8_t f[256], body[64];
+	memset(body, 0, sizeof(body));
+	uint8_t *q = body + ICMP_HDR_LEN;
+	struct ipv4_hdr ip = { .version = 4, .ihl = 5, .total_len = 1500, .ttl = 64,
+			       .proto = IP_PROTO_TCP, .src = TH_HOST_IP, .dst = TH_PEER_IP };
+	ipv4_emit(&ip, q);
+	be16_put(q + 20, TH_HOST_PORT);
+	be16_put(q + 22, TH_PEER_PORT);
+	be32_put(q + 24, seq);
+	body[0] = ICMP_DEST_UNREACH;
+	body[1] = ICMP_FRAG_NEEDED;
+	be16_put(body + 6, mtu);
+	be16_put(body + 2, inet_csum(body, ICMP_HDR_LEN + 28));
+	inject(&t->h, f, build_ipv4_frame(f, t_mac_host, t_mac_peer, TH_PEER_IP, TH_HOST_IP,
+					  IP_PROTO_ICMP, body, ICMP_HDR_LEN + 28));
+}
+
+/* "Fragmentation needed" about our SYN: the SYN goes again, alone (not
+ * go-back-N from SND.UNA, which would leave SND.NXT at the ISS), and the
+ * SYN-ACK that follows is taken, not answered with a RST; the
+ * connection's MSS is the path's: 1000 - 20 - 20 = 960. */
+START_TEST(test_ipv4_frag_needed_syn)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
+	inject_frag_needed_tcp(&t, t.iss, 1000);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.icmp_frag_needed"), 1);
+	struct tcp_seg out;
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN);
+	ck_assert_uint_eq(out.seq, t.iss);
+	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1);
+	th_inject(&t, SEG(.seq = t.irs, .ack = t.iss + 1, .flags = TCP_FLAG_SYN | TCP_FLAG_ACK,
+			  .opt = { .mss_ok = true, .mss = 1460 }));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.ack, t.irs + 1);
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	ck_assert_uint_eq(tp->snd_mss, 960);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(test_ipv4_frag_needed_tcp)
 {
 	uint8_t f[256], body[64];
@@ -1109,6 +1158,7 @@ Suite *ipv6_frag_suite(void)
 	tcase_add_test(tc, test_cache_bounded);
 	tcase_add_test(tc, test_ipv4_frag_needed);
 	tcase_add_test(tc, test_ipv4_frag_needed_tcp);
+	tcase_add_test(tc, test_ipv4_frag_needed_syn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

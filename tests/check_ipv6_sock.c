@@ -3,9 +3,12 @@
  * unreachable as ICMPv6, the IPV6_V6ONLY split between families, source
  * address selection, ICMPv6 errors reaching a socket, a TCP handshake over
  * IPv6 with MSS 1440 in both SYNs, RST for a closed port, hostile input
- * dropped under named counters; then two stacks that find each other by
- * neighbor discovery alone and move 10 MB each way over TCP/IPv6 on a lossy
- * simlink. */
+ * dropped under named counters; UDP datagrams up to 65,527 bytes in
+ * fragments; a Packet Too Big lowering a connection's MSS to 1240 and its
+ * data resent at that size; blocking sends and connects waiting for DAD
+ * (RFC 4862 5.4) while non-blocking ones fail; then two stacks that find
+ * each other by neighbor discovery alone and move 10 MB each way over
+ * TCP/IPv6 on a lossy simlink. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "ip/icmpv6.h"
 #include "ip/ip.h"
 #include "ip/ipv6.h"
+#include "ip/ipv6_frag.h"
 #include "ip/ndp.h"
 #include "ip/udp.h"
 #include "stack/byteorder.h"
@@ -373,6 +377,96 @@ END_TEST
 /* RFC 8200 8.1: UDP over IPv6 must carry a checksum; a wrong one or none
  * is dropped under its counter and never reaches the socket (and gets no
  * port unreachable either). */
+/* Takes the frames of one UDP datagram the host sent to fd00::1 (one
+ * frame, or fragments up to the one with M clear), checks each fragment
+ * against RFC 8200 4.5 (one identification, offsets without gaps, 8-byte
+ * multiples of data, at most 1500 bytes) and puts the UDP datagram (header
+ * and data) together in out. Returns its length; *frames the frame count. */
+static size_t take_udp6(struct harness *h, uint8_t *out, size_t cap, int *frames)
+{
+	size_t len = 0;
+	uint32_t id = 0;
+	bool more = true;
+	*frames = 0;
+	while (more) {
+		struct pkt *p = expect_tx(h);
+		struct ipv6_hdr ip;
+		ck_assert_uint_le(p->len, ETH_HDR_LEN + 1500);
+		ck_assert_ptr_null(ipv6_parse(p->data + L3, p->len - L3, &ip));
+		ck_assert_uint_eq(p->len, L4 + ip.payload_len);
+		if (*frames == 0 && ip.next == IP6_NH_UDP) {
+			ck_assert_uint_le(ip.payload_len, cap);
+			memcpy(out, p->data + L4, ip.payload_len);
+			len = ip.payload_len;
+			more = false;
+		} else {
+			ck_assert_uint_eq(ip.next, IP6_NH_FRAGMENT);
+			struct ipv6_frag_hdr fh;
+			ipv6_frag_parse(p->data + L4, &fh);
+			ck_assert_uint_eq(fh.next, IP6_NH_UDP);
+			if (*frames == 0)
+				id = fh.id;
+			ck_assert_uint_eq(fh.id, id);
+			ck_assert_uint_eq(fh.offset, len);
+			size_t d = ip.payload_len - IP6_FRAG_HDR_LEN;
+			if (fh.more)
+				ck_assert_uint_eq(d % 8, 0);
+			ck_assert_uint_le(len + d, cap);
+			memcpy(out + len, p->data + L4 + IP6_FRAG_HDR_LEN, d);
+			len += d;
+			more = fh.more;
+		}
+		(*frames)++;
+		pkt_free(p);
+	}
+	return len;
+}
+
+/* UDP over IPv6 larger than the MTU leaves in fragments (RFC 8200 4.5),
+ * up to the most the payload length allows: 65535 - 8 bytes of data. One
+ * byte more is refused with EMSGSIZE, as over IPv4 at 65535 - 20 - 8. */
+START_TEST(test_udp_big_fragmented)
+{
+	static uint8_t data[65536], got[65536];
+	static const size_t sizes[] = { 1452, 1453, 8000, 65000, UDP6_MAX_PAYLOAD };
+	struct harness h;
+	harness6(&h);
+	int fd = udp6_socket(5000);
+	struct sockaddr_in6 to = sin6("fd00::1", 40000);
+	struct ipaddr s6 = v6("fd00::2"), d6 = v6("fd00::1");
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i ^ i >> 8);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		ck_assert_int_eq(net_sendto(fd, data, n, 0, (struct sockaddr *)&to, sizeof(to)),
+				 (int)n);
+		int frames;
+		size_t len = take_udp6(&h, got, sizeof(got), &frames);
+		expect_no_tx(&h);
+		ck_assert_uint_eq(len, UDP_HDR_LEN + n);
+		/* 1448 bytes of the datagram per fragment at MTU 1500 */
+		ck_assert_int_eq(frames, n + UDP_HDR_LEN + IPV6_HDR_LEN <= 1500
+					 ? 1 : (int)((len + 1447) / 1448));
+		ck_assert_uint_eq(be16_get(got + 2), 40000);
+		ck_assert_uint_eq(be16_get(got + 4), UDP_HDR_LEN + n);
+		ck_assert_msg(hand_sum6(&s6, &d6, IP6_NH_UDP, got, len) == 0,
+			      "bad checksum in %zu bytes", n);
+		ck_assert_mem_eq(got + UDP_HDR_LEN, data, n);
+	}
+	ck_assert_int_eq(net_sendto(fd, data, UDP6_MAX_PAYLOAD + 1, 0, (struct sockaddr *)&to,
+				    sizeof(to)), -EMSGSIZE);
+	ck_assert_uint_eq(UDP6_MAX_PAYLOAD + 1, 65528);
+	expect_no_tx(&h);
+	/* an IPv4 socket keeps IPv4's limit */
+	int fd4 = net_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in to4 = { .sin_family = AF_INET, .sin_port = htons(7),
+				   .sin_addr.s_addr = htonl(0x0a000001) };
+	ck_assert_int_eq(net_sendto(fd4, data, UDP_MAX_PAYLOAD + 1, 0, (struct sockaddr *)&to4,
+				    sizeof(to4)), -EMSGSIZE);
+	harness6_fini(&h);
+}
+END_TEST
+
 START_TEST(test_hostile_udp_dropped)
 {
 	struct harness h;
@@ -588,6 +682,298 @@ START_TEST(test_icmp6_error_to_tcp)
 	socklen_t el = sizeof(err);
 	ck_assert_int_eq(net_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el), 0);
 	ck_assert_int_eq(err, ECONNREFUSED);
+	harness6_fini(&h);
+}
+END_TEST
+
+/* ---- Waiting for duplicate address detection (RFC 4862 5.4) ---- */
+
+/* A driver for blocking calls on the harness: each wait runs the host to
+ * its next deadline (at most max_us), on virtual time. */
+static void harness_wait(void *ctx, int64_t max_us)
+{
+	struct harness *h = ctx;
+	int64_t d = stack_next_deadline(&h->s) - h->now;
+	advance(h, d < 1 ? 1 : d < max_us ? d : max_us);
+}
+
+static int64_t harness_now(void *ctx)
+{
+	return ((struct harness *)ctx)->now;
+}
+
+/* The NA of fd00::1 (solicited, its MAC as target link-layer address). */
+static void inject_na_peer(struct harness *h, const char *peer_text)
+{
+	uint8_t na[32], f[128];
+	struct ipaddr peer = v6(peer_text), host = v6("fd00::2");
+	memset(na, 0, sizeof(na));
+	memcpy(na + ICMP6_HDR_LEN, peer.a, 16);
+	na[24] = NDP_OPT_TLLA;
+	na[25] = 1;
+	memcpy(na + 26, t_mac_peer, ETH_ALEN);
+	struct icmpv6_hdr ih = { .type = ICMP6_NEIGHBOR_ADVERT, .rest = NDP_NA_SOLICITED };
+	icmpv6_emit(&ih, na, sizeof(na), &peer, &host);
+	size_t n = build6(f, t_mac_host, peer_text, "fd00::2", IP6_NH_ICMPV6, na, sizeof(na));
+	f[L3 + 7] = 255;
+	inject(h, f, n);
+}
+
+/* Right after the host starts, its addresses are tentative for a second:
+ * a non-blocking sendto over IPv6 fails with ENETUNREACH (no candidate
+ * source, RFC 6724 4), a blocking one waits until DAD has passed and then
+ * leaves from fd00::2. Later a new address fd00:1::5 in DAD is waited for
+ * only by a destination it is the better source for (rule 8). */
+START_TEST(test_blocking_send_waits_for_dad)
+{
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	struct ipaddr a = v6("fd00::2"), peer = v6("fd00::1");
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &a, 64), 0);
+	h.ifp->ip6.solicit_routers = false;
+	advance(&h, 0);
+	pkt_free(expect_tx(&h)); /* DAD for the link-local address */
+	pkt_free(expect_tx(&h)); /* DAD for fd00::2 */
+	struct net_driver d = { .wait = harness_wait, .now = harness_now, .ctx = &h };
+	net_attach(&h.s, &d);
+	ck_assert(ip_source_tentative(&h.s, &peer));
+
+	struct sockaddr_in6 to = sin6("fd00::1", 7);
+	int nb = net_socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(net_sendto(nb, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)),
+			 -ENETUNREACH);
+	int fd = net_socket(AF_INET6, SOCK_DGRAM, 0);
+	ck_assert_int_eq(net_sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)),
+			 -ENETUNREACH);
+	ck_assert_int_eq(h.now, 0);
+	ck_assert_int_eq(net_sendto(fd, "hi", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	/* it waited for DAD, no longer */
+	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 2);
+	ck_assert_int_ge(h.now, NDP_RETRANS_US);
+	ck_assert_int_lt(h.now, NDP_RETRANS_US + 100000);
+	ck_assert(!ip_source_tentative(&h.s, &peer));
+	/* the datagram waits for fd00::1's address; the NA lets it go */
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev)); /* the NS, MLD reports */
+	inject_na_peer(&h, "fd00::1");
+	struct pkt *p = expect_v6(&h, IP6_NH_UDP);
+	struct ipv6_hdr ip;
+	ipv6_parse(p->data + L3, p->len - L3, &ip);
+	ck_assert(ipaddr_eq(&ip.src, &a));
+	ck_assert_mem_eq(p->data + L4 + UDP_HDR_LEN, "hi", 2);
+	pkt_free(p);
+
+	/* a second address, tentative: fd00::1 keeps fd00::2 (the longer
+	 * prefix), fd00:1::1 would take fd00:1::5 */
+	struct ipaddr b = v6("fd00:1::5"), far = v6("fd00:1::1");
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &b, 64), 0);
+	ck_assert(!ip_source_tentative(&h.s, &peer));
+	ck_assert(ip_source_tentative(&h.s, &far));
+	int64_t t0 = h.now;
+	ck_assert_int_eq(net_sendto(fd, "ok", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	ck_assert_int_eq(h.now, t0); /* no wait */
+	struct sockaddr_in6 to_far = sin6("fd00:1::1", 7);
+	ck_assert_int_eq(net_sendto(fd, "far", 3, 0, (struct sockaddr *)&to_far, sizeof(to_far)), 3);
+	ck_assert_int_ge(h.now, t0 + NDP_RETRANS_US);
+	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 3);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev));
+	inject_na_peer(&h, "fd00:1::1");
+	p = expect_v6(&h, IP6_NH_UDP);
+	ipv6_parse(p->data + L3, p->len - L3, &ip);
+	ck_assert(ipaddr_eq(&ip.src, &b));
+	ck_assert(ipaddr_eq(&ip.dst, &far));
+	ck_assert_mem_eq(p->data + L4 + UDP_HDR_LEN, "far", 3);
+	pkt_free(p);
+	harness6_fini(&h);
+}
+END_TEST
+
+/* The same for a blocking TCP connect: it waits for DAD, then the SYN
+ * (held until fd00::1 is found) leaves from fd00::2; SO_SNDTIMEO bounds
+ * the handshake as usual. */
+START_TEST(test_blocking_connect_waits_for_dad)
+{
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	struct ipaddr a = v6("fd00::2");
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &a, 64), 0);
+	h.ifp->ip6.solicit_routers = false;
+	advance(&h, 0);
+	struct net_driver d = { .wait = harness_wait, .now = harness_now, .ctx = &h };
+	net_attach(&h.s, &d);
+	int fd = net_socket(AF_INET6, SOCK_STREAM, 0);
+	struct timeval tv = { .tv_sec = 2 };
+	ck_assert_int_eq(net_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	struct sockaddr_in6 to = sin6("fd00::1", 80);
+	ck_assert_int_eq(net_connect(fd, (struct sockaddr *)&to, sizeof(to)), -ETIMEDOUT);
+	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 2);
+	/* DAD (1 s), then the handshake's 2 s */
+	ck_assert_int_ge(h.now, NDP_RETRANS_US + 2000000);
+	ck_assert_int_lt(h.now, NDP_RETRANS_US + 2100000);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev)); /* DAD, MLD, the NSes for fd00::1 */
+	inject_na_peer(&h, "fd00::1");
+	struct pkt *p = expect_v6(&h, IP6_NH_TCP);
+	struct ipv6_hdr ip;
+	struct tcp_seg seg;
+	ipv6_parse(p->data + L3, p->len - L3, &ip);
+	ck_assert(ipaddr_eq(&ip.src, &a));
+	ck_assert_ptr_null(tcp_parse(p->data + L4, p->len - L4, &seg));
+	ck_assert_uint_eq(seg.flags, TCP_FLAG_SYN);
+	pkt_free(p);
+	while (testdev_sent_count(h.dev))
+		pkt_free(testdev_take_sent(h.dev));
+	harness6_fini(&h);
+}
+END_TEST
+
+/* A connection accepted on [fd00::2]:7000 from [fd00::1]:40000 (MSS 1440
+ * both ways, no options but MSS); sets *iss to the host's ISS. */
+static int tcp6_accepted(struct harness *h, uint32_t *iss)
+{
+	uint8_t f[256], keep[256];
+	struct tcp_seg out;
+	int l = net_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(7000) };
+	ck_assert_int_eq(net_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(net_listen(l, 4), 0);
+	struct tcp_seg syn = { .seq = 5000, .flags = TCP_FLAG_SYN,
+			       .opt = { .mss_ok = true, .mss = 1440 } };
+	inject(h, f, build_tcp6(f, 7000, syn, false));
+	expect_tcp6(h, &out, keep);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	*iss = out.seq;
+	struct tcp_seg ack = { .seq = 5001, .ack = *iss + 1, .flags = TCP_FLAG_ACK };
+	inject(h, f, build_tcp6(f, 7000, ack, false));
+	int c = net_accept(l, NULL, NULL);
+	ck_assert_int_ge(c, 0);
+	return c;
+}
+
+/* A Packet Too Big from the router fd00::ff quoting q bytes of quote. */
+static void inject_ptb6(struct harness *h, uint32_t mtu, const uint8_t *quote, size_t q)
+{
+	static uint8_t msg[1400], f[1500];
+	struct ipaddr s6 = v6("fd00::ff"), d6 = v6("fd00::2");
+	memcpy(msg + ICMP6_HDR_LEN, quote, q);
+	struct icmpv6_hdr e = { .type = ICMP6_PACKET_TOO_BIG, .rest = mtu };
+	icmpv6_emit(&e, msg, ICMP6_HDR_LEN + q, &s6, &d6);
+	inject(h, f, build6(f, t_mac_host, "fd00::ff", "fd00::2", IP6_NH_ICMPV6, msg,
+			    ICMP6_HDR_LEN + q));
+}
+
+/* RFC 4443 3.2, RFC 8201 4 with TCP: a Packet Too Big of 1300 bytes
+ * quoting one of our full-size segments in flight lowers the connection's
+ * MSS from 1440 to 1300 - 40 - 20 = 1240, and what is unacknowledged goes
+ * again from snd_una in segments of 1240 bytes that fit the path, none
+ * fragmented. One quoting a datagram whose source is not ours is dropped
+ * and counted, and changes nothing. */
+START_TEST(test_tcp_packet_too_big)
+{
+	struct harness h;
+	uint8_t f[256], keep[1600];
+	static uint8_t data[3 * 1440], quote[1232];
+	struct tcp_seg out;
+	uint32_t iss;
+	harness6(&h);
+	int c = tcp6_accepted(&h, &iss);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	ck_assert_int_eq(net_send(c, data, sizeof(data), 0), (int)sizeof(data));
+	struct ipaddr peer = v6("fd00::1"), host = v6("fd00::2");
+	struct tcb *tp = tcp_lookup(&h.s, &host, 7000, &peer, 40000);
+	ck_assert_ptr_nonnull(tp);
+	ck_assert_uint_eq(tp->snd_mss, 1440);
+	for (int i = 0; i < 3; i++) {
+		struct pkt *p = expect_v6(&h, IP6_NH_TCP);
+		ck_assert_uint_eq(p->len, L4 + TCP_HDR_LEN + 1440);
+		if (i == 1) /* RFC 4443 3.2: as much of it as fits in 1280 bytes */
+			memcpy(quote, p->data + L3, sizeof(quote));
+		pkt_free(p);
+	}
+	expect_no_tx(&h);
+
+	/* someone else's datagram: its quoted source is fd00::3 */
+	quote[8 + 15] = 3;
+	inject_ptb6(&h, 1300, quote, sizeof(quote));
+	ck_assert_uint_eq(count(&h, "icmp6.error_not_ours"), 1);
+	ck_assert_uint_eq(tp->snd_mss, 1440);
+	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1460);
+	expect_no_tx(&h);
+
+	/* ours (the second segment): the MSS drops, the data goes again */
+	quote[8 + 15] = 2;
+	uint32_t cwnd = tp->cwnd;
+	inject_ptb6(&h, 1300, quote, sizeof(quote));
+	ck_assert_uint_eq(tp->cwnd, cwnd); /* not a congestion signal (RFC 8201 5.4) */
+	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 1);
+	ck_assert_uint_eq(count(&h, "tcp.icmp_frag_needed"), 1);
+	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1260);
+	ck_assert_uint_eq(tp->snd_mss, 1240);
+	uint32_t seq = iss + 1;
+	while (seq != iss + 1 + sizeof(data)) {
+		expect_tcp6(&h, &out, keep);
+		ck_assert_uint_eq(out.seq, seq);
+		size_t want = sizeof(data) - (seq - iss - 1);
+		ck_assert_uint_eq(out.len, want < 1240 ? want : 1240);
+		ck_assert_mem_eq(out.data, data + (seq - iss - 1), out.len);
+		seq += out.len;
+	}
+	expect_no_tx(&h);
+	ck_assert_uint_eq(count(&h, "tcp.retransmitted_bytes"), sizeof(data));
+	/* the peer has it all */
+	struct tcp_seg ack = { .seq = 5001, .ack = seq, .flags = TCP_FLAG_ACK };
+	inject(&h, f, build_tcp6(f, 7000, ack, false));
+	ck_assert_uint_eq(tp->snd_una, tp->snd_max);
+	/* new data leaves at the new size */
+	ck_assert_int_eq(net_send(c, data, 2000, 0), 2000);
+	expect_tcp6(&h, &out, keep);
+	ck_assert_uint_eq(out.len, 1240);
+	ck_assert_uint_eq(count(&h, "ip6.fragmented"), 0);
+	harness6_fini(&h);
+}
+END_TEST
+
+/* A Packet Too Big quoting our SYN (MTU 1280): nothing to resend (the
+ * MSS is still the 536 of RFC 9293 3.7.1 until the peer's SYN-ACK), the
+ * SYN-ACK that follows is taken (no RST), and the MSS is the path's,
+ * 1280 - 40 - 20 = 1220, although the peer offers 1440. */
+START_TEST(test_tcp_packet_too_big_syn)
+{
+	struct harness h;
+	uint8_t f[256], keep[256];
+	struct tcp_seg out;
+	harness6(&h);
+	int fd = net_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in6 to = sin6("fd00::1", 40000);
+	ck_assert_int_eq(net_connect(fd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	struct pkt *syn = expect_v6(&h, IP6_NH_TCP);
+	size_t qlen = syn->len - L3;
+	uint8_t quote[128];
+	memcpy(quote, syn->data + L3, qlen);
+	pkt_free(syn);
+	inject_ptb6(&h, 1280, quote, qlen);
+	ck_assert_uint_eq(count(&h, "tcp.icmp_frag_needed"), 1);
+	expect_no_tx(&h);
+	struct tcp_seg first;
+	ck_assert_ptr_null(tcp_parse(quote + IPV6_HDR_LEN, qlen - IPV6_HDR_LEN, &first));
+	uint32_t iss = first.seq;
+	uint16_t lport = first.sport;
+	/* the peer answers [fd00::1]:40000 -> the host's port */
+	struct tcp_seg sa = { .seq = 9000, .ack = iss + 1, .flags = TCP_FLAG_SYN | TCP_FLAG_ACK,
+			      .opt = { .mss_ok = true, .mss = 1440 } };
+	inject(&h, f, build_tcp6(f, lport, sa, false));
+	expect_tcp6(&h, &out, keep);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.ack, 9001);
+	struct pollfd pf = { .fd = fd, .events = POLLOUT };
+	ck_assert_int_eq(net_poll(&pf, 1, 0), 1);
+	struct ipaddr peer = v6("fd00::1"), host = v6("fd00::2");
+	struct tcb *tp = tcp_lookup(&h.s, &host, lport, &peer, 40000);
+	ck_assert_ptr_nonnull(tp);
+	ck_assert_uint_eq(tp->state, TCP_ESTABLISHED);
+	ck_assert_uint_eq(tp->snd_mss, 1220);
 	harness6_fini(&h);
 }
 END_TEST
@@ -810,12 +1196,17 @@ Suite *ipv6_sock_suite(void)
 	tcase_add_test(c, test_port_unreachable);
 	tcase_add_test(c, test_icmp6_error_to_socket);
 	tcase_add_test(c, test_hostile_udp_dropped);
+	tcase_add_test(c, test_udp_big_fragmented);
+	tcase_add_test(c, test_blocking_send_waits_for_dad);
 	tcase_add_test(c, test_sockaddr_helpers);
 	suite_add_tcase(s, c);
 	c = tcase_create("tcp");
 	tcase_add_test(c, test_tcp_handshake_mss_1440);
 	tcase_add_test(c, test_tcp_rst_closed_port);
 	tcase_add_test(c, test_icmp6_error_to_tcp);
+	tcase_add_test(c, test_tcp_packet_too_big);
+	tcase_add_test(c, test_tcp_packet_too_big_syn);
+	tcase_add_test(c, test_blocking_connect_waits_for_dad);
 	tcase_add_test(c, test_hostile_mutations);
 	suite_add_tcase(s, c);
 	c = tcase_create("sim");

@@ -11,11 +11,25 @@
 #include "apps/lib/resolver.h"
 #include "stack/net.h"
 
-static uint32_t resolver_server; /* network order; 0 = the gateway */
+static union dns_server resolver_server; /* sa_family 0: the gateway */
 
-void net_resolver_set_server(uint32_t addr)
+int net_resolver_set_server(const struct sockaddr *sa, socklen_t len)
 {
-	resolver_server = addr;
+	union dns_server srv;
+	memset(&srv, 0, sizeof(srv));
+	if (sa) {
+		if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(srv.v4))
+			memcpy(&srv.v4, sa, sizeof(srv.v4));
+		else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(srv.v6))
+			memcpy(&srv.v6, sa, sizeof(srv.v6));
+		else
+			return -EINVAL;
+		in_port_t *port = sa->sa_family == AF_INET ? &srv.v4.sin_port : &srv.v6.sin6_port;
+		if (*port == 0)
+			*port = htons(DNS_PORT);
+	}
+	resolver_server = srv;
+	return 0;
 }
 
 /* Appends one address to the list *tail points at. Returns 0 or EAI_MEMORY. */
@@ -108,11 +122,14 @@ int net_getaddrinfo(const char *name, const char *service, const struct addrinfo
 		return EAI_NONAME;
 
 	struct dns_query_cfg cfg = { .rd = true };
-	if (resolver_server) {
-		cfg.server[0].v4 =
-			(struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(DNS_PORT) };
-		cfg.server[0].v4.sin_addr.s_addr = resolver_server;
+	if (resolver_server.sa.sa_family != 0) {
+		cfg.server[0] = resolver_server;
 		cfg.nservers = 1;
+		/* the query's socket does not wait for our source address's
+		 * DAD (stack/net.h): wait here, as a blocking call would */
+		if (resolver_server.sa.sa_family == AF_INET6 &&
+		    net_wait_ipv6_ready(NET_DAD_WAIT_MS) == -EINTR)
+			return EAI_AGAIN;
 	}
 	/* AF_INET6 asks for AAAA, AF_INET for A; AF_UNSPEC for both when the
 	 * host has IPv6 (AAAA first: RFC 6724 6 prefers IPv6 when both work,

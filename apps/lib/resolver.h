@@ -6,6 +6,7 @@
 #define TAPSTACK_RESOLVER_H
 
 #include <netdb.h>
+#include <sys/socket.h>
 
 /* Resolves name (a host name or an address literal) and service (a port
  * number or NULL) into a list of addresses, as getaddrinfo(3) does: hints
@@ -17,7 +18,12 @@ int net_getaddrinfo(const char *name, const char *service, const struct addrinfo
 
 void net_freeaddrinfo(struct addrinfo *res);
 
-/* The server net_getaddrinfo asks (IPv4, network order); 0 = the gateway. */
-void net_resolver_set_server(uint32_t addr);
+/* The server net_getaddrinfo asks: an IPv4 (struct sockaddr_in) or IPv6
+ * (struct sockaddr_in6) address, port 53 when its port is 0; NULL for the
+ * host's IPv4 gateway (the default). Over IPv6, net_getaddrinfo first waits
+ * for the host's new addresses to pass duplicate address detection (the
+ * query's socket does not block, RFC 4862 5.4). Returns 0, or -EINVAL for
+ * a length too short or another family. */
+int net_resolver_set_server(const struct sockaddr *sa, socklen_t len);
 
 #endif

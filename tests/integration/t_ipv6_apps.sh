@@ -3,12 +3,14 @@
 # no static neighbor entry: the kernel finds it by NDP): curl -g
 # 'http://[fd00::2]/bytes/100000' byte for byte against the chargen pattern,
 # with the access log naming fd00::1; nc -6 to TCP echo 1 MB back byte for
-# byte; nc -6 -u to UDP echo; dig @fd00::2 answered (upstream dnsmasq over
-# IPv4); a closed UDP port answered with ICMPv6 port unreachable (RFC 4443
-# 3.1 code 4); the kernel's neighbor cache holds the stack's MAC, not
-# FAILED; IPv4 still works next to it; then the apps, each a second stack
-# host on tap1 at fd00::3: udpcat, tcpcat, webget 'http://[fd00::2]/...' and
-# resolve --server fd00::2 reach the first host over IPv6; the pcap is clean.
+# byte; nc -6 -u to UDP echo, 8000 bytes too (in six fragments each way);
+# dig @fd00::2 answered (upstream dnsmasq over IPv4); a closed UDP port
+# answered with ICMPv6 port unreachable (RFC 4443 3.1 code 4); the kernel's
+# neighbor cache holds the stack's MAC, not FAILED; IPv4 still works next to
+# it; then the apps, each a second stack host on tap1 at fd00::3: udpcat,
+# tcpcat, webget 'http://[fd00::2]/...' (and webget --dns fd00::2 of a
+# name) and resolve --server fd00::2 reach the first host over IPv6; the
+# pcap is clean.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -50,6 +52,13 @@ ok "nc -6 to TCP echo: 1 MB of random bytes came back byte for byte ($(rate 1048
 out=$(echo "hello over six" | nsx timeout 5 nc -6 -u -n -w 1 "$HOST_IP6" 7) || true
 [ "$out" = "hello over six" ] || fail "nc -6 -u to UDP echo got '$out'"
 ok "nc -6 -u to UDP echo: the datagram came back"
+# 8000 bytes: six fragments each way (RFC 8200 4.5); nc reads the file in one
+# read() and sends it as one datagram, -W 1 quits after one answer
+head -c 8000 /dev/urandom >"$TMP/8k.in"
+nsx timeout 10 nc -6 -u -n -w 3 -W 1 "$HOST_IP6" 7 <"$TMP/8k.in" >"$TMP/8k.out" 2>/dev/null || true
+cmp -s "$TMP/8k.in" "$TMP/8k.out" ||
+	fail "nc -6 -u to UDP echo: sent 8000 bytes, got $(stat -c %s "$TMP/8k.out") that differ"
+ok "nc -6 -u to UDP echo: an 8000-byte datagram came back byte for byte"
 
 # --- DNS over IPv6 (the host asks dnsmasq on $GW_IP over IPv4)
 nsx dig @"$HOST_IP6" +time=3 +tries=2 www.lab.test >"$TMP/dig.out" 2>&1 ||
@@ -90,6 +99,13 @@ nsx timeout 30 "$BUILD/webget" "${APP[@]}" -o "$TMP/web.bin" "http://[$HOST_IP6]
 	>"$TMP/out" 2>&1 || fail "webget http://[$HOST_IP6]/bytes/100000: $(cat "$TMP/out")"
 cmp -s "$TMP/want.bin" "$TMP/web.bin" || fail "webget over IPv6: the body differs from the pattern"
 ok "webget 'http://[$HOST_IP6]/bytes/100000': the body is the pattern"
+# the name over IPv6 too: six.lab.test is fd00::2 (AAAA, labs/dns/dnsmasq.conf)
+nsx timeout 30 "$BUILD/webget" "${APP[@]}" --dns "$HOST_IP6" -o "$TMP/six.bin" \
+	"http://six.lab.test/bytes/1000" >"$TMP/out" 2>&1 ||
+	fail "webget --dns $HOST_IP6 http://six.lab.test/bytes/1000: $(cat "$TMP/out")"
+cmp -s <(head -c 1000 "$TMP/want.bin") "$TMP/six.bin" ||
+	fail "webget --dns $HOST_IP6: the body differs from the pattern"
+ok "webget --dns $HOST_IP6 'http://six.lab.test/bytes/1000': resolved and fetched over IPv6"
 nsx timeout 30 "$BUILD/resolve" "${APP[@]}" --server "$HOST_IP6" www.lab.test >"$TMP/out" 2>&1 ||
 	fail "resolve --server $HOST_IP6: $(cat "$TMP/out")"
 grep -Eq "^www\.lab\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]" "$TMP/out" ||
@@ -107,6 +123,12 @@ host_stop
 n=$(tshark -n -r "$PCAP" -Y "icmpv6.type == 1 && icmpv6.code == 4 && ipv6.src == $HOST_IP6 && udp.dstport == 9999" 2>/dev/null | wc -l)
 [ "$n" -ge 1 ] || fail "tshark finds no ICMPv6 port unreachable from $HOST_IP6 about port 9999"
 ok "tshark: ICMPv6 destination unreachable, port unreachable (code 4) for port 9999"
+n=$(tshark -n -r "$PCAP" -Y "ipv6.src == $HOST_IP6 && ipv6.fraghdr.more == 1" 2>/dev/null | wc -l)
+[ "$n" -eq 5 ] || fail "the host sent $n IPv6 fragments with M set, want 5 (the 8000-byte echo)"
+n=$(tshark -n -r "$PCAP" -Y "ipv6.src == $HOST_IP6 && udp.srcport == 7 && udp.length == 8008" \
+	2>/dev/null | wc -l)
+[ "$n" -eq 1 ] || fail "tshark reassembles $n 8000-byte echo answers from $HOST_IP6, want 1"
+ok "tshark: the 8000-byte answer left in 6 IPv6 fragments and reassembles"
 n=$(tshark -n -r "$PCAP" -Y "ipv6 && (tcp || udp)" 2>/dev/null | wc -l)
 [ "$n" -gt 100 ] || fail "the pcap holds only $n TCP/UDP frames over IPv6"
 # as for IPv4 in lib.sh: Linux's own 0xffff TCP checksums are not the stack's

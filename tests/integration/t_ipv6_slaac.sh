@@ -3,7 +3,9 @@
 # dhcp-range=fd00:1::,ra-only) advertises fd00:1::/64 on br0; the stack
 # host makes an address in it (RFC 4862 5.5.3) with a stable, opaque
 # identifier (RFC 7217), says so in tapctl addrs and in its trace, passes
-# DAD, and answers ping -6 on it. Started again with --eui64, the address
+# DAD, and answers ping -6 on it; curl -g, nc -6 (TCP echo) and nc -6 -u
+# (UDP echo) reach the services at it, and every answer leaves from it
+# though the host has fd00::2 too (tshark ipv6.src). Started again with --eui64, the address
 # is the one a student computes by hand from the MAC (RFC 4291 appendix A).
 # tshark sees the MLDv2 report for the address's solicited-node group, and
 # no malformed frame in either capture.
@@ -51,8 +53,31 @@ solicited_node() {
 	echo "ff02::1:ff${g7:2:2}:$g8"
 }
 
-# check_slaac WANT_KIND: waits for the address, pings it, checks the trace
-# and the MLDv2 report; sets ADDR.
+# check_services: the services answer at $ADDR: HTTP (curl -g) byte for
+# byte, TCP echo (nc -6) and UDP echo (nc -6 -u, which only takes an answer
+# from the address it sent to).
+check_services() {
+	local code out
+	chargen_ref 1000 >"$TMP/want.bin"
+	code=$(nsx curl -g -s --max-time 10 -o "$TMP/got.bin" -w '%{http_code}' \
+		"http://[$ADDR]/bytes/1000") || fail "curl -g http://[$ADDR]/bytes/1000 failed"
+	if [ "$code" != 200 ] || ! cmp -s "$TMP/want.bin" "$TMP/got.bin"; then
+		fail "curl http://[$ADDR]/bytes/1000: status $code, $(stat -c %s "$TMP/got.bin") bytes"
+	fi
+	ok "curl -g 'http://[$ADDR]/bytes/1000': 200, the 1000 bytes of the pattern"
+	head -c 100000 /dev/urandom >"$TMP/echo.in"
+	nsx timeout 10 nc -6 -N -n "$ADDR" 7 <"$TMP/echo.in" >"$TMP/echo.out" 2>/dev/null || true
+	cmp -s "$TMP/echo.in" "$TMP/echo.out" ||
+		fail "nc -6 $ADDR 7: got $(stat -c %s "$TMP/echo.out") of 100000 bytes back"
+	ok "nc -6 to TCP echo at $ADDR: 100000 bytes back byte for byte"
+	out=$(echo "to the slaac address" | nsx timeout 5 nc -6 -u -n -w 1 "$ADDR" 7) || true
+	[ "$out" = "to the slaac address" ] || fail "nc -6 -u $ADDR 7 got '$out'"
+	ok "nc -6 -u to UDP echo at $ADDR: the datagram came back"
+}
+
+# check_slaac WANT_KIND [services]: waits for the address, pings it (and
+# with services, reaches the services on it), checks the trace and the
+# MLDv2 report; sets ADDR.
 check_slaac() {
 	local kind=$1 out group
 	wait_until 20 has_slaac || true
@@ -75,9 +100,22 @@ check_slaac() {
 	echo "$out" | grep -q "3 packets transmitted, 3 received, 0% packet loss" ||
 		fail "ping -6 $ADDR: want 3 replies"
 	ok "ping -6 $ADDR: 3 replies"
+	[ "${2:-}" = services ] && check_services
 
 	host_stop
 	check_pcap "$PCAP"
+	if [ "${2:-}" = services ]; then
+		# RFC 6724 5 rule 8: the host also has fd00::2, but every answer to
+		# the kernel (at fd00:1::1, on the prefix) leaves from $ADDR
+		out=$(tshark -n -r "$PCAP" -T fields -e ipv6.src -Y "eth.src == $HOST_MAC &&
+			ipv6 && (tcp.srcport == 80 || tcp.srcport == 7 || udp.srcport == 7)" \
+			2>/dev/null | sort | uniq -c)
+		echo "$out"
+		[ -n "$out" ] || fail "tshark finds no answer from the services in the capture"
+		[ "$(echo "$out" | awk '{print $2}')" = "$ADDR" ] ||
+			fail "the services answered from $(echo "$out" | awk '{print $2}' | xargs), want $ADDR only"
+		ok "tshark: HTTP, TCP and UDP echo answers all from ipv6.src $ADDR"
+	fi
 	group=$(solicited_node "$ADDR")
 	out=$(tshark -n -r "$PCAP" -Y "icmpv6.type == 143 && ipv6.hlim == 1 &&
 		ipv6.hopopts && icmpv6.mldr.mar.record_type == 4 &&
@@ -86,8 +124,8 @@ check_slaac() {
 	ok "MLDv2 report for $group: $(echo "$out" | wc -l) frame(s)"
 }
 
-host_start
-check_slaac "stable dad_counter 0"
+host_start --ip6 fd00::2/64
+check_slaac "stable dad_counter 0" services
 
 # The same host with --eui64: MAC 02:00:00:00:00:02 -> 02 xor 02 = 00,
 # 00:00:00 ff:fe 00:00:02 -> fd00:1::ff:fe00:2.
