@@ -384,8 +384,11 @@ void tcp_dump(struct stack *s, FILE *out)
 				bool v6 = tp->family == AF_INET6;
 				snprintf(l, sizeof(l), v6 ? "[%s]:%u" : "%s:%u", tp->laddr.family ?
 					 ipaddr_ntop(&tp->laddr, a, sizeof(a)) : v6 ? "::" : "*", tp->lport);
-				snprintf(r, sizeof(r), v6 ? "[%s]:%u" : "%s:%u", tp->raddr.family ?
-					 ipaddr_ntop(&tp->raddr, a, sizeof(a)) : "*", tp->rport);
+				if (!tp->raddr.family) /* a listener: any peer, as ss shows it */
+					snprintf(r, sizeof(r), v6 ? "[::]:*" : "*:*");
+				else
+					snprintf(r, sizeof(r), v6 ? "[%s]:%u" : "%s:%u",
+						 ipaddr_ntop(&tp->raddr, a, sizeof(a)), tp->rport);
 				fprintf(out, "%-12s %7zu %7zu %-21s %-21s", tcp_state_name[tp->state],
 					tp->state == TCP_LISTEN ? (size_t)tp->naccept : tp->rcv.len,
 					tp->state == TCP_LISTEN ? (size_t)tp->backlog : tp->snd.len, l, r);
