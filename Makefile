@@ -5,6 +5,8 @@
 #   make stop       (root) stop that host and remove the lab network
 #   make test       (root for the integration part) every test: unit, simulated,
 #                   sanitizers, integration in a private namespace
+#   make soak       (root) longer lossy transfers than make test runs (200 MB at 1% and 5%)
+#   make bench      (root) the benchmark: figures, never a failure
 #   make deps       (root) apt-get the Debian packages the build, tests and labs use
 #
 # Variables: BUILD=dir (default build), SAN=1 builds with AddressSanitizer and
@@ -36,7 +38,7 @@ DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-pi
 	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc \
 	apache2-utils wrk dnsmasq-base dnsperf busybox
 
-.PHONY: all lib apps tests test unit asan integration bench run stop deps clean help
+.PHONY: all lib apps tests test unit asan integration soak bench run stop deps clean help
 
 all: lib apps tests
 
@@ -82,6 +84,13 @@ asan:
 # test makes and removes. Needs root and /dev/net/tun; says SKIPPED otherwise.
 integration: apps
 	BUILD=$(BUILD) tests/integration/run
+
+# Longer runs than make test affords (root, like integration; about 5 minutes):
+# 200 MB through echo with nft dropping 1% each way and SYN options checked
+# (t_tcp_options), 200 MB each way through 5% drops (t_tcp_nft_loss).
+soak: apps
+	BUILD=$(BUILD) TCP_OPTIONS_MB=200 TCP_OPTIONS_LIMIT=300 TCP_LOSS_MB=200 TCP_LOSS_LIMIT=300 \
+		TEST_TIMEOUT=900 tests/integration/run t_tcp_options t_tcp_nft_loss
 
 # The benchmark: figures printed and written to $(BUILD)/bench.csv and
 # $(BUILD)/bench.md, never a failure on speed, in namespaces of its own.
@@ -133,7 +142,7 @@ clean:
 	rm -rf build build-asan
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,15p' Makefile
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
 .SECONDARY:
