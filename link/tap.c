@@ -370,6 +370,16 @@ struct netdev *tap_open(const char *name, bool offload, char *err, size_t errlen
 			t->rx_size = ETH_HDR_LEN + TAP_TSO_MAX;
 		}
 		t->rx_size += VNET_HDR_LEN;
+	} else if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		/* The offloads are the interface's, not the descriptor's: a host
+		 * that had them on before us leaves them on, and the kernel would
+		 * then hand us frames with unfinished checksums and no header to
+		 * say so. Turned off here, every frame comes complete. */
+		snprintf(err, errlen, "cannot turn off the offloads of TAP device %s: %s", name,
+			 strerror(errno));
+		free(t);
+		close(fd);
+		return NULL;
 	}
 	t->rx_size += 1;
 	return &t->dev;

@@ -51,7 +51,7 @@ ok "CNAME chain alias2 -> alias -> www followed"
 # resolve asks again over TCP and gets all 40 records
 nsx timeout 20 "${R[@]}" --pcap "$RPCAP" --no-edns -v many.lab.test >"$TMP/out" 2>"$TMP/err" &&
 	rc=0 || rc=$?
-[ "$rc" -eq 0 ] || fail "resolve --no-edns many.lab.test exits $rc: $(cat "$TMP/err")"
+[ "$rc" -eq 0 ] || { cat "$TMP/out" >&2; fail "resolve --no-edns many.lab.test exits $rc: $(cat "$TMP/err")"; }
 grep -q "flags: qr aa tc" "$TMP/out" || fail "many: the UDP answer was not truncated"
 grep -q "(TCP)" "$TMP/out" || fail "many: no answer over TCP"
 resolve --no-edns many.lab.test
