@@ -298,6 +298,38 @@ END_TEST
 
 /* A client that connects and never sends gets 408 after the request
  * timeout, and the connection closes. */
+/* A download that takes longer than the send timeout (30 s) on a slow link
+ * while the client reads all along is not cut: the timeout is for a client
+ * that stopped reading, and every byte sent starts it again. 40 MB at
+ * 8 Mbit/s is about 42 s, far more than the 4 MB send buffer holds. */
+START_TEST(http_sim_slow_download_not_cut)
+{
+	struct http_server srv;
+	const size_t body = 40 * 1000 * 1000;
+	struct impair_cfg link = { .delay_us = 5000, .rate_bps = 8000000, .queue_limit = 50 };
+	struct client c = { .cap = body + 4096 };
+	c.in = malloc(c.cap);
+	make_root();
+	start(&srv, &link, 11, &c.fd);
+	client_queue(&c, "GET /bytes/40000000 HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+	while (!c.closed && sim.now < MAX_VIRTUAL_US) {
+		client_step(&c);
+		turn(&srv);
+	}
+	ck_assert(c.closed);
+	struct http_response r;
+	int h = http_parse_response(c.in, c.len, &r);
+	ck_assert_int_gt(h, 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(c.len - (size_t)h == body, "%zu of %zu body bytes came in %.1f s",
+		      c.len - (size_t)h, body, sim.now / 1e6);
+	ck_assert_msg(sim.now > 35 * 1000000LL, "the link was faster than planned: %.1f s",
+		      sim.now / 1e6);
+	finish(&srv, &c);
+	remove_root();
+}
+END_TEST
+
 START_TEST(http_sim_timeout_408)
 {
 	struct http_server srv;
@@ -329,6 +361,7 @@ Suite *http_sim_suite(void)
 	tcase_add_test(tc, http_sim_keep_alive_100);
 	tcase_add_test(tc, http_sim_pipelined_100);
 	tcase_add_test(tc, http_sim_timeout_408);
+	tcase_add_test(tc, http_sim_slow_download_not_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }

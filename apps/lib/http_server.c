@@ -586,7 +586,14 @@ static void conn_run(struct http_server *srv, struct http_conn *c)
 		}
 		if (c->state != CONN_WRITE)
 			return;
+		size_t head_before = c->head_off;
+		uint64_t body_before = c->body_off;
 		int r = conn_send(c);
+		/* the send timeout is for a client that stopped reading: any
+		 * progress starts it again, so a long download on a slow link
+		 * is not cut at 30 s */
+		if (c->head_off != head_before || c->body_off != body_before)
+			c->deadline = srv_now(srv) + (int64_t)srv->cfg.send_timeout_ms * 1000;
 		if (r <= 0) {
 			if (r < 0)
 				c->state = CONN_DEAD;
