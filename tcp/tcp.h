@@ -98,9 +98,10 @@ struct tcp_cc_ops {
 	void (*on_loss)(struct tcb *tp);                  /* fast retransmit: enter recovery */
 	void (*on_rto)(struct tcb *tp);                   /* retransmission timeout */
 	void (*on_recovery_exit)(struct tcb *tp);         /* recovery ended */
-	/* RFC 6582 3.2 step 5: an ACK of new data below the recover point in
-	 * (non-SACK) recovery; acked bytes newly acknowledged. NULL = Reno:
-	 * any new ACK ends recovery (RFC 5681 3.2 step 6). */
+	/* RFC 6582 3.2 step 3, "partial acknowledgments": an ACK of new data
+	 * below the recover point in (non-SACK) recovery; acked bytes newly
+	 * acknowledged. NULL = Reno: any new ACK ends recovery (RFC 5681 3.2
+	 * step 6). */
 	void (*on_partial_ack)(struct tcb *tp, uint32_t acked);
 };
 

@@ -139,10 +139,11 @@ const struct tcp_cc_ops tcp_cc_reno = {
 	.on_partial_ack = NULL, /* any new ACK ends recovery */
 };
 
-/* RFC 6582 3.2 step 5: a partial ACK (the caller retransmits the next hole
- * and stays in recovery). cwnd deflates by the bytes it acknowledged, and
- * if that was at least one SMSS, one SMSS is added back, so about
- * ssthresh bytes stay in flight when recovery ends. */
+/* RFC 6582 3.2 step 3, "partial acknowledgments": a partial ACK (the
+ * caller retransmits the next hole and stays in recovery). cwnd deflates
+ * by the bytes it acknowledged, and if that was at least one SMSS, one
+ * SMSS is added back, so about ssthresh bytes stay in flight when
+ * recovery ends. */
 static void newreno_on_partial_ack(struct tcb *tp, uint32_t acked)
 {
 	uint32_t mss = cc_smss(tp);
@@ -154,8 +155,9 @@ static void newreno_on_partial_ack(struct tcb *tp, uint32_t acked)
 		tp->cwnd = mss;
 }
 
-/* RFC 6582 3.2 step 6, the full ACK: cwnd = min(ssthresh, max(FlightSize,
- * SMSS) + SMSS) (option 1: no burst if little is in flight). */
+/* RFC 6582 3.2 step 3, "full acknowledgments": cwnd = min(ssthresh,
+ * max(FlightSize, SMSS) + SMSS) (option 1: no burst if little is in
+ * flight). */
 static void newreno_on_recovery_exit(struct tcb *tp)
 {
 	uint32_t mss = cc_smss(tp);
@@ -383,8 +385,8 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 	.on_dupack = reno_on_dupack,                     /* RFC 5681 3.2 step 4 */
 	.on_loss = cubic_on_loss,
 	.on_rto = cubic_on_rto,
-	.on_recovery_exit = newreno_on_recovery_exit,    /* RFC 6582 3.2 step 6 */
-	.on_partial_ack = newreno_on_partial_ack,        /* RFC 6582 3.2 step 5 */
+	.on_recovery_exit = newreno_on_recovery_exit,    /* RFC 6582 3.2 step 3, full ACK */
+	.on_partial_ack = newreno_on_partial_ack,        /* RFC 6582 3.2 step 3, partial ACK */
 };
 
 /* Contract in tcp.h. */

@@ -993,9 +993,9 @@ static bool tcp_rtt_sample(struct tcb *tp, uint32_t ack, const struct tcp_seg *s
 	return true;
 }
 
-/* Leaves fast recovery (RFC 5681 3.2 step 6, RFC 6582 3.2 step 6, RFC
- * 6675 5 step (A)): the algorithm sets cwnd, or after SACK recovery cwnd
- * stays at ssthresh. */
+/* Leaves fast recovery (RFC 5681 3.2 step 6, RFC 6582 3.2 step 3 "full
+ * acknowledgments", RFC 6675 5 step (A)): the algorithm sets cwnd, or
+ * after SACK recovery cwnd stays at ssthresh. */
 static void tcp_recovery_exit(struct tcb *tp)
 {
 	bool sack = tp->sack_recovery;
@@ -1173,7 +1173,7 @@ static bool tcp_recover_passed(const struct tcb *tp)
 	return SEQ_GEQ(tp->snd_una, tp->recover) || SEQ_GT(tp->recover, tp->snd_max);
 }
 
-/* Enters fast recovery (RFC 5681 3.2 steps 2-3, RFC 6582 3.2 step 3, RFC
+/* Enters fast recovery (RFC 5681 3.2 steps 2-3, RFC 6582 3.2 step 2, RFC
  * 6675 5 step (4)): recover = the highest sequence sent, the algorithm
  * lowers ssthresh and cwnd (with SACK: cwnd = ssthresh, no inflation),
  * the oldest segment goes again, then with SACK what the pipe allows. */
