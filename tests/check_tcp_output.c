@@ -1013,7 +1013,7 @@ START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
 	for (int i = 0; i < 6; i++) /* the rest of the window: cwnd inflates */
 		th_peer_ack(&t, tp, 1, 65535);
 	take_all(&t, 0, NULL);
-	/* RFC 6582 3.2 step 5: the ACK of the retransmission reaches the next
+	/* RFC 6582 3.2 step 3, partial ACK: the ACK of the retransmission reaches the next
 	 * hole: it goes at once, recovery goes on, cwnd deflates */
 	uint32_t cwnd = tp->cwnd;
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
@@ -1026,7 +1026,7 @@ START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
 	ck_assert(tp->in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 2);
 	/* the full ACK (recover reached) ends it: cwnd = min(ssthresh,
-	 * max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 6, option 1) */
+	 * max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 3, full ACK, option 1) */
 	th_peer_ack(&t, tp, 1 + 12 * MSS, 65535);
 	ck_assert(!tp->in_recovery);
 	uint32_t flight = tp->snd_max - tp->snd_una;
