@@ -563,6 +563,16 @@ static bool tcp_send_allowed(const struct tcb *tp, uint32_t len, uint32_t unsent
 	return tp->max_sndwnd > 0 && len >= tp->max_sndwnd / 2;
 }
 
+/* RFC 1122 4.2.3.4 for a retransmission after a timeout: true if len
+ * bytes are less than a full segment, more bytes follow them, and data is
+ * in flight (its ACK will open the window), unless len is half the
+ * largest window the peer offered. Then the sender waits. */
+static bool tcp_resend_sliver(const struct tcb *tp, uint32_t len, uint32_t unsent)
+{
+	return len < tcp_seg_size(tp) && len < unsent && tp->snd_nxt != tp->snd_una &&
+	       !(tp->max_sndwnd > 0 && len >= tp->max_sndwnd / 2);
+}
+
 /* Bytes the windows let us send past snd_nxt: SND.UNA + min(SND.WND, cwnd)
  * - SND.NXT (RFC 9293 3.8.6, RFC 5681 3), never negative. Limited
  * transmit (RFC 3042 2): the first two duplicate ACKs each allow one more
@@ -685,10 +695,15 @@ int tcp_output(struct tcb *tp)
 		bool fin = tp->fin_queued && tcp_fin_state(tp) && off + len == tp->snd.len;
 		if (len == 0 && !fin)
 			break;
-		/* Nagle and SWS hold back new data only: sending again what a
-		 * timeout took back is never held */
+		/* Nagle and SWS hold back new data; sending again what a timeout
+		 * took back is held only by SWS avoidance (RFC 1122 4.2.3.4):
+		 * no sliver of a segment while more follows and an ACK is on
+		 * its way to open the window (slow start after an RTO grows
+		 * cwnd by parts of segments) */
 		bool resend = SEQ_LT(tp->snd_nxt, tp->snd_max);
 		if (len > 0 && !resend && !tcp_send_allowed(tp, len, unsent, fin))
+			break;
+		if (resend && tcp_resend_sliver(tp, len, unsent))
 			break;
 		r = tcp_send_data(tp, len, fin);
 		if (r == -ENOBUFS)

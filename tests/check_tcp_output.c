@@ -655,6 +655,40 @@ START_TEST(pure_ack_after_timeout_uses_snd_max)
 }
 END_TEST
 
+/* After an RTO, go-back-N resends in slow start (RFC 5681 3.1), where an
+ * ACK of part of a segment grows cwnd by that part: no sliver of a
+ * segment goes while more follows and data is in flight (RFC 1122
+ * 4.2.3.4); the full segment that fits does. */
+START_TEST(resends_after_timeout_send_no_slivers)
+{
+	struct tcp_harness t;
+	struct tcp_seg out;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	tp->cc = &tcp_cc_newreno;
+
+	th_queue(tp, 6 * MSS);
+	tcp_output(tp);
+	for (int i = 0; i < 6; i++)
+		th_expect(&t, &out);
+	th_advance(&t, 1000000);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK); /* cwnd one segment */
+	ck_assert_uint_eq(tp->cwnd, MSS);
+	/* 1000 of its 1460 bytes acknowledged: cwnd 2460, 460 in flight,
+	 * 2000 usable: one whole segment, and the 540 after it wait */
+	th_peer_ack(&t, tp, 1 + 1000, 65535);
+	ck_assert_uint_eq(tp->cwnd, MSS + 1000);
+	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* the rest of the first segment acknowledged: 1460 in flight, cwnd
+	 * 2920, one more whole segment */
+	th_peer_ack(&t, tp, 1 + MSS, 65535);
+	th_expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(challenge_acks_rate_limited)
 {
 	struct tcp_harness t;
@@ -1413,6 +1447,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, rst_reply_formula);
 	tcase_add_test(tc, abort_rst_of_a_connection);
 	tcase_add_test(tc, pure_ack_after_timeout_uses_snd_max);
+	tcase_add_test(tc, resends_after_timeout_send_no_slivers);
 	tcase_add_test(tc, challenge_acks_rate_limited);
 	tcase_add_test(tc, rcv_window_sws_and_never_shrinks);
 	tcase_add_test(tc, ack_clears_the_delayed_ack_state);
