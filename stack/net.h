@@ -63,6 +63,7 @@ struct stack;
 #ifndef TCP_NODELAY
 #define TCP_NODELAY 1
 #endif
+#define TCP_TRACE_FILE 0x7470 /* char[]: tapstack's own: this connection's --tcp-trace rows go to that file */
 #ifndef TCP_CONGESTION
 #define TCP_CONGESTION 13    /* char[]: the congestion control, "cubic", "newreno" or "reno" */
 #endif
@@ -152,7 +153,11 @@ int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
  * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
  * TCP_CONGESTION (the algorithm's name, as Linux: "cubic", "newreno", "reno";
- * -ENOENT for another). Level IPPROTO_IPV6 on an AF_INET6 socket:
+ * -ENOENT for another); TCP_TRACE_FILE (tapstack's own, set only: a file
+ * name; the --tcp-trace CSV rows of this connection, or of every
+ * connection a listener accepts, are appended there, the header first if
+ * the file is empty; an empty name stops them; -errno if it cannot be
+ * opened). Level IPPROTO_IPV6 on an AF_INET6 socket:
  * IPV6_V6ONLY (int) is always 1; setting 0 gives -EOPNOTSUPP.
  * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
 int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);

@@ -224,6 +224,7 @@ void tcb_free(struct tcb *tp)
 	}
 	ring_free(&tp->snd);
 	ring_free(&tp->rcv);
+	tcp_trace_close(tp);
 	if (tp->so)
 		tp->so->proto = NULL;
 	s->tcp.count--;

@@ -211,6 +211,11 @@ struct tcb {
 	int nsack_recent;
 	uint64_t cc_priv[8];          /* the algorithm's own state */
 
+	/* TCP_TRACE_FILE: this connection's own trace file (and its name, for
+	 * the children of a listener); NULL = the host's --tcp-trace, if any */
+	FILE *trace_file;
+	char *trace_path;
+
 	/* timers: absolute deadlines, TCP_NO_TIMER when off */
 	int64_t t_rexmt;              /* retransmission (also SYN, SYN-ACK, FIN) */
 	int64_t t_persist;            /* zero-window probe */

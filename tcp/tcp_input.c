@@ -21,6 +21,7 @@
  * SYNs and ACKs that are not quite right) and PAWS of RFC 7323 are folded in
  * where the RFCs put them. Sending (ACKs, RSTs, data) is tcp_output.c's. */
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -174,6 +175,8 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 	ring_set_limit(&tp->snd, lp->snd.limit);
 	tp->nodelay = lp->nodelay;
 	tp->keepalive = lp->keepalive;
+	if (lp->trace_path)
+		tcp_trace_set_file(tp, lp->trace_path); /* TCP_TRACE_FILE (no file: none) */
 
 	tp->iss = tcp_isn(s, &tp->laddr, tp->lport, &tp->raddr, tp->rport);
 	tp->snd_una = tp->iss;

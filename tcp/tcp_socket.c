@@ -10,6 +10,7 @@
 #include "stack/socket.h"
 #include "stack/stack.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 
 #define TCP_ORPHAN_TIMEOUT_US (60 * 1000000LL) /* FIN-WAIT after close(): as Linux's tcp_fin_timeout */
 #define SOCK_BUF_MIN 2048
@@ -442,6 +443,21 @@ static int tcp_set_congestion(struct socket *so, struct tcb *tp, const void *val
 	return 0;
 }
 
+/* TCP_TRACE_FILE: the connection's trace rows go to the file named by val
+ * (len bytes, NUL-terminated or not); "" stops them. */
+static int tcp_set_trace_file(struct tcb *tp, const void *val, socklen_t len)
+{
+	char path[256];
+
+	if (!tp)
+		return -EINVAL;
+	if (!val || (size_t)len >= sizeof(path))
+		return -EINVAL;
+	memcpy(path, val, (size_t)len);
+	path[len] = '\0';
+	return tcp_trace_set_file(tp, path);
+}
+
 static int tcp_so_setsockopt(struct socket *so, int level, int name, const void *val, socklen_t len)
 {
 	struct tcb *tp = sotcb(so);
@@ -458,6 +474,8 @@ static int tcp_so_setsockopt(struct socket *so, int level, int name, const void 
 	}
 	if (level == IPPROTO_TCP && name == TCP_CONGESTION)
 		return tcp_set_congestion(so, tp, val, len);
+	if (level == IPPROTO_TCP && name == TCP_TRACE_FILE)
+		return tcp_set_trace_file(tp, val, len);
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {

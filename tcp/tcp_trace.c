@@ -1,38 +1,32 @@
 /* The TCP event trace: CSV rows for apps/tcpplot (see tcp_trace.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ip/addr.h"
 #include "tcp/tcp_trace.h"
-
-/* Writes "addr:port" to buf ("[addr]:port" for IPv6, whose address holds ':'). */
-static void trace_endpoint(const struct ipaddr *a, uint16_t port, char *buf, size_t len)
-{
-	char ip[64];
-
-	ipaddr_ntop(a, ip, sizeof(ip));
-	if (a->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", ip, port);
-	else
-		snprintf(buf, len, "%s:%u", ip, port);
-}
 
 /* Contract in tcp_trace.h. The header line goes first, once per host;
  * listeners write no rows. */
 void tcp_trace_write(struct tcb *tp, const char *event)
 {
 	struct stack *s = tp->s;
-	FILE *f = s->tcp.tcp_trace;
-	char l[80], r[80];
+	FILE *f = tp->trace_file ? tp->trace_file : s->tcp.tcp_trace;
+	char l[IPADDR_PORT_STRLEN], r[IPADDR_PORT_STRLEN];
 
 	if (tp->state == TCP_LISTEN || tp->rport == 0)
 		return; /* a listener is no connection: nothing to plot */
-	if (!s->tcp.tcp_trace_header) {
+	if (tp->trace_file) {
+		if (ftell(f) == 0)
+			fprintf(f, "%s\n", TCP_TRACE_HEADER); /* a new file of its own */
+	} else if (!s->tcp.tcp_trace_header) {
 		fprintf(f, "%s\n", TCP_TRACE_HEADER);
 		s->tcp.tcp_trace_header = true;
 	}
-	trace_endpoint(&tp->laddr, tp->lport, l, sizeof(l));
-	trace_endpoint(&tp->raddr, tp->rport, r, sizeof(r));
+	ipaddr_port_str(&tp->laddr, tp->lport, l, sizeof(l));
+	ipaddr_port_str(&tp->raddr, tp->rport, r, sizeof(r));
 	int64_t t = s->now - s->started;
 	fprintf(f, "%" PRId64 ".%06" PRId64 ",%s-%s,%s,%" PRIu32 ",%" PRIu32 ",%" PRIu32
 		",%" PRId64 ",%" PRId64 ",%" PRIu32 ",%" PRIu32 ",%s\n",
@@ -40,4 +34,36 @@ void tcp_trace_write(struct tcb *tp, const char *event)
 		tp->ssthresh == UINT32_MAX ? 0 : tp->ssthresh, tp->snd_max - tp->snd_una,
 		tp->srtt, tp->rto, tp->snd_una - tp->iss, tp->snd_nxt - tp->iss,
 		tcp_state_name[tp->state]);
+}
+
+/* Contract in tcp_trace.h. The file is opened for appending and line
+ * buffered, so rows can be read (and plotted) while the connection runs. */
+int tcp_trace_set_file(struct tcb *tp, const char *path)
+{
+	tcp_trace_close(tp);
+	if (!path || !*path)
+		return 0;
+	FILE *f = fopen(path, "a");
+	char *copy = strdup(path);
+	if (!f || !copy) {
+		int e = f ? ENOMEM : errno;
+		if (f)
+			fclose(f);
+		free(copy);
+		return -e;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	tp->trace_file = f;
+	tp->trace_path = copy;
+	return 0;
+}
+
+/* Contract in tcp_trace.h. */
+void tcp_trace_close(struct tcb *tp)
+{
+	if (tp->trace_file)
+		fclose(tp->trace_file);
+	free(tp->trace_path);
+	tp->trace_file = NULL;
+	tp->trace_path = NULL;
 }

@@ -24,11 +24,19 @@
 /* Writes the row of event for tp to its host's trace file. */
 void tcp_trace_write(struct tcb *tp, const char *event);
 
-/* Traces event for tp if its host has a trace file; free when it has none. */
+/* Traces event for tp if it or its host has a trace file; free when
+ * neither has. */
 static inline void tcp_trace(struct tcb *tp, const char *event)
 {
-	if (tp->s->tcp.tcp_trace)
+	if (tp->s->tcp.tcp_trace || tp->trace_file)
 		tcp_trace_write(tp, event);
 }
+
+/* TCP_TRACE_FILE: tp's rows go to the file path (appended; NULL or "" stops
+ * them). Returns 0 or -errno. */
+int tcp_trace_set_file(struct tcb *tp, const char *path);
+
+/* Closes tp's own trace file (tcb_free). */
+void tcp_trace_close(struct tcb *tp);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apps/lib/tcpplot_parse.h"
 #include "stack/net.h"
@@ -16,6 +17,10 @@
 #define TRACE_PORT 6000
 #define TRACE_BYTES (400 * 1024)
 #define TRACE_MAX_VIRTUAL_US (600LL * 1000000)
+
+/* When set, B's listener gets TCP_TRACE_FILE with this name before the
+ * connection comes (B's host has no trace of its own). */
+static const char *b_listener_trace;
 
 /* Sends TRACE_BYTES from A to B over a link losing 5% of the frames, with
  * A's TCP trace written to *buf (open_memstream); the caller frees *buf. */
@@ -35,6 +40,9 @@ static void trace_transfer(uint64_t seed, char **buf, size_t *len)
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(TRACE_PORT) };
 	ck_assert_int_eq(net_bind(lfd, (struct sockaddr *)&me, sizeof(me)), 0);
 	ck_assert_int_eq(net_listen(lfd, 1), 0);
+	if (b_listener_trace)
+		ck_assert_int_eq(net_setsockopt(lfd, IPPROTO_TCP, TCP_TRACE_FILE, b_listener_trace,
+						(socklen_t)strlen(b_listener_trace)), 0);
 	sim_attach(&sim, &sim.a);
 	int afd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(TRACE_PORT),
@@ -141,6 +149,49 @@ START_TEST(test_trace_rows)
 }
 END_TEST
 
+/* TCP_TRACE_FILE on B's listener: the connection it accepts writes its
+ * own rows (header first) to that file, though B's host traces nothing,
+ * while A's host trace goes on as before; a bad name is an error. */
+START_TEST(test_trace_socket_option)
+{
+	char path[] = "/tmp/tapstack-trace-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	char *buf = NULL;
+	size_t len = 0;
+	b_listener_trace = path;
+	trace_transfer(7, &buf, &len);
+	b_listener_trace = NULL;
+
+	FILE *in = fopen(path, "r");
+	ck_assert_ptr_nonnull(in);
+	struct tcpplot_data d = { 0 };
+	ck_assert_int_eq(tcpplot_read(in, path, &d, stderr), 0);
+	fclose(in);
+	ck_assert_uint_ge(d.n, 3); /* B only receives: its state changes and the ACK of its FIN */
+	for (size_t i = 0; i < d.n; i++)
+		ck_assert_msg(strncmp(d.rows[i].conn, "10.0.0.2:6000-10.0.0.1:", 23) == 0,
+			      "row %zu is not B's connection: %s", i, d.rows[i].conn);
+	tcpplot_free(&d);
+	ck_assert_ptr_nonnull(strstr(buf, "10.0.0.1:")); /* A's rows, in A's trace */
+	ck_assert_ptr_null(strstr(buf, "10.0.0.2:6000-"));
+	free(buf);
+	unlink(path);
+
+	struct sim sim;
+	sim_init(&sim, NULL, 1);
+	sim_attach(&sim, &sim.a);
+	int s = net_socket(AF_INET, SOCK_STREAM, 0);
+	const char *bad = "/nonexistent-dir/trace.csv";
+	ck_assert_int_eq(net_setsockopt(s, IPPROTO_TCP, TCP_TRACE_FILE, bad, (socklen_t)strlen(bad)),
+			 -ENOENT);
+	ck_assert_int_eq(net_setsockopt(s, IPPROTO_TCP, TCP_TRACE_FILE, "", 0), 0);
+	net_close(s);
+	sim_fini(&sim);
+}
+END_TEST
+
 START_TEST(test_parse_lines)
 {
 	struct tcpplot_row r;
@@ -186,6 +237,7 @@ Suite *tcp_trace_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_parse_lines);
 	tcase_add_test(tc, test_trace_rows);
+	tcase_add_test(tc, test_trace_socket_option);
 	suite_add_tcase(s, tc);
 	return s;
 }
