@@ -297,7 +297,7 @@ START_TEST(fuzz_fragment_chains)
 			pkt_free(p);
 		}
 		size_t held = 0;
-		for (const struct reasm6_entry *en = h.s.reasm6.list; en; en = en->next)
+		for (const struct reasm_entry *en = h.s.reasm6.list; en; en = en->next)
 			held += en->bytes;
 		ck_assert_uint_eq(held, h.s.reasm6.bytes);
 	}
