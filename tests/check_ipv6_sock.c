@@ -37,14 +37,6 @@ static uint64_t count(struct harness *h, const char *name)
 	return stats_get(&h->s.stats, name);
 }
 
-static struct ipaddr v6(const char *text)
-{
-	struct ipaddr a;
-	ck_assert_int_eq(ipaddr_pton(text, &a), 0);
-	ck_assert_int_eq(a.family, AF_INET6);
-	return a;
-}
-
 static struct sockaddr_in6 sin6(const char *text, uint16_t port)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
@@ -753,8 +745,7 @@ START_TEST(test_blocking_send_waits_for_dad)
 	ck_assert_int_lt(h.now, NDP_RETRANS_US + 100000);
 	ck_assert(!ip_source_tentative(&h.s, &peer));
 	/* the datagram waits for fd00::1's address; the NA lets it go */
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev)); /* the NS, MLD reports */
+	drop_tx(&h); /* the NS, MLD reports */
 	inject_na_peer(&h, "fd00::1");
 	struct pkt *p = expect_v6(&h, IP6_NH_UDP);
 	struct ipv6_hdr ip;
@@ -776,8 +767,7 @@ START_TEST(test_blocking_send_waits_for_dad)
 	ck_assert_int_eq(net_sendto(fd, "far", 3, 0, (struct sockaddr *)&to_far, sizeof(to_far)), 3);
 	ck_assert_int_ge(h.now, t0 + NDP_RETRANS_US);
 	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 3);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev));
+	drop_tx(&h);
 	inject_na_peer(&h, "fd00:1::1");
 	p = expect_v6(&h, IP6_NH_UDP);
 	ipv6_parse(p->data + L3, p->len - L3, &ip);
@@ -811,8 +801,7 @@ START_TEST(test_blocking_connect_waits_for_dad)
 	/* DAD (1 s), then the handshake's 2 s */
 	ck_assert_int_ge(h.now, NDP_RETRANS_US + 2000000);
 	ck_assert_int_lt(h.now, NDP_RETRANS_US + 2100000);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev)); /* DAD, MLD, the NSes for fd00::1 */
+	drop_tx(&h); /* DAD, MLD, the NSes for fd00::1 */
 	inject_na_peer(&h, "fd00::1");
 	struct pkt *p = expect_v6(&h, IP6_NH_TCP);
 	struct ipv6_hdr ip;
@@ -822,8 +811,7 @@ START_TEST(test_blocking_connect_waits_for_dad)
 	ck_assert_ptr_null(tcp_parse(p->data + L4, p->len - L4, &seg));
 	ck_assert_uint_eq(seg.flags, TCP_FLAG_SYN);
 	pkt_free(p);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev));
+	drop_tx(&h);
 	harness6_fini(&h);
 }
 END_TEST
@@ -1041,8 +1029,7 @@ START_TEST(test_hostile_mutations)
 			}
 		}
 		inject(&h, f, len);
-		while (testdev_sent_count(h.dev))
-			pkt_free(testdev_take_sent(h.dev));
+		drop_tx(&h);
 		char buf[64];
 		while (net_recv(u, buf, sizeof(buf), 0) >= 0)
 			;
