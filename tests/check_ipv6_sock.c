@@ -1096,7 +1096,7 @@ START_TEST(test_sim_tcp6_transfer)
 		if (b.fd >= 0 && !b.closed)
 			sim_side_step(&b);
 		ck_assert_msg(!a.bad && !b.bad, "seed %llu: damaged bytes", (unsigned long long)seed);
-		sim_step(&sim);
+		sim_step(&sim, 1000);
 	}
 	ck_assert_uint_eq(a.received, SIM6_BYTES);
 	ck_assert_uint_eq(b.received, SIM6_BYTES);

@@ -100,7 +100,7 @@ static const char *xfer_run_cfg(uint64_t seed, const char *pcap_path,
 			fail = why;
 			break;
 		}
-		sim_step(&sim); /* to the next event of either host, or 1 ms */
+		sim_step(&sim, 1000); /* to the next event of either host, or 1 ms */
 	}
 	if (!fail) {
 		/* TIME-WAIT and the last retransmissions end: the tables empty */

@@ -53,17 +53,22 @@ void sim_run_until(struct sim *sim, int64_t t)
 	stack_poll(&sim->b, sim->now);
 }
 
+/* The next event of either host, or max_us on (see sim.h). */
+void sim_step(struct sim *sim, int64_t max_us)
+{
+	int64_t da = stack_next_deadline(&sim->a), db = stack_next_deadline(&sim->b);
+	int64_t d = da < db ? da : db;
+	int64_t t = sim->now + max_us;
+	if (d < t)
+		t = d > sim->now ? d : sim->now + 1;
+	sim_run_until(sim, t);
+}
+
 /* A wait of the socket API: time moves to the next event (a frame due, a
  * timer), or by max_wait_us if nothing is due before. */
 static void sim_wait(void *ctx, int64_t max_wait_us)
 {
-	struct sim *sim = ctx;
-	int64_t da = stack_next_deadline(&sim->a), db = stack_next_deadline(&sim->b);
-	int64_t d = da < db ? da : db;
-	int64_t t = sim->now + max_wait_us;
-	if (d < t)
-		t = d > sim->now ? d : sim->now + 1;
-	sim_run_until(sim, t);
+	sim_step(ctx, max_wait_us);
 }
 
 static int64_t sim_now(void *ctx)
@@ -75,15 +80,6 @@ void sim_attach(struct sim *sim, struct stack *s)
 {
 	struct net_driver d = { .wait = sim_wait, .now = sim_now, .ctx = sim };
 	net_attach(s, &d);
-}
-
-/* The next event of either host, or 1 ms (see sim.h). */
-void sim_step(struct sim *sim)
-{
-	int64_t da = stack_next_deadline(&sim->a), db = stack_next_deadline(&sim->b);
-	int64_t d = da < db ? da : db;
-	int64_t t = sim->now + 1000;
-	sim_run_until(sim, d < t ? (d > sim->now ? d : sim->now + 1) : t);
 }
 
 int sim_accept(int lfd)

@@ -34,9 +34,9 @@ void sim_run_until(struct sim *sim, int64_t t);
  * blocking calls advancing the simulation. */
 void sim_attach(struct sim *sim, struct stack *s);
 
-/* Runs both hosts to the next deadline of either, or 1 ms on, whichever
+/* Runs both hosts to the next deadline of either, or max_us on, whichever
  * comes first (and at least 1 us on). */
-void sim_step(struct sim *sim);
+void sim_step(struct sim *sim, int64_t max_us);
 
 /* A connection accepted on the listening socket lfd, made non-blocking, or
  * -1 if none is waiting. */
