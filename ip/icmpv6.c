@@ -33,13 +33,6 @@ enum {
 	ICMP6_OFF_REST = 4,
 };
 
-/* Offsets in the quoted IPv6 header of an error. */
-enum {
-	QIP6_OFF_NEXT = 6,
-	QIP6_OFF_SRC = 8,
-	QIP6_OFF_DST = 24,
-};
-
 /* RFC 4443 2.4 (c): an error holds as much of the offending packet as fits
  * without the error exceeding the minimum IPv6 MTU. */
 #define ICMP6_ERR_MAX_QUOTE (IPV6_MIN_MTU - IPV6_HDR_LEN - ICMP6_HDR_LEN)
@@ -160,6 +153,40 @@ static int icmpv6_error_errno(uint8_t type, uint8_t code)
 	}
 }
 
+/* Reads what the ICMPv6 error p (p->data at its header) quotes: the IPv6
+ * header of the datagram it is about, into *qh, then, walking its
+ * extension headers, the transport header: *l4 at its first 8 bytes (the
+ * ports, and TCP's sequence number) and *proto its protocol, or *l4 NULL
+ * if the quote is cut short of them. The quote may end before its payload
+ * length says (RFC 4443 2.4 (c)), so the header is read without
+ * ipv6_parse's checks. Returns NULL, or the reason p cannot be about a
+ * datagram of ours: "icmp6.error_short_quote" (less than an IPv6 header,
+ * not version 6, or, with need_l4, no transport header's first 8 bytes),
+ * "icmp6.error_not_ours" (the quoted source is not one of our addresses).
+ * Counts nothing: the caller does. */
+static const char *icmpv6_quote(struct stack *s, const struct pkt *p, bool need_l4,
+				struct ipv6_hdr *qh, const uint8_t **l4, uint8_t *proto)
+{
+	const uint8_t *q = p->data + ICMP6_HDR_LEN;
+	size_t qlen = p->len - ICMP6_HDR_LEN;
+	struct ipv6_chain c;
+
+	*l4 = NULL;
+	*proto = 0;
+	if (qlen < IPV6_HDR_LEN || (q[0] >> 4) != 6)
+		return "icmp6.error_short_quote";
+	ipv6_parse(q, qlen, qh); /* fills every field first; its verdict is not wanted */
+	if (ipv6_walk_ext(q, qlen, qh->next, &c) == NULL && c.off + 8 <= qlen) {
+		*l4 = q + c.off;
+		*proto = c.proto;
+	}
+	if (need_l4 && !*l4)
+		return "icmp6.error_short_quote";
+	if (!ip_is_local(s, &qh->src))
+		return "icmp6.error_not_ours";
+	return NULL;
+}
+
 /* Passes a received ICMPv6 error (p->data at its header, h parsed) to the
  * transport of the datagram it quotes (RFC 4443 2.4 (a); RFC 1122 4.1.3.3
  * and 4.2.3.9 as for IPv4): the quoted IPv6 header and its extension
@@ -171,40 +198,27 @@ static void icmpv6_error_to_transport(struct stack *s, const struct pkt *p,
 				      const struct ip_rx *rx, const struct icmpv6_hdr *h)
 {
 	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
-	const uint8_t *q = p->data + ICMP6_HDR_LEN;
-	size_t qlen = p->len - ICMP6_HDR_LEN;
 	struct ipv6_hdr qh;
-	struct ipv6_chain c;
-	const char *reason = NULL;
+	const uint8_t *l4;
+	uint8_t proto;
 
-	/* the quote may be cut short of its payload length (RFC 4443 2.4 (c)),
-	 * so the header is read by hand, not through ipv6_parse's checks */
-	if (qlen < IPV6_HDR_LEN || (q[0] >> 4) != 6) {
-		reason = "icmp6.error_short_quote";
-	} else {
-		ipv6_parse(q, qlen, &qh);
-		if (ipv6_walk_ext(q, qlen, qh.next, &c) != NULL || c.off + 8 > qlen)
-			reason = "icmp6.error_short_quote";
-		else if (!ip_is_local(s, &qh.src))
-			reason = "icmp6.error_not_ours";
-	}
+	const char *reason = icmpv6_quote(s, p, true, &qh, &l4, &proto);
 	if (reason) {
 		stats_inc(&s->stats, reason);
 		TRACE(s, "ICMPv6 %s from %s not passed up: %s", icmpv6_error_name(h->type),
 		      ipaddr_ntop(&rx->src, a, sizeof(a)), reason);
 		return;
 	}
-	const uint8_t *l4 = q + c.off;
 	uint16_t sport = be16_get(l4), dport = be16_get(l4 + 2);
 	int err = icmpv6_error_errno(h->type, h->code);
 	TRACE(s, "rx ICMPv6 %s code %u about proto %u [%s]:%u -> [%s]:%u",
-	      icmpv6_error_name(h->type), h->code, c.proto, ipaddr_ntop(&qh.src, a, sizeof(a)),
+	      icmpv6_error_name(h->type), h->code, proto, ipaddr_ntop(&qh.src, a, sizeof(a)),
 	      sport, ipaddr_ntop(&qh.dst, b, sizeof(b)), dport);
 	if (!err)
 		return;
-	if (c.proto == IP6_NH_UDP)
+	if (proto == IP6_NH_UDP)
 		udp_error(s, &qh.src, sport, &qh.dst, dport, err);
-	else if (c.proto == IP6_NH_TCP)
+	else if (proto == IP6_NH_TCP)
 		tcp_icmp_error(s, &qh.src, sport, &qh.dst, dport, be32_get(l4 + 4), err, 0);
 }
 
@@ -218,36 +232,23 @@ static void icmpv6_packet_too_big(struct stack *s, struct netif *ifp, struct pkt
 				  const struct ip_rx *rx, const struct icmpv6_hdr *h)
 {
 	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
-	const uint8_t *q = p->data + ICMP6_HDR_LEN;
-	size_t qlen = p->len - ICMP6_HDR_LEN;
 	struct ipv6_hdr qh;
-	struct ipv6_chain c;
+	const uint8_t *l4;
+	uint8_t proto;
 
 	stats_inc(&s->stats, "icmp6.rx_packet_too_big");
-	if (qlen < IPV6_HDR_LEN || (q[0] >> 4) != 6) {
-		stack_drop(s, p, "icmp6.error_short_quote", "packet too big from %s",
-			   ipaddr_ntop(&rx->src, a, sizeof(a)));
-		return;
-	}
-	memset(&qh, 0, sizeof(qh));
-	qh.src.family = qh.dst.family = AF_INET6;
-	memcpy(qh.src.a, q + QIP6_OFF_SRC, 16);
-	memcpy(qh.dst.a, q + QIP6_OFF_DST, 16);
-	if (!ip_is_local(s, &qh.src)) {
-		stack_drop(s, p, "icmp6.error_not_ours", "packet too big from %s",
-			   ipaddr_ntop(&rx->src, a, sizeof(a)));
+	/* the quote is cut at 1280 bytes: the ports are used if they are there */
+	const char *reason = icmpv6_quote(s, p, false, &qh, &l4, &proto);
+	if (reason) {
+		stack_drop(s, p, reason, "packet too big from %s", ipaddr_ntop(&rx->src, a, sizeof(a)));
 		return;
 	}
 	TRACE(s, "rx ICMPv6 packet too big from %s: mtu %u to %s", ipaddr_ntop(&rx->src, a, sizeof(a)),
 	      h->rest, ipaddr_ntop(&qh.dst, b, sizeof(b)));
 	unsigned mtu = pmtu_update(s, &qh.dst, h->rest, ifp->mtu);
-	/* the quote is cut at 1280 bytes: walk what is there for the ports */
-	if (mtu && ipv6_walk_ext(q, qlen, q[QIP6_OFF_NEXT], &c) == NULL &&
-	    c.proto == IP6_NH_TCP && c.off + 8 <= qlen) {
-		const uint8_t *l4 = q + c.off;
+	if (mtu && l4 && proto == IP6_NH_TCP)
 		tcp_icmp_error(s, &qh.src, be16_get(l4), &qh.dst, be16_get(l4 + 2),
 			       be32_get(l4 + 4), EMSGSIZE, (uint16_t)(mtu > 65535 ? 65535 : mtu));
-	}
 	pkt_free(p);
 }
 

@@ -29,7 +29,8 @@
  * records its span (start, end, header length, MF) in p->cb, and
  * frag_list_insert(), frag_list_end_conflict() and frag_list_complete()
  * work on spans only. IPv6 reassembly (ipv6_frag.c) uses the same three,
- * and the same memory budget (reasm_bytes_held()).
+ * and the same table of datagrams with its limits and deadlines
+ * (ip/reasm.c); what is IPv4's own stays here.
  *
  * Fragmentation. A datagram larger than the interface MTU is cut into
  * pieces of floor((mtu - header) / 8) * 8 bytes of data, each sent with a
@@ -90,102 +91,6 @@ static size_t frag_end(const struct pkt *p)
 static bool frag_mf(const struct pkt *p)
 {
 	return (be16_get(p->data + IPF_OFF_FRAG) & IPV4_FLAG_MF) != 0;
-}
-
-/* ---- The table ---- */
-
-/* Empties the table and puts every slot on the free list. */
-void reasm_init(struct reasm_table *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (int i = REASM_MAX_DATAGRAMS - 1; i >= 0; i--) {
-		t->slots[i].next = t->free;
-		t->free = &t->slots[i];
-	}
-}
-
-/* Frees every held fragment and empties the table. */
-void reasm_flush(struct reasm_table *t)
-{
-	for (struct reasm_entry *e = t->list; e; e = e->next)
-		pkt_free_chain(e->frags);
-	reasm_init(t);
-}
-
-/* The datagram this header belongs to (RFC 791 3.2: same source,
- * destination, protocol and identification), or NULL. A linear search:
- * there are at most REASM_MAX_DATAGRAMS. */
-static struct reasm_entry *reasm_find(struct reasm_table *t, const struct ipv4_hdr *h)
-{
-	for (struct reasm_entry *e = t->list; e; e = e->next)
-		if (e->src == h->src && e->dst == h->dst && e->proto == h->proto && e->id == h->id)
-			return e;
-	return NULL;
-}
-
-/* Unlinks e from the table, frees its fragments and returns its slot to
- * the free list. */
-static void reasm_remove(struct reasm_table *t, struct reasm_entry *e)
-{
-	struct reasm_entry **pp = &t->list;
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
-	pkt_free_chain(e->frags);
-	t->bytes -= e->bytes;
-	t->count--;
-	memset(e, 0, sizeof(*e));
-	e->next = t->free;
-	t->free = e;
-}
-
-/* Gives up on datagram e: counts one drop under reason and frees its
- * fragments. With keep, the entry stays (empty, marked dead) until its
- * deadline so later fragments of it are dropped too; otherwise it goes. */
-static void reasm_abandon(struct stack *s, struct reasm_entry *e, const char *reason, bool keep)
-{
-	char src[IP4_STRLEN];
-
-	stack_drop(s, NULL, reason, "datagram from %s id %u, %u fragments", ip4_ntop(e->src, src),
-		   e->id, e->nfrags);
-	if (!keep) {
-		reasm_remove(&s->reasm, e);
-		return;
-	}
-	pkt_free_chain(e->frags);
-	s->reasm.bytes -= e->bytes;
-	e->frags = NULL;
-	e->nfrags = 0;
-	e->bytes = 0;
-	e->received = 0;
-	e->dead = true;
-}
-
-/* A new, empty entry for the datagram of h, the newest in the table, with
- * its deadline REASM_TIMEOUT_US from now. When all REASM_MAX_DATAGRAMS are
- * in use the oldest is dropped whole ("ip.frag_evicted") to make room. */
-static struct reasm_entry *reasm_new(struct stack *s, const struct ipv4_hdr *h, int ifindex)
-{
-	struct reasm_table *t = &s->reasm;
-
-	if (!t->free)
-		reasm_abandon(s, t->list, "ip.frag_evicted", false);
-	struct reasm_entry *e = t->free;
-	t->free = e->next;
-	memset(e, 0, sizeof(*e));
-	e->src = h->src;
-	e->dst = h->dst;
-	e->proto = h->proto;
-	e->id = h->id;
-	e->ifindex = ifindex;
-	e->deadline = s->now + REASM_TIMEOUT_US;
-
-	struct reasm_entry **pp = &t->list;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = e;
-	t->count++;
-	return e;
 }
 
 /* ---- Reassembly ---- */
@@ -313,12 +218,6 @@ bool frag_list_complete(const struct pkt *list, size_t total_len, size_t receive
 	return expect == total_len;
 }
 
-/* Both families' reassembly buffers: one budget. */
-size_t reasm_bytes_held(const struct stack *s)
-{
-	return s->reasm.bytes + s->reasm6.bytes;
-}
-
 /* The IPv4 face of the insert (see ipv4_frag.h): records p's span from its
  * header, then links it in with frag_list_insert() and counts it. */
 const char *ipv4_reasm_insert(struct reasm_entry *e, struct pkt *p)
@@ -338,12 +237,6 @@ const char *ipv4_reasm_insert(struct reasm_entry *e, struct pkt *p)
 	return NULL;
 }
 
-/* RFC 815: the hole list is empty. */
-static bool ipv4_reasm_complete(const struct reasm_entry *e)
-{
-	return frag_list_complete(e->frags, e->total_len, e->received);
-}
-
 /* Builds the whole datagram of the complete entry e into one new packet
  * (RFC 791 3.2): the first fragment's header, options included, then every
  * fragment's data in order; total length set, MF and offset cleared, the
@@ -351,41 +244,29 @@ static bool ipv4_reasm_complete(const struct reasm_entry *e)
  * (the caller owns it) or NULL after a counted drop. */
 static struct pkt *ipv4_reasm_build(struct stack *s, struct reasm_entry *e)
 {
-	const struct pkt *first = e->frags;
-	size_t hlen = frag_hlen(first);
+	size_t hlen = frag_hlen(e->frags);
 	size_t total = hlen + e->total_len;
-	char src[IP4_STRLEN];
+	char src[IPADDR_STRLEN];
 
 	/* the last fragment was checked with its own header; the first one's
 	 * may be longer (options) */
 	if (total > IPV4_MAX_TOTAL_LEN) {
-		reasm_abandon(s, e, "ip.frag_too_big", false);
+		reasm_abandon(s, &s->reasm, e, "ip.frag_too_big", false);
 		return NULL;
 	}
-	struct pkt *q = pkt_alloc(total);
-	if (!q) {
-		reasm_abandon(s, e, "ip.frag_no_buffer", false);
+	struct pkt *q = reasm_gather(s, &s->reasm, e, hlen, "ip.frag_no_buffer");
+	if (!q)
 		return NULL;
-	}
-	uint8_t *buf = pkt_put(q, total);
-	memcpy(buf, first->data, hlen);
-	size_t at = hlen;
-	for (const struct pkt *f = e->frags; f; f = f->next) {
-		size_t fh = frag_hlen(f);
-		memcpy(buf + at, f->data + fh, f->len - fh);
-		at += f->len - fh;
-		q->flags |= f->flags & PKT_LINK_BCAST;
-	}
+	uint8_t *buf = q->data;
 	be16_put(buf + IPF_OFF_TOTAL_LEN, (uint16_t)total);
 	be16_put(buf + IPF_OFF_FRAG,
 		 be16_get(buf + IPF_OFF_FRAG) & (uint16_t)~(IPV4_FLAG_MF | IPV4_FRAG_MASK));
 	be16_put(buf + IPF_OFF_CHECKSUM, 0);
 	be16_put(buf + IPF_OFF_CHECKSUM, inet_csum(buf, hlen));
-	q->ifindex = e->ifindex;
 
 	stats_inc(&s->stats, "ip.reassembled");
-	TRACE(s, "ip reassembled %s id %u: %u fragments, %zu bytes", ip4_ntop(e->src, src), e->id,
-	      e->nfrags, total);
+	TRACE(s, "ip reassembled %s id %u: %u fragments, %zu bytes",
+	      ipaddr_ntop(&e->src, src, sizeof(src)), e->id, e->nfrags, total);
 	reasm_remove(&s->reasm, e);
 	return q;
 }
@@ -413,9 +294,10 @@ struct pkt *ipv4_reasm_input(struct stack *s, struct pkt *p, const struct ipv4_h
 		goto drop;
 	}
 
-	struct reasm_entry *e = reasm_find(t, h);
-	if (!e)
-		e = reasm_new(s, h, p->ifindex);
+	struct reasm_key k = {
+		.src = ipaddr_v4(h->src), .dst = ipaddr_v4(h->dst), .id = h->id, .proto = h->proto,
+	};
+	struct reasm_entry *e = reasm_get(s, t, &k, p->ifindex, REASM_TIMEOUT_US, "ip.frag_evicted");
 	/* RFC 5722 3: after an overlap, fragments not yet received are
 	 * discarded too */
 	if (e->dead) {
@@ -425,7 +307,7 @@ struct pkt *ipv4_reasm_input(struct stack *s, struct pkt *p, const struct ipv4_h
 	reason = ipv4_reasm_check_end(e, end, mf);
 	if (reason) {
 		pkt_free(p);
-		reasm_abandon(s, e, reason, true);
+		reasm_abandon(s, t, e, reason, true);
 		return NULL;
 	}
 	reason = ipv4_reasm_insert(e, p);
@@ -433,17 +315,12 @@ struct pkt *ipv4_reasm_input(struct stack *s, struct pkt *p, const struct ipv4_h
 		goto drop;
 	if (reason) {
 		pkt_free(p);
-		reasm_abandon(s, e, reason, true);
+		reasm_abandon(s, t, e, reason, true);
 		return NULL;
 	}
-	t->bytes += p->cap;
-	if (!mf)
-		e->total_len = end;
-	if (e->nfrags > REASM_MAX_FRAGMENTS) {
-		reasm_abandon(s, e, "ip.frag_too_many", false);
-		return NULL;
-	}
-	if (!ipv4_reasm_complete(e))
+	/* RFC 791 3.2: the fragment with MF clear fixes the end; RFC 815: the
+	 * datagram is built once no hole is left */
+	if (!reasm_added(s, t, e, p->cap, end, mf, "ip.frag_too_many"))
 		return NULL;
 	return ipv4_reasm_build(s, e);
 
@@ -453,47 +330,27 @@ drop:
 	return NULL;
 }
 
-/* Gives up on datagram e, whose time is over. RFC 1122 3.3.2: when the
- * first fragment (offset 0) is there, the source hears about it with ICMP
- * time exceeded, code 1 "fragment reassembly time exceeded" (RFC 792),
- * quoting that fragment (not when it came as a link broadcast: RFC 1122
- * 3.2.2). A datagram already abandoned for an overlap just goes, without a
- * second count. */
-static void ipv4_reasm_expire(struct stack *s, struct reasm_entry *e)
-{
-	const struct pkt *first = e->frags;
-
-	if (e->dead) {
-		reasm_remove(&s->reasm, e);
-		return;
-	}
-	if (first && frag_start(first) == 0 && !(first->flags & PKT_LINK_BCAST))
-		icmp_send_error(s, first->data, first->len, ICMP_TIME_EXCEEDED, 1);
-	reasm_abandon(s, e, "ip.frag_timeout", false);
-}
-
-/* Gives up on every datagram whose deadline has come (see ipv4_frag.h). */
+/* Gives up on every datagram whose deadline has come (see ipv4_frag.h).
+ * RFC 1122 3.3.2: when the first fragment (offset 0) is there, the source
+ * hears about it with ICMP time exceeded, code 1 "fragment reassembly time
+ * exceeded" (RFC 792), quoting that fragment (not when it came as a link
+ * broadcast: RFC 1122 3.2.2). */
 void ipv4_reasm_timer(struct stack *s)
 {
-	struct reasm_entry *e = s->reasm.list;
+	struct reasm_entry *e;
 
-	while (e) {
-		struct reasm_entry *next = e->next;
-		if (e->deadline <= s->now)
-			ipv4_reasm_expire(s, e);
-		e = next;
+	while ((e = reasm_next_expired(&s->reasm, s->now)) != NULL) {
+		const struct pkt *first = e->frags;
+		if (first && frag_start(first) == 0 && !(first->flags & PKT_LINK_BCAST))
+			icmp_send_error(s, first->data, first->len, ICMP_TIME_EXCEEDED, 1);
+		reasm_abandon(s, &s->reasm, e, "ip.frag_timeout", false);
 	}
 }
 
-/* The earliest deadline in the table, or INT64_MAX. */
+/* The earliest IPv4 reassembly deadline, or INT64_MAX. */
 int64_t ipv4_reasm_next_deadline(const struct reasm_table *t)
 {
-	int64_t d = INT64_MAX;
-
-	for (const struct reasm_entry *e = t->list; e; e = e->next)
-		if (e->deadline < d)
-			d = e->deadline;
-	return d;
+	return reasm_next_deadline(t);
 }
 
 /* ---- Fragmentation ---- */

@@ -8,42 +8,16 @@
 #include <stdint.h>
 
 #include "ip/ipv4.h"
+#include "ip/reasm.h"
 #include "stack/pkt.h"
 
 struct stack;
 
 #define REASM_TIMEOUT_US 30000000    /* RFC 1122 3.3.2: 60 to 120 s recommended; 30 s like Linux */
-#define REASM_MAX_DATAGRAMS 64       /* datagrams being reassembled at once */
-#define REASM_MAX_BYTES (4 * 1024 * 1024) /* buffer bytes held by IPv4 and IPv6 reassembly together */
-#define REASM_MAX_FRAGMENTS 256      /* fragments of one datagram */
 
-/* One datagram being put back together, identified (RFC 791 3.2) by
- * source, destination, protocol and identification. */
-struct reasm_entry {
-	uint32_t src, dst;
-	uint16_t id;
-	uint8_t proto;
-	struct pkt *frags;           /* received fragments sorted by offset, p->data at the IP header */
-	unsigned nfrags;
-	size_t bytes;                /* buffer bytes held (counted against REASM_MAX_BYTES) */
-	size_t total_len;            /* payload length, known once the last fragment (MF=0) came; 0 before */
-	size_t received;             /* payload bytes received */
-	int64_t deadline;            /* give up at this time */
-	int ifindex;
-	bool dead;                   /* abandoned after an overlap: later fragments are
-	                                dropped until the deadline (RFC 5722 3) */
-	struct reasm_entry *next;
-};
-
-struct reasm_table {
-	struct reasm_entry *list;    /* oldest first */
-	unsigned count;
-	size_t bytes;
-	struct reasm_entry *free;    /* unused slots, linked through ->next */
-	struct reasm_entry slots[REASM_MAX_DATAGRAMS]; /* no malloc on the packet path */
-};
-
-void reasm_init(struct reasm_table *t);
+/* The table of datagrams being reassembled (struct reasm_table, the limits
+ * REASM_MAX_*) is shared with IPv6: ip/reasm.h. An IPv4 datagram is keyed
+ * (RFC 791 3.2) by source, destination, protocol and identification. */
 
 /* ---- Bookkeeping shared by IPv4 and IPv6 reassembly (ipv6_frag.c) ----
  *
@@ -81,13 +55,6 @@ bool frag_list_end_conflict(const struct pkt *list, size_t total_len, size_t end
 /* RFC 815: the hole list is empty. True if total_len is known (nonzero),
  * received bytes equal it and the list covers [0, total_len) without gaps. */
 bool frag_list_complete(const struct pkt *list, size_t total_len, size_t received);
-
-/* Buffer bytes held by IPv4 and IPv6 reassembly together: the one budget,
- * REASM_MAX_BYTES, that both check before keeping a fragment. */
-size_t reasm_bytes_held(const struct stack *s);
-
-/* Frees every datagram being reassembled. */
-void reasm_flush(struct reasm_table *t);
 
 /* Adds the fragment p (p->data at the IP header, trimmed to its total
  * length; h its parsed header). Returns the whole datagram once the last

@@ -16,7 +16,8 @@
  * Reassembly keeps, per (source, destination, identification), the
  * fragments received sorted by offset and never overlapping: exactly the
  * bookkeeping IPv4 uses (ip/ipv4_frag.c, after RFC 815), shared through
- * frag_list_insert() and friends; only reading the header differs. The
+ * frag_list_insert() and friends, in the table IPv4 uses too (ip/reasm.c);
+ * only reading the header and the RFC 8200 rules differ. The
  * first fragment (offset 0) gives the unfragmentable part of the result
  * and, in its fragment header, the next header of what follows it.
  *
@@ -67,99 +68,6 @@ void ipv6_frag_emit(const struct ipv6_frag_hdr *f, uint8_t *buf)
 	buf[1] = 0;
 	be16_put(buf + FH_OFF_OFFSET_M, (uint16_t)((f->offset & FH_OFFSET_MASK) | (f->more ? FH_M : 0)));
 	be32_put(buf + FH_OFF_ID, f->id);
-}
-
-/* ---- The table ---- */
-
-/* Empties the table and puts every slot on the free list. */
-void reasm6_init(struct reasm6_table *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (int i = REASM6_MAX_DATAGRAMS - 1; i >= 0; i--) {
-		t->slots[i].next = t->free;
-		t->free = &t->slots[i];
-	}
-}
-
-/* Frees every held fragment and empties the table. */
-void reasm6_flush(struct reasm6_table *t)
-{
-	for (struct reasm6_entry *e = t->list; e; e = e->next)
-		pkt_free_chain(e->frags);
-	reasm6_init(t);
-}
-
-/* The datagram of (src, dst, id) (RFC 8200 4.5), or NULL. */
-static struct reasm6_entry *reasm6_find(struct reasm6_table *t, const struct ipv6_hdr *h,
-					uint32_t id)
-{
-	for (struct reasm6_entry *e = t->list; e; e = e->next)
-		if (e->id == id && ipaddr_eq(&e->src, &h->src) && ipaddr_eq(&e->dst, &h->dst))
-			return e;
-	return NULL;
-}
-
-/* Unlinks e, frees its fragments and returns its slot to the free list. */
-static void reasm6_remove(struct reasm6_table *t, struct reasm6_entry *e)
-{
-	struct reasm6_entry **pp = &t->list;
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
-	pkt_free_chain(e->frags);
-	t->bytes -= e->bytes;
-	t->count--;
-	memset(e, 0, sizeof(*e));
-	e->next = t->free;
-	t->free = e;
-}
-
-/* Gives up on datagram e: one drop under reason, its fragments freed. With
- * keep the entry stays, empty and dead, until its deadline, so that later
- * fragments of it are dropped too (RFC 5722 3). */
-static void reasm6_abandon(struct stack *s, struct reasm6_entry *e, const char *reason, bool keep)
-{
-	char src[IPADDR_STRLEN];
-
-	stack_drop(s, NULL, reason, "datagram from %s id %u, %u fragments",
-		   ipaddr_ntop(&e->src, src, sizeof(src)), e->id, e->nfrags);
-	if (!keep) {
-		reasm6_remove(&s->reasm6, e);
-		return;
-	}
-	pkt_free_chain(e->frags);
-	s->reasm6.bytes -= e->bytes;
-	e->frags = NULL;
-	e->nfrags = 0;
-	e->bytes = 0;
-	e->received = 0;
-	e->dead = true;
-}
-
-/* A new, empty entry, the newest, due REASM6_TIMEOUT_US from now. When
- * every slot is taken the oldest datagram goes ("ip6.frag_evicted"). */
-static struct reasm6_entry *reasm6_new(struct stack *s, const struct ipv6_hdr *h, uint32_t id,
-				       int ifindex)
-{
-	struct reasm6_table *t = &s->reasm6;
-
-	if (!t->free)
-		reasm6_abandon(s, t->list, "ip6.frag_evicted", false);
-	struct reasm6_entry *e = t->free;
-	t->free = e->next;
-	memset(e, 0, sizeof(*e));
-	e->src = h->src;
-	e->dst = h->dst;
-	e->id = id;
-	e->ifindex = ifindex;
-	e->deadline = s->now + REASM6_TIMEOUT_US;
-
-	struct reasm6_entry **pp = &t->list;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = e;
-	t->count++;
-	return e;
 }
 
 /* ---- Reassembly ---- */
@@ -249,41 +157,28 @@ static const char *ipv6_frag_check(const struct pkt *p, const struct ipv6_frag_h
  * payload length of the whole, then every fragment's data in order.
  * Removes e. Returns the packet (the caller owns it) or NULL after a
  * counted drop. */
-static struct pkt *ipv6_reasm_build(struct stack *s, struct reasm6_entry *e)
+static struct pkt *ipv6_reasm_build(struct stack *s, struct reasm_entry *e)
 {
-	const struct pkt *first = e->frags;
-	size_t unfrag = frag_span_get(first).hlen - IP6_FRAG_HDR_LEN;
+	size_t unfrag = frag_span_get(e->frags).hlen - IP6_FRAG_HDR_LEN;
 	size_t total = unfrag + e->total_len;
 	char src[IPADDR_STRLEN];
 
 	/* the other fragments were checked with their own unfragmentable
 	 * part; the first one's may be longer */
 	if (total - IPV6_HDR_LEN > IPV6_MAX_PAYLOAD) {
-		reasm6_abandon(s, e, "ip6.frag_too_big", false);
+		reasm_abandon(s, &s->reasm6, e, "ip6.frag_too_big", false);
 		return NULL;
 	}
-	struct pkt *q = pkt_alloc(total);
-	if (!q) {
-		reasm6_abandon(s, e, "ip6.frag_no_buffer", false);
+	struct pkt *q = reasm_gather(s, &s->reasm6, e, unfrag, "ip6.frag_no_buffer");
+	if (!q)
 		return NULL;
-	}
-	uint8_t *buf = pkt_put(q, total);
-	memcpy(buf, first->data, unfrag);
-	buf[e->nh_at] = e->next_hdr;
-	be16_put(buf + IP6F_OFF_PAYLOAD_LEN, (uint16_t)(total - IPV6_HDR_LEN));
-	size_t at = unfrag;
-	for (const struct pkt *f = e->frags; f; f = f->next) {
-		struct frag_span sp = frag_span_get(f);
-		memcpy(buf + at, f->data + sp.hlen, sp.end - sp.start);
-		at += sp.end - sp.start;
-		q->flags |= f->flags & PKT_LINK_BCAST;
-	}
-	q->ifindex = e->ifindex;
+	q->data[e->nh_at] = e->next_hdr;
+	be16_put(q->data + IP6F_OFF_PAYLOAD_LEN, (uint16_t)(total - IPV6_HDR_LEN));
 
 	stats_inc(&s->stats, "ip6.reassembled");
 	TRACE(s, "ip6 reassembled %s id %u: %u fragments, %zu bytes",
 	      ipaddr_ntop(&e->src, src, sizeof(src)), e->id, e->nfrags, total);
-	reasm6_remove(&s->reasm6, e);
+	reasm_remove(&s->reasm6, e);
 	return q;
 }
 
@@ -291,7 +186,7 @@ static struct pkt *ipv6_reasm_build(struct stack *s, struct reasm6_entry *e)
 struct pkt *ipv6_reasm_input(struct stack *s, struct pkt *p, const struct ipv6_hdr *h,
 			     size_t frag_at, size_t nh_at)
 {
-	struct reasm6_table *t = &s->reasm6;
+	struct reasm_table *t = &s->reasm6;
 	struct ipv6_frag_hdr f;
 	const char *reason;
 	char src[IPADDR_STRLEN], dst[IPADDR_STRLEN];
@@ -320,9 +215,8 @@ struct pkt *ipv6_reasm_input(struct stack *s, struct pkt *p, const struct ipv6_h
 		goto drop;
 	}
 
-	struct reasm6_entry *e = reasm6_find(t, h, f.id);
-	if (!e)
-		e = reasm6_new(s, h, f.id, p->ifindex);
+	struct reasm_key k = { .src = h->src, .dst = h->dst, .id = f.id, .proto = 0 };
+	struct reasm_entry *e = reasm_get(s, t, &k, p->ifindex, REASM6_TIMEOUT_US, "ip6.frag_evicted");
 	/* RFC 5722 3: after an overlap, the fragments still to come are
 	 * discarded too */
 	if (e->dead) {
@@ -331,7 +225,7 @@ struct pkt *ipv6_reasm_input(struct stack *s, struct pkt *p, const struct ipv6_h
 	}
 	if (frag_list_end_conflict(e->frags, e->total_len, end, f.more)) {
 		pkt_free(p);
-		reasm6_abandon(s, e, "ip6.frag_inconsistent", true);
+		reasm_abandon(s, t, e, "ip6.frag_inconsistent", true);
 		return NULL;
 	}
 	frag_span_set(p, hlen, start, f.more);
@@ -343,7 +237,7 @@ struct pkt *ipv6_reasm_input(struct stack *s, struct pkt *p, const struct ipv6_h
 	case FRAG_OVERLAP:
 		/* RFC 5722 3 (RFC 8200 4.5): the whole datagram goes, silently */
 		pkt_free(p);
-		reasm6_abandon(s, e, "ip6.frag_overlap", true);
+		reasm_abandon(s, t, e, "ip6.frag_overlap", true);
 		return NULL;
 	case FRAG_INSERTED:
 		break;
@@ -351,20 +245,15 @@ struct pkt *ipv6_reasm_input(struct stack *s, struct pkt *p, const struct ipv6_h
 	e->nfrags++;
 	e->received += end - start;
 	e->bytes += p->cap;
-	t->bytes += p->cap;
 	if (start == 0) {
 		/* RFC 8200 4.5: the unfragmentable part comes from the first
 		 * fragment, the next header after it from its fragment header */
 		e->nh_at = nh_at;
 		e->next_hdr = f.next;
 	}
-	if (!f.more)
-		e->total_len = end;
-	if (e->nfrags > REASM6_MAX_FRAGMENTS) {
-		reasm6_abandon(s, e, "ip6.frag_too_many", false);
-		return NULL;
-	}
-	if (!frag_list_complete(e->frags, e->total_len, e->received))
+	/* RFC 8200 4.5: the fragment with M clear fixes the fragmentable
+	 * part's length; the datagram is built once no hole is left */
+	if (!reasm_added(s, t, e, p->cap, end, f.more, "ip6.frag_too_many"))
 		return NULL;
 	return ipv6_reasm_build(s, e);
 
@@ -374,46 +263,26 @@ drop:
 	return NULL;
 }
 
-/* Gives up on datagram e, whose time is over. RFC 8200 4.5: if the first
- * fragment came, the source hears about it with ICMPv6 time exceeded code
- * 1 "fragment reassembly time exceeded", quoting that fragment. A datagram
- * abandoned for an overlap just goes, counted once already. */
-static void ipv6_reasm_expire(struct stack *s, struct reasm6_entry *e)
-{
-	const struct pkt *first = e->frags;
-
-	if (e->dead) {
-		reasm6_remove(&s->reasm6, e);
-		return;
-	}
-	if (first && frag_span_get(first).start == 0)
-		icmpv6_send_error(s, first->data, first->len, first->flags & PKT_LINK_BCAST,
-				  ICMP6_TIME_EXCEEDED, ICMP6_TIME_REASSEMBLY, 0);
-	reasm6_abandon(s, e, "ip6.frag_timeout", false);
-}
-
-/* Gives up on every datagram whose deadline has come. */
+/* Gives up on every datagram whose deadline has come. RFC 8200 4.5: if the
+ * first fragment came, the source hears about it with ICMPv6 time exceeded
+ * code 1 "fragment reassembly time exceeded", quoting that fragment. */
 void ipv6_reasm_timer(struct stack *s)
 {
-	struct reasm6_entry *e = s->reasm6.list;
+	struct reasm_entry *e;
 
-	while (e) {
-		struct reasm6_entry *next = e->next;
-		if (e->deadline <= s->now)
-			ipv6_reasm_expire(s, e);
-		e = next;
+	while ((e = reasm_next_expired(&s->reasm6, s->now)) != NULL) {
+		const struct pkt *first = e->frags;
+		if (first && frag_span_get(first).start == 0)
+			icmpv6_send_error(s, first->data, first->len, first->flags & PKT_LINK_BCAST,
+					  ICMP6_TIME_EXCEEDED, ICMP6_TIME_REASSEMBLY, 0);
+		reasm_abandon(s, &s->reasm6, e, "ip6.frag_timeout", false);
 	}
 }
 
-/* The earliest deadline in the table, or INT64_MAX. */
-int64_t ipv6_reasm_next_deadline(const struct reasm6_table *t)
+/* The earliest IPv6 reassembly deadline, or INT64_MAX. */
+int64_t ipv6_reasm_next_deadline(const struct reasm_table *t)
 {
-	int64_t d = INT64_MAX;
-
-	for (const struct reasm6_entry *e = t->list; e; e = e->next)
-		if (e->deadline < d)
-			d = e->deadline;
-	return d;
+	return reasm_next_deadline(t);
 }
 
 /* ---- Fragmentation ---- */

@@ -2,8 +2,8 @@
  * fragments dropped whole (RFC 5722), atomic fragments kept out of it
  * (RFC 6946), first fragments that must carry the whole header chain
  * (RFC 7112) and unpredictable identifications (RFC 7739). The bookkeeping
- * of held fragments and the memory budget are shared with IPv4
- * (ip/ipv4_frag.h). */
+ * of held fragments is shared with IPv4 (ip/ipv4_frag.h), and so are the
+ * table of datagrams, its limits and the memory budget (ip/reasm.h). */
 #ifndef TAPSTACK_IPV6_FRAG_H
 #define TAPSTACK_IPV6_FRAG_H
 
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ip/addr.h"
+#include "ip/reasm.h"
 
 struct stack;
 struct netif;
@@ -20,40 +21,13 @@ struct ipv6_hdr;
 
 #define IP6_FRAG_HDR_LEN 8
 #define REASM6_TIMEOUT_US 60000000   /* RFC 8200 4.5: 60 seconds */
-#define REASM6_MAX_DATAGRAMS 64      /* datagrams being reassembled at once */
-#define REASM6_MAX_FRAGMENTS 256     /* fragments of one datagram */
+#define REASM6_MAX_DATAGRAMS REASM_MAX_DATAGRAMS /* the shared table's size (ip/reasm.h) */
+#define REASM6_MAX_FRAGMENTS REASM_MAX_FRAGMENTS /* fragments of one datagram */
 
-/* One datagram being put back together, identified (RFC 8200 4.5) by
- * source, destination and identification (the next header is not part of
- * the key, unlike IPv4's protocol). */
-struct reasm6_entry {
-	struct ipaddr src, dst;
-	uint32_t id;
-	struct pkt *frags;           /* sorted by offset, p->data at the IPv6 header, span in p->cb */
-	unsigned nfrags;
-	size_t bytes;                /* buffer bytes held (the shared REASM_MAX_BYTES budget) */
-	size_t total_len;            /* fragmentable part's length, known once M=0 came; 0 before */
-	size_t received;             /* fragmentable bytes received */
-	int64_t deadline;
-	int ifindex;
-	bool dead;                   /* abandoned after an overlap (RFC 5722) until the deadline */
-	size_t nh_at;                /* in the first fragment: the next-header field naming the fragment header */
-	uint8_t next_hdr;            /* the first fragment's fragment header says what follows */
-	struct reasm6_entry *next;
-};
-
-struct reasm6_table {
-	struct reasm6_entry *list;   /* oldest first */
-	unsigned count;
-	size_t bytes;
-	struct reasm6_entry *free;
-	struct reasm6_entry slots[REASM6_MAX_DATAGRAMS];
-};
-
-void reasm6_init(struct reasm6_table *t);
-
-/* Frees every datagram being reassembled. */
-void reasm6_flush(struct reasm6_table *t);
+/* The datagrams being reassembled are held in the table shared with IPv4
+ * (struct reasm_table, ip/reasm.h), keyed (RFC 8200 4.5) by source,
+ * destination and identification: the next header is not part of the key,
+ * unlike IPv4's protocol, so the key's proto is 0. */
 
 /* What a fragment header says (RFC 8200 4.5):
  *     | next header |   reserved  |  fragment offset (13) |res|M|
@@ -99,7 +73,7 @@ struct pkt *ipv6_reasm_input(struct stack *s, struct pkt *p, const struct ipv6_h
 void ipv6_reasm_timer(struct stack *s);
 
 /* The earliest reassembly deadline, or INT64_MAX. */
-int64_t ipv6_reasm_next_deadline(const struct reasm6_table *t);
+int64_t ipv6_reasm_next_deadline(const struct reasm_table *t);
 
 /* Cuts the datagram p (p->data at its 40-byte IPv6 header, already
  * written with next header and payload length, no extension headers) into

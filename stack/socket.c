@@ -726,24 +726,20 @@ const char *net_sockaddr_ntop(const struct sockaddr *sa, int with_port, char *bu
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
+	const char *with = "%s:%u";
 
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
 		port = ntohs(s6->sin6_port);
-		if (with_port)
-			snprintf(buf, len, "[%s]:%u", ip, port);
-		else
-			snprintf(buf, len, "%s", ip);
-		return buf;
-	}
-	if (sa->sa_family == AF_INET) {
+		with = "[%s]:%u"; /* RFC 3986 3.2.2: an IPv6 address in brackets */
+	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
 		port = ntohs(s4->sin_port);
 	}
 	if (with_port)
-		snprintf(buf, len, "%s:%u", ip, port);
+		snprintf(buf, len, with, ip, port);
 	else
 		snprintf(buf, len, "%s", ip);
 	return buf;

@@ -19,7 +19,7 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 	ndp_secret_init(&s->ndp, seed);
 	icmpv6_init(&s->icmp6);
 	reasm_init(&s->reasm);
-	reasm6_init(&s->reasm6);
+	reasm_init(&s->reasm6);
 	pmtu_init(&s->pmtu);
 	udp_init(&s->udp);
 	tcp_init(s);
@@ -31,7 +31,7 @@ void stack_fini(struct stack *s)
 	arp_cache_flush(&s->arp);
 	ndp_cache_flush(&s->ndp);
 	reasm_flush(&s->reasm);
-	reasm6_flush(&s->reasm6);
+	reasm_flush(&s->reasm6);
 	tcp_fini(s);
 	for (int i = 0; i < s->nifs; i++)
 		s->ifs[i].dev->stats = NULL;

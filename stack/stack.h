@@ -61,7 +61,7 @@ struct stack {
 	struct ndp_cache ndp;      /* IPv6 neighbor cache (RFC 4861) */
 	struct icmpv6_state icmp6;
 	struct reasm_table reasm;  /* IPv4 datagrams being reassembled */
-	struct reasm6_table reasm6; /* IPv6 datagrams being reassembled */
+	struct reasm_table reasm6;  /* IPv6 datagrams being reassembled */
 	struct pmtu_cache pmtu;    /* path MTUs learned (RFC 8201, RFC 1191) */
 	struct udp_table udp;      /* bound UDP sockets */
 	struct tcp_table tcp;      /* TCP connections and listeners */

@@ -365,13 +365,7 @@ END_TEST
  * net_getaddrinfo that run the host themselves. */
 static void serving_wait(void *ctx, int64_t max_wait_us)
 {
-	struct sim *sm = ctx;
-	int64_t da = stack_next_deadline(&sm->a), db = stack_next_deadline(&sm->b);
-	int64_t d = da < db ? da : db;
-	int64_t t = sm->now + max_wait_us;
-	if (d < t)
-		t = d > sm->now ? d : sm->now + 1;
-	sim_run_until(sm, t);
+	sim_step(ctx, max_wait_us);
 	responder_serve();
 }
 

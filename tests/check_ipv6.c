@@ -24,14 +24,6 @@ static uint64_t count(struct harness *h, const char *name)
 	return stats_get(&h->s.stats, name);
 }
 
-static struct ipaddr v6(const char *text)
-{
-	struct ipaddr a;
-	ck_assert_int_eq(ipaddr_pton(text, &a), 0);
-	ck_assert_int_eq(a.family, AF_INET6);
-	return a;
-}
-
 /* Builds Ethernet + IPv6 (src -> dst, next header nh, hop limit hops) with
  * payload after it. Returns the frame length. */
 static size_t build6(uint8_t *buf, const uint8_t *dst_mac, const char *src, const char *dst,
@@ -600,8 +592,7 @@ START_TEST(test_error_rate_limit)
 		inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp6.tx_error"), ICMP6_ERR_BURST);
 	ck_assert_uint_eq(count(&h, "icmp6.error_rate_limited"), 10);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev));
+	drop_tx(&h);
 	advance(&h, 1000000 / ICMP6_ERR_RATE);
 	inject(&h, f, n);
 	ck_assert_uint_eq(count(&h, "icmp6.tx_error"), ICMP6_ERR_BURST + 1);
@@ -752,8 +743,7 @@ START_TEST(test_mangled_frames)
 			}
 		}
 		inject(&h, f, flen);
-		while (testdev_sent_count(h.dev))
-			pkt_free(testdev_take_sent(h.dev));
+		drop_tx(&h);
 		if (n % 500 == 0)
 			advance(&h, 3000000);
 	}

@@ -48,13 +48,6 @@ static uint64_t count(struct harness *h, const char *name)
 	return stats_get(&h->s.stats, name);
 }
 
-static struct ipaddr v6(const char *text)
-{
-	struct ipaddr a;
-	ck_assert_int_eq(ipaddr_pton(text, &a), 0);
-	return a;
-}
-
 /* Writes Ethernet + the IPv6 header fd00::1 -> fd00::2 (next nh, payload
  * plen) at buf. */
 static void head6(uint8_t *buf, const char *src, uint8_t nh, size_t plen)
@@ -561,8 +554,7 @@ START_TEST(test_memory_shared_with_ipv4)
 	 * the IPv6 ones answer with time exceeded, rate limited) */
 	advance(&h, REASM6_TIMEOUT_US);
 	ck_assert_uint_eq(reasm_bytes_held(&h.s), 0);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev));
+	drop_tx(&h);
 	harness_fini(&h);
 }
 END_TEST
@@ -928,8 +920,7 @@ START_TEST(test_packet_too_big)
 	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1360);
 	advance(&h, 1);
 	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1460);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev));
+	drop_tx(&h);
 	harness_fini(&h);
 }
 END_TEST

@@ -37,14 +37,6 @@ static uint64_t count(struct harness *h, const char *name)
 	return stats_get(&h->s.stats, name);
 }
 
-static struct ipaddr v6(const char *text)
-{
-	struct ipaddr a;
-	ck_assert_int_eq(ipaddr_pton(text, &a), 0);
-	ck_assert_int_eq(a.family, AF_INET6);
-	return a;
-}
-
 static struct sockaddr_in6 sin6(const char *text, uint16_t port)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
@@ -753,8 +745,7 @@ START_TEST(test_blocking_send_waits_for_dad)
 	ck_assert_int_lt(h.now, NDP_RETRANS_US + 100000);
 	ck_assert(!ip_source_tentative(&h.s, &peer));
 	/* the datagram waits for fd00::1's address; the NA lets it go */
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev)); /* the NS, MLD reports */
+	drop_tx(&h); /* the NS, MLD reports */
 	inject_na_peer(&h, "fd00::1");
 	struct pkt *p = expect_v6(&h, IP6_NH_UDP);
 	struct ipv6_hdr ip;
@@ -776,8 +767,7 @@ START_TEST(test_blocking_send_waits_for_dad)
 	ck_assert_int_eq(net_sendto(fd, "far", 3, 0, (struct sockaddr *)&to_far, sizeof(to_far)), 3);
 	ck_assert_int_ge(h.now, t0 + NDP_RETRANS_US);
 	ck_assert_uint_eq(count(&h, "ndp.dad_ok"), 3);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev));
+	drop_tx(&h);
 	inject_na_peer(&h, "fd00:1::1");
 	p = expect_v6(&h, IP6_NH_UDP);
 	ipv6_parse(p->data + L3, p->len - L3, &ip);
@@ -811,8 +801,7 @@ START_TEST(test_blocking_connect_waits_for_dad)
 	/* DAD (1 s), then the handshake's 2 s */
 	ck_assert_int_ge(h.now, NDP_RETRANS_US + 2000000);
 	ck_assert_int_lt(h.now, NDP_RETRANS_US + 2100000);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev)); /* DAD, MLD, the NSes for fd00::1 */
+	drop_tx(&h); /* DAD, MLD, the NSes for fd00::1 */
 	inject_na_peer(&h, "fd00::1");
 	struct pkt *p = expect_v6(&h, IP6_NH_TCP);
 	struct ipv6_hdr ip;
@@ -822,8 +811,7 @@ START_TEST(test_blocking_connect_waits_for_dad)
 	ck_assert_ptr_null(tcp_parse(p->data + L4, p->len - L4, &seg));
 	ck_assert_uint_eq(seg.flags, TCP_FLAG_SYN);
 	pkt_free(p);
-	while (testdev_sent_count(h.dev))
-		pkt_free(testdev_take_sent(h.dev));
+	drop_tx(&h);
 	harness6_fini(&h);
 }
 END_TEST
@@ -1041,8 +1029,7 @@ START_TEST(test_hostile_mutations)
 			}
 		}
 		inject(&h, f, len);
-		while (testdev_sent_count(h.dev))
-			pkt_free(testdev_take_sent(h.dev));
+		drop_tx(&h);
 		char buf[64];
 		while (net_recv(u, buf, sizeof(buf), 0) >= 0)
 			;
@@ -1068,57 +1055,6 @@ END_TEST
 #define SIM6_SEEDS 8
 #define SIM6_PORT 5001
 
-static inline uint8_t sbyte(int who, uint64_t i)
-{
-	uint64_t x = i * 0x9e3779b97f4a7c15ull + (uint64_t)who * 0x632be59bd9b4e019ull;
-	return (uint8_t)(x >> 56 ^ i);
-}
-
-struct side6 {
-	int fd, who;
-	uint64_t sent, received;
-	bool shut_wr, eof, closed, bad;
-};
-
-/* Moves what the socket takes and what it holds. */
-static void side6_step(struct side6 *sd)
-{
-	uint8_t buf[16384];
-	while (!sd->shut_wr && sd->sent < SIM6_BYTES) {
-		size_t n = sizeof(buf);
-		if (n > SIM6_BYTES - sd->sent)
-			n = SIM6_BYTES - sd->sent;
-		for (size_t k = 0; k < n; k++)
-			buf[k] = sbyte(sd->who, sd->sent + k);
-		ssize_t r = net_send(sd->fd, buf, n, 0);
-		if (r <= 0)
-			break;
-		sd->sent += (uint64_t)r;
-	}
-	if (!sd->shut_wr && sd->sent == SIM6_BYTES) {
-		net_shutdown(sd->fd, SHUT_WR);
-		sd->shut_wr = true;
-	}
-	while (!sd->eof) {
-		ssize_t r = net_recv(sd->fd, buf, sizeof(buf), 0);
-		if (r == -EAGAIN)
-			break;
-		if (r <= 0) {
-			sd->eof = true;
-			sd->bad |= r < 0;
-			break;
-		}
-		for (ssize_t k = 0; k < r; k++)
-			if (buf[k] != sbyte(!sd->who, sd->received + (uint64_t)k))
-				sd->bad = true;
-		sd->received += (uint64_t)r;
-	}
-	if (sd->eof && sd->shut_wr && !sd->closed) {
-		net_close(sd->fd);
-		sd->closed = true;
-	}
-}
-
 START_TEST(test_sim_tcp6_transfer)
 {
 	static struct sim sim;
@@ -1142,7 +1078,9 @@ START_TEST(test_sim_tcp6_transfer)
 	ck_assert_int_eq(net_bind(lfd, (struct sockaddr *)&me, sizeof(me)), 0);
 	ck_assert_int_eq(net_listen(lfd, 4), 0);
 	sim_attach(&sim, &sim.a);
-	struct side6 a = { .who = 0 }, b = { .who = 1, .fd = -1 };
+	static struct sim_side a, b;
+	a = (struct sim_side){ .who = 0, .total = SIM6_BYTES };
+	b = (struct sim_side){ .who = 1, .total = SIM6_BYTES, .fd = -1 };
 	a.fd = net_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	struct sockaddr_in6 to = sin6("fd00::2", SIM6_PORT);
 	ck_assert_int_eq(net_connect(a.fd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
@@ -1151,22 +1089,14 @@ START_TEST(test_sim_tcp6_transfer)
 			      "A sent %llu got %llu, B sent %llu got %llu", (unsigned long long)seed,
 			      (unsigned long long)a.sent, (unsigned long long)a.received,
 			      (unsigned long long)b.sent, (unsigned long long)b.received);
-		if (b.fd < 0) {
-			int fd = net_accept(lfd, NULL, NULL);
-			if (fd >= 0) {
-				int one = 1;
-				net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
-				b.fd = fd;
-			}
-		}
+		if (b.fd < 0)
+			b.fd = sim_accept(lfd);
 		if (!a.closed)
-			side6_step(&a);
+			sim_side_step(&a);
 		if (b.fd >= 0 && !b.closed)
-			side6_step(&b);
+			sim_side_step(&b);
 		ck_assert_msg(!a.bad && !b.bad, "seed %llu: damaged bytes", (unsigned long long)seed);
-		int64_t da = stack_next_deadline(&sim.a), db = stack_next_deadline(&sim.b);
-		int64_t d = da < db ? da : db, t = sim.now + 1000;
-		sim_run_until(&sim, d < t ? (d > sim.now ? d : sim.now + 1) : t);
+		sim_step(&sim, 1000);
 	}
 	ck_assert_uint_eq(a.received, SIM6_BYTES);
 	ck_assert_uint_eq(b.received, SIM6_BYTES);

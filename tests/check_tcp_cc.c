@@ -258,11 +258,7 @@ static void cc_run(int64_t dur_us, bool stop_when_done)
 
 	while (net.sim.now < end && !(stop_when_done && cc_all_done())) {
 		cc_apps();
-		int64_t da = stack_next_deadline(&net.sim.a), db = stack_next_deadline(&net.sim.b);
-		int64_t d = da < db ? da : db, t = net.sim.now + CC_STEP_US;
-		if (t > end)
-			t = end;
-		sim_run_until(&net.sim, d < t ? (d > net.sim.now ? d : net.sim.now + 1) : t);
+		sim_step(&net.sim, end - net.sim.now < CC_STEP_US ? end - net.sim.now : CC_STEP_US);
 	}
 }
 

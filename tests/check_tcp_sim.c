@@ -20,69 +20,6 @@ static uint64_t xfer_bytes[2] = { XFER_BYTES, XFER_BYTES };
 #define XFER_SEEDS 100
 #define XFER_MAX_VIRTUAL_US (3600LL * 1000000) /* an hour of virtual time at most */
 
-/* Byte i of the stream that host `who` sends: depends on both, so a byte
- * delivered to the wrong place or the wrong host is seen. */
-static inline uint8_t stream_byte(int who, uint64_t i)
-{
-	uint64_t x = i * 0x9e3779b97f4a7c15ull + (uint64_t)who * 0x632be59bd9b4e019ull;
-	return (uint8_t)(x >> 56 ^ i);
-}
-
-struct side {
-	int fd;
-	int who;            /* 0 = A, 1 = B: whose stream it sends */
-	uint64_t sent, received;
-	bool shut_wr, eof, closed, bad;
-	uint8_t out[16384]; /* out[off..len) is generated and waits for the socket */
-	size_t off, len;
-};
-
-/* Moves whatever the socket can take and whatever it holds. */
-static void side_step(struct side *sd)
-{
-	uint8_t buf[16384];
-	uint64_t total = xfer_bytes[sd->who];
-	while (!sd->shut_wr && sd->sent < total) {
-		if (sd->off == sd->len) { /* the next piece of the stream */
-			size_t n = sizeof(sd->out);
-			if (n > total - sd->sent)
-				n = total - sd->sent;
-			for (size_t k = 0; k < n; k++)
-				sd->out[k] = stream_byte(sd->who, sd->sent + k);
-			sd->off = 0;
-			sd->len = n;
-		}
-		ssize_t r = net_send(sd->fd, sd->out + sd->off, sd->len - sd->off, 0);
-		if (r <= 0)
-			break;
-		sd->off += (size_t)r;
-		sd->sent += (uint64_t)r;
-	}
-	if (!sd->shut_wr && sd->sent == total) {
-		net_shutdown(sd->fd, SHUT_WR);
-		sd->shut_wr = true;
-	}
-	while (!sd->eof) {
-		ssize_t r = net_recv(sd->fd, buf, sizeof(buf), 0);
-		if (r == -EAGAIN)
-			break;
-		if (r <= 0) {
-			sd->eof = true;
-			if (r < 0)
-				sd->bad = true;
-			break;
-		}
-		for (ssize_t k = 0; k < r; k++)
-			if (buf[k] != stream_byte(!sd->who, sd->received + (uint64_t)k))
-				sd->bad = true;
-		sd->received += (uint64_t)r;
-	}
-	if (sd->eof && sd->shut_wr && !sd->closed) {
-		net_close(sd->fd);
-		sd->closed = true;
-	}
-}
-
 /* What a transfer left in the hosts' counters, A's and B's added. */
 struct xfer_stats {
 	uint64_t retransmitted_bytes, rto, sack_recovery;
@@ -121,10 +58,12 @@ static const char *xfer_run_cfg(uint64_t seed, const char *pcap_path,
 	ck_assert_int_eq(net_bind(lfd, (struct sockaddr *)&me, sizeof(me)), 0);
 	ck_assert_int_eq(net_listen(lfd, 4), 0);
 	sim_attach(&sim, &sim.a);
-	static struct side a, b;
+	static struct sim_side a, b;
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
+	a.total = xfer_bytes[0];
 	b.who = 1;
+	b.total = xfer_bytes[1];
 	b.fd = -1;
 	a.fd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(XFER_PORT),
@@ -142,19 +81,16 @@ static const char *xfer_run_cfg(uint64_t seed, const char *pcap_path,
 			break;
 		}
 		if (b.fd < 0) {
-			int fd = net_accept(lfd, NULL, NULL);
-			if (fd >= 0) {
-				int one = 1;
-				net_setsockopt(fd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
-				b.fd = fd;
+			b.fd = sim_accept(lfd);
+			if (b.fd >= 0) {
 				net_close(lfd);
 				lfd = -1;
 			}
 		}
 		if (!a.closed)
-			side_step(&a);
+			sim_side_step(&a);
 		if (b.fd >= 0 && !b.closed)
-			side_step(&b);
+			sim_side_step(&b);
 		if ((a.eof && (a.bad || a.received != xfer_bytes[1])) ||
 		    (b.eof && (b.bad || b.received != xfer_bytes[0]))) {
 			snprintf(why, sizeof(why), "seed %llu: stream damaged or cut short (A got %llu%s, "
@@ -164,11 +100,7 @@ static const char *xfer_run_cfg(uint64_t seed, const char *pcap_path,
 			fail = why;
 			break;
 		}
-		/* to the next event of either host, or 1 ms */
-		int64_t da = stack_next_deadline(&sim.a), db = stack_next_deadline(&sim.b);
-		int64_t d = da < db ? da : db;
-		int64_t t = sim.now + 1000;
-		sim_run_until(&sim, d < t ? (d > sim.now ? d : sim.now + 1) : t);
+		sim_step(&sim, 1000); /* to the next event of either host, or 1 ms */
 	}
 	if (!fail) {
 		/* TIME-WAIT and the last retransmissions end: the tables empty */

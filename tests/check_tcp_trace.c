@@ -81,9 +81,7 @@ static void trace_transfer(uint64_t seed, char **buf, size_t *len)
 			}
 			got += (size_t)r;
 		}
-		int64_t da = stack_next_deadline(&sim.a), db = stack_next_deadline(&sim.b);
-		int64_t d = da < db ? da : db, t = sim.now + 1000;
-		sim_run_until(&sim, d < t ? (d > sim.now ? d : sim.now + 1) : t);
+		sim_step(&sim, 1000);
 	}
 	ck_assert_msg(eof && got == TRACE_BYTES, "transfer did not finish: %zu of %d bytes", got,
 		      TRACE_BYTES);

@@ -144,6 +144,20 @@ void expect_no_tx(struct harness *h)
 	ck_assert_msg(p == NULL, "expected silence, the host sent a %zu-byte frame", len);
 }
 
+void drop_tx(struct harness *h)
+{
+	while (testdev_sent_count(h->dev))
+		pkt_free(testdev_take_sent(h->dev));
+}
+
+struct ipaddr v6(const char *text)
+{
+	struct ipaddr a;
+	ck_assert_int_eq(ipaddr_pton(text, &a), 0);
+	ck_assert_int_eq(a.family, AF_INET6);
+	return a;
+}
+
 size_t vector_frame(const char *file, int index, uint8_t *buf, size_t cap)
 {
 	char path[512], err[PCAP_ERRBUF_SIZE];

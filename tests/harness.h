@@ -62,6 +62,12 @@ struct pkt *expect_tx(struct harness *h);
 /* Fails the test if the host sent a frame. */
 void expect_no_tx(struct harness *h);
 
+/* Frees every frame the host sent that the test has not taken. */
+void drop_tx(struct harness *h);
+
+/* The IPv6 address text (fails the test if it is not one). */
+struct ipaddr v6(const char *text);
+
 /* Loads frame number index (1-based, as tshark numbers them) from a pcap
  * in tests/vectors/ into buf. Returns its length; fails the test if the
  * file or frame is missing. */
