@@ -240,6 +240,14 @@ static int tap_attach(const char *name)
 		close(fd);
 		return -1;
 	}
+	/* The TAP's offloads belong to the interface and outlive the tapstack
+	 * host that turned them on: off, or the kernel hands lwIP frames with
+	 * unfinished checksums (and GRO'd ones past its MTU) */
+	if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		fprintf(stderr, PROG ": TUNSETOFFLOAD %s: %s\n", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	int fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	return fd;
