@@ -298,15 +298,28 @@ static void arp_reply(struct stack *s, struct netif *ifp, const struct arp_msg *
 
 /* Sends a gratuitous ARP request announcing ifp's IPv4 address (RFC 5227 3):
  * sender and target address both ours, target MAC zero, to broadcast. */
-void arp_announce(struct stack *s, struct netif *ifp)
+static void arp_send_announce(struct stack *s, struct netif *ifp)
 {
 	char a[IP4_STRLEN], mac[ETH_MAC_STRLEN];
 
-	if (!ifp->ip4)
-		return;
 	stats_inc(&s->stats, "arp.tx_announce");
 	TRACE(s, "tx ARP announce %s is-at %s", ip4_ntop(ifp->ip4, a), mac_ntop(ifp->mac, mac));
 	arp_send(s, ifp, ARP_OP_REQUEST, eth_broadcast, mac_zero, ifp->ip4);
+}
+
+/* RFC 5227 2.3: "the host MUST ... announce ... by sending ANNOUNCE_NUM
+ * ARP Announcements, spaced ANNOUNCE_INTERVAL seconds apart": one now, the
+ * rest from arp_timer(). (The probes of 2.1 that should come first are not
+ * sent: see the README's conformance table.) */
+void arp_announce(struct stack *s, struct netif *ifp)
+{
+	if (!ifp->ip4)
+		return;
+	arp_send_announce(s, ifp);
+	ifp->arp_announces_left = ARP_ANNOUNCE_NUM - 1;
+	ifp->arp_announce_at = s->now + ARP_ANNOUNCE_INTERVAL_US;
+	if (ifp->arp_announces_left > 0 && ifp->arp_announce_at < s->arp.next)
+		s->arp.next = ifp->arp_announce_at;
 }
 
 /* ---- Receiving ---- */
@@ -603,6 +616,22 @@ void arp_timer(struct stack *s)
 			arp_entry_expire(s, e);
 		if (e->state != ARP_FREE && e->timer < s->arp.next)
 			s->arp.next = e->timer;
+	}
+	for (int i = 0; i < s->nifs; i++) {
+		struct netif *ifp = &s->ifs[i];
+		if (ifp->arp_announces_left <= 0)
+			continue;
+		if (!ifp->ip4) {
+			ifp->arp_announces_left = 0; /* the address went away */
+			continue;
+		}
+		if (ifp->arp_announce_at <= s->now) {
+			arp_send_announce(s, ifp);
+			ifp->arp_announces_left--;
+			ifp->arp_announce_at = s->now + ARP_ANNOUNCE_INTERVAL_US;
+		}
+		if (ifp->arp_announces_left > 0 && ifp->arp_announce_at < s->arp.next)
+			s->arp.next = ifp->arp_announce_at;
 	}
 }
 

@@ -19,6 +19,8 @@
 #define ARP_PENDING_MAX 4         /* packets queued per unresolved address */
 #define ARP_RETRY_US 1000000      /* between requests for an INCOMPLETE entry */
 #define ARP_MAX_RETRIES 3         /* requests before giving up */
+#define ARP_ANNOUNCE_NUM 2        /* RFC 5227 1.1: announcements when an address comes up */
+#define ARP_ANNOUNCE_INTERVAL_US 2000000 /* RFC 5227 1.1: ANNOUNCE_INTERVAL, 2 s between them */
 #define ARP_REACHABLE_US 30000000 /* REACHABLE lasts this long after a confirmation */
 #define ARP_STALE_US 60000000     /* a STALE entry not confirmed again is removed after this */
 #define ARP_LOCKTIME_US 1000000   /* a new MAC this soon after a confirmation is ignored (Linux locktime) */
@@ -66,8 +68,8 @@ struct arp_entry {
 
 struct arp_cache {
 	struct arp_entry e[ARP_CACHE_SIZE];
-	int64_t next;             /* no entry's deadline is earlier than this: arp_timer
-				   * looks at the entries only when it has come */
+	int64_t next;             /* no entry's deadline (nor an announcement's) is earlier
+				   * than this: arp_timer looks only when it has come */
 };
 
 void arp_cache_init(struct arp_cache *c);
@@ -88,7 +90,9 @@ void arp_input(struct stack *s, struct netif *ifp, struct pkt *p);
  * queued while ARP asks. Consumes p. Returns 0 or a negative errno. */
 int arp_output(struct stack *s, struct netif *ifp, struct pkt *p, uint32_t nexthop);
 
-/* Sends a gratuitous ARP request announcing ifp's IPv4 address (RFC 5227 3). */
+/* Announces ifp's IPv4 address (RFC 5227 2.3): a gratuitous ARP request
+ * now, and ARP_ANNOUNCE_NUM - 1 more, ARP_ANNOUNCE_INTERVAL_US apart, sent
+ * by arp_timer(). */
 void arp_announce(struct stack *s, struct netif *ifp);
 
 /* Runs the cache's timers at s->now: retries, giving up, REACHABLE to

@@ -44,6 +44,8 @@ struct netif {
 	uint32_t ip4;              /* host order; 0 = none yet */
 	int ip4_prefix;
 	struct ndp_if ip6;          /* IPv6 addresses and state (ip/ndp.h) */
+	int arp_announces_left;     /* gratuitous ARPs still to send (link/arp.c) */
+	int64_t arp_announce_at;    /* when the next one is due */
 };
 
 struct stack {

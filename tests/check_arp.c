@@ -650,6 +650,23 @@ START_TEST(test_gratuitous_arp_at_start)
 	pkt_free(p);
 	ck_assert_ptr_null(testdev_take_sent(dev));
 	ck_assert_uint_eq(stats_get(&s.stats, "arp.tx_announce"), 1);
+	/* RFC 5227 2.3: ANNOUNCE_NUM (2) announcements, ANNOUNCE_INTERVAL (2 s)
+	 * apart: the second is the stack's next deadline, and comes then */
+	ck_assert_int_eq(stack_next_deadline(&s), 2000000);
+	stack_poll(&s, 1999999);
+	ck_assert_ptr_null(testdev_take_sent(dev));
+	stack_poll(&s, 2000000);
+	p = testdev_take_sent(dev);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, 60);
+	ck_assert_mem_eq(p->data, want, 60);
+	pkt_free(p);
+	ck_assert_uint_eq(stats_get(&s.stats, "arp.tx_announce"), 2);
+	/* and no third */
+	ck_assert_int_eq(stack_next_deadline(&s), STACK_NO_DEADLINE);
+	stack_poll(&s, 60000000);
+	ck_assert_ptr_null(testdev_take_sent(dev));
+	ck_assert_uint_eq(stats_get(&s.stats, "arp.tx_announce"), 2);
 	stack_fini(&s);
 	netdev_close(dev);
 	ck_assert_uint_eq(pkt_in_use(), 0);
