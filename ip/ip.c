@@ -42,7 +42,7 @@ static bool ip6_enabled(const struct stack *s)
  * way, RFC 8200 5). Consumes p. Returns 0 or a negative errno;
  * -EAFNOSUPPORT ("ip.family_unsupported") for IPv6 on a host without it. */
 int ip_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
-	      uint8_t proto, uint8_t ttl, bool df)
+	      uint8_t proto, uint8_t ttl, enum ip_df df)
 {
 	char a[IPADDR_STRLEN];
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ip/addr.h"
+#include "ip/ipv4.h" /* enum ip_df */
 
 struct stack;
 struct netif;
@@ -30,9 +31,10 @@ struct ip_rx {
 /* Sends the transport payload p (p->data at the transport header) from src
  * (family 0 or an unspecified address: chosen by the route) to dst. ttl 0
  * means the default. Consumes p. Returns 0 or a negative errno:
- * -ENETUNREACH, -EMSGSIZE (DF set and too big), -EAFNOSUPPORT. */
+ * -ENETUNREACH, -EMSGSIZE (IP_DF_DO and too big), -EAFNOSUPPORT. df: the
+ * Don't Fragment choice for IPv4 (ip/ipv4.h). */
 int ip_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
-	      uint8_t proto, uint8_t ttl, bool df);
+	      uint8_t proto, uint8_t ttl, enum ip_df df);
 
 /* The source address this host would use to reach dst (RFC 1122 3.3.4.3 /
  * RFC 6724 later): the address of the outgoing interface. Returns 0 or

@@ -295,12 +295,12 @@ static int ipv4_route(struct stack *s, uint32_t dst, struct netif **ifp, uint32_
 int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 		uint8_t ttl)
 {
-	return ipv4_output_df(s, p, src, dst, proto, ttl, false);
+	return ipv4_output_df(s, p, src, dst, proto, ttl, IP_DF_DONT);
 }
 
 /* See ipv4.h. Consumes p. */
 int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		   uint8_t ttl, bool df)
+		   uint8_t ttl, enum ip_df df)
 {
 	struct netif *ifp;
 	uint32_t nexthop;
@@ -317,13 +317,18 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 	 * taught us (ip/pmtu.h), when it is below the link's */
 	struct ipaddr d = ipaddr_v4(dst);
 	unsigned mtu = pmtu_get(s, &d, ifp->mtu);
+	/* it fits if it is no larger than the path takes, or if it is a TCP
+	 * segment for the device to cut (TSO, pkt.h) and the device takes one
+	 * that large */
+	bool fits = total <= mtu || (p->gso_size && total <= ifp->dev->tso_max);
 	/* RFC 791 3.1: the total length field has 16 bits; RFC 791 3.2: a
 	 * datagram with Don't Fragment set that does not fit is not sent */
-	if (total > 65535 || (df && total > mtu)) {
+	if (total > 65535 || (df == IP_DF_DO && !fits)) {
 		stack_drop(s, p, "ip.tx_too_big", "%zu bytes to %s, mtu %u%s", total,
-			   ip4_ntop(dst, a), mtu, df ? " DF" : "");
+			   ip4_ntop(dst, a), mtu, df == IP_DF_DO ? " DF" : "");
 		return -EMSGSIZE;
 	}
+	bool set_df = df == IP_DF_DO || (df == IP_DF_WANT && fits);
 	uint8_t *hdr = pkt_push(p, IPV4_HDR_LEN);
 	if (!hdr) {
 		stack_drop(s, p, "ip.no_headroom", "to %s", ip4_ntop(dst, a));
@@ -335,7 +340,7 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 		.ihl = 5,
 		.total_len = (uint16_t)total,
 		.id = s->ip_id++,
-		.frag = df ? IPV4_FLAG_DF : 0,
+		.frag = set_df ? IPV4_FLAG_DF : 0,
 		.ttl = ttl ? ttl : IPV4_DEFAULT_TTL,
 		.proto = proto,
 		.src = src,
@@ -347,10 +352,8 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(dst, b), proto,
 	      total);
 	/* RFC 791 3.2: larger than the path takes (the link's MTU or a smaller
-	 * one learned, ip/pmtu.h), sent in fragments; but a TCP segment for the
-	 * device to cut (TSO, pkt.h) goes whole, if the device takes one that
-	 * large */
-	if (total > mtu && !(p->gso_size && total <= ifp->dev->tso_max)) {
+	 * one learned, ip/pmtu.h), sent in fragments */
+	if (!fits) {
 		pkt_csum_complete(p); /* fragments carry a finished checksum */
 		return ipv4_fragment_output(s, ifp, p, nexthop, mtu);
 	}

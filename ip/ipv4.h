@@ -61,11 +61,22 @@ void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p);
  * fragments, see ipv4_frag.h) or another negative errno. */
 int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto, uint8_t ttl);
 
-/* The same, with the Don't Fragment flag chosen: a datagram larger than the
- * MTU is fragmented (RFC 791 3.2) unless df is set, and then refused with
- * -EMSGSIZE ("ip.tx_too_big"). ipv4_output() is this with df false. */
+/* Don't Fragment, chosen per datagram (the values of Linux's
+ * IP_MTU_DISCOVER):
+ *   IP_DF_DONT  never set: a datagram larger than the path MTU leaves in
+ *               fragments (RFC 791 3.2);
+ *   IP_DF_WANT  set when the datagram fits the path MTU, so that a router
+ *               that cannot forward it whole says so with "fragmentation
+ *               needed" (RFC 1191 3: path MTU discovery; TCP sends so);
+ *               one that does not fit leaves in fragments without DF;
+ *   IP_DF_DO    always set: one that does not fit is refused with
+ *               -EMSGSIZE ("ip.tx_too_big"). */
+enum ip_df { IP_DF_DONT, IP_DF_WANT, IP_DF_DO };
+
+/* The same, with the Don't Fragment flag chosen by df (above).
+ * ipv4_output() is this with IP_DF_DONT. */
 int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		   uint8_t ttl, bool df);
+		   uint8_t ttl, enum ip_df df);
 
 /* Checksum sum of the IPv4 pseudo-header (RFC 793 3.1 / RFC 768), to be
  * passed to csum_partial() by TCP and UDP. */

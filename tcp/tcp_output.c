@@ -211,7 +211,13 @@ static int tcp_tx(struct stack *s, const struct ipaddr *src, const struct ipaddr
 		      rel && (seg->flags & TCP_FLAG_ACK) ? seg->ack - tp->irs : seg->ack,
 		      (unsigned)seg->wnd << ws, len);
 	}
-	return ip_output(s, p, src, dst, IP_PROTO_TCP, 0, false);
+	/* RFC 1191 3 (and 6.4 for TCP): Don't Fragment on every segment that
+	 * fits the path MTU, so that a router with a smaller MTU answers
+	 * "fragmentation needed" and the MSS comes down (tcp_input.c); one
+	 * still larger (sent before the path MTU fell) leaves in fragments,
+	 * as Linux's IP_PMTUDISC_WANT does. IPv6 has no DF: routers never
+	 * fragment (RFC 8200 5) */
+	return ip_output(s, p, src, dst, IP_PROTO_TCP, 0, IP_DF_WANT);
 }
 
 /* An ACK carrying window wnd went out: the peer now knows rcv_nxt, so no

@@ -694,15 +694,30 @@ START_TEST(test_output_fragments)
 	ck_assert_uint_eq(count(&h, "ip.fragments_tx"), 2);
 
 	/* RFC 791 3.2: with DF set it is refused instead */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1481), 0, PEER, IP_PROTO_ICMP, 0, true),
+	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1481), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_DO),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
 	expect_no_tx(&h);
 	/* with DF set and fitting, it goes whole with DF on the wire */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, IP_PROTO_ICMP, 0, true), 0);
+	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_DO), 0);
 	struct pkt *r = expect_tx(&h);
 	ck_assert_uint_eq(be16_get(r->data + L3 + 6), IPV4_FLAG_DF);
 	pkt_free(r);
+	/* IP_DF_WANT (as TCP sends): DF when it fits, fragments without DF
+	 * when not (RFC 1191 3; Linux's IP_PMTUDISC_WANT) */
+	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_WANT), 0);
+	r = expect_tx(&h);
+	ck_assert_uint_eq(be16_get(r->data + L3 + 6), IPV4_FLAG_DF);
+	pkt_free(r);
+	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1481), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_WANT), 0);
+	r = expect_tx(&h);
+	ck_assert_uint_eq(be16_get(r->data + L3 + 6), IPV4_FLAG_MF); /* first fragment: MF, no DF */
+	pkt_free(r);
+	r = expect_tx(&h);
+	ck_assert_uint_eq(be16_get(r->data + L3 + 6) & IPV4_FLAG_DF, 0);
+	pkt_free(r);
+	expect_no_tx(&h);
+	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
 	/* over 65535 bytes is never sent */
 	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN + 1), 0, PEER,
 				     IP_PROTO_ICMP, 0), -EMSGSIZE);

@@ -437,7 +437,7 @@ START_TEST(test_output_too_big)
 	/* 1473 bytes of echo data: 8 + 1473 + 20 = 1501 > 1500. With DF it is
 	 * refused (RFC 791 3.2) ... */
 	ck_assert_int_eq(ipv4_output_df(&h.s, payload(ICMP_HDR_LEN + 1473), 0, PEER, IP_PROTO_ICMP,
-					0, true),
+					0, IP_DF_DO),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
 	expect_no_tx(&h);
@@ -460,7 +460,7 @@ START_TEST(test_output_too_big)
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 2);
 	expect_no_tx(&h);
 	/* exactly the MTU goes whole, DF or not */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, 253, 0, true), 0);
+	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, 253, 0, IP_DF_DO), 0);
 	r = expect_tx(&h);
 	ck_assert_uint_eq(r->len, ETH_MAX_FRAME);
 	ck_assert_uint_eq(be16_get(r->data + ETH_HDR_LEN + 6), IPV4_FLAG_DF);

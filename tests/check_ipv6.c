@@ -324,7 +324,7 @@ START_TEST(test_nud_states)
 	struct ipaddr peer = v6("fd00::1");
 	struct pkt *p = pkt_alloc(8);
 	memset(pkt_put(p, 8), 0, 8);
-	ck_assert_int_eq(ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, false), 0);
+	ck_assert_int_eq(ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, IP_DF_DONT), 0);
 	ck_assert_int_eq(peer_state(&h), NDP_INCOMPLETE);
 	struct pkt *r = expect_tx(&h);
 	const uint8_t sn1[6] = { 0x33, 0x33, 0xff, 0, 0, 1 };
@@ -346,7 +346,7 @@ START_TEST(test_nud_states)
 	ck_assert_int_eq(peer_state(&h), NDP_STALE);
 	p = pkt_alloc(8);
 	memset(pkt_put(p, 8), 0, 8);
-	ck_assert_int_eq(ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, false), 0);
+	ck_assert_int_eq(ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, IP_DF_DONT), 0);
 	pkt_free(expect_tx(&h));
 	ck_assert_int_eq(peer_state(&h), NDP_DELAY);
 	advance(&h, NDP_DELAY_US);
@@ -369,7 +369,7 @@ START_TEST(test_nud_states)
 	/* STALE, used, no answer to 3 probes: gone */
 	p = pkt_alloc(8);
 	memset(pkt_put(p, 8), 0, 8);
-	ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, false);
+	ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, IP_DF_DONT);
 	pkt_free(expect_tx(&h));
 	advance(&h, NDP_DELAY_US + 3 * NDP_RETRANS_US);
 	for (int i = 0; i < NDP_MAX_UNICAST_SOLICIT; i++)
@@ -389,7 +389,7 @@ START_TEST(test_unresolved_and_bounded_queue)
 	for (int i = 0; i < NDP_PENDING_MAX + 2; i++) {
 		struct pkt *p = pkt_alloc(8);
 		memset(pkt_put(p, 8), 0, 8);
-		ck_assert_int_eq(ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, false), 0);
+		ck_assert_int_eq(ip_output(&h.s, p, NULL, &peer, IP6_NH_NONE, 0, IP_DF_DONT), 0);
 	}
 	ck_assert_uint_eq(count(&h, "ndp.pending_overflow"), 2);
 	ck_assert_uint_eq(ndp_cache_lookup(&h.s.ndp, &peer)->pending.count, NDP_PENDING_MAX);

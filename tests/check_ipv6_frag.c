@@ -1110,6 +1110,9 @@ START_TEST(test_ipv4_frag_needed_tcp)
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.seq, t.iss + 1);
 	ck_assert_uint_eq(out.len, 960);
+	/* RFC 1191 3: the smaller segment still goes with DF, so that a router
+	 * further on can lower the path MTU again */
+	ck_assert_uint_eq(t.last_ip_frag, IPV4_FLAG_DF);
 	th_fini(&t);
 }
 END_TEST

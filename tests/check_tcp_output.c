@@ -39,6 +39,7 @@ START_TEST(segments_at_mss_then_nagle_holds_the_tail)
 	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	ck_assert_uint_eq(out.wnd, 65535);
+	ck_assert_uint_eq(t.last_ip_frag, IPV4_FLAG_DF); /* RFC 1191 3: DF on TCP segments */
 	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	/* RFC 896: the 1080-byte tail waits while data is unacknowledged */
 	th_expect_none(&t);

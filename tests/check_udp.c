@@ -311,7 +311,7 @@ START_TEST(test_ip_helpers)
 	struct ipaddr v6 = { .family = AF_INET6, .a = { 0xfd, [15] = 1 } };
 	struct pkt *p = pkt_alloc(8);
 	pkt_put(p, 8);
-	ck_assert_int_eq(ip_output(&h.s, p, NULL, &v6, IP_PROTO_UDP, 0, false), -EAFNOSUPPORT);
+	ck_assert_int_eq(ip_output(&h.s, p, NULL, &v6, IP_PROTO_UDP, 0, IP_DF_DONT), -EAFNOSUPPORT);
 	ck_assert_uint_eq(count(&h, "ip.family_unsupported"), 1);
 	ck_assert_int_eq(ip_select_source(&h.s, &v6, &src), -ENETUNREACH);
 	expect_no_tx(&h);

@@ -148,6 +148,7 @@ void th_expect(struct tcp_harness *t, struct tcp_seg *out)
 	size_t hl = (size_t)ih.ihl * 4, len = ih.total_len - hl;
 	ck_assert_uint_le(len, sizeof(t->last));
 	memcpy(t->last, p->data + ETH_HDR_LEN + hl, len);
+	t->last_ip_frag = ih.frag;
 	pkt_free(p);
 	struct ipaddr src = ipaddr_v4(ih.src), dst = ipaddr_v4(ih.dst);
 	ck_assert_msg(tcp_checksum_ok(&src, &dst, t->last, len), "the host sent a bad TCP checksum");

@@ -34,6 +34,7 @@ struct tcp_harness {
 	uint32_t iss;        /* the host's initial sequence number in built states */
 	uint32_t irs;        /* the peer's */
 	uint8_t last[2048];  /* the last segment th_expect returned (its data points here) */
+	uint16_t last_ip_frag; /* its IPv4 header's flags and fragment offset word */
 };
 
 /* A host with the peer's MAC already learned; iss 1000, irs 5000 (change
