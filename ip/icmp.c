@@ -16,6 +16,7 @@
 #include "ip/addr.h"
 #include "ip/ip.h"
 #include "ip/ipv4.h"
+#include "ip/ipv4_opts.h"
 #include "ip/pmtu.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
@@ -125,6 +126,18 @@ static bool icmp_type_is_error(uint8_t type)
 	}
 }
 
+/* The time an IPv4 Timestamp option records (RFC 791): milliseconds since
+ * midnight UT, or, where the stack has no wall clock (a simulation), its
+ * own milliseconds with the high bit set, as RFC 791 allows for a time that
+ * is not. */
+static uint32_t icmp_timestamp_ms(const struct stack *s)
+{
+	const int64_t day_ms = 86400000;
+	if (!s->wall_offset)
+		return (uint32_t)((s->now / 1000) % day_ms) | IPV4_TS_NONSTANDARD;
+	return (uint32_t)(((s->now + s->wall_offset) / 1000) % day_ms);
+}
+
 /* Answers an echo request in place (p->data at the ICMP header): RFC 792
  * and RFC 1122 3.2.2.6 say the reply carries the same identifier, sequence
  * number and data, from the address the request was sent to. Requests to a
@@ -153,11 +166,25 @@ static void icmp_echo_request(struct stack *s, struct netif *ifp, struct pkt *p,
 	be16_put(p->data + ICMP_OFF_CHECKSUM,
 		 csum_update16(be16_get(p->data + ICMP_OFF_CHECKSUM), old_word, new_word));
 
+	/* RFC 1122 3.2.2.6: Record Route and Timestamp options come back in
+	 * the reply, with this host added (ip/ipv4_opts.c); the request's
+	 * header is still in the headroom, just before p->data */
+	uint8_t opts[IPV4_OPT_MAX];
+	int optlen = 0;
+	if (ip->ihl > 5) {
+		optlen = ipv4_echo_options(p->data - (size_t)ip->ihl * 4 + IPV4_HDR_LEN,
+					   (size_t)(ip->ihl - 5) * 4, ip->dst, icmp_timestamp_ms(s), opts);
+		if (optlen < 0) {
+			stack_drop(s, p, "icmp.echo_bad_options", "from %s", ip4_ntop(ip->src, src));
+			return;
+		}
+		if (optlen)
+			stats_inc(&s->stats, "icmp.echo_options_returned");
+	}
 	stats_inc(&s->stats, "icmp.tx_echo_reply");
-	TRACE(s, "tx ICMP echo reply to %s id %u seq %u", ip4_ntop(ip->src, src), id, seq);
-	/* RFC 1122 3.2.2.6 asks to return Record Route and Timestamp options;
-	 * ipv4_output sends no options, so they are not returned yet */
-	ipv4_output(s, p, ip->dst, ip->src, IP_PROTO_ICMP, 0);
+	TRACE(s, "tx ICMP echo reply to %s id %u seq %u%s", ip4_ntop(ip->src, src), id, seq,
+	      optlen ? " with the request's route/timestamp options" : "");
+	ipv4_output_opts(s, p, ip->dst, ip->src, IP_PROTO_ICMP, 0, IP_DF_DONT, opts, (size_t)optlen);
 }
 
 /* Passes an echo reply's identifier, sequence and data to the callback, if

@@ -302,6 +302,13 @@ int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint
 int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 		   uint8_t ttl, enum ip_df df)
 {
+	return ipv4_output_opts(s, p, src, dst, proto, ttl, df, NULL, 0);
+}
+
+/* See ipv4.h. Consumes p. */
+int ipv4_output_opts(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
+		     uint8_t ttl, enum ip_df df, const uint8_t *opts, size_t optlen)
+{
 	struct netif *ifp;
 	uint32_t nexthop;
 	char a[IP4_STRLEN], b[IP4_STRLEN];
@@ -312,7 +319,12 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 	}
 	if (src == 0)
 		src = ifp->ip4;
-	size_t total = p->len + IPV4_HDR_LEN;
+	if (optlen > 40 || optlen % 4) {
+		stack_drop(s, p, "ip.tx_bad_options", "%zu bytes of options", optlen);
+		return -EINVAL;
+	}
+	size_t hlen = IPV4_HDR_LEN + optlen;
+	size_t total = p->len + hlen;
 	/* RFC 1191: no larger than the path MTU "fragmentation needed"
 	 * taught us (ip/pmtu.h), when it is below the link's */
 	struct ipaddr d = ipaddr_v4(dst);
@@ -329,7 +341,7 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 		return -EMSGSIZE;
 	}
 	bool set_df = df == IP_DF_DO || (df == IP_DF_WANT && fits);
-	uint8_t *hdr = pkt_push(p, IPV4_HDR_LEN);
+	uint8_t *hdr = pkt_push(p, hlen);
 	if (!hdr) {
 		stack_drop(s, p, "ip.no_headroom", "to %s", ip4_ntop(dst, a));
 		return -ENOBUFS;
@@ -347,6 +359,12 @@ int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, u
 		.dst = dst,
 	};
 	ipv4_emit(&h, hdr);
+	if (optlen) { /* IHL covers them; the checksum is summed again */
+		memcpy(hdr + IPV4_HDR_LEN, opts, optlen);
+		hdr[IP_OFF_VER_IHL] = (uint8_t)(4 << 4 | hlen / 4);
+		be16_put(hdr + IP_OFF_CHECKSUM, 0);
+		be16_put(hdr + IP_OFF_CHECKSUM, inet_csum(hdr, hlen));
+	}
 	p->flags = 0;
 	stats_inc(&s->stats, "ip.tx");
 	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(dst, b), proto,

@@ -78,6 +78,12 @@ enum ip_df { IP_DF_DONT, IP_DF_WANT, IP_DF_DO };
 int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 		   uint8_t ttl, enum ip_df df);
 
+/* The same with options (optlen bytes, a multiple of 4, at most 40, padded
+ * already) after the fixed header; larger than the MTU, the first fragment
+ * carries them all and later ones those marked "copied" (RFC 791 3.2). */
+int ipv4_output_opts(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
+		     uint8_t ttl, enum ip_df df, const uint8_t *opts, size_t optlen);
+
 /* Checksum sum of the IPv4 pseudo-header (RFC 793 3.1 / RFC 768), to be
  * passed to csum_partial() by TCP and UDP. */
 uint32_t ipv4_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);

@@ -45,6 +45,7 @@
 #include "ip/addr.h"
 #include "ip/icmp.h"
 #include "ip/ipv4.h"
+#include "ip/ipv4_opts.h"
 #include "link/arp.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
@@ -64,8 +65,6 @@ enum {
 
 #define IPV4_MAX_TOTAL_LEN 65535   /* RFC 791 3.1: the total length has 16 bits */
 #define IPV4_OPT_COPY 0x80         /* RFC 791 3.1: option type bit "copied on fragmentation" */
-#define IPV4_OPT_EOL 0             /* end of option list */
-#define IPV4_OPT_NOP 1             /* no operation */
 
 /* ---- Reading a held fragment's header (p->data at the IP header) ---- */
 

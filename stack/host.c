@@ -302,6 +302,7 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	}
 	if (h->s.tcp.tcp_trace)
 		setvbuf(h->s.tcp.tcp_trace, NULL, _IOLBF, 0); /* rows readable while it runs */
+	h->s.wall_offset = host_clock_epoch_offset();
 	stack_start(&h->s, host_clock_now());
 	host_catch_signals();
 	host_attach_sockets(h);

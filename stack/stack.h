@@ -52,6 +52,8 @@ struct stack {
 	char name[16];             /* shown in trace lines; "" for none */
 	int64_t now;               /* time of the current entry point, microseconds */
 	int64_t started;           /* time of stack_start(): trace lines count from it */
+	int64_t wall_offset;       /* the wall clock (us since 1970) minus now; 0: unknown
+				      (simulations): only IPv4 timestamps use it */
 	struct rng rng;
 	struct stats stats;
 	FILE *trace;               /* NULL: tracing off, and free of cost */

@@ -7,6 +7,7 @@
 
 #include "ip/icmp.h"
 #include "ip/ipv4.h"
+#include "ip/ipv4_opts.h"
 #include "link/arp.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
@@ -114,6 +115,143 @@ END_TEST
 START_TEST(test_echo_reply_1472_like_linux)
 {
 	echo_like_linux("icmp-echo-1472.pcap", 1, 2);
+}
+END_TEST
+
+/* ---- Echo options (RFC 1122 3.2.2.6): ping -R, ping -T ---- */
+
+/* Injects frame req of icmp-echo-options.pcap (Linux's ping -R / -T) and
+ * expects a reply with the same IP options and ICMP bytes as Linux's reply
+ * in frame rep, except the timestamps the host writes: at the option
+ * offsets ts_at (from the first option byte) it must have written its own
+ * time, which the harness, with no wall clock, gives as its milliseconds
+ * with the high bit set (RFC 791: "not in milliseconds since midnight"). */
+static void echo_options_like_linux(int req, int rep, const size_t *ts_at, size_t nts)
+{
+	static uint8_t f[1600], want[1600];
+	struct harness h;
+
+	harness_init(&h, "10.0.0.2/24", NULL);
+	harness_learn_peer(&h);
+	h.now = 5000000;
+	size_t n = vector_frame("icmp-echo-options.pcap", req, f, sizeof(f));
+	size_t wn = vector_frame("icmp-echo-options.pcap", rep, want, sizeof(want));
+	inject(&h, f, n);
+
+	struct pkt *r = expect_tx(&h);
+	struct ipv4_hdr ip;
+	ck_assert_ptr_null(ipv4_parse(r->data + L3, r->len - L3, &ip)); /* checksum over the options */
+	ck_assert_uint_eq(ip.src, HOST);
+	ck_assert_uint_eq(ip.dst, PEER);
+	size_t hl = (size_t)ip.ihl * 4;
+	ck_assert_uint_eq(hl, (size_t)(want[L3] & 0x0f) * 4);
+	ck_assert_uint_gt(hl, IPV4_HDR_LEN);
+	ck_assert_uint_eq(r->len, wn);
+	uint8_t *opt = r->data + L3 + IPV4_HDR_LEN, *wopt = want + L3 + IPV4_HDR_LEN;
+	for (size_t i = 0; i < nts; i++) {
+		ck_assert_uint_eq(be32_get(opt + ts_at[i]), (5000u % 86400000u) | IPV4_TS_NONSTANDARD);
+		memcpy(wopt + ts_at[i], opt + ts_at[i], 4);
+	}
+	ck_assert_mem_eq(opt, wopt, hl - IPV4_HDR_LEN);
+	ck_assert_mem_eq(r->data + L3 + hl, want + L3 + hl, wn - L3 - hl);
+	pkt_free(r);
+	expect_no_tx(&h);
+	ck_assert_uint_eq(count(&h, "icmp.echo_options_returned"), 1);
+	harness_fini(&h);
+}
+
+START_TEST(test_echo_record_route_like_linux)
+{
+	/* ping -R: RR 10.0.0.1, 10.0.0.2, 10.0.0.2 (the host twice: it
+	 * received the request, it sends the reply), as Linux answers */
+	echo_options_like_linux(1, 2, NULL, 0);
+}
+END_TEST
+
+START_TEST(test_echo_timestamp_like_linux)
+{
+	/* ping -T tsandaddr: entries of 8 bytes, the host's two at 12 and 20 */
+	static const size_t tsandaddr[] = { 4 + 8 + 4, 4 + 16 + 4 };
+	echo_options_like_linux(3, 4, tsandaddr, 2);
+	/* ping -T tsonly: entries of 4 bytes, the host's two at 8 and 12 */
+	static const size_t tsonly[] = { 4 + 4, 4 + 8 };
+	echo_options_like_linux(5, 6, tsonly, 2);
+}
+END_TEST
+
+/* The edge cases of RFC 791's rules, on the option bytes alone. */
+START_TEST(test_echo_options_rules)
+{
+	uint8_t out[IPV4_OPT_MAX];
+	const uint32_t self = 0x0a000002, ts = 1234;
+
+	/* RR with room for one address only: filled once, then full */
+	uint8_t rr1[] = { IPV4_OPT_RR, 7, 4, 0, 0, 0, 0, IPV4_OPT_EOL };
+	ck_assert_int_eq(ipv4_echo_options(rr1, sizeof(rr1), self, ts, out), 8);
+	ck_assert_uint_eq(out[2], 8);
+	ck_assert_uint_eq(be32_get(out + 3), self);
+	ck_assert_uint_eq(out[7], IPV4_OPT_EOL);
+	/* RR full already: returned as it came */
+	uint8_t rrfull[] = { IPV4_OPT_RR, 7, 8, 1, 2, 3, 4, IPV4_OPT_EOL };
+	ck_assert_int_eq(ipv4_echo_options(rrfull, sizeof(rrfull), self, ts, out), 8);
+	ck_assert_mem_eq(out, rrfull, 7);
+	/* some room but not a whole address: in error */
+	uint8_t rrpart[] = { IPV4_OPT_RR, 9, 8, 1, 2, 3, 4, 0, 0, IPV4_OPT_EOL, 0, 0 };
+	ck_assert_int_eq(ipv4_echo_options(rrpart, sizeof(rrpart), self, ts, out), -1);
+	/* a pointer under the smallest legal value (4) */
+	uint8_t rrlow[] = { IPV4_OPT_RR, 7, 3, 0, 0, 0, 0, IPV4_OPT_EOL };
+	ck_assert_int_eq(ipv4_echo_options(rrlow, sizeof(rrlow), self, ts, out), -1);
+
+	/* a full timestamp option: the overflow count goes up, once per visit */
+	uint8_t tsfull[] = { IPV4_OPT_TS, 8, 9, 0x20 | IPV4_TS_ONLY, 0, 0, 0, 7 };
+	ck_assert_int_eq(ipv4_echo_options(tsfull, sizeof(tsfull), self, ts, out), 8);
+	ck_assert_uint_eq(out[3], 0x40 | IPV4_TS_ONLY);
+	ck_assert_uint_eq(be32_get(out + 4), 7);
+	/* ... and an overflow count that overflows is an error */
+	tsfull[3] = 0xf0 | IPV4_TS_ONLY;
+	ck_assert_int_eq(ipv4_echo_options(tsfull, sizeof(tsfull), self, ts, out), -1);
+	/* prespecified addresses: only the one that is ours gets a time */
+	uint8_t pre[] = { IPV4_OPT_TS, 20, 5, IPV4_TS_PRESPEC, 10, 0, 0, 2, 0, 0, 0, 0,
+			  10, 0, 0, 9, 0, 0, 0, 0 };
+	ck_assert_int_eq(ipv4_echo_options(pre, sizeof(pre), self, ts, out), 20);
+	ck_assert_uint_eq(out[2], 13);          /* past ours, stopped at 10.0.0.9's */
+	ck_assert_uint_eq(be32_get(out + 8), ts);
+	ck_assert_uint_eq(be32_get(out + 16), 0);
+	/* an unknown flag */
+	uint8_t badflag[] = { IPV4_OPT_TS, 8, 5, 2, 0, 0, 0, 0 };
+	ck_assert_int_eq(ipv4_echo_options(badflag, sizeof(badflag), self, ts, out), -1);
+
+	/* other options are left out of the reply; NOPs skipped */
+	uint8_t other[] = { IPV4_OPT_NOP, 148, 4, 0, 0, IPV4_OPT_EOL, 0, 0 };
+	ck_assert_int_eq(ipv4_echo_options(other, sizeof(other), self, ts, out), 0);
+	/* a length under 2, or running past the options: malformed */
+	uint8_t short_len[] = { 148, 1, 0, 0 };
+	ck_assert_int_eq(ipv4_echo_options(short_len, sizeof(short_len), self, ts, out), -1);
+	uint8_t past[] = { IPV4_OPT_RR, 11, 4, 0, 0, 0, 0, 0 };
+	ck_assert_int_eq(ipv4_echo_options(past, sizeof(past), self, ts, out), -1);
+	uint8_t lone[] = { IPV4_OPT_NOP, IPV4_OPT_NOP, IPV4_OPT_NOP, IPV4_OPT_RR };
+	ck_assert_int_eq(ipv4_echo_options(lone, sizeof(lone), self, ts, out), -1);
+}
+END_TEST
+
+/* A request with malformed options is not answered, and is counted. */
+START_TEST(test_echo_bad_options_dropped)
+{
+	static uint8_t f[1600];
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	harness_learn_peer(&h);
+	size_t n = vector_frame("icmp-echo-options.pcap", 1, f, sizeof(f));
+	/* the RR option's pointer to 3, under its smallest legal value */
+	ck_assert_uint_eq(f[L3 + IPV4_HDR_LEN + 1], IPV4_OPT_RR);
+	f[L3 + IPV4_HDR_LEN + 3] = 3;
+	be16_put(f + L3 + 10, 0);
+	be16_put(f + L3 + 10, inet_csum(f + L3, (size_t)(f[L3] & 0x0f) * 4));
+	inject(&h, f, n);
+	expect_no_tx(&h);
+	ck_assert_uint_eq(count(&h, "icmp.echo_bad_options"), 1);
+	ck_assert_uint_eq(count(&h, "icmp.tx_echo_reply"), 0);
+	harness_fini(&h);
 }
 END_TEST
 
@@ -581,6 +719,10 @@ Suite *icmp_suite(void)
 	tcase_add_test(tc, test_echo_round_trip);
 	tcase_add_test(tc, test_echo_reply_without_callback);
 	tcase_add_test(tc, test_rx_not_answered);
+	tcase_add_test(tc, test_echo_record_route_like_linux);
+	tcase_add_test(tc, test_echo_timestamp_like_linux);
+	tcase_add_test(tc, test_echo_options_rules);
+	tcase_add_test(tc, test_echo_bad_options_dropped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
