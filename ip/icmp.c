@@ -438,7 +438,8 @@ static bool icmp_error_rate_ok(struct icmp_state *st, int64_t now)
  * in 576 bytes (at least 8, RFC 792). Sends nothing when RFC 1122 3.2.2
  * forbids it or the rate limit is reached, counting why. The caller keeps
  * dgram. */
-void icmp_send_error(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type, uint8_t code)
+static void icmp_send_error_rest(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type,
+				 uint8_t code, uint32_t rest)
 {
 	char a[IP4_STRLEN];
 	const char *reason = icmp_error_forbidden(s, dgram, len);
@@ -467,7 +468,7 @@ void icmp_send_error(struct stack *s, const uint8_t *dgram, size_t len, uint8_t 
 	}
 	uint8_t *buf = pkt_put(p, ICMP_HDR_LEN + qlen);
 	memcpy(buf + ICMP_HDR_LEN, dgram, qlen);
-	struct icmp_hdr h = { .type = type, .code = code, .rest = 0 };
+	struct icmp_hdr h = { .type = type, .code = code, .rest = rest };
 	icmp_emit(&h, buf, ICMP_HDR_LEN + qlen);
 
 	stats_inc(&s->stats, "icmp.tx_error");
@@ -475,4 +476,15 @@ void icmp_send_error(struct stack *s, const uint8_t *dgram, size_t len, uint8_t 
 	      dgram[QIP_OFF_PROTO]);
 	/* From the address the datagram was sent to, when it is ours */
 	ipv4_output(s, p, stack_netif_by_ip4(s, dst) ? dst : 0, src, IP_PROTO_ICMP, 0);
+}
+
+void icmp_send_error(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type, uint8_t code)
+{
+	icmp_send_error_rest(s, dgram, len, type, code, 0);
+}
+
+/* RFC 792: the pointer is the first byte after the checksum */
+void icmp_send_param_problem(struct stack *s, const uint8_t *dgram, size_t len, uint8_t pointer)
+{
+	icmp_send_error_rest(s, dgram, len, ICMP_PARAM_PROBLEM, 0, (uint32_t)pointer << 24);
 }

@@ -67,4 +67,8 @@ int icmp_send_echo(struct stack *s, uint32_t dst, uint16_t id, uint16_t seq, con
  * limit says no. The caller still owns dgram. */
 void icmp_send_error(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type, uint8_t code);
 
+/* The same for a Parameter Problem (type 12, code 0), pointer naming the
+ * byte of dgram's header in error (RFC 792; RFC 1122 3.2.2.5). */
+void icmp_send_param_problem(struct stack *s, const uint8_t *dgram, size_t len, uint8_t pointer);
+
 #endif

@@ -21,6 +21,7 @@
 #include "ip/icmp.h"
 #include "ip/ip.h"
 #include "ip/ipv4_frag.h"
+#include "ip/ipv4_opts.h"
 #include "ip/pmtu.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
@@ -241,6 +242,19 @@ void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p)
 	if (!ip_bcast && (ifp->ip4 == 0 || h.dst != ifp->ip4)) {
 		reason = "ip.not_for_us";
 		goto drop;
+	}
+	/* RFC 791 3.1: options laid out as they must be (ip/ipv4_opts.c);
+	 * RFC 1122 3.2.2.5: a host SHOULD say which byte is wrong with a
+	 * Parameter Problem (icmp_send_error applies 3.2.2's rules: never
+	 * about a broadcast, an ICMP error, a later fragment) */
+	if (h.ihl > 5) {
+		int bad = ipv4_options_check(p->data + IPV4_HDR_LEN, (size_t)h.ihl * 4 - IPV4_HDR_LEN);
+		if (bad >= 0) {
+			if (!ip_bcast && !(p->flags & PKT_LINK_BCAST))
+				icmp_send_param_problem(s, p->data, p->len, (uint8_t)(IPV4_HDR_LEN + bad));
+			reason = "ip.bad_options";
+			goto drop;
+		}
 	}
 	/* RFC 791 3.2: a fragment has MF set or a nonzero offset. It waits
 	 * for the others; the one that completes the datagram gives the whole

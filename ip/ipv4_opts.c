@@ -68,6 +68,45 @@ static int record_timestamp(uint8_t *o, size_t len, uint32_t self, uint32_t ts_m
 	return 0;
 }
 
+int ipv4_options_check(const uint8_t *opts, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint8_t type = opts[i];
+		if (type == IPV4_OPT_EOL)
+			return -1;
+		if (type == IPV4_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return (int)i; /* no room for the length */
+		size_t olen = opts[i + 1];
+		if (olen < 2 || i + olen > len)
+			return (int)(i + 1);
+		if (type == IPV4_OPT_RR || type == IPV4_OPT_TS) {
+			size_t min_len = type == IPV4_OPT_RR ? 3 : 4, min_ptr = min_len + 1;
+			if (olen < min_len)
+				return (int)(i + 1);
+			size_t ptr = opts[i + 2], entry = 4;
+			if (ptr < min_ptr)
+				return (int)(i + 2);
+			if (type == IPV4_OPT_TS) {
+				unsigned flag = opts[i + 3] & 0x0f;
+				if (flag != IPV4_TS_ONLY && flag != IPV4_TS_ADDR && flag != IPV4_TS_PRESPEC)
+					return (int)(i + 3);
+				if (flag != IPV4_TS_ONLY)
+					entry = 8; /* an address and a timestamp */
+			}
+			/* not full: the next entry must fit whole */
+			if (ptr <= olen && ptr + entry - 1 > olen)
+				return (int)(i + 2);
+		}
+		i += olen;
+	}
+	return -1;
+}
+
 int ipv4_echo_options(const uint8_t *in, size_t inlen, uint32_t self, uint32_t ts_ms, uint8_t *out)
 {
 	size_t i = 0, n = 0;

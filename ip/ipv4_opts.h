@@ -18,6 +18,15 @@
 #define IPV4_TS_PRESPEC 3       /* addresses given by the sender, filled in if ours */
 #define IPV4_TS_NONSTANDARD 0x80000000u /* RFC 791: set when not ms since midnight UT */
 
+/* Checks the options of a received datagram (opts, len bytes after the
+ * fixed header) as RFC 791 3.1 lays them out: every option but end-of-list
+ * and no-operation has a length of at least 2 that stays inside the
+ * header; Record Route and Timestamp have their pointer where their rules
+ * allow (as Linux's ip_options_compile checks them). Returns -1 if they are
+ * good, else the offset from opts of the byte in error, for the pointer of
+ * an ICMP Parameter Problem (RFC 792, RFC 1122 3.2.2.5). */
+int ipv4_options_check(const uint8_t *opts, size_t len);
+
 /* Builds the options of an echo reply from those of the request (in, inlen
  * bytes after the fixed header) into out (IPV4_OPT_MAX bytes): Record Route
  * and Timestamp options are kept and updated with self, our address, twice

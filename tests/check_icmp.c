@@ -231,26 +231,65 @@ START_TEST(test_echo_options_rules)
 	ck_assert_int_eq(ipv4_echo_options(past, sizeof(past), self, ts, out), -1);
 	uint8_t lone[] = { IPV4_OPT_NOP, IPV4_OPT_NOP, IPV4_OPT_NOP, IPV4_OPT_RR };
 	ck_assert_int_eq(ipv4_echo_options(lone, sizeof(lone), self, ts, out), -1);
+
+	/* the same cases through the receive check: the offset of the bad byte */
+	ck_assert_int_eq(ipv4_options_check(rr1, sizeof(rr1)), -1);
+	ck_assert_int_eq(ipv4_options_check(rrfull, sizeof(rrfull)), -1);
+	ck_assert_int_eq(ipv4_options_check(rrpart, sizeof(rrpart)), 2);
+	ck_assert_int_eq(ipv4_options_check(rrlow, sizeof(rrlow)), 2);
+	ck_assert_int_eq(ipv4_options_check(pre, sizeof(pre)), -1);
+	ck_assert_int_eq(ipv4_options_check(badflag, sizeof(badflag)), 3);
+	ck_assert_int_eq(ipv4_options_check(other, sizeof(other)), -1);
+	ck_assert_int_eq(ipv4_options_check(short_len, sizeof(short_len)), 1);
+	ck_assert_int_eq(ipv4_options_check(past, sizeof(past)), 1);
+	ck_assert_int_eq(ipv4_options_check(lone, sizeof(lone)), 3);
 }
 END_TEST
 
-/* A request with malformed options is not answered, and is counted. */
-START_TEST(test_echo_bad_options_dropped)
+/* A datagram with malformed options is dropped (ip.bad_options) and
+ * answered with a Parameter Problem whose pointer names the bad byte (RFC
+ * 792, RFC 1122 3.2.2.5); an echo request so is not answered. */
+START_TEST(test_bad_options_parameter_problem)
 {
 	static uint8_t f[1600];
 	struct harness h;
 	harness_init(&h, "10.0.0.2/24", NULL);
 	harness_learn_peer(&h);
 	size_t n = vector_frame("icmp-echo-options.pcap", 1, f, sizeof(f));
-	/* the RR option's pointer to 3, under its smallest legal value */
+	/* ping -R's options: a NOP, then Record Route (type, length, pointer
+	 * at header bytes 21, 22, 23): the pointer to 3, under its smallest
+	 * legal value, 4 */
 	ck_assert_uint_eq(f[L3 + IPV4_HDR_LEN + 1], IPV4_OPT_RR);
 	f[L3 + IPV4_HDR_LEN + 3] = 3;
+	size_t hl = (size_t)(f[L3] & 0x0f) * 4;
 	be16_put(f + L3 + 10, 0);
-	be16_put(f + L3 + 10, inet_csum(f + L3, (size_t)(f[L3] & 0x0f) * 4));
+	be16_put(f + L3 + 10, inet_csum(f + L3, hl));
 	inject(&h, f, n);
+	struct pkt *r = expect_tx(&h);
+	expect_icmp_to_peer(r);
+	struct icmp_hdr ih;
+	ck_assert_ptr_null(icmp_parse(r->data + L4, r->len - L4, &ih));
+	ck_assert_uint_eq(ih.type, ICMP_PARAM_PROBLEM);
+	ck_assert_uint_eq(ih.code, 0);
+	ck_assert_uint_eq(ih.rest, (uint32_t)(IPV4_HDR_LEN + 3) << 24);
+	ck_assert_mem_eq(r->data + L4 + ICMP_HDR_LEN, f + L3, hl + 8); /* the header quoted */
+	pkt_free(r);
 	expect_no_tx(&h);
-	ck_assert_uint_eq(count(&h, "icmp.echo_bad_options"), 1);
-	ck_assert_uint_eq(count(&h, "icmp.tx_echo_reply"), 0);
+	ck_assert_uint_eq(count(&h, "ip.bad_options"), 1);
+	ck_assert_uint_eq(count(&h, "icmp.rx_echo_request"), 0);
+
+	/* an option running past the header: the pointer names its length */
+	n = vector_frame("icmp-echo-options.pcap", 1, f, sizeof(f));
+	f[L3 + IPV4_HDR_LEN + 2] = 40; /* RR at 21 claims 40 bytes, 39 are left */
+	be16_put(f + L3 + 10, 0);
+	be16_put(f + L3 + 10, inet_csum(f + L3, hl));
+	inject(&h, f, n);
+	r = expect_tx(&h);
+	ck_assert_ptr_null(icmp_parse(r->data + L4, r->len - L4, &ih));
+	ck_assert_uint_eq(ih.type, ICMP_PARAM_PROBLEM);
+	ck_assert_uint_eq(ih.rest, (uint32_t)(IPV4_HDR_LEN + 2) << 24);
+	pkt_free(r);
+	ck_assert_uint_eq(count(&h, "ip.bad_options"), 2);
 	harness_fini(&h);
 }
 END_TEST
@@ -722,7 +761,7 @@ Suite *icmp_suite(void)
 	tcase_add_test(tc, test_echo_record_route_like_linux);
 	tcase_add_test(tc, test_echo_timestamp_like_linux);
 	tcase_add_test(tc, test_echo_options_rules);
-	tcase_add_test(tc, test_echo_bad_options_dropped);
+	tcase_add_test(tc, test_bad_options_parameter_problem);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
