@@ -545,6 +545,14 @@ struct epoll_set {
 	struct socket *self;        /* the set's own descriptor */
 };
 
+static const struct sock_ops epoll_ops;
+
+/* The set behind descriptor socket so, or NULL if so is not a set. */
+static struct epoll_set *set_of(const struct socket *so)
+{
+	return so && so->ops == &epoll_ops ? so->proto : NULL;
+}
+
 /* Appends so to the candidates of its set. */
 static void cand_append(struct epoll_set *set, struct socket *so)
 {
@@ -602,7 +610,7 @@ static uint32_t epoll_events_of(struct socket *so)
  * ready, as Linux's epoll descriptor. It only asks: the list stays. */
 static short epoll_so_poll(struct socket *eso)
 {
-	for (struct socket *so = eso->ep_set->head; so; so = so->ep_next)
+	for (struct socket *so = set_of(eso)->head; so; so = so->ep_next)
 		if (epoll_events_of(so))
 			return POLLIN;
 	return 0;
@@ -611,12 +619,12 @@ static short epoll_so_poll(struct socket *eso)
 /* Closing a set: its sockets are registered nowhere any more. */
 static void epoll_so_close(struct socket *eso)
 {
-	struct epoll_set *set = eso->ep_set;
+	struct epoll_set *set = set_of(eso);
 	for (int i = 0; i < table_high && set->nmembers > 0; i++)
 		if (table[i] && table[i]->ep == set)
 			epoll_leave(table[i]);
 	free(set);
-	eso->ep_set = NULL;
+	eso->proto = NULL;
 }
 
 /* A set carries no data: read and write on it are invalid (as Linux). */
@@ -664,7 +672,7 @@ int net_epoll_create(void)
 		return lowest_free >= NET_MAX_SOCKETS ? -EMFILE : -ENOBUFS;
 	}
 	so->ops = &epoll_ops;
-	so->ep_set = set;
+	so->proto = set;
 	set->self = so;
 	return so->fd;
 }
@@ -674,8 +682,8 @@ int net_epoll_ctl(int epfd, int op, int fd, const struct net_epoll_event *ev)
 	struct socket *eso = socket_get(epfd), *so = socket_get(fd);
 	if (!eso || !so)
 		return -EBADF;
-	struct epoll_set *set = eso->ep_set;
-	if (!set || so->ep_set)
+	struct epoll_set *set = set_of(eso);
+	if (!set || set_of(so))
 		return -EINVAL; /* epfd is no set, or fd is one (sets do not nest here) */
 	switch (op) {
 	case NET_EPOLL_CTL_ADD:
@@ -711,11 +719,12 @@ int net_epoll_ctl(int epfd, int op, int fd, const struct net_epoll_event *ev)
 int socket_epoll_missed(int epfd)
 {
 	struct socket *eso = socket_get(epfd);
-	if (!eso || !eso->ep_set)
+	struct epoll_set *set = set_of(eso);
+	if (!set)
 		return -EINVAL;
 	int missed = 0;
 	for (int i = 0; i < table_high; i++)
-		if (table[i] && table[i]->ep == eso->ep_set && !table[i]->ep_listed &&
+		if (table[i] && table[i]->ep == set && !table[i]->ep_listed &&
 		    epoll_events_of(table[i]))
 			missed++;
 	return missed;
@@ -750,18 +759,19 @@ int net_epoll_wait(int epfd, struct net_epoll_event *events, int max, int timeou
 	struct socket *eso = socket_get(epfd);
 	if (!eso)
 		return -EBADF;
-	if (!eso->ep_set || !events || max <= 0)
+	struct epoll_set *set = set_of(eso);
+	if (!set || !events || max <= 0)
 		return -EINVAL;
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : wait_deadline((int64_t)timeout_ms * 1000);
 	for (;;) {
 		/* the candidates are asked; the driver runs the host, whose
 		 * protocols wake the sockets that something happened to */
-		int ready = epoll_scan(eso->ep_set, events, max);
+		int ready = epoll_scan(set, events, max);
 		if (ready || timeout_ms == 0)
 			return ready;
 		int w = wait_once(deadline);
 		if (w == -EAGAIN)
-			return epoll_scan(eso->ep_set, events, max);
+			return epoll_scan(set, events, max);
 		if (w < 0)
 			return w;
 	}

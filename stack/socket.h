@@ -68,7 +68,9 @@ struct socket {
 	bool nonblock;
 	bool reuseaddr;
 	bool listening;           /* TCP: listen() was called */
+	bool ep_listed;           /* on its epoll set's candidate list (below) */
 	int linger;               /* SO_LINGER: -1 off, else seconds (0 = abort with RST on close) */
+	uint32_t ep_events;       /* epoll: the events it waits for (below) */
 	int64_t rcvtimeo_us;      /* 0 = wait forever */
 	int64_t sndtimeo_us;
 	size_t rcvbuf, sndbuf;    /* bytes */
@@ -80,14 +82,11 @@ struct socket {
 	/* epoll (net_epoll_*): the set this socket is registered in (NULL:
 	 * none), what it waits for and the caller's data; and its link in the
 	 * set's list of candidates, the sockets to check at the next wait
-	 * (ep_listed: it is on that list). An epoll set is itself a socket
-	 * descriptor, whose ep_set holds the set. */
+	 * (ep_listed: it is on that list). An epoll set is itself a
+	 * descriptor: a socket whose ops are the set's and proto the set. */
 	struct epoll_set *ep;
-	uint32_t ep_events;
 	union net_epoll_data ep_data;
 	struct socket *ep_prev, *ep_next;
-	bool ep_listed;
-	struct epoll_set *ep_set;
 };
 
 /* Something happened to so that may change what its ops->poll answers:
