@@ -244,6 +244,7 @@ static void udp_queue(struct stack *s, struct socket *so, struct pkt *p, const s
 	pkt_pull(p, UDP_HDR_LEN);
 	memcpy(p->cb, &cb, sizeof(cb));
 	pktq_push(&so->rxq, p);
+	socket_wake(so); /* readable */
 	stats_inc(&s->stats, "udp.delivered");
 }
 
@@ -333,6 +334,7 @@ void udp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		if (so->rport != rport || !ipaddr_eq(&so->raddr, remote))
 			continue;
 		so->error = err;
+		socket_wake(so); /* POLLERR */
 		TRACE(s, "udp error %s for socket %s -> %s", strerror(err),
 		      ip_port_str(local, lport, l), ip_port_str(remote, rport, r));
 		return;

@@ -147,6 +147,72 @@ int net_shutdown(int fd, int how);
  * -EINTR if the program was asked to stop (SIGINT/SIGTERM) while waiting. */
 int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
+/* ---- A readiness set, like Linux's epoll(7) ----------------------------
+ *
+ * net_poll asks every descriptor it is given whether it is ready, so a
+ * server with 10,000 open connections pays 10,000 questions on every turn
+ * of its loop even when one connection is busy and the rest are idle. An
+ * epoll set turns that around: the descriptors are registered once, and
+ * the stack itself notes a socket whenever something happens to it that
+ * can change its poll answer (data queued, send space freed, a connection
+ * established, closed or reset, a child waiting on a listener...).
+ * net_epoll_wait then asks only the sockets noted since (and those still
+ * ready from last time): its cost follows the activity, not the number
+ * registered.
+ *
+ *     int ep = net_epoll_create();
+ *     struct net_epoll_event ev = { .events = POLLIN, .data.fd = lfd };
+ *     net_epoll_ctl(ep, NET_EPOLL_CTL_ADD, lfd, &ev);
+ *     for (;;) {
+ *             struct net_epoll_event got[64];
+ *             int n = net_epoll_wait(ep, got, 64, -1);
+ *             for (int i = 0; i < n; i++)
+ *                     serve(got[i].data.fd, got[i].events);
+ *     }
+ *
+ * Level-triggered, as epoll without EPOLLET: a descriptor is reported at
+ * every wait while it is ready (data left unread is reported again). The
+ * events are poll's (POLLIN, POLLOUT; POLLERR and POLLHUP are always
+ * reported, asked or not). A socket belongs to one set at most (another
+ * set's ADD gives -EBUSY; Linux allows several, tapstack keeps it simple).
+ * Closing a socket takes it out of its set; closing the set (net_close)
+ * lets go of its sockets. */
+union net_epoll_data {
+	void *ptr;
+	int fd;
+	uint32_t u32;
+	uint64_t u64;
+};
+
+struct net_epoll_event {
+	uint32_t events;           /* POLLIN, POLLOUT, POLLERR, POLLHUP */
+	union net_epoll_data data; /* the caller's, given back as it was registered */
+};
+
+#define NET_EPOLL_CTL_ADD 1
+#define NET_EPOLL_CTL_DEL 2
+#define NET_EPOLL_CTL_MOD 3
+
+/* A new empty set, as a descriptor (net_close closes it). Returns it, or
+ * -EMFILE, -ENOBUFS, -ENETDOWN (no host). */
+int net_epoll_create(void);
+
+/* ADD registers fd with ev (events of interest and data), MOD changes
+ * them, DEL takes fd out (ev may be NULL). After ADD and MOD the socket is
+ * checked at the next wait, so one already ready is reported at once.
+ * Returns 0, -EBADF (epfd or fd not a descriptor), -EINVAL (epfd not a
+ * set, fd a set, or a bad op), -EEXIST (ADD: already in this set), -EBUSY
+ * (ADD: in another set), -ENOENT (MOD, DEL: not in this set). */
+int net_epoll_ctl(int epfd, int op, int fd, const struct net_epoll_event *ev);
+
+/* Waits, at most timeout_ms (< 0 forever, 0 not at all), until some
+ * registered descriptor is ready, and fills events with up to max of them
+ * (the events that are true, masked by the interest, plus POLLERR and
+ * POLLHUP). More than max ready: the rest come at the next call (those
+ * reported go to the back of the line, so none is starved). Returns how
+ * many, 0 on timeout, -EINTR (asked to stop), -EBADF, -EINVAL. */
+int net_epoll_wait(int epfd, struct net_epoll_event *events, int max, int timeout_ms);
+
 /* Socket options at level SOL_SOCKET: SO_RCVBUF, SO_SNDBUF (int, bytes),
  * SO_REUSEADDR (int), SO_NONBLOCK (int), SO_RCVTIMEO and SO_SNDTIMEO
  * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,

@@ -13,6 +13,7 @@
 #include "stack/pkt.h"
 
 struct socket;
+struct epoll_set;
 struct stack;
 
 /* What a protocol implements. Every operation is non-blocking: it returns
@@ -67,7 +68,9 @@ struct socket {
 	bool nonblock;
 	bool reuseaddr;
 	bool listening;           /* TCP: listen() was called */
+	bool ep_listed;           /* on its epoll set's candidate list (below) */
 	int linger;               /* SO_LINGER: -1 off, else seconds (0 = abort with RST on close) */
+	uint32_t ep_events;       /* epoll: the events it waits for (below) */
 	int64_t rcvtimeo_us;      /* 0 = wait forever */
 	int64_t sndtimeo_us;
 	size_t rcvbuf, sndbuf;    /* bytes */
@@ -75,7 +78,36 @@ struct socket {
 	struct pkt_queue rxq;     /* UDP: datagrams waiting, p->data at the payload */
 	struct socket *hash_next; /* link in the protocol's demultiplexing table */
 	void *proto;              /* the protocol's own state (TCP: its control block) */
+
+	/* epoll (net_epoll_*): the set this socket is registered in (NULL:
+	 * none), what it waits for and the caller's data; and its link in the
+	 * set's list of candidates, the sockets to check at the next wait
+	 * (ep_listed: it is on that list). An epoll set is itself a
+	 * descriptor: a socket whose ops are the set's and proto the set. */
+	struct epoll_set *ep;
+	union net_epoll_data ep_data;
+	struct socket *ep_prev, *ep_next;
 };
+
+/* Something happened to so that may change what its ops->poll answers:
+ * data queued for reading, send space freed, a connection established,
+ * closed or reset, an error set, a child ready on a listener. Protocols
+ * call it at every such point; it costs next to nothing when so is in no
+ * epoll set or already listed. A wake too many costs one poll check at
+ * the next net_epoll_wait; a wake missed leaves an app waiting for an
+ * event that came (a hung connection), so call it generously. */
+void socket_wake_slow(struct socket *so);
+static inline void socket_wake(struct socket *so)
+{
+	if (so && so->ep && !so->ep_listed)
+		socket_wake_slow(so);
+}
+
+/* For tests: the sockets of set epfd that are ready (for what they are
+ * registered) but not listed as candidates, so the next wait would miss
+ * them: a wake that a protocol failed to make. 0 when all is well. Costs a
+ * pass over every descriptor. -EINVAL if epfd is not a set. */
+int socket_epoll_missed(int epfd);
 
 /* The socket behind a descriptor, or NULL. */
 struct socket *socket_get(int fd);

@@ -227,6 +227,7 @@ void tcb_free(struct tcb *tp)
 	tcp_trace_close(tp);
 	if (tp->so)
 		tp->so->proto = NULL;
+	socket_wake(tp->so); /* a socket without its connection polls POLLHUP */
 	s->tcp.count--;
 	if (tp->state == TCP_TIME_WAIT)
 		s->tcp.time_wait--;
@@ -269,6 +270,7 @@ void tcp_set_state(struct tcb *tp, enum tcp_state st)
 	if (st == TCP_TIME_WAIT)
 		tp->s->tcp.time_wait++;
 	tp->state = st;
+	socket_wake(tp->so); /* established, closing, closed: poll answers differ */
 	tcp_trace(tp, "state");
 }
 
@@ -310,6 +312,7 @@ void tcp_accept_enqueue(struct tcb *child)
 		lp->accept_head = child;
 	lp->accept_tail = child;
 	lp->naccept++;
+	socket_wake(lp->so); /* the listener is readable: a connection to accept */
 }
 
 struct tcb *tcp_accept_dequeue(struct tcb *lp)
@@ -353,6 +356,7 @@ void tcp_drop(struct tcb *tp, int err)
 		return;
 	}
 	tp->so->error = err;
+	socket_wake(tp->so); /* POLLERR */
 	tcb_unhash(tp);
 	tcp_timer_remove(tp);
 	if (tp->state == TCP_TIME_WAIT)

@@ -350,6 +350,11 @@ int tcp_socket_init(struct socket *so);
  * a connection by hand): sets so's ops, addresses and ring limits. */
 void tcp_socket_attach(struct socket *so, struct tcb *tp);
 
+/* Something happened to tp that may change its socket's poll answer
+ * (segment in, data appended, send space freed): socket_wake for its
+ * socket, if it has one (stack/socket.h: for net_epoll_wait). */
+void tcp_socket_wake(struct tcb *tp);
+
 /* ---- tcp_input.c ------------------------------------------------------- */
 
 /* Handles a segment for this host (p->data at the TCP header, p->len the IP

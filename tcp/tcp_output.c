@@ -1082,6 +1082,7 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 	bool fin_acked = tcp_fin_outstanding(tp) && ack == tp->snd_max;
 
 	ring_drop(&tp->snd, data);
+	tcp_socket_wake(tp); /* send space freed: writable */
 	tp->bytes_acked += data;
 	tcp_rtt_sample(tp, ack, seg);
 	if (syn && tp->backoff > 0 && tp->rto < TCP_RTO_SYN_LOST_US)

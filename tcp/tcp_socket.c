@@ -111,6 +111,11 @@ void tcp_socket_attach(struct socket *so, struct tcb *tp)
 		so->rcvbuf = tp->rcv.limit;
 }
 
+void tcp_socket_wake(struct tcb *tp)
+{
+	socket_wake(tp->so);
+}
+
 int tcp_socket_init(struct socket *so)
 {
 	struct tcb *tp = tcb_new(so->s);

@@ -287,6 +287,7 @@ static void tcp_timer_2msl(struct tcb *tp)
  * may free tp. */
 static void tcp_timer_fire(struct tcb *tp)
 {
+	tcp_socket_wake(tp); /* a timeout may end the connection (epoll asks again) */
 	if (tp->t_rexmt == tp->when) {
 		tcp_timer_set(tp, &tp->t_rexmt, TCP_NO_TIMER);
 		tcp_timer_rexmt(tp);

@@ -22,6 +22,7 @@
 #define MAX_VIRTUAL_US (1800LL * 1000000) /* half an hour of virtual time at most */
 
 static struct sim sim;
+static int ep = -1; /* host B's readiness set, the server's descriptors in it */
 static char root[64];
 static uint8_t *big, small[SMALL_SIZE];
 
@@ -67,6 +68,18 @@ static void remove_root(void)
 	big = NULL;
 }
 
+/* The server's watch hook: its descriptors into ep, as the services'
+ * loop does it (apps/lib/services.c). */
+static void sim_watch(void *ctx, int fd, uint32_t events)
+{
+	struct net_epoll_event ev = { .events = events, .data.fd = fd };
+	(void)ctx;
+	if (!events)
+		net_epoll_ctl(ep, NET_EPOLL_CTL_DEL, fd, NULL);
+	else if (net_epoll_ctl(ep, NET_EPOLL_CTL_MOD, fd, &ev) == -ENOENT)
+		ck_assert_int_eq(net_epoll_ctl(ep, NET_EPOLL_CTL_ADD, fd, &ev), 0);
+}
+
 /* Host B serves root on port 80; host A gets a socket connecting to it. */
 static void start(struct http_server *srv, const struct impair_cfg *link, uint64_t seed, int *cfd)
 {
@@ -78,6 +91,9 @@ static void start(struct http_server *srv, const struct impair_cfg *link, uint64
 	cfg.www = root;
 	cfg.log = NULL;
 	cfg.now = sim_clock;
+	cfg.watch = sim_watch;
+	ep = net_epoll_create();
+	ck_assert_int_ge(ep, 0);
 	ck_assert_msg(http_server_start(srv, &cfg, err, sizeof(err)) == 0, "%s", err);
 	sim_attach(&sim, &sim.a);
 	*cfd = net_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -86,16 +102,17 @@ static void start(struct http_server *srv, const struct impair_cfg *link, uint64
 	ck_assert_int_eq(net_connect(*cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
 }
 
-/* One turn: the server handles what is ready, then time moves to the next
- * event of either host (at most 1 ms on). */
+/* One turn, as the services' loop: the server enforces its deadlines and
+ * handles what the set reports, then time moves to the next event of
+ * either host (at most 1 ms on). */
 static void turn(struct http_server *srv)
 {
-	static struct pollfd fds[64];
-	int n = http_server_pollfds(srv, fds, 64);
-	if (net_poll(fds, (nfds_t)n, 0) > 0)
-		for (int i = 0; i < n; i++)
-			if (fds[i].revents)
-				http_server_handle(srv, &fds[i]);
+	struct net_epoll_event got[64];
+	http_server_tick(srv);
+	int n = net_epoll_wait(ep, got, 64, 0);
+	ck_assert_int_ge(n, 0);
+	for (int i = 0; i < n; i++)
+		http_server_handle(srv, got[i].data.fd, got[i].events);
 	sim_step(&sim, 1000);
 }
 

@@ -25,6 +25,7 @@ SUITE(tcp_input_suite) /* tests/check_tcp_input.c: SEGMENT ARRIVES, state by sta
 SUITE(tcp_output_suite) /* tests/check_tcp_output.c: sending, windows, Nagle, SWS, RTT, RSTs, Reno */
 SUITE(tcp_timer_suite)  /* tests/check_tcp_timer.c: the timer heap, RTO, persist, delayed ACK, keep-alive, TIME-WAIT */
 SUITE(sim_suite)       /* tests/check_sim.c: two hosts on a simlink */
+SUITE(epoll_suite)     /* tests/check_epoll.c: net_epoll_* reports exactly the ready sockets, at a cost that follows activity */
 SUITE(fuzz_suite)      /* tests/check_fuzz.c: hostile frames into a host and the codecs */
 SUITE(tcp_sim_suite)   /* tests/check_tcp_sim.c: two hosts, 10 MB each way over a bad link, 100 seeds */
 SUITE(tcp_trace_suite) /* tests/check_tcp_trace.c: --tcp-trace rows on a lossy simlink, tcpplot's parser */

@@ -1,7 +1,8 @@
 /* The classic small services, each on UDP and TCP, each a few lines on the
  * socket API: echo (RFC 862), discard (RFC 863) and character generator
  * (RFC 864). They show the two ways of serving: one datagram at a time
- * (UDP), and many connections from one non-blocking loop (TCP). */
+ * (UDP), and many connections from one non-blocking loop (TCP), each
+ * connection watched for what it waits for (service_watch). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,11 @@ static int classic_start(struct service *sv, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	int *fds[] = { &sv->fd, &sv->lfd, &sv->fd6, &sv->lfd6 };
+	for (int i = 0; i < 4; i++)
+		if (*fds[i] >= 0)
+			service_watch(sv, *fds[i], POLLIN);
+	sv->accepting = true;
 	return 0;
 }
 
@@ -100,28 +106,38 @@ static void classic_stop(struct service *sv)
 	}
 }
 
-/* What each TCP connection waits for: to read when it has nothing to
- * write (so a client that does not read cannot make echo buffer without
- * bound), to write when it has something (chargen always has). */
-static int classic_pollfds(struct service *sv, struct pollfd *fds, int max)
+/* What a TCP connection waits for: to read when it has nothing to write
+ * (so a client that does not read cannot make echo buffer without bound),
+ * to write when it has something (chargen always has, and reads too, to
+ * notice the client closing). Tells the loop when that changes. */
+static void conn_watch(struct service *sv, struct stream_conn *c)
 {
-	int n = 0;
-	if (n < max)
-		fds[n++] = (struct pollfd){ .fd = sv->fd, .events = POLLIN };
-	if (n < max && sv->fd6 >= 0)
-		fds[n++] = (struct pollfd){ .fd = sv->fd6, .events = POLLIN };
-	if (n < max && sv->nconns < MAX_CONNS)
-		fds[n++] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
-	if (n < max && sv->nconns < MAX_CONNS && sv->lfd6 >= 0)
-		fds[n++] = (struct pollfd){ .fd = sv->lfd6, .events = POLLIN };
-	for (int i = 0; i < sv->nconns && n < max; i++) {
-		struct stream_conn *c = &sv->conns[i];
-		short ev = c->off < c->len || kind_of(sv) == CHARGEN ? POLLOUT : POLLIN;
-		if (kind_of(sv) == CHARGEN)
-			ev |= POLLIN; /* to notice the client closing */
-		fds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+	uint32_t ev = c->off < c->len || kind_of(sv) == CHARGEN ? POLLOUT : POLLIN;
+	if (kind_of(sv) == CHARGEN)
+		ev |= POLLIN;
+	if (ev != c->watching) {
+		service_watch(sv, c->fd, ev);
+		c->watching = ev;
 	}
-	return n;
+}
+
+/* The listeners are watched while there is room for a connection more
+ * (else a waiting one would be reported at every turn, never taken). */
+static void listeners_watch(struct service *sv)
+{
+	bool room = sv->nconns < MAX_CONNS;
+	if (room == sv->accepting)
+		return;
+	int lfds[] = { sv->lfd, sv->lfd6 };
+	for (int i = 0; i < 2; i++) {
+		if (lfds[i] < 0)
+			continue;
+		if (room)
+			service_watch(sv, lfds[i], POLLIN);
+		else
+			service_unwatch(sv, lfds[i]);
+	}
+	sv->accepting = room;
 }
 
 /* One datagram in, the answer out: RFC 862 sends it back, RFC 863 drops it,
@@ -179,7 +195,9 @@ static void classic_accept(struct service *sv, int lfd)
 		c->fd = fd;
 		slot_of[kind_of(sv)][fd - NET_FD_BASE] = sv->nconns;
 		sv->count++;
+		conn_watch(sv, c);
 	}
+	listeners_watch(sv);
 }
 
 /* Closes connection i and moves the last one into its place. */
@@ -244,27 +262,31 @@ static bool classic_conn(struct service *sv, struct stream_conn *c, short revent
 	}
 }
 
-static void classic_handle(struct service *sv, const struct pollfd *pfd)
+static void classic_handle(struct service *sv, int fd, uint32_t events)
 {
-	if (pfd->fd == sv->fd || pfd->fd == sv->fd6) {
-		classic_udp(sv, pfd->fd);
+	if (fd == sv->fd || fd == sv->fd6) {
+		classic_udp(sv, fd);
 		return;
 	}
-	if (pfd->fd == sv->lfd || pfd->fd == sv->lfd6) {
-		classic_accept(sv, pfd->fd);
+	if (fd == sv->lfd || fd == sv->lfd6) {
+		classic_accept(sv, fd);
 		return;
 	}
-	int k = pfd->fd - NET_FD_BASE;
+	int k = fd - NET_FD_BASE;
 	int i = k >= 0 && k < NET_MAX_SOCKETS ? slot_of[kind_of(sv)][k] - 1 : -1;
-	if (i < 0 || i >= sv->nconns || sv->conns[i].fd != pfd->fd)
+	if (i < 0 || i >= sv->nconns || sv->conns[i].fd != fd)
 		return;
-	if (!classic_conn(sv, &sv->conns[i], pfd->revents))
-		conn_remove(sv, i);
+	if (classic_conn(sv, &sv->conns[i], (short)events)) {
+		conn_watch(sv, &sv->conns[i]);
+		return;
+	}
+	conn_remove(sv, i);
+	listeners_watch(sv);
 }
 
-#define CLASSIC(n, text)                                                             \
-	{ .name = n, .what = text, .start = classic_start, .pollfds = classic_pollfds, \
-	  .handle = classic_handle, .stop = classic_stop, .fd = -1, .lfd = -1, .fd6 = -1, .lfd6 = -1 }
+#define CLASSIC(n, text)                                                            \
+	{ .name = n, .what = text, .start = classic_start, .handle = classic_handle, \
+	  .stop = classic_stop, .fd = -1, .lfd = -1, .fd6 = -1, .lfd6 = -1 }
 
 struct service service_echo = CLASSIC("echo", "port 7, UDP and TCP: sends everything back (RFC 862)");
 struct service service_discard = CLASSIC("discard", "port 9, UDP and TCP: receives and drops (RFC 863)");

@@ -2,9 +2,9 @@
  * (`tapstack --serve dns --dns-upstream 10.0.0.1`). A question is answered
  * from the cache (dns_cache.c, TTLs lowered by the time spent there), or
  * asked of the upstream server (dns_query.c) while the loop serves others;
- * the answer is cached, then sent back. Like every service it runs from one
- * net_poll loop: the upstream queries' sockets are polled with the rest,
- * and their timers are checked at each turn of the loop. */
+ * the answer is cached, then sent back. Like every service it runs from the
+ * services' loop: the upstream queries' sockets are watched with the rest
+ * (service_watch), and their timers are checked at each turn of the loop. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +42,8 @@ struct pending {
 	bool used;
 	struct client_q c;
 	struct dns_query q;
+	int wfd;                     /* the query's socket as last watched (-1: none) */
+	uint32_t watching;
 };
 
 struct conn {
@@ -54,6 +56,7 @@ struct conn {
 	bool eof;
 	int inflight;                /* its questions still upstream */
 	int64_t last;                /* last activity */
+	uint32_t watching;           /* the events it is watched for */
 };
 
 static struct {
@@ -64,6 +67,8 @@ static struct {
 	struct pending pend[SVC_PENDING];
 	struct conn conns[SVC_CONNS];
 	uint32_t gen;
+	int npending, nconns;        /* of pend[] and conns[] in use: the timers need a
+				      * look only when there are some */
 } D;
 
 static struct dns_msg msg; /* the message being worked on */
@@ -72,6 +77,30 @@ static uint8_t buf[DNS_MSG_MAX + 2];
 static void count(const char *name)
 {
 	stats_inc(&D.s->stats, name);
+}
+
+/* A TCP client's socket is watched for reading until its end of stream,
+ * and for writing while answers wait to go. */
+static void conn_watch(struct conn *k)
+{
+	uint32_t ev = (k->eof ? 0 : POLLIN) | (k->outlen > k->outoff ? POLLOUT : 0);
+	if (k->fd >= 0 && ev != k->watching) {
+		service_watch(D.sv, k->fd, ev);
+		k->watching = ev;
+	}
+}
+
+/* An upstream query's socket is watched for what it waits for; the query
+ * may have changed sockets (UDP, then TCP after a truncated answer), and a
+ * new one may have the old one's number, so this always tells the loop. */
+static void pending_watch(struct pending *p)
+{
+	struct pollfd pfd;
+	if (!p->used || dns_query_pollfd(&p->q, &pfd) == 0)
+		return; /* done: its socket is closed, so out of the set */
+	service_watch(D.sv, pfd.fd, (uint32_t)pfd.events);
+	p->wfd = pfd.fd;
+	p->watching = (uint32_t)pfd.events;
 }
 
 /* --dns-upstream ADDR (up to DNS_MAX_SERVERS times). */
@@ -124,6 +153,7 @@ static void send_answer(const struct client_q *c, const uint8_t *ans, size_t len
 	be16_put(k->out + k->outlen, (uint16_t)len);
 	memcpy(k->out + k->outlen + 2, ans, len);
 	k->outlen += len + 2;
+	conn_watch(k); /* to write it */
 	count("dns.tx_answer_tcp");
 }
 
@@ -190,6 +220,7 @@ static void pending_done(struct pending *p)
 		D.conns[p->c.conn].inflight--;
 	dns_query_free(&p->q);
 	p->used = false;
+	D.npending--;
 }
 
 /* Asks the upstream server c's question. */
@@ -205,6 +236,7 @@ static void forward(const struct client_q *c)
 		return;
 	}
 	p->used = true;
+	D.npending++;
 	p->c = *c;
 	if (c->conn >= 0)
 		D.conns[c->conn].inflight++;
@@ -212,6 +244,8 @@ static void forward(const struct client_q *c)
 	dns_query_start(&p->q, &D.upstream, c->qname, c->qtype);
 	if (p->q.state == DQ_DONE)
 		pending_done(p);
+	else
+		pending_watch(p);
 }
 
 /* One question from a client (UDP: conn -1). Answers it from the cache, or
@@ -284,11 +318,12 @@ static void serve_udp(int fd)
 
 static void conn_close(struct conn *k)
 {
-	net_close(k->fd);
+	net_close(k->fd); /* which takes it out of the loop's set */
 	free(k->out);
 	k->out = NULL;
 	k->outlen = k->outoff = k->outcap = k->inlen = 0;
 	k->fd = -1;
+	D.nconns--;
 }
 
 /* Accepts the TCP clients waiting on listener lfd, as far as there is room. */
@@ -308,6 +343,9 @@ static void serve_accept(int lfd)
 		k->eof = false;
 		k->inflight = 0;
 		k->last = D.s->now;
+		k->watching = 0;
+		D.nconns++;
+		conn_watch(k);
 		count("dns.tcp_accept");
 	}
 }
@@ -355,74 +393,72 @@ static bool serve_conn(struct conn *k)
 }
 
 /* Finishes the upstream questions whose time is up and closes idle
- * clients; called at every turn of the loop (at least once a second). */
-static void dns_timers(void)
+ * clients; runs at every turn of the loop, and looks only when there are
+ * questions or clients. Returns the milliseconds until the next of those
+ * deadlines (-1: none). */
+static int dns_tick(struct service *sv)
 {
+	(void)sv;
+	if (D.npending == 0 && D.nconns == 0)
+		return -1;
+	int next = -1;
 	for (int i = 0; i < SVC_PENDING; i++) {
 		struct pending *p = &D.pend[i];
-		if (p->used && dns_query_tick(&p->q) != DNS_PENDING)
+		if (!p->used)
+			continue;
+		if (dns_query_tick(&p->q) != DNS_PENDING) {
 			pending_done(p);
+			continue;
+		}
+		pending_watch(p); /* a retry may have changed its socket */
+		int ms = dns_query_wait_ms(&p->q);
+		if (next < 0 || ms < next)
+			next = ms;
 	}
 	for (int i = 0; i < SVC_CONNS; i++) {
 		struct conn *k = &D.conns[i];
-		if (k->fd >= 0 && k->inflight == 0 && D.s->now - k->last > SVC_IDLE_US) {
+		if (k->fd < 0 || k->inflight != 0)
+			continue;
+		if (D.s->now - k->last > SVC_IDLE_US) {
 			count("dns.tcp_idle_close");
 			conn_close(k);
+			continue;
 		}
+		int ms = (int)((k->last + SVC_IDLE_US - D.s->now) / 1000 + 1);
+		if (next < 0 || ms < next)
+			next = ms;
 	}
+	return next;
 }
 
-static int dns_pollfds(struct service *sv, struct pollfd *fds, int max)
+static void dns_handle(struct service *sv, int fd, uint32_t events)
 {
-	int n = 0;
-	dns_timers();
-	if (n < max)
-		fds[n++] = (struct pollfd){ .fd = sv->fd, .events = POLLIN };
-	if (n < max)
-		fds[n++] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
-	if (n < max && sv->fd6 >= 0)
-		fds[n++] = (struct pollfd){ .fd = sv->fd6, .events = POLLIN };
-	if (n < max && sv->lfd6 >= 0)
-		fds[n++] = (struct pollfd){ .fd = sv->lfd6, .events = POLLIN };
-	for (int i = 0; i < SVC_CONNS && n < max; i++) {
-		struct conn *k = &D.conns[i];
-		if (k->fd >= 0)
-			fds[n++] = (struct pollfd){
-				.fd = k->fd,
-				.events = (short)((k->eof ? 0 : POLLIN) |
-						  (k->outlen > k->outoff ? POLLOUT : 0))
-			};
-	}
-	for (int i = 0; i < SVC_PENDING && n < max; i++)
-		if (D.pend[i].used)
-			n += dns_query_pollfd(&D.pend[i].q, &fds[n]);
-	return n;
-}
-
-static void dns_handle(struct service *sv, const struct pollfd *pfd)
-{
-	if (pfd->fd == sv->fd || pfd->fd == sv->fd6) {
-		serve_udp(pfd->fd);
+	if (fd == sv->fd || fd == sv->fd6) {
+		serve_udp(fd);
 		return;
 	}
-	if (pfd->fd == sv->lfd || pfd->fd == sv->lfd6) {
-		serve_accept(pfd->fd);
+	if (fd == sv->lfd || fd == sv->lfd6) {
+		serve_accept(fd);
 		return;
 	}
 	for (int i = 0; i < SVC_PENDING; i++) {
 		struct pending *p = &D.pend[i];
-		if (p->used && p->q.state != DQ_DONE && p->q.fd == pfd->fd) {
-			dns_query_handle(&p->q, pfd->revents);
+		if (p->used && p->q.state != DQ_DONE && p->q.fd == fd) {
+			dns_query_handle(&p->q, (short)events);
 			if (p->q.state == DQ_DONE)
 				pending_done(p);
+			else
+				pending_watch(p);
 			return;
 		}
 	}
 	for (int i = 0; i < SVC_CONNS; i++) {
 		struct conn *k = &D.conns[i];
-		if (k->fd == pfd->fd) {
-			if ((pfd->revents & POLLERR) || !serve_conn(k))
+		if (k->fd == fd) {
+			if ((events & POLLERR) || !serve_conn(k))
 				conn_close(k);
+			else
+				conn_watch(k);
 			return;
 		}
 	}
@@ -449,6 +485,10 @@ static int dns_start(struct service *sv, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	int *fds[] = { &sv->fd, &sv->lfd, &sv->fd6, &sv->lfd6 };
+	for (int i = 0; i < 4; i++)
+		if (*fds[i] >= 0)
+			service_watch(sv, *fds[i], POLLIN);
 	return 0;
 }
 
@@ -475,8 +515,8 @@ struct service service_dns = {
 	.name = "dns",
 	.what = "port 53, UDP and TCP: caching forwarding resolver (RFC 1035, 2308, 7766)",
 	.start = dns_start,
-	.pollfds = dns_pollfds,
 	.handle = dns_handle,
+	.tick = dns_tick,
 	.stop = dns_stop,
 	.option = dns_option,
 	.options_help =

@@ -1,6 +1,7 @@
 /* A small HTTP/1.1 origin server (RFC 9110, RFC 9112) on tapstack's socket
  * API: static files, generated /bytes/N bodies, virtual hosts, one event
- * loop, no threads. Each connection is a state machine driven by net_poll:
+ * loop, no threads. Each connection is a state machine driven by the
+ * events of its socket (the loop's readiness set, net_epoll_wait):
  *
  *   READ ──request head──> WRITE ──response sent──> READ   (keep-alive)
  *                                                 └> LINGER ──EOF or 2 s──> closed
@@ -47,6 +48,12 @@ struct http_config {
 	int send_timeout_ms;      /* a client may stop reading; default 30 s */
 	FILE *log;                /* the access log (Common Log Format), NULL: none */
 	int64_t (*now)(void);     /* a clock in microseconds; NULL: host_clock_now */
+	/* How the server says which events it waits for on a descriptor:
+	 * watch(watch_ctx, fd, POLLIN or POLLOUT), or events 0 to stop (the
+	 * loop's readiness set; the service "http" passes service_watch).
+	 * Closing a descriptor needs no call. */
+	void (*watch)(void *ctx, int fd, uint32_t events);
+	void *watch_ctx;
 };
 
 struct http_conn;
@@ -61,6 +68,10 @@ struct http_server {
 	struct http_conn **conns; /* the open connections, nconns of them */
 	int nconns, cap;
 	struct http_conn **byfd;  /* descriptor -> connection */
+	/* the connections by deadline, one queue per kind of timeout (see
+	 * conn_deadline in http_server.c) */
+	struct http_conn *tq_head[4], *tq_tail[4];
+	bool accepting;           /* the listeners are watched (below the connection cap) */
 	/* counters, for tests and for the curious */
 	uint64_t accepted, requests, rejected_503, timeouts_408, idle_closed, aborted;
 };
@@ -73,12 +84,15 @@ void http_config_init(struct http_config *cfg);
 int http_server_start(struct http_server *srv, const struct http_config *cfg, char *err,
 		      size_t errlen);
 
-/* Enforces the deadlines, then lists the descriptors to wait on (at most
- * max) with the events each connection waits for. Returns how many. */
-int http_server_pollfds(struct http_server *srv, struct pollfd *fds, int max);
+/* Enforces the deadlines that have passed (408, idle close, send timeout,
+ * end of a linger): a look at the earliest of each kind, not a pass over
+ * the connections. Returns the milliseconds until the next deadline, or
+ * -1 if there is none. Call it at every turn of the loop. */
+int http_server_tick(struct http_server *srv);
 
-/* Handles one descriptor that net_poll reported. */
-void http_server_handle(struct http_server *srv, const struct pollfd *pfd);
+/* Handles the events (POLLIN, POLLOUT, POLLERR, POLLHUP) the loop
+ * reported on fd, one of the server's descriptors. */
+void http_server_handle(struct http_server *srv, int fd, uint32_t events);
 
 /* Closes every connection and the listeners, frees everything. */
 void http_server_stop(struct http_server *srv);

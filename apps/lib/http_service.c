@@ -115,22 +115,32 @@ static int http_option(struct service *sv, const char *flag, const char *value, 
 	return 0;
 }
 
+/* The server's descriptors go into the services' set (events 0: out). */
+static void http_watch(void *ctx, int fd, uint32_t events)
+{
+	if (events)
+		service_watch(ctx, fd, events);
+	else
+		service_unwatch(ctx, fd);
+}
+
 static int http_start(struct service *sv, char *err, size_t errlen)
 {
-	(void)sv;
+	cfg()->watch = http_watch;
+	cfg()->watch_ctx = sv;
 	return http_server_start(&http_srv, cfg(), err, errlen);
 }
 
-static int http_pollfds(struct service *sv, struct pollfd *fds, int max)
+static int http_tick(struct service *sv)
 {
 	(void)sv;
-	return http_server_pollfds(&http_srv, fds, max);
+	return http_server_tick(&http_srv);
 }
 
-static void http_handle(struct service *sv, const struct pollfd *pfd)
+static void http_handle(struct service *sv, int fd, uint32_t events)
 {
 	sv->count = http_srv.requests;
-	http_server_handle(&http_srv, pfd);
+	http_server_handle(&http_srv, fd, events);
 }
 
 static void http_stop(struct service *sv)
@@ -146,8 +156,8 @@ struct service service_http = {
 	.name = "http",
 	.what = "port 80, TCP: a web server, HTTP/1.1 (RFC 9110, 9112): --www DIR, /bytes/N",
 	.start = http_start,
-	.pollfds = http_pollfds,
 	.handle = http_handle,
+	.tick = http_tick,
 	.stop = http_stop,
 	.option = http_option,
 	.options_help =

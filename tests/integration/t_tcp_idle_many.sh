@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# 400 idle connections to the host's echo service (more than the 256 past
-# which the services' loop polls connections that stay idle for a second
-# only every 10 ms: apps/lib/services.c), then, after 2 s of silence, a
-# line on each one in turn: every one gets its own line back. A cold
-# connection that is never polled again would time out here.
+# 400 idle connections to the host's echo service, then, after 2 s of
+# silence, a line on each one in turn: every one gets its own line back.
+# The services wait on a readiness set (apps/lib/services.c), which asks a
+# socket only when the stack woke it: a connection whose wake was missed
+# would never be served, and would time out here.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -18,7 +18,7 @@ for ((i = 0; i < $N; i++)); do
 	fds+=(\$fd)
 done
 echo "opened $N"
-# wait for the host to list them all, then let them go cold
+# wait for the host to list them all, then let them sit idle
 for ((i = 0; i < 100; i++)); do
 	[ -e "$TMP/listed" ] && break
 	sleep 0.1
