@@ -106,6 +106,8 @@ int stack_poll(struct stack *s, int64_t now)
 			eth_input(s, ifp, p);
 		}
 	}
+	/* the timers run after the burst: an ACK that the segments of the
+	 * burst made due goes now, once for all of them (tcp_delay_ack) */
 	arp_timer(s);
 	ndp_timer(s);
 	ipv4_reasm_timer(s);

@@ -348,23 +348,42 @@ static bool tcp_ooo_insert(struct tcb *tp, struct tcp_seg *seg)
 	return true;
 }
 
-/* RFC 1122 4.2.3.2, RFC 5681 4.2: ACK at least every second full-sized
- * segment, and within TCP_DELACK_US of any other. A segment counts as full
- * when its data plus options fill the MSS we announced (the sender leaves
- * room for its options, RFC 6691). A segment larger than the MSS (several
- * put together by the device, GRO: link/tap.c) counts as the full segments
- * it holds, so it is ACKed at once. */
+/* RFC 1122 4.2.3.2, RFC 5681 4.2, RFC 9293 3.8.6.3: ACK at least every
+ * second full-sized segment, and within TCP_DELACK_US of any other. A
+ * segment counts as full when its data plus options fill the MSS we
+ * announced (the sender leaves room for its options, RFC 6691).
+ *
+ * A segment that holds two full segments or more was put together by the
+ * device (GRO, link/tap.c: no sender sends more than our MSS) and gets a
+ * stretch ACK, as Linux gives it: one ACK for all it holds, against RFC
+ * 5681 4.2's SHOULD. Such segments read in one burst (stack_poll reads up
+ * to STACK_RX_BURST frames, then runs the timers) share one ACK at the end
+ * of the burst: the delayed-ACK timer is set to now. Segments that waited
+ * in the device's queue together get one ACK, as they would have had the
+ * kernel's GRO merged them; the sender's cost is per ACK (the kernel's
+ * tcp_ack, and a TAP write here), so a stack that falls behind and finds
+ * several queued sends fewer ACKs for the same bytes. The stretch never
+ * covers more than one GRO segment could (TCP_ACK_STRETCH_MAX bytes of full
+ * segments): beyond that, the ACK goes at once. Segments of one MSS or less
+ * keep RFC 5681's rule exactly: the second full one is ACKed at once (a
+ * sender that counts ACKs, RFC 3465's L = 2 SMSS, grows as it should). */
+#define TCP_ACK_STRETCH_MAX 65535
 static void tcp_delay_ack(struct tcp_rx *rx, size_t len)
 {
 	struct tcb *tp = rx->tp;
 	size_t optlen = rx->seg.hlen > TCP_HDR_LEN ? rx->seg.hlen - TCP_HDR_LEN : 0;
+	int segs = (int)((len + optlen) / tp->rcv_mss);
 
-	if (len + optlen >= tp->rcv_mss)
-		tp->delack_segs += (int)((len + optlen) / tp->rcv_mss);
-	if (tp->delack_segs >= 2)
+	tp->delack_segs += segs;
+	if (tp->delack_segs < 2) {
+		if (tp->t_delack == TCP_NO_TIMER)
+			tcp_timer_set(tp, &tp->t_delack, rx->s->now + TCP_DELACK_US);
+	} else if (segs >= 2 && (size_t)tp->delack_segs * tp->rcv_mss < TCP_ACK_STRETCH_MAX) {
+		if (tp->t_delack > rx->s->now)
+			tcp_timer_set(tp, &tp->t_delack, rx->s->now); /* at the end of the burst */
+	} else {
 		tp->ack_now = true;
-	else if (tp->t_delack == TCP_NO_TIMER)
-		tcp_timer_set(tp, &tp->t_delack, rx->s->now + TCP_DELACK_US);
+	}
 }
 
 /* In-order data at rcv_nxt: into the ring (what fits), then any

@@ -210,8 +210,9 @@ static struct pkt *peer_segment(uint32_t seq, uint32_t ack, size_t len, bool par
 
 /* A GRO'd segment of 30 full segments, its checksum partial and vouched
  * for by the device, is taken whole (one segment longer than the MSS) and
- * ACKed at once: it holds more than two full segments (RFC 5681 4.2). The
- * same bytes not vouched for fail the checksum. */
+ * ACKed at the end of the burst it came in: it holds more than two full
+ * segments (RFC 5681 4.2), and stack_poll runs the timers after reading
+ * the burst. The same bytes not vouched for fail the checksum. */
 START_TEST(gro_segment_taken_whole_and_acked)
 {
 	struct tcp_harness t;
@@ -228,12 +229,56 @@ START_TEST(gro_segment_taken_whole_and_acked)
 	eth_input(&t.h.s, t.h.ifp, peer_segment(t.irs + 1, t.iss + 1, len, true, true));
 	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1 + len);
 	ck_assert_uint_eq(tp->rcv.len, len);
+	th_expect_none(&t);
+	stack_poll(&t.h.s, t.h.now); /* the end of the burst */
 	struct tcp_seg out;
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
 	ck_assert_uint_eq(out.ack, t.irs + 1 + len);
 	th_expect_none(&t);
 	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.bad_checksum"), 1);
+	th_fini(&t);
+}
+END_TEST
+
+/* GRO'd segments read in one burst share one ACK at its end (tcp_delay_ack),
+ * and the stretch stops at 64 KB: the segment that brings the full
+ * segments not yet ACKed to 64 KB or more is ACKed at once. */
+START_TEST(gro_segments_of_one_burst_share_an_ack)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	uint32_t seq = t.irs + 1;
+	struct tcp_seg out;
+
+	tp->ws_ok = true; /* windows past 64 KB (RFC 7323 2) */
+	tp->rcv_wscale = tp->snd_wscale = 7;
+
+	t.h.s.now = t.h.now;
+	for (int i = 0; i < 2; i++) {
+		eth_input(&t.h.s, t.h.ifp, peer_segment(seq, t.iss + 1, 11 * MSS, true, true));
+		seq += 11 * MSS;
+	}
+	th_expect_none(&t);
+	stack_poll(&t.h.s, t.h.now); /* the end of the burst: one ACK for both */
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, seq);
+	th_expect_none(&t);
+
+	/* 20 + 20 full segments wait; 20 more make 60 * 1460 bytes > 64 KB */
+	for (int i = 0; i < 2; i++) {
+		eth_input(&t.h.s, t.h.ifp, peer_segment(seq, t.iss + 1, 20 * MSS, true, true));
+		seq += 20 * MSS;
+	}
+	th_expect_none(&t);
+	eth_input(&t.h.s, t.h.ifp, peer_segment(seq, t.iss + 1, 20 * MSS, true, true));
+	seq += 20 * MSS;
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, seq);
+	ck_assert_uint_eq(tp->rcv_nxt, seq);
+	stack_poll(&t.h.s, t.h.now); /* nothing is owed any more */
+	th_expect_none(&t);
 	th_fini(&t);
 }
 END_TEST
@@ -271,6 +316,7 @@ Suite *offload_suite(void)
 	tcase_add_test(tc, tso_sends_full_segments_in_one);
 	tcase_add_test(tc, no_tso_without_the_device);
 	tcase_add_test(tc, gro_segment_taken_whole_and_acked);
+	tcase_add_test(tc, gro_segments_of_one_burst_share_an_ack);
 	tcase_add_test(tc, csum_complete_matches_software);
 	suite_add_tcase(s, tc);
 	return s;
