@@ -99,7 +99,7 @@ soak: apps
 # (tests/bench/lwip-install) for lwIP on the same TAP: tests/bench/lwiphost,
 # the only program that links lwIP, built here and nowhere else (without
 # lwIP the bench leaves its rows out). At most 15 minutes.
-bench: apps $(BUILD)/bench/tapreflect $(BUILD)/bench/udpflood
+bench: apps $(BUILD)/bench/tapreflect $(BUILD)/bench/udpflood $(BUILD)/bench/tcpblast
 	tests/bench/nginx-install
 	tests/bench/lwip-install
 	@if pkg-config --exists lwip; then $(MAKE) --no-print-directory $(BUILD)/bench/lwiphost; \
