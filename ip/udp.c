@@ -497,7 +497,9 @@ static ssize_t udp_sendto(struct socket *so, const uint8_t *buf, size_t len, int
 	stats_inc(&s->stats, "udp.tx");
 	TRACE(s, "tx UDP %s -> %s len %zu", ip_port_str(&src, so->lport, a),
 	      ip_port_str(to, tport, b), len);
-	err = ip_output(s, p, &src, to, IP_PROTO_UDP, 0, IP_DF_DONT);
+	/* IP_MTU_DISCOVER (WANT by default, as Linux: DF when it fits the
+	 * path MTU, so a router says when it does not, RFC 1191 3) */
+	err = ip_output(s, p, &src, to, IP_PROTO_UDP, 0, socket_ip_df(so));
 	return err < 0 ? err : (ssize_t)len;
 }
 

@@ -223,7 +223,13 @@ int net_epoll_wait(int epfd, struct net_epoll_event *events, int max, int timeou
  * name; the --tcp-trace CSV rows of this connection, or of every
  * connection a listener accepts, are appended there, the header first if
  * the file is empty; an empty name stops them; -errno if it cannot be
- * opened). Level IPPROTO_IPV6 on an AF_INET6 socket:
+ * opened). Level IPPROTO_IP on an AF_INET UDP socket: IP_MTU_DISCOVER
+ * (int, as Linux's): IP_PMTUDISC_WANT (the default: Don't Fragment set on
+ * a datagram that fits the path MTU, a larger one sent in fragments),
+ * IP_PMTUDISC_DONT (never DF), IP_PMTUDISC_DO (always DF: a datagram
+ * larger than the path MTU gives -EMSGSIZE); PROBE, INTERFACE and OMIT
+ * give -EOPNOTSUPP, as does setting it on a TCP socket (TCP always sends
+ * as WANT). Level IPPROTO_IPV6 on an AF_INET6 socket:
  * IPV6_V6ONLY (int) is always 1; setting 0 gives -EOPNOTSUPP.
  * Returns 0, -ENOPROTOOPT, -EINVAL, -EBADF. */
 int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len);

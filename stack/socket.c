@@ -131,6 +131,18 @@ uint16_t socket_ephemeral_port(struct stack *s, bool (*in_use)(struct stack *s, 
 	return 0;
 }
 
+enum ip_df socket_ip_df(const struct socket *so)
+{
+	switch (so->pmtudisc) {
+	case IP_PMTUDISC_DONT:
+		return IP_DF_DONT;
+	case IP_PMTUDISC_DO:
+		return IP_DF_DO;
+	default:
+		return IP_DF_WANT;
+	}
+}
+
 /* ---- waiting ------------------------------------------------------------ */
 
 /* The absolute deadline for a wait of timeo_us (0: none). */
@@ -219,6 +231,7 @@ struct socket *socket_alloc(struct stack *s, int family, int type, int protocol)
 	so->protocol = protocol;
 	so->s = s;
 	so->linger = -1;
+	so->pmtudisc = IP_PMTUDISC_WANT;
 	if (fd_alloc(so) < 0) {
 		free(so);
 		return NULL;
@@ -818,6 +831,19 @@ int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (pr != -ENOPROTOOPT)
 			return pr;
 	}
+	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER && so->family == AF_INET) {
+		/* Linux's option (ip(7)): DONT never sets DF, WANT sets it when
+		 * the datagram fits the path MTU, DO always (larger: -EMSGSIZE).
+		 * For UDP only: TCP always sends as WANT (RFC 1191 3, tcp_output.c) */
+		if ((r = opt_int(val, len, &v)) < 0)
+			return r;
+		if (v != IP_PMTUDISC_DONT && v != IP_PMTUDISC_WANT && v != IP_PMTUDISC_DO)
+			return v >= 0 && v <= IP_PMTUDISC_OMIT ? -EOPNOTSUPP : -EINVAL;
+		if (so->type != SOCK_DGRAM)
+			return -EOPNOTSUPP;
+		so->pmtudisc = (uint8_t)v;
+		return 0;
+	}
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
 		/* see net_socket: v6-only is the one behaviour there is */
 		if ((r = opt_int(val, len, &v)) < 0)
@@ -867,6 +893,14 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		int pr = so->ops->getsockopt(so, level, name, val, len);
 		if (pr != -ENOPROTOOPT)
 			return pr;
+	}
+	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER && so->family == AF_INET) {
+		v = so->type == SOCK_DGRAM ? so->pmtudisc : IP_PMTUDISC_WANT;
+		if (*len < (socklen_t)sizeof(int))
+			return -EINVAL;
+		memcpy(val, &v, sizeof(int));
+		*len = sizeof(int);
+		return 0;
 	}
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
 		v = 1;

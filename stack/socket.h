@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "ip/addr.h"
+#include "ip/ipv4.h" /* enum ip_df */
 #include "stack/net.h"
 #include "stack/pkt.h"
 
@@ -69,6 +70,8 @@ struct socket {
 	bool reuseaddr;
 	bool listening;           /* TCP: listen() was called */
 	bool ep_listed;           /* on its epoll set's candidate list (below) */
+	uint8_t pmtudisc;         /* IP_MTU_DISCOVER (UDP over IPv4): IP_PMTUDISC_DONT,
+				     _WANT (the default, as Linux's) or _DO */
 	int linger;               /* SO_LINGER: -1 off, else seconds (0 = abort with RST on close) */
 	uint32_t ep_events;       /* epoll: the events it waits for (below) */
 	int64_t rcvtimeo_us;      /* 0 = wait forever */
@@ -108,6 +111,10 @@ static inline void socket_wake(struct socket *so)
  * them: a wake that a protocol failed to make. 0 when all is well. Costs a
  * pass over every descriptor. -EINVAL if epfd is not a set. */
 int socket_epoll_missed(int epfd);
+
+/* The Don't Fragment choice for what the socket sends over IPv4
+ * (ip/ipv4.h), from IP_MTU_DISCOVER. */
+enum ip_df socket_ip_df(const struct socket *so);
 
 /* The socket behind a descriptor, or NULL. */
 struct socket *socket_get(int fd);

@@ -153,7 +153,8 @@ static struct pkt *expect_udp_tx(struct harness *h, struct ipv4_hdr *ip, struct 
 	ck_assert_uint_eq(ip->dst, PEER);
 	ck_assert_uint_eq(ip->proto, IP_PROTO_UDP);
 	ck_assert_uint_eq(ip->ttl, IPV4_DEFAULT_TTL);
-	ck_assert_uint_eq(ip->frag & IPV4_FLAG_DF, 0);
+	/* IP_MTU_DISCOVER's default, WANT, as Linux: DF on what fits */
+	ck_assert_uint_eq(ip->frag & IPV4_FLAG_DF, IPV4_FLAG_DF);
 	ck_assert_ptr_null(udp_parse(r->data + L4, ip->total_len - IPV4_HDR_LEN, u));
 	ck_assert_uint_eq(u->len, ip->total_len - IPV4_HDR_LEN);
 	ck_assert_uint_ne(u->checksum, 0);
@@ -613,6 +614,61 @@ START_TEST(test_rcvbuf_full)
 END_TEST
 
 /* ---- Output ---- */
+
+/* IP_MTU_DISCOVER on a UDP socket (as Linux's, ip(7)): the Don't Fragment
+ * flag of what it sends (RFC 1191 3). */
+START_TEST(test_ip_mtu_discover)
+{
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	harness_learn_peer(&h);
+	int fd = udp_socket(&h), v = -1;
+	socklen_t vl = sizeof(v);
+	static char big[3000];
+
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, &vl), 0);
+	ck_assert_int_eq(v, IP_PMTUDISC_WANT);
+	/* WANT: what fits goes with DF (expect_udp_tx checks it) ... */
+	ck_assert_int_eq(sendto4(fd, "x", 1, PEER, 7), 1);
+	struct ipv4_hdr ip;
+	struct udp_hdr u;
+	pkt_free(expect_udp_tx(&h, &ip, &u));
+	/* ... what does not fit goes in fragments, without DF */
+	ck_assert_int_eq(sendto4(fd, big, sizeof(big), PEER, 7), (int)sizeof(big));
+	for (int i = 0; i < 3; i++) {
+		struct pkt *r = expect_tx(&h);
+		ck_assert_uint_eq(be16_get(r->data + L3 + 6) & IPV4_FLAG_DF, 0);
+		pkt_free(r);
+	}
+	expect_no_tx(&h);
+
+	/* DONT: never DF */
+	v = IP_PMTUDISC_DONT;
+	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)), 0);
+	ck_assert_int_eq(sendto4(fd, "x", 1, PEER, 7), 1);
+	struct pkt *r = expect_tx(&h);
+	ck_assert_uint_eq(be16_get(r->data + L3 + 6), 0);
+	pkt_free(r);
+
+	/* DO: DF always, and too big for the path is refused */
+	v = IP_PMTUDISC_DO;
+	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)), 0);
+	vl = sizeof(v);
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, &vl), 0);
+	ck_assert_int_eq(v, IP_PMTUDISC_DO);
+	ck_assert_int_eq(sendto4(fd, big, sizeof(big), PEER, 7), -EMSGSIZE);
+	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
+	expect_no_tx(&h);
+
+	/* what is not implemented says so; nonsense is invalid */
+	v = IP_PMTUDISC_PROBE;
+	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)), -EOPNOTSUPP);
+	v = 42;
+	ck_assert_int_eq(net_setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)), -EINVAL);
+	net_close(fd);
+	harness_fini(&h);
+}
+END_TEST
 
 START_TEST(test_sendto_builds_datagram)
 {
@@ -1197,6 +1253,7 @@ Suite *udp_suite(void)
 
 	tc = tcase_create("output");
 	tcase_add_test(tc, test_sendto_builds_datagram);
+	tcase_add_test(tc, test_ip_mtu_discover);
 	tcase_add_test(tc, test_sendto_zero_checksum_sent_as_ffff);
 	tcase_add_test(tc, test_ephemeral_ports);
 	tcase_add_test(tc, test_ephemeral_port_skips_bound);
