@@ -1213,9 +1213,18 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	peer_sack(&t, tp, 1, 2, two);
 	ck_assert_int_eq(tp->nsacked, 2);
 	th_expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
-	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_retransmits"), 1);
 	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
+	/* the pipe is 4 MSS now (0 and 4 retransmitted, 8 and 9), one
+	 * segment of room, no new data to send and no hole below the highest
+	 * SACK left: NextSeg() rule 4, the rescue retransmission of the
+	 * highest segment not SACKed (9); HighRxt stays (RFC 6675 4) */
+	th_expect_seg(&t, &out, 1 + 9 * M, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 1);
+	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
+	ck_assert(tp->rescue_set);
+	ck_assert_uint_eq(tp->rescue_rxt, tp->recover);
 	/* the retransmission of 0 arrives: a partial ACK, still in recovery; the
 	 * scoreboard loses what the ACK covers */
 	const uint32_t one[][2] = { { 1 + 5 * M, 1 + 8 * M } };
@@ -1223,14 +1232,107 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	ck_assert(tp->in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
 	ck_assert_int_eq(tp->nsacked, 1);
-	/* then everything: recovery ends; only the two holes went twice */
+	th_expect_none(&t); /* room in the pipe, but one rescue per recovery */
+	/* then everything: recovery ends; the two holes and the rescued tail
+	 * went twice */
 	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
 	ck_assert(!tp->in_recovery && !tp->sack_recovery);
 	ck_assert_uint_eq(tp->cwnd, 5 * M); /* stays at ssthresh */
 	ck_assert_int_eq(tp->nsacked, 0);
-	ck_assert_uint_eq(tp->retransmits, 2);
-	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes"), 2 * MSS);
+	ck_assert_uint_eq(tp->retransmits, 3);
+	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes"), 3 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	th_fini(&t);
+}
+END_TEST
+
+/* RFC 6675 4 NextSeg() rule 3: with no new data to send and a hole
+ * below the highest SACK that IsLost does not call lost yet (one segment
+ * SACKed above it), the pipe's room goes to it anyway, HighRxt moving. */
+START_TEST(sack_rule3_retransmits_holes_not_yet_lost)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* 1..3 arrive: 0 is lost (IsLost), recovery */
+	for (uint32_t i = 2; i <= 4; i++)
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* 8 arrives, 4..7 do not (yet): one segment above them is not enough
+	 * for IsLost, so rule 1 has nothing; no unsent data (rule 2); with
+	 * room for two segments rule 3 sends 4 and 5 */
+	tp->cwnd = 8 * M;
+	const uint32_t two[][2] = { { 1 + 8 * M, 1 + 9 * M }, { 1 + M, 1 + 4 * M } };
+	peer_sack(&t, tp, 1, 2, two);
+	th_expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 5 * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rule3"), 2);
+	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 6 * M);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 0);
+	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
+	ck_assert(!tp->in_recovery);
+	th_fini(&t);
+}
+END_TEST
+
+/* A retransmission lost too: once the peer SACKs data first sent after
+ * it, it goes again at once (Linux's tcp_mark_lost_retrans), before the
+ * other holes and without waiting for the RTO, and no longer counts in
+ * the pipe. */
+START_TEST(sack_lost_retransmission_sent_again_without_rto)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 30 * MSS);
+	tcp_output(tp);
+	ck_assert_int_eq(take_all(&t, 1 + 9 * M, NULL), 1); /* 0..9 */
+	for (uint32_t i = 2; i <= 4; i++) /* limited transmit sends 10 and 11 */
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	ck_assert_uint_eq(tp->cwnd, 6 * M);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of 0 */
+	/* 4..11 arrive; the pipe holds only the retransmission: 12..16 go */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 12 * M } });
+	for (uint32_t i = 12; i < 17; i++)
+		th_expect_seg(&t, &out, 1 + i * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 0);
+	/* 12 arrives, sent after the retransmission of 0, which did not: it
+	 * was lost, and goes again; the room left takes new data (17) */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 13 * M } });
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 1);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 17 * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit_resent"), 1);
+	/* more SACKs of data sent before the second retransmission: nothing
+	 * is lost again, only new data goes */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 14 * M } });
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 1);
+	th_expect_seg(&t, &out, 1 + 18 * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* it arrives: all of 0..13 is acknowledged, no RTO was needed */
+	th_peer_ack(&t, tp, 1 + 14 * M, 65535);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	ck_assert_uint_eq(tp->retransmits, 2);
+	take_all(&t, 0, NULL);
 	th_fini(&t);
 }
 END_TEST
@@ -1461,6 +1563,8 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, sack_blocks_sent_newest_first_exact_bytes);
 	tcase_add_test(tc, sack_scoreboard_and_hole_retransmission);
 	tcase_add_test(tc, sack_blocks_checked_and_rto_clears_the_scoreboard);
+	tcase_add_test(tc, sack_rule3_retransmits_holes_not_yet_lost);
+	tcase_add_test(tc, sack_lost_retransmission_sent_again_without_rto);
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
