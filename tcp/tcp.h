@@ -220,6 +220,16 @@ struct tcb {
 	} rxt[TCP_RXT_RECORDS];
 	int nrxt;
 	int64_t last_data_sent;       /* when data last went out (RFC 5681 4.1 restart window); 0 = never */
+	/* RFC 3708, RFC 9438 4.9: undoing a reduction that D-SACKs show
+	 * spurious. Armed at a fast retransmit with SACK: what cwnd, ssthresh
+	 * and the algorithm's state were before it, and the retransmissions
+	 * since that no D-SACK has reported as needless yet */
+	bool undo_armed;
+	uint32_t undo_marker;         /* snd_una at the fast retransmit */
+	uint32_t undo_end;            /* snd_max when the recovery ended: D-SACKs come before it is acked */
+	uint32_t undo_cwnd, undo_ssthresh;
+	int undo_retrans;
+	uint64_t undo_priv[10];
 
 	/* SACK (RFC 2018). The sender's scoreboard: ranges the peer SACKed
 	 * above snd_una, sorted and disjoint, at most TCP_SACK_SCOREBOARD. */

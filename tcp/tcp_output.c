@@ -239,15 +239,29 @@ static int tcp_ooo_find(const struct tcb *tp, uint32_t seq)
  * negotiated and out-of-order data is held: first the range holding the
  * newest out-of-order segment, then those reported most recently, then the
  * others, as many as the header has room for (the codec keeps 4, or 3 with
- * timestamps). A segment with data keeps its options and data within
- * snd_mss (RFC 6691), so a full-sized one carries none. */
+ * timestamps). RFC 2883 4: a duplicate segment to report (a D-SACK) comes
+ * before them all, and if it lies in a range held out of order, that
+ * range right after it (4.1.2). A segment with data keeps its options and
+ * data within snd_mss (RFC 6691), so a full-sized one carries none. */
 static void tcp_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len)
 {
 	bool used[TCP_OOO_MAX] = { false };
 	int n = 0;
 
-	if (!tp->sack_ok || tp->nooo == 0)
+	if (!tp->sack_ok || (tp->nooo == 0 && !tp->dsack_pending))
 		return;
+	if (tp->dsack_pending) {
+		o->sack[n][0] = tp->dsack.start;
+		o->sack[n][1] = tp->dsack.end;
+		n++;
+		int k = tcp_ooo_find(tp, tp->dsack.start);
+		if (k >= 0) {
+			used[k] = true;
+			o->sack[n][0] = tp->ooo[k].start;
+			o->sack[n][1] = tp->ooo[k].end;
+			n++;
+		}
+	}
 	for (int i = 0; i < tp->nsack_recent + tp->nooo && n < TCP_MAX_SACK; i++) {
 		int k = i < tp->nsack_recent ? tcp_ooo_find(tp, tp->sack_recent[i].start)
 					     : i - tp->nsack_recent;
@@ -288,6 +302,10 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 		       tp);
 	if (r == -ENOBUFS)
 		return r;
+	if (tp->dsack_pending && seg.opt.nsack > 0) {
+		tp->dsack_pending = false; /* RFC 2883 4: in one ACK only */
+		stats_inc(&tp->s->stats, "tcp.dsack_sent");
+	}
 	tp->segs_out++;
 	if (flags & TCP_FLAG_ACK)
 		tcp_ack_sent(tp, wnd);
@@ -299,6 +317,8 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
  * than once). */
 static void tcp_count_rexmit(struct tcb *tp, uint32_t len)
 {
+	if (tp->undo_armed && tp->in_recovery)
+		tp->undo_retrans++;
 	tp->retransmits++;
 	stats_inc(&tp->s->stats, "tcp.retransmits");
 	stats_add(&tp->s->stats, "tcp.retransmitted_bytes", len);
@@ -336,12 +356,14 @@ static int tcp_send_data(struct tcb *tp, uint32_t len, bool fin)
 /* ---- the SACK scoreboard (RFC 2018, RFC 6675) ------------------------------ */
 
 static void tcp_rxt_mark_lost(struct tcb *tp);
+static void tcp_dsack_received(struct tcb *tp, uint32_t a, uint32_t b);
 
 /* Contract in tcp.h. */
 void tcp_sack_clear(struct tcb *tp)
 {
 	tp->nsacked = 0;
 	tp->nrxt = 0;
+	tp->undo_armed = false; /* a timeout is not undone by D-SACKs here */
 }
 
 /* Adds [a, b) to the scoreboard, merging with the ranges it touches; the
@@ -385,9 +407,22 @@ static uint32_t tcp_sack_bytes(const struct tcb *tp)
 	return n;
 }
 
+/* RFC 2883 4 and 5: the first SACK block is a D-SACK (a duplicate the
+ * peer received) if it lies at or below the cumulative ACK, or inside the
+ * second block. */
+static bool tcp_is_dsack(const struct tcp_seg *seg)
+{
+	const uint32_t (*b)[2] = seg->opt.sack;
+	if (seg->opt.nsack == 0 || !SEQ_LT(b[0][0], b[0][1]))
+		return false;
+	return SEQ_LEQ(b[0][1], seg->ack) ||
+	       (seg->opt.nsack > 1 && SEQ_GEQ(b[0][0], b[1][0]) && SEQ_LEQ(b[0][1], b[1][1]));
+}
+
 /* Contract in tcp.h. RFC 2018 3: each block is [left, right); one that
- * lies at or below snd_una (a D-SACK, RFC 2883, or old news) or reaches
- * past what we sent is ignored. */
+ * lies at or below snd_una (old news) or reaches past what we sent is
+ * ignored. A D-SACK first (RFC 2883) is counted (`tcp.dsack_received`)
+ * and adds nothing to the scoreboard. */
 bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 {
 	if (!tp->sack_ok || seg->opt.nsack == 0)
@@ -396,6 +431,10 @@ bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 	for (int i = 0; i < seg->opt.nsack && i < TCP_MAX_SACK; i++) {
 		uint32_t a = seg->opt.sack[i][0], b = seg->opt.sack[i][1];
 		stats_inc(&tp->s->stats, "tcp.sack_blocks_rx");
+		if (i == 0 && tcp_is_dsack(seg)) {
+			tcp_dsack_received(tp, a, b);
+			continue;
+		}
 		if (!SEQ_LT(a, b) || SEQ_LEQ(b, seg->ack) || SEQ_LEQ(b, tp->snd_una) ||
 		    SEQ_GT(b, tp->snd_max)) {
 			stats_inc(&tp->s->stats, "tcp.sack_blocks_ignored");
@@ -1237,6 +1276,7 @@ static void tcp_recovery_exit(struct tcb *tp)
 	tp->in_recovery = false;
 	tp->sack_recovery = false;
 	tp->nrxt = 0;
+	tp->undo_end = tp->snd_max;
 	if (sack) {
 		/* RFC 6675 kept cwnd at ssthresh and the pipe under it all along,
 		 * so there is no inflation to undo and no burst to fear: cwnd
@@ -1305,6 +1345,8 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 		tp->snd_nxt = ack;
 	tcp_sack_trim(tp);
 	tcp_rxt_trim(tp);
+	if (tp->undo_armed && !tp->in_recovery && SEQ_GT(ack, tp->undo_end))
+		tp->undo_armed = false; /* the D-SACKs of the recovery would have come by now */
 	if (tp->in_recovery)
 		tcp_recovery_ack(tp, acked);
 	else if (data > 0 && tp->cc->on_ack)
@@ -1399,6 +1441,86 @@ void tcp_retransmit(struct tcb *tp)
 	tcp_resend_oldest(tp);
 }
 
+/* ---- undoing a spurious reduction (RFC 3708, RFC 9438 4.9) ------------ */
+
+/* A fast retransmit with SACK: remembers cwnd, ssthresh and the
+ * algorithm's state before the reduction (RFC 9438 4.9: cwnd_prior,
+ * ssthresh_prior, W_max, K, epoch_start, W_est...), and counts from zero
+ * the retransmissions of the recovery (tcp_count_rexmit). */
+static void tcp_undo_arm(struct tcb *tp)
+{
+	_Static_assert(sizeof(tp->undo_priv) == sizeof(tp->cc_priv), "undo_priv mirrors cc_priv");
+	tp->undo_armed = tp->sack_ok;
+	tp->undo_marker = tp->snd_una;
+	tp->undo_cwnd = tp->cwnd;
+	tp->undo_ssthresh = tp->ssthresh;
+	tp->undo_retrans = 0;
+	memcpy(tp->undo_priv, tp->cc_priv, sizeof(tp->undo_priv));
+}
+
+/* RFC 3708 3 (as Linux's tcp_try_undo_dsack): every retransmission since
+ * the fast retransmit was reported by a D-SACK, so the original arrived
+ * each time and nothing was lost: the reduction was spurious. cwnd,
+ * ssthresh and the algorithm's state go back to what they were before it
+ * (RFC 9438 4.9; cwnd never lower than now), and a recovery still running
+ * ends (`tcp.dsack_undo`). */
+static void tcp_undo(struct tcb *tp)
+{
+	char name[128];
+
+	tp->undo_armed = false;
+	if (tp->in_recovery) {
+		tp->in_recovery = false;
+		tp->sack_recovery = false;
+		tp->nrxt = 0;
+	}
+	if (tp->cwnd < tp->undo_cwnd)
+		tp->cwnd = tp->undo_cwnd;
+	tp->ssthresh = tp->undo_ssthresh;
+	memcpy(tp->cc_priv, tp->undo_priv, sizeof(tp->cc_priv));
+	stats_inc(&tp->s->stats, "tcp.dsack_undo");
+	tcp_trace(tp, "undo");
+	TRACE(tp->s, "tcp %s D-SACKs reported every retransmission since seq %u: the reduction "
+	      "was spurious, undone (cwnd %u ssthresh %u)", tcb_str(tp, name, sizeof(name)),
+	      tp->undo_marker - tp->iss, tp->cwnd, tp->ssthresh);
+}
+
+/* True if [a, b) overlaps a retransmission recorded in this recovery. */
+static bool tcp_rxt_overlaps(const struct tcb *tp, uint32_t a, uint32_t b)
+{
+	for (int i = 0; i < tp->nrxt; i++)
+		if (SEQ_LT(a, tp->rxt[i].end) && SEQ_LT(tp->rxt[i].start, b))
+			return true;
+	return false;
+}
+
+/* RFC 2883 5: the peer received [a, b) twice (a D-SACK). Counted
+ * (`tcp.dsack_received`); one that reports a retransmission of the last
+ * fast recovery takes one from undo_retrans, and when none is left the
+ * reduction is undone. As Linux (tcp_check_dsack) a D-SACK below snd_una
+ * counts if it lies in [undo_marker, recover) (what it covered is gone
+ * from the send ring); one above must overlap a retransmission of the
+ * recovery still running. */
+static void tcp_dsack_received(struct tcb *tp, uint32_t a, uint32_t b)
+{
+	stats_inc(&tp->s->stats, "tcp.dsack_received");
+	if (tp->s->trace) {
+		char name[128];
+		TRACE(tp->s, "tcp %s D-SACK: seq %u to %u arrived twice", tcb_str(tp, name, sizeof(name)),
+		      a - tp->iss, b - tp->iss);
+	}
+	if (!tp->undo_armed || tp->undo_retrans <= 0 || SEQ_LT(a, tp->undo_marker) ||
+	    SEQ_GT(b, tp->recover))
+		return;
+	if (SEQ_GT(b, tp->snd_una) && !tcp_rxt_overlaps(tp, a, b))
+		return; /* a duplicate of data sent once: the network's, not ours */
+	uint32_t seg = tcp_seg_size(tp);
+	int n = (int)((b - a + seg - 1) / seg);
+	tp->undo_retrans -= n < tp->undo_retrans ? n : tp->undo_retrans;
+	if (tp->undo_retrans == 0)
+		tcp_undo(tp);
+}
+
 /* RFC 6582 3.2 step 2 (and 4.1 after a timeout): duplicate ACKs start a
  * new recovery only once the ACK covers the recover point of the last one
  * (SND.UNA >= recover, recover kept as one past the highest byte sent
@@ -1418,6 +1540,7 @@ static void tcp_enter_recovery(struct tcb *tp)
 	tp->recover = tp->snd_max;
 	tp->tlp_out = false;
 	tp->tlp_armed = false;
+	tcp_undo_arm(tp);
 	if (tp->cc->on_loss)
 		tp->cc->on_loss(tp);
 	tp->in_recovery = true;

@@ -1177,6 +1177,160 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 }
 END_TEST
 
+/* RFC 2883 4: a segment that arrives again is reported in the first SACK
+ * block of the next ACK (a D-SACK), once: held out of order already
+ * (4.1.2: the range holding it follows), all below rcv_nxt (4.1.1), or
+ * partly below it (only the part seen before). */
+START_TEST(dsack_reports_a_duplicate_in_the_first_block)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	uint32_t r = t.irs + 1; /* rcv_nxt */
+
+	tp->sack_ok = true;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	/* the same segment again: the D-SACK, then the range that holds it */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r);
+	ck_assert_uint_eq(out.opt.nsack, 2);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 1000);
+	ck_assert_uint_eq(out.opt.sack[0][1], r + 1100);
+	ck_assert_uint_eq(out.opt.sack[1][0], r + 1000);
+	ck_assert_uint_eq(out.opt.sack[1][1], r + 1100);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_sent"), 1);
+	/* the hole filled: no blocks left */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 1000));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r + 1100);
+	ck_assert_uint_eq(out.opt.nsack, 0);
+	/* 500 bytes below rcv_nxt again: out of the window, answered with
+	 * an ACK whose only block is the duplicate, below the ACK */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 500));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r + 1100);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	ck_assert_uint_eq(out.opt.sack[0][0], r);
+	ck_assert_uint_eq(out.opt.sack[0][1], r + 500);
+	/* partly old: only the old part is reported */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 200));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r + 1200);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 1000);
+	ck_assert_uint_eq(out.opt.sack[0][1], r + 1100);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_sent"), 3);
+	/* reported once: the next ACK has the usual blocks only */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 3000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 3000);
+	/* without SACK: a duplicate is only ACKed */
+	tp->sack_ok = false;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 0);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_sent"), 3);
+	th_fini(&t);
+}
+END_TEST
+
+/* The sender's side: a first block below the ACK, or inside the second
+ * block, is a D-SACK (RFC 2883 5), counted, not put on the scoreboard.
+ * When D-SACKs report every retransmission of a fast recovery, nothing was
+ * lost (a segment was only late): the reduction is undone (RFC 3708, RFC
+ * 9438 4.9), cwnd, ssthresh and CUBIC's state as they were before it. */
+static void dsack_undo(const struct tcp_cc_ops *cc)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	const uint32_t M = MSS;
+
+	tp->cc = cc;
+	tp->sack_ok = true;
+	cc->init(tp);
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	uint32_t cwnd = tp->cwnd, ssthresh = tp->ssthresh;
+	uint64_t priv[10];
+	memcpy(priv, tp->cc_priv, sizeof(priv));
+	/* 1..3 arrive before 0, which is late, not lost: a fast retransmit */
+	for (uint32_t i = 2; i <= 4; i++)
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	ck_assert_uint_lt(tp->cwnd, cwnd);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1);
+	/* a D-SACK inside the second block, of data not retransmitted: counted only */
+	const uint32_t inside[][2] = { { 1 + M, 1 + 2 * M }, { 1 + M, 1 + 4 * M } };
+	peer_sack(&t, tp, 1, 2, inside);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 1);
+	ck_assert(tp->sack_recovery);
+	/* 0 arrives, then everything: the full ACK ends recovery */
+	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
+	ck_assert(!tp->in_recovery);
+	ck_assert_uint_lt(tp->cwnd, cwnd);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 0);
+	/* the retransmission arrives too: the peer D-SACKs it, below its ACK */
+	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 2);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 1);
+	ck_assert_uint_eq(tp->cwnd, cwnd);
+	ck_assert_uint_eq(tp->ssthresh, ssthresh);
+	ck_assert_mem_eq(tp->cc_priv, priv, sizeof(priv));
+	ck_assert_int_eq(tp->nsacked, 0);
+	/* a second one changes nothing */
+	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 1);
+	th_fini(&t);
+}
+
+START_TEST(dsack_undoes_a_spurious_fast_retransmit)
+{
+	dsack_undo(&tcp_cc_newreno);
+	dsack_undo(&tcp_cc_cubic);
+}
+END_TEST
+
+/* Without every retransmission D-SACKed (one of two segments was really
+ * lost), the reduction stays. */
+START_TEST(dsack_no_undo_when_a_loss_was_real)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* 0 and 4 missing */
+	const uint32_t b1[][2] = { { 1 + 5 * M, 1 + 8 * M }, { 1 + M, 1 + 4 * M } };
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 3 * M } });
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
+	peer_sack(&t, tp, 1, 2, b1);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_retransmits"), 1); /* 4 */
+	take_all(&t, 0, NULL);
+	uint32_t reduced = tp->ssthresh;
+	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
+	ck_assert(!tp->in_recovery);
+	/* only the retransmission of 0 is reported twice */
+	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 1);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 0);
+	ck_assert_uint_eq(tp->ssthresh, reduced);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(sack_scoreboard_and_hole_retransmission)
 {
 	struct tcp_harness t;
@@ -1562,6 +1716,9 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once);
 	tcase_add_test(tc, sack_blocks_sent_newest_first_exact_bytes);
 	tcase_add_test(tc, sack_scoreboard_and_hole_retransmission);
+	tcase_add_test(tc, dsack_reports_a_duplicate_in_the_first_block);
+	tcase_add_test(tc, dsack_undoes_a_spurious_fast_retransmit);
+	tcase_add_test(tc, dsack_no_undo_when_a_loss_was_real);
 	tcase_add_test(tc, sack_blocks_checked_and_rto_clears_the_scoreboard);
 	tcase_add_test(tc, sack_rule3_retransmits_holes_not_yet_lost);
 	tcase_add_test(tc, sack_lost_retransmission_sent_again_without_rto);
