@@ -127,6 +127,10 @@ const struct tcp_cc_ops *tcp_cc_find(const char *name);
  * one segment after a lost SYN or SYN-ACK, RFC 5681 3.1). */
 uint32_t tcp_cc_initial_window(const struct tcb *tp);
 
+/* RFC 5681 4.1: the restart window after an idle period, RW = min(IW,
+ * cwnd), IW as RFC 6928 (or --iw) gives it. */
+uint32_t tcp_cc_restart_window(const struct tcb *tp);
+
 /* ---- the control block ------------------------------------------------ */
 
 /* An out-of-order range of received data, [start, end), held in the

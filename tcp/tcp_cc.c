@@ -31,11 +31,9 @@ static uint32_t cc_half_flight(const struct tcb *tp)
 	return half > 2 * cc_smss(tp) ? half : 2 * cc_smss(tp);
 }
 
-/* The initial window in bytes. RFC 6928 2: min(10 * SMSS, max(2 * SMSS,
- * 14600)), or iw_segs * SMSS when the host sets it (--iw N). One segment
- * if the SYN or SYN-ACK had to be retransmitted (RFC 6928 2 and RFC 5681
- * 3.1: "the initial window ... MUST be one segment"). */
-uint32_t tcp_cc_initial_window(const struct tcb *tp)
+/* RFC 6928 2's initial window in bytes: min(10 * SMSS, max(2 * SMSS,
+ * 14600)), or iw_segs * SMSS when the host sets it (--iw N). */
+static uint32_t cc_iw(const struct tcb *tp)
 {
 	uint32_t mss = cc_smss(tp);
 	uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600;
@@ -44,7 +42,23 @@ uint32_t tcp_cc_initial_window(const struct tcb *tp)
 		iw = 10 * mss;
 	if (tp->s && tp->s->tcp.iw_segs > 0)
 		iw = tp->s->tcp.iw_segs * mss;
-	return tp->retransmits > 0 ? mss : iw; /* only the SYN can have been sent again yet */
+	return iw;
+}
+
+/* The initial window in bytes (cc_iw); one segment if the SYN or SYN-ACK
+ * had to be retransmitted (RFC 6928 2 and RFC 5681 3.1: "the initial
+ * window ... MUST be one segment"). */
+uint32_t tcp_cc_initial_window(const struct tcb *tp)
+{
+	/* only the SYN can have been sent again yet */
+	return tp->retransmits > 0 ? cc_smss(tp) : cc_iw(tp);
+}
+
+/* Contract in tcp.h. */
+uint32_t tcp_cc_restart_window(const struct tcb *tp)
+{
+	uint32_t iw = cc_iw(tp);
+	return iw < tp->cwnd ? iw : tp->cwnd;
 }
 
 /* Sets cwnd to the initial window (tcp_cc_initial_window). ssthresh stays
@@ -200,6 +214,7 @@ struct cubic {
 	double cwnd_epoch;     /* cwnd (segments) when the congestion avoidance stage began */
 	double acc;            /* bytes of growth not yet added to cwnd (cwnd is whole bytes) */
 	int64_t epoch_start;   /* when the congestion avoidance stage began (us), if in_epoch */
+	int64_t last_ack;      /* the last ACK of new data (us): app-limited time is left out of t (5.8) */
 	uint32_t in_epoch;     /* a congestion avoidance stage has begun */
 	uint32_t after_rto;    /* 4.8: the next stage starts with K = 0, W_max = cwnd_epoch */
 };
@@ -300,8 +315,10 @@ static void cubic_on_ack(struct tcb *tp, uint32_t acked)
 	if (tp->cwnd >= TCP_CWND_MAX)
 		return;
 	cubic_load(tp, &c);
+	c.last_ack = tp->s->now;
 	if (tp->cwnd < tp->ssthresh) {
 		cc_slow_start(tp, acked, c.after_rto != 0);
+		cubic_store(tp, &c);
 		return;
 	}
 	if (!c.in_epoch)
@@ -378,6 +395,41 @@ static void cubic_on_rto(struct tcb *tp)
 	cubic_store(tp, &c);
 }
 
+/* RFC 9438 5.8: new data acked while the flow did not use its window.
+ * cwnd stays, and the time since the last ACK is not part of t: the
+ * stage's start moves on by it, so W_cubic(t) stands still while the app
+ * holds the flow back. */
+static void cubic_on_app_limited(struct tcb *tp, uint32_t acked)
+{
+	struct cubic c;
+
+	(void)acked;
+	cubic_load(tp, &c);
+	if (c.in_epoch && c.last_ack > 0 && tp->s->now > c.last_ack)
+		c.epoch_start += tp->s->now - c.last_ack;
+	c.last_ack = tp->s->now;
+	cubic_store(tp, &c);
+}
+
+/* RFC 9438 5.8, as Linux's bictcp_cwnd_event(CA_EVENT_TX_START): data goes
+ * again after idle_us with nothing in flight; t leaves the idle time out
+ * (the stage's start moves on by it), counted from the last send or the
+ * last ACK, whichever is later (time before an app-limited ACK was left
+ * out already). */
+static void cubic_on_tx_start(struct tcb *tp, int64_t idle_us)
+{
+	struct cubic c;
+	int64_t from = tp->s->now - idle_us;
+
+	cubic_load(tp, &c);
+	if (c.last_ack > from)
+		from = c.last_ack;
+	if (c.in_epoch && tp->s->now > from)
+		c.epoch_start += tp->s->now - from;
+	c.last_ack = tp->s->now;
+	cubic_store(tp, &c);
+}
+
 const struct tcp_cc_ops tcp_cc_cubic = {
 	.name = "cubic",
 	.init = cubic_init,
@@ -387,6 +439,8 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 	.on_rto = cubic_on_rto,
 	.on_recovery_exit = newreno_on_recovery_exit,    /* RFC 6582 3.2 step 3, full ACK */
 	.on_partial_ack = newreno_on_partial_ack,        /* RFC 6582 3.2 step 3, partial ACK */
+	.on_app_limited = cubic_on_app_limited,          /* RFC 9438 5.8 */
+	.on_tx_start = cubic_on_tx_start,                /* RFC 9438 5.8 */
 };
 
 /* Contract in tcp.h. */

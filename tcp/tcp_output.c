@@ -306,6 +306,8 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 		tp->dsack_pending = false; /* RFC 2883 4: in one ACK only */
 		stats_inc(&tp->s->stats, "tcp.dsack_sent");
 	}
+	if (len > 0)
+		tp->last_data_sent = tp->s->now > 0 ? tp->s->now : 1;
 	tp->segs_out++;
 	if (flags & TCP_FLAG_ACK)
 		tcp_ack_sent(tp, wnd);
@@ -920,6 +922,40 @@ static uint32_t tcp_tso_payload(struct tcb *tp)
 	return (max - IPV4_HDR_LEN - TCP_MAX_HDR_LEN) / seg * seg;
 }
 
+/* Data is about to go with nothing in flight. The algorithm hears how long
+ * the sender was quiet (on_tx_start, as Linux's CA_EVENT_TX_START), and
+ * RFC 5681 4.1: after no data was sent for longer than the RTO, cwnd is
+ * no more than the restart window RW = min(IW, cwnd), so the sender does
+ * not burst a window the path has forgotten (`tcp.cwnd_restart`, trace
+ * event idle_restart). ssthresh stays: slow start climbs back to it. Only
+ * when something will go now (unsent data and an open window). */
+static void tcp_idle_restart(struct tcb *tp)
+{
+	uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
+
+	if (tp->snd_una != tp->snd_max || tp->last_data_sent == 0 || off >= tp->snd.len ||
+	    tp->snd_wnd == 0 || tp->state < TCP_ESTABLISHED)
+		return;
+	int64_t idle = tp->s->now - tp->last_data_sent;
+	if (idle <= 0)
+		return;
+	if (tp->cc->on_tx_start)
+		tp->cc->on_tx_start(tp, idle);
+	uint32_t rw = tcp_cc_restart_window(tp);
+	if (idle > tp->rto && rw < tp->cwnd) {
+		if (tp->s->trace) {
+			char name[128];
+			TRACE(tp->s, "tcp %s idle %lld ms (RTO %lld ms): cwnd %u -> restart window %u",
+			      tcb_str(tp, name, sizeof(name)), (long long)(idle / 1000),
+			      (long long)(tp->rto / 1000), tp->cwnd, rw);
+		}
+		tp->cwnd = rw;
+		stats_inc(&tp->s->stats, "tcp.cwnd_restart");
+		tcp_trace(tp, "idle_restart");
+	}
+	tp->last_data_sent = tp->s->now > 0 ? tp->s->now : 1; /* accounted once */
+}
+
 /* Sends whatever the windows, Nagle and SWS avoidance allow, the FIN once
  * all data is out, and a pure ACK if one is owed and nothing carried it.
  * Contract in tcp.h. */
@@ -936,6 +972,8 @@ int tcp_output(struct tcb *tp)
 		tp->max_sndwnd = tp->snd_wnd;
 	if (tp->sack_recovery && tcp_can_send(tp))
 		tcp_sack_retransmit_holes(tp); /* RFC 6675 NextSeg() rule 1 before new data */
+	if (tcp_can_send(tp))
+		tcp_idle_restart(tp);
 	uint32_t tso = tcp_tso_payload(tp);
 	while (tcp_can_send(tp)) {
 		uint32_t gap = tcp_sack_skip(tp);
@@ -1325,9 +1363,35 @@ static void tcp_recovery_ack(struct tcb *tp, uint32_t acked)
 	tcp_resend_oldest(tp);
 }
 
+/* RFC 7661 4.3, RFC 9438 5.8: was the sender using its window when
+ * flight bytes were out (before this ACK)? In slow start when the flight
+ * was at least half of cwnd (what Linux's tcp_is_cwnd_limited allows, and
+ * RFC 7661's "validated" pipeACK >= cwnd / 2); in congestion avoidance
+ * only if the window was full (less than a segment left). Else cwnd did
+ * not limit it (the app or the peer's window did) and must not grow. */
+static bool tcp_cwnd_limited(const struct tcb *tp, uint32_t flight)
+{
+	if (tp->cwnd < tp->ssthresh)
+		return flight >= tp->cwnd / 2;
+	return flight + tcp_seg_size(tp) > tp->cwnd;
+}
+
+/* New data acknowledged while cwnd did not limit the sender: cwnd stays
+ * (RFC 9438 5.8: "CUBIC does not increase cwnd when the flow is
+ * application-limited"; Reno and NewReno likewise), counted in
+ * tcp.cwnd_not_limited; the algorithm may account for the time (CUBIC's t
+ * does not run on). */
+static void tcp_app_limited(struct tcb *tp, uint32_t data)
+{
+	stats_inc(&tp->s->stats, "tcp.cwnd_not_limited");
+	if (tp->cc->on_app_limited)
+		tp->cc->on_app_limited(tp, data);
+}
+
 /* Contract in tcp.h. The caller checked snd_una < ack <= snd_max. */
 void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 {
+	uint32_t flight = tp->snd_max - tp->snd_una; /* before this ACK */
 	uint32_t acked = ack - tp->snd_una;
 	bool syn = tcp_syn_unacked(tp);
 	uint32_t data = acked - (syn ? 1 : 0);
@@ -1349,6 +1413,8 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 		tp->undo_armed = false; /* the D-SACKs of the recovery would have come by now */
 	if (tp->in_recovery)
 		tcp_recovery_ack(tp, acked);
+	else if (data > 0 && !tcp_cwnd_limited(tp, flight))
+		tcp_app_limited(tp, data);
 	else if (data > 0 && tp->cc->on_ack)
 		tp->cc->on_ack(tp, data);
 	tp->dupacks = 0;

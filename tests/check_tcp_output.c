@@ -109,10 +109,13 @@ START_TEST(usable_window_is_min_of_snd_wnd_and_cwnd)
 	ck_assert_uint_eq(tp->cwnd, 3 * MSS);
 	ck_assert_uint_eq(tp->snd_wnd, 2000);
 	th_expect_none(&t);
-	/* the window opens: min(65535, cwnd 4 MSS) - 0 in flight = 4 segments */
+	/* the window opens: the peer's window, not cwnd, held the flight to
+	 * one segment, so cwnd stays 3 MSS (RFC 7661 4.3, RFC 9438 5.8: a flow
+	 * that does not use its window does not grow it); 3 segments go */
 	th_peer_ack(&t, tp, 1 + 2 * MSS, 65535);
-	ck_assert_uint_eq(tp->cwnd, 4 * MSS);
-	for (uint32_t i = 0; i < 4; i++)
+	ck_assert_uint_eq(tp->cwnd, 3 * MSS);
+	ck_assert_uint_eq(counter(&t, "tcp.cwnd_not_limited"), 1);
+	for (uint32_t i = 0; i < 3; i++)
 		th_expect_seg(&t, &out, 1 + (2 + i) * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	th_fini(&t);

@@ -192,7 +192,7 @@ START_TEST(tcp_sim_sack_retransmits_fewer_bytes)
 }
 END_TEST
 
-/* Reordering without loss (2% of A's frames held back past those behind
+/* Reordering without loss (2% of the frames held back past those behind
  * them): fast retransmits that were not needed. B reports each needless
  * retransmission in a D-SACK (RFC 2883), and when all of a recovery's
  * retransmissions are reported A undoes its reduction (RFC 3708, RFC
@@ -214,7 +214,9 @@ START_TEST(tcp_sim_reordering_dsack_undoes_reductions)
 	       (unsigned long long)st.dsack_undo, (unsigned long long)st.rto);
 	ck_assert_uint_gt(st.fast_retransmit, 0);
 	ck_assert_uint_gt(st.dsack_sent, 0);
-	ck_assert_uint_eq(st.dsack_received, st.dsack_sent); /* no ACK is lost */
+	/* none is lost, but an ACK overtaken by a newer one is old news */
+	ck_assert_uint_le(st.dsack_received, st.dsack_sent);
+	ck_assert_uint_ge(st.dsack_received, st.dsack_sent * 9 / 10);
 	ck_assert_uint_gt(st.dsack_undo, 0);
 	ck_assert_uint_le(st.dsack_undo, st.fast_retransmit);
 }
