@@ -914,12 +914,30 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 	return true;
 }
 
+/* RFC 7323 3.2: once both SYNs carried timestamps, "if a non-<RST> segment
+ * is received without a TSopt, a TCP SHOULD silently drop the segment"
+ * (and MUST NOT abort the connection for it). Done here: dropped, no ACK,
+ * counted (`tcp.ts_missing`). A SYN is exempt as well, so RFC 5961 4.2
+ * still answers one from a peer that restarted without timestamps. Linux
+ * accepts such segments. */
+static bool tcp_check_ts_present(struct tcp_rx *rx)
+{
+	const struct tcp_seg *seg = &rx->seg;
+
+	if (!rx->tp->ts_ok || seg->opt.ts_ok || (seg->flags & (TCP_FLAG_RST | TCP_FLAG_SYN)))
+		return true;
+	return rx_drop(rx, "tcp.ts_missing", "no timestamps on a connection that agreed to them "
+		       "(seq %u len %zu)", seg->seq - rx->tp->irs, seg->len);
+}
+
 /* RFC 9293 3.10.7.4: a segment for a connection in SYN-RECEIVED,
  * ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT, CLOSING, LAST-ACK or TIME-WAIT:
  * the eight steps in order. */
 static void tcp_input_otherwise(struct tcp_rx *rx)
 {
 	if (rx->tp->state == TCP_SYN_RECEIVED && !tcp_syn_received_syn(rx))
+		return;
+	if (!tcp_check_ts_present(rx))
 		return;
 	if (!tcp_check_seq(rx))      /* first, check the sequence number */
 		return;

@@ -1151,10 +1151,12 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 	ck_assert_uint_eq(out.opt.sack[0][1], r + 1200);
 	ck_assert_uint_eq(out.opt.sack[1][0], r + 3000);
 	/* with timestamps, at most three blocks fit (40 option bytes) */
-	tp->ts_ok = true;
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 5000, .ack = t.iss + 1, .len = 100));
+	tp->ts_ok = true; /* (then every segment must carry them: RFC 7323 3.2) */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 5000, .ack = t.iss + 1, .len = 100,
+			  .opt = { .ts_ok = true, .tsval = 1 }));
 	th_expect(&t, &out);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 7000, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 7000, .ack = t.iss + 1, .len = 100,
+			  .opt = { .ts_ok = true, .tsval = 1 }));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.hlen, 60);
 	ck_assert_uint_eq(out.opt.nsack, 3);
