@@ -196,6 +196,8 @@ struct tcb {
 	/* RFC 6298: round-trip time and retransmission timeout, microseconds */
 	int64_t srtt, rttvar, rto;
 	bool rtt_valid;               /* srtt/rttvar hold a measurement */
+	int64_t rtt_last;             /* the latest RTT sample (us) */
+	bool rtt_fresh;               /* the ACK being processed gave rtt_last (HyStart++ counts them) */
 	uint32_t rtt_seq;             /* segment being timed (Karn: only if never retransmitted) */
 	int64_t rtt_start;            /* 0 = not timing */
 	int backoff;                  /* consecutive RTO expiries */
@@ -233,7 +235,7 @@ struct tcb {
 	uint32_t undo_end;            /* snd_max when the recovery ended: D-SACKs come before it is acked */
 	uint32_t undo_cwnd, undo_ssthresh;
 	int undo_retrans;
-	uint64_t undo_priv[10];
+	uint64_t undo_priv[12];
 
 	/* SACK (RFC 2018). The sender's scoreboard: ranges the peer SACKed
 	 * above snd_una, sorted and disjoint, at most TCP_SACK_SCOREBOARD. */
@@ -247,7 +249,7 @@ struct tcb {
 	 * of the next ACK (a D-SACK) */
 	struct tcp_range dsack;
 	bool dsack_pending;
-	uint64_t cc_priv[10];         /* the algorithm's own state */
+	uint64_t cc_priv[12];         /* the algorithm's own state */
 
 	/* TCP_TRACE_FILE: this connection's own trace file (and its name, for
 	 * the children of a listener); NULL = the host's --tcp-trace, if any */

@@ -1264,6 +1264,7 @@ static uint32_t tcp_resend_oldest(struct tcb *tp);
  * [rto_min, TCP_RTO_MAX_US] (2.4, 2.5). */
 static void tcp_rtt_update(struct tcb *tp, int64_t r)
 {
+	tp->rtt_last = r;
 	if (!tp->rtt_valid) {
 		tp->srtt = r;
 		tp->rttvar = r / 2;
@@ -1401,7 +1402,7 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 
 	ring_drop(&tp->snd, data);
 	tp->bytes_acked += data;
-	tcp_rtt_sample(tp, ack, seg);
+	tp->rtt_fresh = tcp_rtt_sample(tp, ack, seg);
 	if (syn && tp->backoff > 0 && tp->rto < TCP_RTO_SYN_LOST_US)
 		tp->rto = TCP_RTO_SYN_LOST_US; /* RFC 6298 5.7: the SYN timed out once */
 	tp->snd_una = ack;

@@ -833,6 +833,64 @@ START_TEST(cubic_time_stops_while_app_limited)
 }
 END_TEST
 
+/* ---- HyStart++ (RFC 9406) --------------------------------------------- */
+
+/* A 10 Mbit/s bottleneck with 10 ms each way and a deep queue (300
+ * frames, 15 times the path's 20 frames): standard slow start (Reno here)
+ * doubles cwnd until the queue overflows and loses a large part of a
+ * window; CUBIC's HyStart++ sees the round's lowest RTT rise as the queue
+ * builds, goes to conservative slow start (CSS) and, five rounds later,
+ * to congestion avoidance with ssthresh = cwnd, before any loss. */
+static uint64_t deep_queue_run(const char *cc, struct tcpplot_data *d)
+{
+	const struct impair_cfg fwd = { .delay_us = 10000, .rate_bps = 10000000ull,
+					.queue_limit = 300 };
+	const struct impair_cfg rev = { .delay_us = 10000 };
+
+	cc_setup(&fwd, &rev, 15, true);
+	cc_flow_start(cc, 3 * 1024 * 1024);
+	cc_run(60 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == 3 * 1024 * 1024);
+	uint64_t rexmit = cc_counter("tcp.retransmits");
+	printf("tcp_cc: 3 MB through 10 Mbit/s, 20 ms, a 300-frame queue, %s: %llu retransmissions, "
+	       "%llu queue drops, HyStart++ %llu CSS, %llu exits, %.2f s\n", cc,
+	       (unsigned long long)rexmit,
+	       (unsigned long long)stats_get(&net.sim.a.stats, "impair.queue_full"),
+	       (unsigned long long)cc_counter("tcp.hystart_css"),
+	       (unsigned long long)cc_counter("tcp.hystart_exit"), net.sim.now / 1e6);
+	fflush(stdout);
+	cc_finish(d);
+	return rexmit;
+}
+
+START_TEST(hystart_leaves_slow_start_before_the_queue_overflows)
+{
+	struct tcpplot_data d;
+
+	ck_assert_uint_gt(deep_queue_run("reno", NULL), 0);
+	ck_assert_uint_eq(deep_queue_run("cubic", &d), 0);
+	size_t css = cc_find(&d, 0, "hystart_css");
+	ck_assert_uint_lt(css, d.n);
+	size_t ex = cc_find(&d, css, "hystart_exit");
+	ck_assert_uint_lt(ex, d.n);
+	/* CSS began once the queue stood from one round to the next (the
+	 * round's lowest RTT up by 4 ms or more); five rounds of CSS grow
+	 * cwnd by a quarter of slow start's doubling each (x1.25, 3.05 in
+	 * all, where slow start would have grown it 32 times); then ssthresh =
+	 * cwnd, short of the 320 frames (path and queue) that overflow */
+	double at_css = (double)d.rows[css].cwnd / CC_MSS, at_exit = (double)d.rows[ex].cwnd / CC_MSS;
+	printf("tcp_cc: HyStart++: CSS from %.1f segments (srtt %.1f ms), congestion avoidance "
+	       "from %.1f\n", at_css, d.rows[css].srtt_us / 1000.0, at_exit);
+	ck_assert_uint_eq(d.rows[ex].ssthresh, d.rows[ex].cwnd);
+	ck_assert_msg(at_css > 20 && at_css < 160, "CSS began at %.1f segments", at_css);
+	ck_assert_msg(at_exit / at_css > 2.0 && at_exit / at_css < 4.5,
+		      "CSS grew cwnd from %.1f to %.1f segments", at_css, at_exit);
+	ck_assert_msg(at_exit < 300, "HyStart++ left CSS at %.1f segments", at_exit);
+	ck_assert_uint_eq(cc_find(&d, 0, "fast_retransmit"), d.n);
+	tcpplot_free(&d);
+}
+END_TEST
+
 /* ---- several losses in one window -------------------------------------- */
 
 /* Drops segments 60, 63, 66 and 69 (once each) of a 1 MB flow; returns A's
@@ -1110,6 +1168,7 @@ Suite *tcp_cc_suite(void)
 	cc_case(s, "idle_restart", idle_longer_than_rto_restarts_from_the_initial_window);
 	cc_case(s, "app_limited", app_limited_flow_does_not_grow_cwnd);
 	cc_case(s, "cubic_app_limited", cubic_time_stops_while_app_limited);
+	cc_case(s, "hystart", hystart_leaves_slow_start_before_the_queue_overflows);
 	cc_case(s, "newreno", newreno_repairs_four_losses_of_a_window_without_rto);
 	cc_case(s, "sack", sack_repairs_the_same_losses_with_fewer_bytes);
 	cc_case(s, "fair_newreno", two_newreno_flows_share_fairly);

@@ -1263,7 +1263,7 @@ static void dsack_undo(const struct tcp_cc_ops *cc)
 	tcp_output(tp);
 	take_all(&t, 0, NULL);
 	uint32_t cwnd = tp->cwnd, ssthresh = tp->ssthresh;
-	uint64_t priv[10];
+	uint64_t priv[sizeof(tp->cc_priv) / sizeof(tp->cc_priv[0])];
 	memcpy(priv, tp->cc_priv, sizeof(priv));
 	/* 1..3 arrive before 0, which is late, not lost: a fast retransmit */
 	for (uint32_t i = 2; i <= 4; i++)
