@@ -325,7 +325,7 @@ static double cubic_growth(const struct tcb *tp, const struct cubic *c, double t
  * moves to Conservative Slow Start (CSS: a quarter of the growth) for
  * CSS_ROUNDS rounds, then congestion avoidance with ssthresh = cwnd; an
  * RTT back below the baseline in CSS means the rise was not a queue, and
- * slow start resumes. Used in the initial slow start only (4.4: after an
+ * slow start resumes. Used in the initial slow start only (4.2: after an
  * RTO standard slow start; a loss ends it). RTT samples come from the
  * timestamps on every ACK; without timestamps a round has one sample,
  * fewer than N_RTT_SAMPLE, so the exit never triggers and slow start is
@@ -508,7 +508,7 @@ static void cubic_on_rto(struct tcb *tp)
 	cubic_load(tp, &c);
 	if (tp->backoff == 0)
 		cubic_reduce(tp, &c);
-	c.hs.state = HSPP_OFF; /* RFC 9406 4.4: standard slow start after an RTO */
+	c.hs.state = HSPP_OFF; /* RFC 9406 4.2: standard slow start after an RTO */
 	c.after_rto = 1;
 	c.in_epoch = 0;
 	tp->cwnd = cc_smss(tp);

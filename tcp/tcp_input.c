@@ -266,7 +266,8 @@ static void tcp_trim_to_window(struct tcp_rx *rx)
 	if (SEQ_LT(seg->seq, tp->rcv_nxt)) {
 		uint32_t old = tp->rcv_nxt - seg->seq;
 		size_t d = old < seg->len ? old : seg->len;
-		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)d); /* RFC 2883 4.1.1: the part seen before */
+		/* RFC 2883 4.1.1: the part seen before goes in a D-SACK */
+		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)d);
 		seg->data += d;
 		seg->len -= d;
 		seg->seq = tp->rcv_nxt;
