@@ -1445,6 +1445,48 @@ START_TEST(sack_rule3_retransmits_holes_not_yet_lost)
 }
 END_TEST
 
+/* RFC 6675 4 NextSeg() rule 4 at the end of the stream: the highest byte
+ * not SACKed is our FIN, so the rescue retransmission carries the last
+ * segment and the FIN (in FIN-WAIT-1 no tail loss probe would). */
+START_TEST(sack_rescue_retransmission_carries_the_fin)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 6 * MSS);
+	tp->fin_queued = true;
+	tcp_set_state(tp, TCP_FIN_WAIT_1);
+	tcp_output(tp);
+	ck_assert_int_eq(take_all(&t, 1 + 5 * M, NULL), 1);
+	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 6 * M + 1);
+	for (uint32_t i = 2; i <= 4; i++) /* 1..3 arrive; 0, 4, 5 and the FIN do not */
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* room for one more segment: nothing new, no hole below the SACK */
+	tp->cwnd = 5 * M;
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
+	th_expect_seg(&t, &out, 1 + 5 * M, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 1);
+	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + M);
+	/* once per recovery */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
+	th_expect_none(&t);
+	/* all of it, the FIN too: FIN-WAIT-2 */
+	th_peer_ack(&t, tp, 1 + 6 * M + 1, 65535);
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
+	ck_assert(!tp->in_recovery);
+	th_fini(&t);
+}
+END_TEST
+
 /* A retransmission lost too: once the peer SACKs data first sent after
  * it, it goes again at once (Linux's tcp_mark_lost_retrans), before the
  * other holes and without waiting for the RTO, and no longer counts in
@@ -1727,6 +1769,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, sack_blocks_checked_and_rto_clears_the_scoreboard);
 	tcase_add_test(tc, sack_rule3_retransmits_holes_not_yet_lost);
 	tcase_add_test(tc, sack_lost_retransmission_sent_again_without_rto);
+	tcase_add_test(tc, sack_rescue_retransmission_carries_the_fin);
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
