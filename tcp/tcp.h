@@ -87,6 +87,7 @@ extern const char *const tcp_state_name[TCP_NSTATES];
 #define TCP_CHALLENGE_ACK_LIMIT 10   /* RFC 5961 7: challenge ACKs per second per host */
 #define TCP_SACK_SCOREBOARD 8        /* SACKed ranges the sender remembers (RFC 6675 scoreboard) */
 #define TCP_DUPTHRESH 3              /* RFC 5681 3.2, RFC 6675 2: DupThresh */
+#define TCP_RXT_RECORDS 16           /* retransmissions of one SACK recovery watched for loss */
 
 /* ---- congestion control (issue 5 fills in Reno, NewReno, CUBIC) ------- */
 
@@ -103,6 +104,14 @@ struct tcp_cc_ops {
 	 * acknowledged. NULL = Reno: any new ACK ends recovery (RFC 5681 3.2
 	 * step 6). */
 	void (*on_partial_ack)(struct tcb *tp, uint32_t acked);
+	/* RFC 9438 5.8, RFC 7661: new data acknowledged while the flow was
+	 * not using its window (application- or receiver-limited): called
+	 * instead of on_ack, cwnd must not grow. NULL = nothing to do. */
+	void (*on_app_limited)(struct tcb *tp, uint32_t acked);
+	/* Data goes out again after idle_us with nothing in flight (as
+	 * Linux's CA_EVENT_TX_START), after the restart window of RFC 5681
+	 * 4.1 was applied. NULL = nothing to do. */
+	void (*on_tx_start)(struct tcb *tp, int64_t idle_us);
 };
 
 /* Reno (RFC 5681), NewReno (RFC 6582) and CUBIC (RFC 9438, the host
@@ -117,6 +126,10 @@ const struct tcp_cc_ops *tcp_cc_find(const char *name);
 /* The initial window of tp in bytes (RFC 6928 2, or the host's --iw;
  * one segment after a lost SYN or SYN-ACK, RFC 5681 3.1). */
 uint32_t tcp_cc_initial_window(const struct tcb *tp);
+
+/* RFC 5681 4.1: the restart window after an idle period, RW = min(IW,
+ * cwnd), IW as RFC 6928 (or --iw) gives it. */
+uint32_t tcp_cc_restart_window(const struct tcb *tp);
 
 /* ---- the control block ------------------------------------------------ */
 
@@ -183,6 +196,8 @@ struct tcb {
 	/* RFC 6298: round-trip time and retransmission timeout, microseconds */
 	int64_t srtt, rttvar, rto;
 	bool rtt_valid;               /* srtt/rttvar hold a measurement */
+	int64_t rtt_last;             /* the latest RTT sample (us) */
+	bool rtt_fresh;               /* the ACK being processed gave rtt_last (HyStart++ counts them) */
 	uint32_t rtt_seq;             /* segment being timed (Karn: only if never retransmitted) */
 	int64_t rtt_start;            /* 0 = not timing */
 	int backoff;                  /* consecutive RTO expiries */
@@ -200,6 +215,27 @@ struct tcb {
 	bool in_recovery;
 	bool sack_recovery;           /* the recovery is RFC 6675's (SACK), not NewReno's */
 	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the last hole retransmitted */
+	uint32_t rescue_rxt;          /* RFC 6675 RescueRxt (rescue_set: defined) */
+	bool rescue_set;
+	/* the retransmissions of this SACK recovery, each with snd_max when it
+	 * went (mark): one is lost once the peer SACKs data sent after it (as
+	 * Linux's tcp_mark_lost_retrans), and goes again without an RTO */
+	struct tcp_rxt {
+		uint32_t start, end, mark;
+		bool lost;
+	} rxt[TCP_RXT_RECORDS];
+	int nrxt;
+	int64_t last_data_sent;       /* when data last went out (RFC 5681 4.1 restart window); 0 = never */
+	/* RFC 3708, RFC 9438 4.9: undoing a reduction that D-SACKs show
+	 * spurious. Armed at a fast retransmit with SACK: what cwnd, ssthresh
+	 * and the algorithm's state were before it, and the retransmissions
+	 * since that no D-SACK has reported as needless yet */
+	bool undo_armed;
+	uint32_t undo_marker;         /* snd_una at the fast retransmit */
+	uint32_t undo_end;            /* snd_max when the recovery ended: D-SACKs come before it is acked */
+	uint32_t undo_cwnd, undo_ssthresh;
+	int undo_retrans;
+	uint64_t undo_priv[12];
 
 	/* SACK (RFC 2018). The sender's scoreboard: ranges the peer SACKed
 	 * above snd_una, sorted and disjoint, at most TCP_SACK_SCOREBOARD. */
@@ -209,7 +245,11 @@ struct tcb {
 	 * lately, newest first (RFC 2018 4: the first block reports the newest) */
 	struct tcp_range sack_recent[TCP_MAX_SACK];
 	int nsack_recent;
-	uint64_t cc_priv[8];          /* the algorithm's own state */
+	/* RFC 2883 3: a duplicate segment to report in the first SACK block
+	 * of the next ACK (a D-SACK) */
+	struct tcp_range dsack;
+	bool dsack_pending;
+	uint64_t cc_priv[12];         /* the algorithm's own state */
 
 	/* TCP_TRACE_FILE: this connection's own trace file (and its name, for
 	 * the children of a listener); NULL = the host's --tcp-trace, if any */

@@ -5,6 +5,7 @@
  * ends. CUBIC (RFC 9438, the host default) replaces congestion avoidance
  * and the reduction on loss, and keeps NewReno's loss recovery. */
 #include "tcp/tcp.h"
+#include "tcp/tcp_trace.h"
 #include "stack/stack.h"
 
 #include <math.h>
@@ -31,11 +32,9 @@ static uint32_t cc_half_flight(const struct tcb *tp)
 	return half > 2 * cc_smss(tp) ? half : 2 * cc_smss(tp);
 }
 
-/* The initial window in bytes. RFC 6928 2: min(10 * SMSS, max(2 * SMSS,
- * 14600)), or iw_segs * SMSS when the host sets it (--iw N). One segment
- * if the SYN or SYN-ACK had to be retransmitted (RFC 6928 2 and RFC 5681
- * 3.1: "the initial window ... MUST be one segment"). */
-uint32_t tcp_cc_initial_window(const struct tcb *tp)
+/* RFC 6928 2's initial window in bytes: min(10 * SMSS, max(2 * SMSS,
+ * 14600)), or iw_segs * SMSS when the host sets it (--iw N). */
+static uint32_t cc_iw(const struct tcb *tp)
 {
 	uint32_t mss = cc_smss(tp);
 	uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600;
@@ -44,7 +43,23 @@ uint32_t tcp_cc_initial_window(const struct tcb *tp)
 		iw = 10 * mss;
 	if (tp->s && tp->s->tcp.iw_segs > 0)
 		iw = tp->s->tcp.iw_segs * mss;
-	return tp->retransmits > 0 ? mss : iw; /* only the SYN can have been sent again yet */
+	return iw;
+}
+
+/* The initial window in bytes (cc_iw); one segment if the SYN or SYN-ACK
+ * had to be retransmitted (RFC 6928 2 and RFC 5681 3.1: "the initial
+ * window ... MUST be one segment"). */
+uint32_t tcp_cc_initial_window(const struct tcb *tp)
+{
+	/* only the SYN can have been sent again yet */
+	return tp->retransmits > 0 ? cc_smss(tp) : cc_iw(tp);
+}
+
+/* Contract in tcp.h. */
+uint32_t tcp_cc_restart_window(const struct tcb *tp)
+{
+	uint32_t iw = cc_iw(tp);
+	return iw < tp->cwnd ? iw : tp->cwnd;
 }
 
 /* Sets cwnd to the initial window (tcp_cc_initial_window). ssthresh stays
@@ -191,6 +206,28 @@ const struct tcp_cc_ops tcp_cc_newreno = {
  * the Reno-friendly region grows as fast as Reno with beta 0.5 would. */
 #define CUBIC_ALPHA (3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA))
 
+/* HyStart++ (RFC 9406 4.3): the constants, RTTs in microseconds. */
+#define HSPP_MIN_RTT_THRESH_US 4000
+#define HSPP_MAX_RTT_THRESH_US 16000
+#define HSPP_MIN_RTT_DIVISOR 8
+#define HSPP_N_RTT_SAMPLE 8
+#define HSPP_CSS_GROWTH_DIVISOR 4
+#define HSPP_CSS_ROUNDS 5
+#define HSPP_NO_RTT UINT32_MAX  /* "infinity" */
+
+enum { HSPP_OFF = 0, HSPP_SS, HSPP_CSS };
+
+/* HyStart++'s variables (RFC 9406 4.2). */
+struct hystart {
+	uint32_t window_end;     /* the round ends when this is acknowledged */
+	uint32_t last_min;       /* lastRoundMinRTT */
+	uint32_t cur_min;        /* currentRoundMinRTT */
+	uint32_t css_base;       /* cssBaselineMinRtt */
+	uint16_t samples;        /* rttSampleCount */
+	uint8_t state;           /* HSPP_OFF (standard slow start, or none), _SS, _CSS */
+	uint8_t css_rounds;      /* rounds begun in CSS */
+};
+
 /* CUBIC's variables (RFC 9438 4.1), kept in tp->cc_priv. */
 struct cubic {
 	double w_max;          /* cwnd (segments) just before the last reduction, after fast convergence */
@@ -200,8 +237,10 @@ struct cubic {
 	double cwnd_epoch;     /* cwnd (segments) when the congestion avoidance stage began */
 	double acc;            /* bytes of growth not yet added to cwnd (cwnd is whole bytes) */
 	int64_t epoch_start;   /* when the congestion avoidance stage began (us), if in_epoch */
+	int64_t last_ack;      /* the last ACK of new data (us): app-limited time is left out of t (5.8) */
 	uint32_t in_epoch;     /* a congestion avoidance stage has begun */
 	uint32_t after_rto;    /* 4.8: the next stage starts with K = 0, W_max = cwnd_epoch */
+	struct hystart hs;     /* RFC 9406, the initial slow start (4.10 allows it) */
 };
 
 _Static_assert(sizeof(struct cubic) <= sizeof(((struct tcb *)0)->cc_priv),
@@ -278,14 +317,104 @@ static double cubic_growth(const struct tcb *tp, const struct cubic *c, double t
 	return (target - cwnd) / cwnd * (double)acked;
 }
 
-/* Connection established: the initial window as Reno (RFC 9438 4.10 keeps
- * standard slow start); no congestion event yet. */
+/* ---- HyStart++ (RFC 9406) ---------------------------------------------
+ *
+ * Slow start that leaves early when the RTT grows (a queue builds) rather
+ * than when the queue overflows: rounds of one window (windowEnd); the
+ * lowest RTT of a round against the last round's; a rise of RttThresh
+ * moves to Conservative Slow Start (CSS: a quarter of the growth) for
+ * CSS_ROUNDS rounds, then congestion avoidance with ssthresh = cwnd; an
+ * RTT back below the baseline in CSS means the rise was not a queue, and
+ * slow start resumes. Used in the initial slow start only (4.2: after an
+ * RTO standard slow start; a loss ends it). RTT samples come from the
+ * timestamps on every ACK; without timestamps a round has one sample,
+ * fewer than N_RTT_SAMPLE, so the exit never triggers and slow start is
+ * standard. Growth in slow start is RFC 3465's L = 2 SMSS per ACK (RFC
+ * 9406 4.2 allows up to L = 8 SMSS without pacing). */
+
+/* A new round: the last one's minimum kept, counting afresh (4.2). */
+static void hystart_round(struct tcb *tp, struct hystart *h)
+{
+	h->last_min = h->cur_min;
+	h->cur_min = HSPP_NO_RTT;
+	h->samples = 0;
+	h->window_end = tp->snd_max;
+}
+
+/* Counts (counter: a literal, stats.h) and traces a HyStart++ step (event
+ * names the --tcp-trace row). */
+static void hystart_note(struct tcb *tp, const char *event, const char *counter, const char *what,
+			 uint32_t rtt, uint32_t base)
+{
+	char name[128];
+
+	stats_inc(&tp->s->stats, counter);
+	tcp_trace(tp, event);
+	TRACE(tp->s, "tcp %s HyStart++: %s (round min RTT %u us, baseline %u us, cwnd %u)",
+	      tcb_str(tp, name, sizeof(name)), what, rtt, base, tp->cwnd);
+}
+
+/* RFC 9406 4.2, one ACK of acked bytes in the initial slow start or CSS:
+ * the growth (standard, or a quarter in CSS), the round's RTT minimum,
+ * the move to CSS, back to slow start, or on to congestion avoidance. */
+static void hystart_on_ack(struct tcb *tp, struct cubic *c, uint32_t acked)
+{
+	struct hystart *h = &c->hs;
+	uint32_t before = tp->cwnd;
+
+	cc_slow_start(tp, acked, false);
+	if (h->state == HSPP_CSS)
+		tp->cwnd = before + (tp->cwnd - before) / HSPP_CSS_GROWTH_DIVISOR;
+	if (tp->rtt_fresh && tp->rtt_last >= 0) {
+		uint32_t r = tp->rtt_last < HSPP_NO_RTT ? (uint32_t)tp->rtt_last : HSPP_NO_RTT - 1;
+		if (r < h->cur_min)
+			h->cur_min = r;
+		h->samples++;
+	}
+	bool enough = h->samples >= HSPP_N_RTT_SAMPLE && h->cur_min != HSPP_NO_RTT;
+	if (h->state == HSPP_SS && enough && h->last_min != HSPP_NO_RTT) {
+		uint32_t thresh = h->last_min / HSPP_MIN_RTT_DIVISOR;
+		if (thresh > HSPP_MAX_RTT_THRESH_US)
+			thresh = HSPP_MAX_RTT_THRESH_US;
+		if (thresh < HSPP_MIN_RTT_THRESH_US)
+			thresh = HSPP_MIN_RTT_THRESH_US;
+		if (h->cur_min >= h->last_min + thresh) {
+			h->css_base = h->cur_min;
+			h->state = HSPP_CSS;
+			h->css_rounds = 1; /* the round it began in counts */
+			hystart_note(tp, "hystart_css", "tcp.hystart_css", "RTT up, conservative slow start", h->cur_min,
+				     h->last_min);
+		}
+	} else if (h->state == HSPP_CSS && enough && h->cur_min < h->css_base) {
+		h->css_base = HSPP_NO_RTT;
+		h->state = HSPP_SS;
+		hystart_note(tp, "hystart_resume", "tcp.hystart_resume", "RTT down again, slow start", h->cur_min,
+			     h->last_min);
+	}
+	if (SEQ_GEQ(tp->snd_una, h->window_end)) {
+		hystart_round(tp, h);
+		if (h->state == HSPP_CSS && ++h->css_rounds > HSPP_CSS_ROUNDS) {
+			tp->ssthresh = tp->cwnd; /* 4.2: on to congestion avoidance */
+			h->state = HSPP_OFF;
+			hystart_note(tp, "hystart_exit", "tcp.hystart_exit", "CSS over, congestion avoidance",
+				     h->last_min, h->css_base);
+		}
+	}
+}
+
+/* Connection established: the initial window as Reno, and HyStart++ for
+ * the slow start (RFC 9438 4.10, RFC 9406); no congestion event yet. */
 static void cubic_init(struct tcb *tp)
 {
 	struct cubic c;
 
 	memset(&c, 0, sizeof(c));
 	tp->cwnd = tcp_cc_initial_window(tp);
+	if (tp->ssthresh == UINT32_MAX) {
+		c.hs.state = HSPP_SS;
+		c.hs.cur_min = c.hs.last_min = c.hs.css_base = HSPP_NO_RTT;
+		c.hs.window_end = tp->snd_max;
+	}
 	cubic_store(tp, &c);
 }
 
@@ -300,10 +429,16 @@ static void cubic_on_ack(struct tcb *tp, uint32_t acked)
 	if (tp->cwnd >= TCP_CWND_MAX)
 		return;
 	cubic_load(tp, &c);
+	c.last_ack = tp->s->now;
 	if (tp->cwnd < tp->ssthresh) {
-		cc_slow_start(tp, acked, c.after_rto != 0);
+		if (c.hs.state != HSPP_OFF)
+			hystart_on_ack(tp, &c, acked);
+		else
+			cc_slow_start(tp, acked, c.after_rto != 0);
+		cubic_store(tp, &c);
 		return;
 	}
+	c.hs.state = HSPP_OFF; /* past ssthresh (set by hand, or by 4.2's end of CSS) */
 	if (!c.in_epoch)
 		cubic_epoch_begin(tp, &c);
 	double t = (double)(tp->s->now - c.epoch_start) / 1e6;
@@ -342,6 +477,7 @@ static void cubic_reduce(struct tcb *tp, struct cubic *c)
 	double ss = (double)cc_flight(tp) * CUBIC_BETA;
 
 	c->cwnd_prior = cubic_segs(tp);
+	c->hs.state = HSPP_OFF; /* RFC 9406 4.2: a loss ends (conservative) slow start */
 	cubic_fast_convergence(c, c->cwnd_prior);
 	tp->ssthresh = ss > 2.0 * mss ? (uint32_t)ss : 2 * mss;
 	c->in_epoch = 0;
@@ -372,9 +508,45 @@ static void cubic_on_rto(struct tcb *tp)
 	cubic_load(tp, &c);
 	if (tp->backoff == 0)
 		cubic_reduce(tp, &c);
+	c.hs.state = HSPP_OFF; /* RFC 9406 4.2: standard slow start after an RTO */
 	c.after_rto = 1;
 	c.in_epoch = 0;
 	tp->cwnd = cc_smss(tp);
+	cubic_store(tp, &c);
+}
+
+/* RFC 9438 5.8: new data acked while the flow did not use its window.
+ * cwnd stays, and the time since the last ACK is not part of t: the
+ * stage's start moves on by it, so W_cubic(t) stands still while the app
+ * holds the flow back. */
+static void cubic_on_app_limited(struct tcb *tp, uint32_t acked)
+{
+	struct cubic c;
+
+	(void)acked;
+	cubic_load(tp, &c);
+	if (c.in_epoch && c.last_ack > 0 && tp->s->now > c.last_ack)
+		c.epoch_start += tp->s->now - c.last_ack;
+	c.last_ack = tp->s->now;
+	cubic_store(tp, &c);
+}
+
+/* RFC 9438 5.8, as Linux's bictcp_cwnd_event(CA_EVENT_TX_START): data goes
+ * again after idle_us with nothing in flight; t leaves the idle time out
+ * (the stage's start moves on by it), counted from the last send or the
+ * last ACK, whichever is later (time before an app-limited ACK was left
+ * out already). */
+static void cubic_on_tx_start(struct tcb *tp, int64_t idle_us)
+{
+	struct cubic c;
+	int64_t from = tp->s->now - idle_us;
+
+	cubic_load(tp, &c);
+	if (c.last_ack > from)
+		from = c.last_ack;
+	if (c.in_epoch && tp->s->now > from)
+		c.epoch_start += tp->s->now - from;
+	c.last_ack = tp->s->now;
 	cubic_store(tp, &c);
 }
 
@@ -387,6 +559,8 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 	.on_rto = cubic_on_rto,
 	.on_recovery_exit = newreno_on_recovery_exit,    /* RFC 6582 3.2 step 3, full ACK */
 	.on_partial_ack = newreno_on_partial_ack,        /* RFC 6582 3.2 step 3, partial ACK */
+	.on_app_limited = cubic_on_app_limited,          /* RFC 9438 5.8 */
+	.on_tx_start = cubic_on_tx_start,                /* RFC 9438 5.8 */
 };
 
 /* Contract in tcp.h. */

@@ -117,6 +117,20 @@ static void tcp_update_ts_recent(struct tcb *tp, const struct tcp_seg *seg)
 	}
 }
 
+/* RFC 2883 4: data [a, b) arrived again (below rcv_nxt, or inside a range
+ * held out of order): the next ACK reports it in its first SACK block (a
+ * D-SACK), once. With SACK negotiated only (RFC 2883 has no option of its
+ * own; Linux does the same). */
+static void tcp_dsack_note(struct tcb *tp, uint32_t a, uint32_t b)
+{
+	if (!tp->sack_ok || !SEQ_LT(a, b))
+		return;
+	tp->dsack.start = a;
+	tp->dsack.end = b;
+	tp->dsack_pending = true;
+	tp->ack_now = true;
+}
+
 /* Enters TIME-WAIT: the other timers stop, the 2MSL one starts (RFC 9293
  * 3.10.7.4 eighth step). */
 static void tcp_enter_time_wait(struct tcb *tp)
@@ -252,6 +266,8 @@ static void tcp_trim_to_window(struct tcp_rx *rx)
 	if (SEQ_LT(seg->seq, tp->rcv_nxt)) {
 		uint32_t old = tp->rcv_nxt - seg->seq;
 		size_t d = old < seg->len ? old : seg->len;
+		/* RFC 2883 4.1.1: the part seen before goes in a D-SACK */
+		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)d);
 		seg->data += d;
 		seg->len -= d;
 		seg->seq = tp->rcv_nxt;
@@ -451,6 +467,15 @@ static void tcp_data_out_of_order(struct tcp_rx *rx)
 	char name[128];
 
 	tp->ack_now = true;
+	for (int i = 0; i < tp->nooo && seg->len > 0 && !(seg->flags & TCP_FLAG_FIN); i++) {
+		if (SEQ_IN(seg->seq, tp->ooo[i].start, tp->ooo[i].end) &&
+		    SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->ooo[i].end)) {
+			/* RFC 2883 4.1.2: all of it is held already, a duplicate */
+			tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
+			stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
+			return;
+		}
+	}
 	if (seg->len == 0 || tcp_ooo_insert(tp, seg)) {
 		if (seg->len > 0 && tp->sack_ok)
 			tcp_sack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
@@ -729,6 +754,11 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 		tcp_timer_set(tp, &tp->t_2msl, rx->s->now + 2 * rx->s->tcp.msl_us);
 		stats_inc(&rx->s->stats, "tcp.time_wait_fin");
 	}
+	if (seg->len > 0 && SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->rcv_nxt)) {
+		/* RFC 2883 4.1.1: all of it came before (a needless retransmission) */
+		stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
+		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
+	}
 	tcp_send_ack(tp);
 	return rx_drop(rx, "tcp.out_of_window", "out of window seq %u len %zu (rcv_nxt %u wnd %u)",
 		       seg->seq - tp->irs, seg->len, tp->rcv_nxt - tp->irs, rcv_window(tp));
@@ -905,12 +935,30 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 	return true;
 }
 
+/* RFC 7323 3.2: once both SYNs carried timestamps, "if a non-<RST> segment
+ * is received without a TSopt, a TCP SHOULD silently drop the segment"
+ * (and MUST NOT abort the connection for it). Done here: dropped, no ACK,
+ * counted (`tcp.ts_missing`). A SYN is exempt as well, so RFC 5961 4.2
+ * still answers one from a peer that restarted without timestamps. Linux
+ * accepts such segments. */
+static bool tcp_check_ts_present(struct tcp_rx *rx)
+{
+	const struct tcp_seg *seg = &rx->seg;
+
+	if (!rx->tp->ts_ok || seg->opt.ts_ok || (seg->flags & (TCP_FLAG_RST | TCP_FLAG_SYN)))
+		return true;
+	return rx_drop(rx, "tcp.ts_missing", "no timestamps on a connection that agreed to them "
+		       "(seq %u len %zu)", seg->seq - rx->tp->irs, seg->len);
+}
+
 /* RFC 9293 3.10.7.4: a segment for a connection in SYN-RECEIVED,
  * ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT, CLOSING, LAST-ACK or TIME-WAIT:
  * the eight steps in order. */
 static void tcp_input_otherwise(struct tcp_rx *rx)
 {
 	if (rx->tp->state == TCP_SYN_RECEIVED && !tcp_syn_received_syn(rx))
+		return;
+	if (!tcp_check_ts_present(rx))
 		return;
 	if (!tcp_check_seq(rx))      /* first, check the sequence number */
 		return;

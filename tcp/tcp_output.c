@@ -245,15 +245,29 @@ static int tcp_ooo_find(const struct tcb *tp, uint32_t seq)
  * negotiated and out-of-order data is held: first the range holding the
  * newest out-of-order segment, then those reported most recently, then the
  * others, as many as the header has room for (the codec keeps 4, or 3 with
- * timestamps). A segment with data keeps its options and data within
- * snd_mss (RFC 6691), so a full-sized one carries none. */
+ * timestamps). RFC 2883 4: a duplicate segment to report (a D-SACK) comes
+ * before them all, and if it lies in a range held out of order, that
+ * range right after it (4.1.2). A segment with data keeps its options and
+ * data within snd_mss (RFC 6691), so a full-sized one carries none. */
 static void tcp_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len)
 {
 	bool used[TCP_OOO_MAX] = { false };
 	int n = 0;
 
-	if (!tp->sack_ok || tp->nooo == 0)
+	if (!tp->sack_ok || (tp->nooo == 0 && !tp->dsack_pending))
 		return;
+	if (tp->dsack_pending) {
+		o->sack[n][0] = tp->dsack.start;
+		o->sack[n][1] = tp->dsack.end;
+		n++;
+		int k = tcp_ooo_find(tp, tp->dsack.start);
+		if (k >= 0) {
+			used[k] = true;
+			o->sack[n][0] = tp->ooo[k].start;
+			o->sack[n][1] = tp->ooo[k].end;
+			n++;
+		}
+	}
 	for (int i = 0; i < tp->nsack_recent + tp->nooo && n < TCP_MAX_SACK; i++) {
 		int k = i < tp->nsack_recent ? tcp_ooo_find(tp, tp->sack_recent[i].start)
 					     : i - tp->nsack_recent;
@@ -294,6 +308,12 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 		       tp);
 	if (r == -ENOBUFS)
 		return r;
+	if (tp->dsack_pending && seg.opt.nsack > 0) {
+		tp->dsack_pending = false; /* RFC 2883 4: in one ACK only */
+		stats_inc(&tp->s->stats, "tcp.dsack_sent");
+	}
+	if (len > 0)
+		tp->last_data_sent = tp->s->now > 0 ? tp->s->now : 1;
 	tp->segs_out++;
 	if (flags & TCP_FLAG_ACK)
 		tcp_ack_sent(tp, wnd);
@@ -305,6 +325,8 @@ static int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
  * than once). */
 static void tcp_count_rexmit(struct tcb *tp, uint32_t len)
 {
+	if (tp->undo_armed && tp->in_recovery)
+		tp->undo_retrans++;
 	tp->retransmits++;
 	stats_inc(&tp->s->stats, "tcp.retransmits");
 	stats_add(&tp->s->stats, "tcp.retransmitted_bytes", len);
@@ -341,10 +363,15 @@ static int tcp_send_data(struct tcb *tp, uint32_t len, bool fin)
 
 /* ---- the SACK scoreboard (RFC 2018, RFC 6675) ------------------------------ */
 
+static void tcp_rxt_mark_lost(struct tcb *tp);
+static void tcp_dsack_received(struct tcb *tp, uint32_t a, uint32_t b);
+
 /* Contract in tcp.h. */
 void tcp_sack_clear(struct tcb *tp)
 {
 	tp->nsacked = 0;
+	tp->nrxt = 0;
+	tp->undo_armed = false; /* a timeout is not undone by D-SACKs here */
 }
 
 /* Adds [a, b) to the scoreboard, merging with the ranges it touches; the
@@ -388,9 +415,22 @@ static uint32_t tcp_sack_bytes(const struct tcb *tp)
 	return n;
 }
 
+/* RFC 2883 4 and 5: the first SACK block is a D-SACK (a duplicate the
+ * peer received) if it lies at or below the cumulative ACK, or inside the
+ * second block. */
+static bool tcp_is_dsack(const struct tcp_seg *seg)
+{
+	const uint32_t (*b)[2] = seg->opt.sack;
+	if (seg->opt.nsack == 0 || !SEQ_LT(b[0][0], b[0][1]))
+		return false;
+	return SEQ_LEQ(b[0][1], seg->ack) ||
+	       (seg->opt.nsack > 1 && SEQ_GEQ(b[0][0], b[1][0]) && SEQ_LEQ(b[0][1], b[1][1]));
+}
+
 /* Contract in tcp.h. RFC 2018 3: each block is [left, right); one that
- * lies at or below snd_una (a D-SACK, RFC 2883, or old news) or reaches
- * past what we sent is ignored. */
+ * lies at or below snd_una (old news) or reaches past what we sent is
+ * ignored. A D-SACK first (RFC 2883) is counted (`tcp.dsack_received`)
+ * and adds nothing to the scoreboard. */
 bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 {
 	if (!tp->sack_ok || seg->opt.nsack == 0)
@@ -399,6 +439,10 @@ bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 	for (int i = 0; i < seg->opt.nsack && i < TCP_MAX_SACK; i++) {
 		uint32_t a = seg->opt.sack[i][0], b = seg->opt.sack[i][1];
 		stats_inc(&tp->s->stats, "tcp.sack_blocks_rx");
+		if (i == 0 && tcp_is_dsack(seg)) {
+			tcp_dsack_received(tp, a, b);
+			continue;
+		}
 		if (!SEQ_LT(a, b) || SEQ_LEQ(b, seg->ack) || SEQ_LEQ(b, tp->snd_una) ||
 		    SEQ_GT(b, tp->snd_max)) {
 			stats_inc(&tp->s->stats, "tcp.sack_blocks_ignored");
@@ -406,7 +450,10 @@ bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 		}
 		tcp_sack_add(tp, SEQ_MAX(a, tp->snd_una), b);
 	}
-	return tcp_sack_bytes(tp) != before;
+	bool news = tcp_sack_bytes(tp) != before;
+	if (news && tp->sack_recovery)
+		tcp_rxt_mark_lost(tp);
+	return news;
 }
 
 /* Drops what snd_una passed from the scoreboard (after an ACK of new data). */
@@ -422,6 +469,21 @@ static void tcp_sack_trim(struct tcb *tp)
 		k++;
 	}
 	tp->nsacked = k;
+}
+
+/* Drops from the retransmission records what snd_una passed. */
+static void tcp_rxt_trim(struct tcb *tp)
+{
+	int k = 0;
+	for (int i = 0; i < tp->nrxt; i++) {
+		if (SEQ_LEQ(tp->rxt[i].end, tp->snd_una))
+			continue;
+		tp->rxt[k] = tp->rxt[i];
+		if (SEQ_LT(tp->rxt[k].start, tp->snd_una))
+			tp->rxt[k].start = tp->snd_una;
+		k++;
+	}
+	tp->nrxt = k;
 }
 
 /* RFC 6675 4 IsLost(SeqNum): true if DupThresh SACKed ranges lie above
@@ -457,10 +519,108 @@ static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint3
 	return false;
 }
 
+/* ---- lost retransmissions ------------------------------------------------
+ *
+ * RFC 6675 never chooses a byte below HighRxt again (NextSeg() rule 1 asks
+ * for S2 > HighRxt), so a retransmission that is lost too waits for the
+ * RTO. The scoreboard can tell sooner, as Linux did with
+ * tcp_mark_lost_retrans() before RACK (RFC 8985 does the same with time):
+ * each retransmission is recorded with snd_max when it went (its mark);
+ * once the peer SACKs a byte at or past the mark, data sent after the
+ * retransmission arrived and the retransmission did not, so, with no
+ * reordering, it was lost. It no longer counts in the pipe and goes again
+ * before any other hole. Only new data sent after a retransmission can
+ * show it lost: a recovery that sends none still needs the RTO. */
+
+/* The end of the highest SACKed range (snd_una with none). */
+static uint32_t tcp_sack_high(const struct tcb *tp)
+{
+	return tp->nsacked ? tp->sacked[tp->nsacked - 1].end : tp->snd_una;
+}
+
+/* Forgets retransmission record i. */
+static void tcp_rxt_remove(struct tcb *tp, int i)
+{
+	memmove(&tp->rxt[i], &tp->rxt[i + 1], (size_t)(tp->nrxt - i - 1) * sizeof(tp->rxt[0]));
+	tp->nrxt--;
+}
+
+/* Records that [a, b) was retransmitted in SACK recovery, now. With the
+ * table full it is not recorded: if lost, the RTO repairs it. */
+static void tcp_rxt_note(struct tcb *tp, uint32_t a, uint32_t b)
+{
+	if (!tp->sack_recovery || tp->nrxt == TCP_RXT_RECORDS || !SEQ_LT(a, b))
+		return;
+	tp->rxt[tp->nrxt++] = (struct tcp_rxt){ .start = a, .end = b, .mark = tp->snd_max };
+}
+
+/* True if seq lies in a retransmission found lost and not sent again. */
+static bool tcp_rxt_lost_at(const struct tcb *tp, uint32_t seq)
+{
+	for (int i = 0; i < tp->nrxt; i++)
+		if (tp->rxt[i].lost && SEQ_IN(seq, tp->rxt[i].start, tp->rxt[i].end))
+			return true;
+	return false;
+}
+
+/* After new SACK information in SACK recovery: a retransmission whose
+ * mark the highest SACKed byte passed is lost if some byte of it is not
+ * SACKed (counted in tcp.lost_retransmit), delivered if all are. */
+static void tcp_rxt_mark_lost(struct tcb *tp)
+{
+	uint32_t high = tcp_sack_high(tp), a, b;
+
+	for (int i = 0; i < tp->nrxt; i++) {
+		struct tcp_rxt *r = &tp->rxt[i];
+		if (r->lost || !SEQ_GT(high, r->mark))
+			continue;
+		if (!tcp_sack_hole(tp, r->start, &a, &b) || !SEQ_LT(a, r->end)) {
+			tcp_rxt_remove(tp, i--); /* all of it arrived */
+			continue;
+		}
+		r->lost = true;
+		stats_inc(&tp->s->stats, "tcp.lost_retransmit");
+		if (tp->s->trace) {
+			char name[128];
+			TRACE(tp->s, "tcp %s retransmission seq %u len %u lost: data sent after it "
+			      "(from %u) was SACKed up to %u", tcb_str(tp, name, sizeof(name)),
+			      r->start - tp->iss, r->end - r->start, r->mark - tp->iss,
+			      high - tp->iss);
+		}
+	}
+}
+
+/* The lost retransmission to send again first (the lowest): its next
+ * bytes not SACKed, up to one segment, in *seq and *len, and its record
+ * in *idx. False if there is none. */
+static bool tcp_rxt_next(struct tcb *tp, uint32_t *seq, uint32_t *len, int *idx)
+{
+	uint32_t a, b;
+	int best = -1;
+
+	for (int i = 0; i < tp->nrxt; i++) {
+		struct tcp_rxt *r = &tp->rxt[i];
+		if (!r->lost)
+			continue;
+		if (!tcp_sack_hole(tp, r->start, &a, &b) || !SEQ_LT(a, r->end)) {
+			tcp_rxt_remove(tp, i--); /* SACKed meanwhile */
+			continue;
+		}
+		if (best < 0 || SEQ_LT(a, *seq)) {
+			best = i;
+			*seq = a;
+			*len = min_u32(SEQ_MIN(b, r->end) - a, tcp_seg_size(tp));
+		}
+	}
+	*idx = best;
+	return best >= 0;
+}
+
 /* RFC 6675 4 SetPipe(): the bytes estimated in the network. Every byte of
  * [snd_una, snd_max) not SACKed counts once unless it is lost, and once
- * more if it was retransmitted (below HighRxt). Walked one segment at a
- * time, as the RFC's IsLost is asked per segment. */
+ * more if it was retransmitted (below HighRxt) and that retransmission is
+ * not known lost. Walked one segment at a time, as the RFC's IsLost is
+ * asked per segment. */
 static uint32_t tcp_sack_pipe(const struct tcb *tp)
 {
 	uint32_t pipe = 0, a, b, seq = tp->snd_una;
@@ -470,55 +630,153 @@ static uint32_t tcp_sack_pipe(const struct tcb *tp)
 		uint32_t end = SEQ_LT(a + mss, b) ? a + mss : b;
 		if (!tcp_sack_is_lost(tp, a))
 			pipe += end - a;
-		if (SEQ_LT(a, tp->high_rxt))
+		if (SEQ_LT(a, tp->high_rxt) && !tcp_rxt_lost_at(tp, a))
 			pipe += SEQ_MIN(end, tp->high_rxt) - a;
 		seq = end;
 	}
 	return pipe;
 }
 
-/* RFC 6675 4 NextSeg() rule 1: the first bytes not SACKed, at or above
- * HighRxt, below the highest SACKed byte and lost (IsLost), up to one
- * segment: their start and length. False if there are none (then new data
- * goes, rule 2, by tcp_output's usual loop). */
-static bool tcp_sack_next_seg(const struct tcb *tp, uint32_t *seq, uint32_t *len)
+/* RFC 6675 4 NextSeg() rules 1 and 3: the first bytes not SACKed, at or
+ * above HighRxt and below the highest SACKed byte, up to one segment:
+ * their start and length. Rule 1 (lost) also asks that they be lost
+ * (IsLost); rule 3 takes them even if not. False if there are none (rule
+ * 1 failing, new data goes, rule 2, by tcp_output's usual loop). */
+static bool tcp_sack_next_seg(const struct tcb *tp, uint32_t *seq, uint32_t *len, bool lost)
 {
 	uint32_t a, b;
 
 	if (tp->nsacked == 0 || !tcp_sack_hole(tp, SEQ_MAX(tp->high_rxt, tp->snd_una), &a, &b))
 		return false;
-	if (!SEQ_LT(a, tp->sacked[tp->nsacked - 1].start) || !tcp_sack_is_lost(tp, a))
+	if (!SEQ_LT(a, tp->sacked[tp->nsacked - 1].start) || (lost && !tcp_sack_is_lost(tp, a)))
 		return false;
 	*seq = a;
 	*len = min_u32(b - a, tcp_seg_size(tp));
 	return true;
 }
 
+/* Traces a retransmission of SACK recovery (why: which rule). */
+static void tcp_sack_trace_rexmit(const struct tcb *tp, const char *why, uint32_t seq,
+				  uint32_t len, uint32_t pipe)
+{
+	if (tp->s->trace) {
+		char name[128];
+		TRACE(tp->s, "tcp %s SACK recovery: retransmit %s seq %u len %u (pipe %u cwnd %u)",
+		      tcb_str(tp, name, sizeof(name)), why, seq - tp->iss, len, pipe, tp->cwnd);
+	}
+}
+
 /* RFC 6675 5 step (C): while cwnd - pipe >= 1 SMSS, retransmit the holes
- * NextSeg() names, moving HighRxt past each. Data only: a hole below a
- * SACKed range never holds our FIN. */
+ * NextSeg() rule 1 names, moving HighRxt past each (C.2). Before them, a
+ * retransmission found lost goes again (see above; HighRxt stays). Data
+ * only: a hole below a SACKed range never holds our FIN. */
 static void tcp_sack_retransmit_holes(struct tcb *tp)
 {
-	uint32_t seq, len;
+	uint32_t seq = 0, len = 0;
 	uint32_t pipe = tcp_sack_pipe(tp);
+	int k;
 
-	while (pipe + tcp_seg_size(tp) <= tp->cwnd && tcp_sack_next_seg(tp, &seq, &len)) {
+	while (pipe + tcp_seg_size(tp) <= tp->cwnd) {
+		bool again = tcp_rxt_next(tp, &seq, &len, &k);
+		if (!again && !tcp_sack_next_seg(tp, &seq, &len, true))
+			break;
 		uint32_t off = seq - tcp_data_seq(tp);
 		if (off >= tp->snd.len)
 			break;
 		len = min_u32(len, (uint32_t)tp->snd.len - off);
-		if (tp->s->trace) {
-			char name[128];
-			TRACE(tp->s, "tcp %s SACK recovery: retransmit hole seq %u len %u (pipe %u "
-			      "cwnd %u)", tcb_str(tp, name, sizeof(name)), seq - tp->iss, len, pipe,
-			      tp->cwnd);
-		}
+		tcp_sack_trace_rexmit(tp, again ? "lost retransmission" : "hole", seq, len, pipe);
 		if (tcp_send_seg(tp, seq, TCP_FLAG_ACK, len) == -ENOBUFS)
 			break;
 		tcp_count_rexmit(tp, len);
 		stats_inc(&tp->s->stats, "tcp.sack_retransmits");
-		tp->high_rxt = seq + len;
+		if (again) {
+			tp->rxt[k].start = seq + len; /* the rest of it, if any, next */
+			if (!SEQ_LT(tp->rxt[k].start, tp->rxt[k].end))
+				tcp_rxt_remove(tp, k);
+			stats_inc(&tp->s->stats, "tcp.lost_retransmit_resent");
+		} else {
+			tp->high_rxt = seq + len;
+		}
+		tcp_rxt_note(tp, seq, seq + len);
 		pipe = tcp_sack_pipe(tp);
+	}
+	tcp_rexmt_arm(tp);
+}
+
+/* RFC 6675 4 NextSeg() rule 4, the rescue retransmission: one segment
+ * that holds the highest byte not SACKed (our FIN, if that is it), at
+ * most once per recovery (HighACK > RescueRxt). Only if that byte is at
+ * or past HighRxt (else rule 1 or 3 sent it already). Its start, length
+ * and whether the FIN goes with it. */
+static bool tcp_sack_rescue_seg(const struct tcb *tp, uint32_t *seq, uint32_t *len, bool *fin)
+{
+	uint32_t a, b, ha = 0, hb = 0, from = tp->snd_una;
+	bool any = false;
+
+	if (tp->rescue_set && !SEQ_GT(tp->snd_una, tp->rescue_rxt))
+		return false;
+	while (tcp_sack_hole(tp, from, &a, &b)) { /* the highest hole */
+		ha = a;
+		hb = b;
+		any = true;
+		from = b;
+	}
+	if (!any || !SEQ_GT(hb, tp->high_rxt) || !SEQ_GT(hb, tp->snd_una))
+		return false;
+	*fin = tcp_fin_outstanding(tp) && hb == tp->snd_max;
+	uint32_t dend = hb - (*fin ? 1 : 0);
+	uint32_t dend_max = tcp_data_seq(tp) + (uint32_t)tp->snd.len;
+	if (SEQ_GT(dend, dend_max))
+		dend = dend_max;
+	uint32_t l = SEQ_GT(dend, ha) ? min_u32(dend - ha, tcp_seg_size(tp)) : 0;
+	if (l == 0 && !*fin)
+		return false;
+	*seq = dend - l;
+	*len = l;
+	return true;
+}
+
+/* RFC 6675 5 step (C) once new data (rule 2) can go no further: while
+ * cwnd - pipe >= 1 SMSS, NextSeg() rule 3 retransmits holes below the
+ * highest SACKed byte not yet lost by IsLost (HighRxt moves), then rule 4
+ * makes the one rescue retransmission (RescueRxt = RecoveryPoint, HighRxt
+ * stays). */
+static void tcp_sack_send_rules_3_4(struct tcb *tp)
+{
+	uint32_t seq, len;
+	uint32_t pipe = tcp_sack_pipe(tp);
+	bool fin;
+
+	while (pipe + tcp_seg_size(tp) <= tp->cwnd) {
+		if (tcp_sack_next_seg(tp, &seq, &len, false)) {
+			uint32_t off = seq - tcp_data_seq(tp);
+			if (off >= tp->snd.len)
+				break;
+			len = min_u32(len, (uint32_t)tp->snd.len - off);
+			tcp_sack_trace_rexmit(tp, "hole not yet lost (rule 3)", seq, len, pipe);
+			if (tcp_send_seg(tp, seq, TCP_FLAG_ACK, len) == -ENOBUFS)
+				break;
+			tcp_count_rexmit(tp, len);
+			stats_inc(&tp->s->stats, "tcp.sack_retransmits");
+			stats_inc(&tp->s->stats, "tcp.sack_rule3");
+			tp->high_rxt = seq + len;
+			tcp_rxt_note(tp, seq, seq + len);
+			pipe = tcp_sack_pipe(tp);
+			continue;
+		}
+		if (!tcp_sack_rescue_seg(tp, &seq, &len, &fin))
+			break;
+		bool last = seq + len == tcp_data_seq(tp) + (uint32_t)tp->snd.len;
+		tcp_sack_trace_rexmit(tp, fin ? "rescue (rule 4) with FIN" : "rescue (rule 4)", seq, len,
+				      pipe);
+		if (tcp_send_seg(tp, seq, TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0) |
+			(len && last ? TCP_FLAG_PSH : 0), len) == -ENOBUFS)
+			break;
+		tcp_count_rexmit(tp, len + (fin ? 1 : 0));
+		stats_inc(&tp->s->stats, "tcp.sack_rescue");
+		tp->rescue_rxt = tp->recover;
+		tp->rescue_set = true;
+		break;
 	}
 	tcp_rexmt_arm(tp);
 }
@@ -670,6 +928,40 @@ static uint32_t tcp_tso_payload(struct tcb *tp)
 	return (max - IPV4_HDR_LEN - TCP_MAX_HDR_LEN) / seg * seg;
 }
 
+/* Data is about to go with nothing in flight. The algorithm hears how long
+ * the sender was quiet (on_tx_start, as Linux's CA_EVENT_TX_START), and
+ * RFC 5681 4.1: after no data was sent for longer than the RTO, cwnd is
+ * no more than the restart window RW = min(IW, cwnd), so the sender does
+ * not burst a window the path has forgotten (`tcp.cwnd_restart`, trace
+ * event idle_restart). ssthresh stays: slow start climbs back to it. Only
+ * when something will go now (unsent data and an open window). */
+static void tcp_idle_restart(struct tcb *tp)
+{
+	uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
+
+	if (tp->snd_una != tp->snd_max || tp->last_data_sent == 0 || off >= tp->snd.len ||
+	    tp->snd_wnd == 0 || tp->state < TCP_ESTABLISHED)
+		return;
+	int64_t idle = tp->s->now - tp->last_data_sent;
+	if (idle <= 0)
+		return;
+	if (tp->cc->on_tx_start)
+		tp->cc->on_tx_start(tp, idle);
+	uint32_t rw = tcp_cc_restart_window(tp);
+	if (idle > tp->rto && rw < tp->cwnd) {
+		if (tp->s->trace) {
+			char name[128];
+			TRACE(tp->s, "tcp %s idle %lld ms (RTO %lld ms): cwnd %u -> restart window %u",
+			      tcb_str(tp, name, sizeof(name)), (long long)(idle / 1000),
+			      (long long)(tp->rto / 1000), tp->cwnd, rw);
+		}
+		tp->cwnd = rw;
+		stats_inc(&tp->s->stats, "tcp.cwnd_restart");
+		tcp_trace(tp, "idle_restart");
+	}
+	tp->last_data_sent = tp->s->now > 0 ? tp->s->now : 1; /* accounted once */
+}
+
 /* Sends whatever the windows, Nagle and SWS avoidance allow, the FIN once
  * all data is out, and a pure ACK if one is owed and nothing carried it.
  * Contract in tcp.h. */
@@ -686,6 +978,8 @@ int tcp_output(struct tcb *tp)
 		tp->max_sndwnd = tp->snd_wnd;
 	if (tp->sack_recovery && tcp_can_send(tp))
 		tcp_sack_retransmit_holes(tp); /* RFC 6675 NextSeg() rule 1 before new data */
+	if (tcp_can_send(tp))
+		tcp_idle_restart(tp);
 	uint32_t tso = tcp_tso_payload(tp);
 	while (tcp_can_send(tp)) {
 		uint32_t gap = tcp_sack_skip(tp);
@@ -715,6 +1009,8 @@ int tcp_output(struct tcb *tp)
 		if (r == -ENOBUFS)
 			break;
 	}
+	if (tp->sack_recovery && tcp_can_send(tp))
+		tcp_sack_send_rules_3_4(tp); /* RFC 6675 NextSeg() rules 3 and 4 after new data */
 	/* an ACK owed (also SYN-RECEIVED's answer to an unacceptable segment,
 	 * RFC 9293 3.10.7.4), or a window update while the peer may still send */
 	bool update = tp->state >= TCP_ESTABLISHED && !tp->fin_rcvd && tcp_window_update_due(tp);
@@ -974,6 +1270,7 @@ static uint32_t tcp_resend_oldest(struct tcb *tp);
  * [rto_min, TCP_RTO_MAX_US] (2.4, 2.5). */
 static void tcp_rtt_update(struct tcb *tp, int64_t r)
 {
+	tp->rtt_last = r;
 	if (!tp->rtt_valid) {
 		tp->srtt = r;
 		tp->rttvar = r / 2;
@@ -1023,6 +1320,8 @@ static void tcp_recovery_exit(struct tcb *tp)
 
 	tp->in_recovery = false;
 	tp->sack_recovery = false;
+	tp->nrxt = 0;
+	tp->undo_end = tp->snd_max;
 	if (sack) {
 		/* RFC 6675 kept cwnd at ssthresh and the pipe under it all along,
 		 * so there is no inflation to undo and no burst to fear: cwnd
@@ -1071,9 +1370,35 @@ static void tcp_recovery_ack(struct tcb *tp, uint32_t acked)
 	tcp_resend_oldest(tp);
 }
 
+/* RFC 7661 4.3, RFC 9438 5.8: was the sender using its window when
+ * flight bytes were out (before this ACK)? In slow start when the flight
+ * was at least half of cwnd (what Linux's tcp_is_cwnd_limited allows, and
+ * RFC 7661's "validated" pipeACK >= cwnd / 2); in congestion avoidance
+ * only if the window was full (less than a segment left). Else cwnd did
+ * not limit it (the app or the peer's window did) and must not grow. */
+static bool tcp_cwnd_limited(const struct tcb *tp, uint32_t flight)
+{
+	if (tp->cwnd < tp->ssthresh)
+		return flight >= tp->cwnd / 2;
+	return flight + tcp_seg_size(tp) > tp->cwnd;
+}
+
+/* New data acknowledged while cwnd did not limit the sender: cwnd stays
+ * (RFC 9438 5.8: "CUBIC does not increase cwnd when the flow is
+ * application-limited"; Reno and NewReno likewise), counted in
+ * tcp.cwnd_not_limited; the algorithm may account for the time (CUBIC's t
+ * does not run on). */
+static void tcp_app_limited(struct tcb *tp, uint32_t data)
+{
+	stats_inc(&tp->s->stats, "tcp.cwnd_not_limited");
+	if (tp->cc->on_app_limited)
+		tp->cc->on_app_limited(tp, data);
+}
+
 /* Contract in tcp.h. The caller checked snd_una < ack <= snd_max. */
 void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 {
+	uint32_t flight = tp->snd_max - tp->snd_una; /* before this ACK */
 	uint32_t acked = ack - tp->snd_una;
 	bool syn = tcp_syn_unacked(tp);
 	uint32_t data = acked - (syn ? 1 : 0);
@@ -1084,15 +1409,20 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 	ring_drop(&tp->snd, data);
 	tcp_socket_wake(tp); /* send space freed: writable */
 	tp->bytes_acked += data;
-	tcp_rtt_sample(tp, ack, seg);
+	tp->rtt_fresh = tcp_rtt_sample(tp, ack, seg);
 	if (syn && tp->backoff > 0 && tp->rto < TCP_RTO_SYN_LOST_US)
 		tp->rto = TCP_RTO_SYN_LOST_US; /* RFC 6298 5.7: the SYN timed out once */
 	tp->snd_una = ack;
 	if (SEQ_LT(tp->snd_nxt, ack))
 		tp->snd_nxt = ack;
 	tcp_sack_trim(tp);
+	tcp_rxt_trim(tp);
+	if (tp->undo_armed && !tp->in_recovery && SEQ_GT(ack, tp->undo_end))
+		tp->undo_armed = false; /* the D-SACKs of the recovery would have come by now */
 	if (tp->in_recovery)
 		tcp_recovery_ack(tp, acked);
+	else if (data > 0 && !tcp_cwnd_limited(tp, flight))
+		tcp_app_limited(tp, data);
 	else if (data > 0 && tp->cc->on_ack)
 		tp->cc->on_ack(tp, data);
 	tp->dupacks = 0;
@@ -1185,6 +1515,86 @@ void tcp_retransmit(struct tcb *tp)
 	tcp_resend_oldest(tp);
 }
 
+/* ---- undoing a spurious reduction (RFC 3708, RFC 9438 4.9) ------------ */
+
+/* A fast retransmit with SACK: remembers cwnd, ssthresh and the
+ * algorithm's state before the reduction (RFC 9438 4.9: cwnd_prior,
+ * ssthresh_prior, W_max, K, epoch_start, W_est...), and counts from zero
+ * the retransmissions of the recovery (tcp_count_rexmit). */
+static void tcp_undo_arm(struct tcb *tp)
+{
+	_Static_assert(sizeof(tp->undo_priv) == sizeof(tp->cc_priv), "undo_priv mirrors cc_priv");
+	tp->undo_armed = tp->sack_ok;
+	tp->undo_marker = tp->snd_una;
+	tp->undo_cwnd = tp->cwnd;
+	tp->undo_ssthresh = tp->ssthresh;
+	tp->undo_retrans = 0;
+	memcpy(tp->undo_priv, tp->cc_priv, sizeof(tp->undo_priv));
+}
+
+/* RFC 3708 3 (as Linux's tcp_try_undo_dsack): every retransmission since
+ * the fast retransmit was reported by a D-SACK, so the original arrived
+ * each time and nothing was lost: the reduction was spurious. cwnd,
+ * ssthresh and the algorithm's state go back to what they were before it
+ * (RFC 9438 4.9; cwnd never lower than now), and a recovery still running
+ * ends (`tcp.dsack_undo`). */
+static void tcp_undo(struct tcb *tp)
+{
+	char name[128];
+
+	tp->undo_armed = false;
+	if (tp->in_recovery) {
+		tp->in_recovery = false;
+		tp->sack_recovery = false;
+		tp->nrxt = 0;
+	}
+	if (tp->cwnd < tp->undo_cwnd)
+		tp->cwnd = tp->undo_cwnd;
+	tp->ssthresh = tp->undo_ssthresh;
+	memcpy(tp->cc_priv, tp->undo_priv, sizeof(tp->cc_priv));
+	stats_inc(&tp->s->stats, "tcp.dsack_undo");
+	tcp_trace(tp, "undo");
+	TRACE(tp->s, "tcp %s D-SACKs reported every retransmission since seq %u: the reduction "
+	      "was spurious, undone (cwnd %u ssthresh %u)", tcb_str(tp, name, sizeof(name)),
+	      tp->undo_marker - tp->iss, tp->cwnd, tp->ssthresh);
+}
+
+/* True if [a, b) overlaps a retransmission recorded in this recovery. */
+static bool tcp_rxt_overlaps(const struct tcb *tp, uint32_t a, uint32_t b)
+{
+	for (int i = 0; i < tp->nrxt; i++)
+		if (SEQ_LT(a, tp->rxt[i].end) && SEQ_LT(tp->rxt[i].start, b))
+			return true;
+	return false;
+}
+
+/* RFC 2883 5: the peer received [a, b) twice (a D-SACK). Counted
+ * (`tcp.dsack_received`); one that reports a retransmission of the last
+ * fast recovery takes one from undo_retrans, and when none is left the
+ * reduction is undone. As Linux (tcp_check_dsack) a D-SACK below snd_una
+ * counts if it lies in [undo_marker, recover) (what it covered is gone
+ * from the send ring); one above must overlap a retransmission of the
+ * recovery still running. */
+static void tcp_dsack_received(struct tcb *tp, uint32_t a, uint32_t b)
+{
+	stats_inc(&tp->s->stats, "tcp.dsack_received");
+	if (tp->s->trace) {
+		char name[128];
+		TRACE(tp->s, "tcp %s D-SACK: seq %u to %u arrived twice", tcb_str(tp, name, sizeof(name)),
+		      a - tp->iss, b - tp->iss);
+	}
+	if (!tp->undo_armed || tp->undo_retrans <= 0 || SEQ_LT(a, tp->undo_marker) ||
+	    SEQ_GT(b, tp->recover))
+		return;
+	if (SEQ_GT(b, tp->snd_una) && !tcp_rxt_overlaps(tp, a, b))
+		return; /* a duplicate of data sent once: the network's, not ours */
+	uint32_t seg = tcp_seg_size(tp);
+	int n = (int)((b - a + seg - 1) / seg);
+	tp->undo_retrans -= n < tp->undo_retrans ? n : tp->undo_retrans;
+	if (tp->undo_retrans == 0)
+		tcp_undo(tp);
+}
+
 /* RFC 6582 3.2 step 2 (and 4.1 after a timeout): duplicate ACKs start a
  * new recovery only once the ACK covers the recover point of the last one
  * (SND.UNA >= recover, recover kept as one past the highest byte sent
@@ -1204,10 +1614,13 @@ static void tcp_enter_recovery(struct tcb *tp)
 	tp->recover = tp->snd_max;
 	tp->tlp_out = false;
 	tp->tlp_armed = false;
+	tcp_undo_arm(tp);
 	if (tp->cc->on_loss)
 		tp->cc->on_loss(tp);
 	tp->in_recovery = true;
 	tp->sack_recovery = tp->sack_ok;
+	tp->nrxt = 0;
+	tp->rescue_set = false; /* RFC 6675 4: RescueRxt undefined at the start */
 	stats_inc(&tp->s->stats, "tcp.fast_retransmit");
 	if (tp->sack_recovery) {
 		tp->cwnd = tp->ssthresh;
@@ -1223,6 +1636,7 @@ static void tcp_enter_recovery(struct tcb *tp)
 		      tp->ssthresh);
 	}
 	tp->high_rxt = tp->snd_una + tcp_resend_oldest(tp);
+	tcp_rxt_note(tp, tp->snd_una, tp->high_rxt);
 	if (tp->sack_recovery)
 		tcp_output(tp);
 }

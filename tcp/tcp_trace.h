@@ -5,7 +5,10 @@
  * Columns (the header line is written before the first row):
  *   time_s           seconds since the host started (s->now - s->started)
  *   conn             local-remote, e.g. 10.0.0.2:7-10.0.0.1:40000
- *   event            ack, dupack, fast_retransmit, recovery_exit, rto, tlp, state
+ *   event            ack, dupack, fast_retransmit, recovery_exit, rto, tlp, state,
+ *                    undo (a reduction D-SACKs showed spurious), idle_restart
+ *                    (RFC 5681 4.1), hystart_css, hystart_resume, hystart_exit
+ *                    (CUBIC's HyStart++, RFC 9406)
  *   cwnd, ssthresh   bytes (ssthresh 0 while it is "arbitrarily high")
  *   bytes_in_flight  snd_max - snd_una
  *   srtt_us, rto_us  RFC 6298 estimates, microseconds

@@ -46,6 +46,7 @@ struct cc_flow {
 	int lfd, afd, bfd;
 	uint64_t total;       /* bytes to send, CC_UNLIMITED = until the test stops */
 	bool hold;            /* A writes nothing yet */
+	uint64_t limit;       /* A writes no byte past this many (0: no limit) */
 	uint64_t sent, got;
 	bool shut, eof, bad;
 	uint8_t out[16384];   /* out[off..len) is generated and waits for A's socket */
@@ -205,11 +206,12 @@ static void cc_apps(void)
 			int one = 1;
 			net_setsockopt(f->bfd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
 		}
-		while (!f->hold && !f->shut && f->sent < f->total) {
+		uint64_t upto = f->limit && f->limit < f->total ? f->limit : f->total;
+		while (!f->hold && !f->shut && f->sent < upto) {
 			if (f->off == f->len) { /* the next piece of the stream */
 				size_t n = sizeof(f->out);
-				if (n > f->total - f->sent)
-					n = (size_t)(f->total - f->sent);
+				if (n > upto - f->sent)
+					n = (size_t)(upto - f->sent);
 				for (size_t k = 0; k < n; k++)
 					f->out[k] = cc_byte(i, f->sent + k);
 				f->off = 0;
@@ -677,12 +679,225 @@ START_TEST(rto_drops_cubic_to_one_segment)
 }
 END_TEST
 
+/* ---- idle and application-limited flows -------------------------------- */
+
+/* RFC 5681 4.1: a flow that sent nothing for longer than the RTO (2 s
+ * here, the RTO about 200 ms) starts again with cwnd = min(IW, cwnd), and
+ * slow start; a pause shorter than the RTO keeps cwnd. */
+static void restart_after_idle(const char *cc)
+{
+	struct tcpplot_data d;
+
+	cc_setup(&wan, &wan, 9, true);
+	cc_flow_start(cc, 2 * 1024 * 1024);
+	net.f[0].limit = 600 * 1024;
+	cc_run(3 * 1000000LL, false);
+	struct tcb *tp = cc_tcb(0);
+	ck_assert_uint_eq(net.f[0].got, 600 * 1024);
+	ck_assert_uint_eq(tp->snd_una, tp->snd_max);
+	uint32_t before = tp->cwnd;
+	ck_assert_uint_gt(before, 4 * 14600);
+	/* the app writes again: the first flight is the initial window */
+	net.f[0].limit = 1200 * 1024;
+	cc_run(CC_STEP_US, false);
+	ck_assert_uint_eq(cc_counter("tcp.cwnd_restart"), 1);
+	ck_assert_uint_eq(tp->cwnd, 14600);
+	ck_assert_uint_le(tp->snd_max - tp->snd_una, 14600);
+	/* done again, then a pause of 100 ms, shorter than the RTO */
+	while (net.f[0].got < 1200 * 1024 || tp->snd_una != tp->snd_max)
+		cc_run(CC_STEP_US, false);
+	ck_assert_int_gt(tp->rto, 150000);
+	uint32_t kept = tp->cwnd;
+	cc_run(100000, false);
+	net.f[0].limit = 0;
+	cc_run(CC_STEP_US, false);
+	ck_assert_uint_eq(cc_counter("tcp.cwnd_restart"), 1);
+	ck_assert_uint_ge(tp->cwnd, kept);
+	cc_run(60 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == 2 * 1024 * 1024);
+	cc_finish(&d);
+
+	/* the trace: the restart row, then slow start from it */
+	size_t r = cc_find(&d, 0, "idle_restart");
+	ck_assert_uint_lt(r, d.n);
+	ck_assert_uint_eq(d.rows[r].cwnd, 14600);
+	ck_assert_uint_eq(d.rows[r - 1].cwnd, before);
+	ck_assert_uint_eq(cc_find(&d, r + 1, "idle_restart"), d.n);
+	uint32_t cwnd[4];
+	double when[4];
+	int n = cc_rounds(&d, r + 1, NULL, cwnd, when, 3);
+	ck_assert_int_ge(n, 3);
+	for (int i = 1; i < n; i++)
+		ck_assert_msg(cwnd[i] >= cwnd[i - 1] * 3 / 2, "%s: no slow start after the "
+			      "restart: %u then %u", cc, cwnd[i - 1], cwnd[i]);
+	tcpplot_free(&d);
+}
+
+START_TEST(idle_longer_than_rto_restarts_from_the_initial_window)
+{
+	restart_after_idle("reno");
+	restart_after_idle("cubic");
+}
+END_TEST
+
+/* RFC 9438 5.8 (and RFC 7661 for Reno): an app that writes two segments
+ * every round trip never fills a window of ten; cwnd must not grow on
+ * the ACKs of what it does send. Once the app writes without pause the
+ * window is used and slow start doubles it again. */
+static void app_limited_keeps_cwnd(const char *cc)
+{
+	cc_setup(&wan, &wan, 10, true);
+	cc_flow_start(cc, CC_UNLIMITED);
+	net.f[0].limit = 1;
+	cc_run(200000, false); /* the handshake, and one byte */
+	struct tcb *tp = cc_tcb(0);
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	for (int i = 0; i < 100; i++) { /* 5 s: two segments per 50 ms */
+		net.f[0].limit += 2 * CC_SEG;
+		cc_run(50000, false);
+	}
+	ck_assert_uint_gt(net.f[0].got, 99 * 2 * CC_SEG);
+	ck_assert_uint_eq(tp->cwnd, 14600);
+	ck_assert_uint_gt(cc_counter("tcp.cwnd_not_limited"), 50);
+	net.f[0].limit = 0;
+	cc_run(500000, false);
+	ck_assert_msg(tp->cwnd > 8 * 14600, "%s: cwnd %u after 10 round trips without limit", cc,
+		      tp->cwnd);
+	ck_assert(!net.f[0].bad);
+	cc_finish(NULL);
+}
+
+START_TEST(app_limited_flow_does_not_grow_cwnd)
+{
+	app_limited_keeps_cwnd("reno");
+	app_limited_keeps_cwnd("cubic");
+}
+END_TEST
+
+/* RFC 9438 5.8: "t ... MUST NOT include these periods". CUBIC in
+ * congestion avoidance from 15 segments, 1 s of full use (the stage
+ * begins), 10 s held back by the app (two segments every period_us),
+ * then full use again: with the 10 s
+ * in t, W_cubic(t) would be 0.4 * 11^3 + 15 = 547 segments and cwnd would
+ * climb 1.5 times per round trip; without them it is near W_max plus the
+ * Reno-friendly segment per round trip. */
+static void cubic_app_limited_for_10s(int64_t period_us)
+{
+	cc_setup(&wan, &wan, 14, true);
+	/* RFC 6298's 1 s: B's delayed ACK (200 ms) of the last segment
+	 * before the pause must not look like a loss */
+	net.sim.a.tcp.rto_min_us = 1000000;
+	cc_flow_start("cubic", CC_UNLIMITED);
+	net.f[0].hold = true;
+	cc_run(200000, false);
+	struct tcb *tp = cc_tcb(0);
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	tp->ssthresh = 15 * CC_MSS;
+	tp->cwnd = 15 * CC_MSS;
+	int sndbuf = 64 * 1024; /* little queued beyond the flight: the app's pause shows at once */
+	ck_assert_int_eq(net_setsockopt(net.f[0].afd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+					sizeof(sndbuf)), 0);
+	net.f[0].hold = false;
+	cc_run(1000000, false);
+	net.f[0].limit = net.f[0].sent;
+	cc_run(300000, false); /* what was queued goes */
+	ck_assert_uint_eq(tp->snd_una, tp->snd_max);
+	uint32_t w1 = tp->cwnd;
+	ck_assert_uint_gt(w1, 15 * CC_MSS);
+	for (int64_t t = 0; t < 10 * 1000000LL; t += period_us) {
+		net.f[0].limit += 2 * CC_SEG;
+		cc_run(period_us, false);
+	}
+	ck_assert_uint_eq(tp->cwnd, w1);
+	sndbuf = 4 * 1024 * 1024; /* the window, not the buffer, limits from now on */
+	ck_assert_int_eq(net_setsockopt(net.f[0].afd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+					sizeof(sndbuf)), 0);
+	net.f[0].limit = 0;
+	cc_run(1000000, false);
+	ck_assert_uint_eq(cc_counter("tcp.retransmits"), 0);
+	double segs = (double)tp->cwnd / CC_MSS;
+	printf("tcp_cc: CUBIC app-limited for 10 s (2 segments every %lld ms): cwnd %.1f segments "
+	       "before, %.1f one second after it ends\n", (long long)(period_us / 1000),
+	       (double)w1 / CC_MSS, segs);
+	ck_assert_msg(segs < 3.0 * w1 / CC_MSS, "cwnd %.1f segments one second after 10 s of "
+		      "app-limited sending (%.1f before): t ran on", segs, (double)w1 / CC_MSS);
+	ck_assert_uint_gt(tp->cwnd, w1);
+	ck_assert(!net.f[0].bad);
+	cc_finish(NULL);
+}
+
+START_TEST(cubic_time_stops_while_app_limited)
+{
+	cubic_app_limited_for_10s(50000); /* the flight empties: on_tx_start */
+	cubic_app_limited_for_10s(20000); /* it never does: on_app_limited */
+}
+END_TEST
+
+/* ---- HyStart++ (RFC 9406) --------------------------------------------- */
+
+/* A 10 Mbit/s bottleneck with 10 ms each way and a deep queue (300
+ * frames, 15 times the path's 20 frames): standard slow start (Reno here)
+ * doubles cwnd until the queue overflows and loses a large part of a
+ * window; CUBIC's HyStart++ sees the round's lowest RTT rise as the queue
+ * builds, goes to conservative slow start (CSS) and, five rounds later,
+ * to congestion avoidance with ssthresh = cwnd, before any loss. */
+static uint64_t deep_queue_run(const char *cc, struct tcpplot_data *d)
+{
+	const struct impair_cfg fwd = { .delay_us = 10000, .rate_bps = 10000000ull,
+					.queue_limit = 300 };
+	const struct impair_cfg rev = { .delay_us = 10000 };
+
+	cc_setup(&fwd, &rev, 15, true);
+	cc_flow_start(cc, 3 * 1024 * 1024);
+	cc_run(60 * 1000000LL, true);
+	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == 3 * 1024 * 1024);
+	uint64_t rexmit = cc_counter("tcp.retransmits");
+	printf("tcp_cc: 3 MB through 10 Mbit/s, 20 ms, a 300-frame queue, %s: %llu retransmissions, "
+	       "%llu queue drops, HyStart++ %llu CSS, %llu exits, %.2f s\n", cc,
+	       (unsigned long long)rexmit,
+	       (unsigned long long)stats_get(&net.sim.a.stats, "impair.queue_full"),
+	       (unsigned long long)cc_counter("tcp.hystart_css"),
+	       (unsigned long long)cc_counter("tcp.hystart_exit"), net.sim.now / 1e6);
+	fflush(stdout);
+	cc_finish(d);
+	return rexmit;
+}
+
+START_TEST(hystart_leaves_slow_start_before_the_queue_overflows)
+{
+	struct tcpplot_data d;
+
+	ck_assert_uint_gt(deep_queue_run("reno", NULL), 0);
+	ck_assert_uint_eq(deep_queue_run("cubic", &d), 0);
+	size_t css = cc_find(&d, 0, "hystart_css");
+	ck_assert_uint_lt(css, d.n);
+	size_t ex = cc_find(&d, css, "hystart_exit");
+	ck_assert_uint_lt(ex, d.n);
+	/* CSS began once the queue stood from one round to the next (the
+	 * round's lowest RTT up by 4 ms or more); five rounds of CSS grow
+	 * cwnd by a quarter of slow start's doubling each (x1.25, 3.05 in
+	 * all, where slow start would have grown it 32 times); then ssthresh =
+	 * cwnd, short of the 320 frames (path and queue) that overflow */
+	double at_css = (double)d.rows[css].cwnd / CC_MSS, at_exit = (double)d.rows[ex].cwnd / CC_MSS;
+	printf("tcp_cc: HyStart++: CSS from %.1f segments (srtt %.1f ms), congestion avoidance "
+	       "from %.1f\n", at_css, d.rows[css].srtt_us / 1000.0, at_exit);
+	ck_assert_uint_eq(d.rows[ex].ssthresh, d.rows[ex].cwnd);
+	ck_assert_msg(at_css > 20 && at_css < 160, "CSS began at %.1f segments", at_css);
+	ck_assert_msg(at_exit / at_css > 2.0 && at_exit / at_css < 4.5,
+		      "CSS grew cwnd from %.1f to %.1f segments", at_css, at_exit);
+	ck_assert_msg(at_exit < 300, "HyStart++ left CSS at %.1f segments", at_exit);
+	ck_assert_uint_eq(cc_find(&d, 0, "fast_retransmit"), d.n);
+	tcpplot_free(&d);
+}
+END_TEST
+
 /* ---- several losses in one window -------------------------------------- */
 
 /* Drops segments 60, 63, 66 and 69 (once each) of a 1 MB flow; returns A's
  * counters. */
 struct loss_stats {
 	uint64_t rto, fast_retransmit, partial_ack, retransmits, retransmitted_bytes;
+	uint64_t lost_retransmit;
 	int64_t done_us;
 };
 
@@ -705,6 +920,7 @@ static struct loss_stats four_losses(const char *cc, bool sack, bool rexmit_too)
 	st.partial_ack = cc_counter("tcp.partial_ack");
 	st.retransmits = cc_counter("tcp.retransmits");
 	st.retransmitted_bytes = cc_counter("tcp.retransmitted_bytes");
+	st.lost_retransmit = cc_counter("tcp.lost_retransmit");
 	cc_finish(NULL);
 	return st;
 }
@@ -731,23 +947,28 @@ END_TEST
 /* RFC 6675: the same four losses, and the first retransmission of each
  * lost too. Without SACK the sender learns of the holes one RTT at a time
  * and, when the timer fires, sends again what already arrived; with SACK
- * it knows what arrived and costs fewer retransmitted bytes. */
+ * it knows what arrived and costs fewer retransmitted bytes, and the
+ * SACKs of data sent after each lost retransmission show it lost (as
+ * Linux's tcp_mark_lost_retrans), so it goes again without an RTO. */
 START_TEST(sack_repairs_the_same_losses_with_fewer_bytes)
 {
 	struct loss_stats with = four_losses("newreno", true, true);
 	struct loss_stats without = four_losses("newreno", false, true);
 
 	printf("tcp_cc: 4 losses and their first retransmissions: %llu bytes retransmitted "
-	       "(%llu segments, %llu RTOs) with SACK, %llu (%llu, %llu RTOs) without\n",
+	       "(%llu segments, %llu RTOs, %llu lost retransmissions found) with SACK, %llu (%llu, "
+	       "%llu RTOs) without\n",
 	       (unsigned long long)with.retransmitted_bytes, (unsigned long long)with.retransmits,
-	       (unsigned long long)with.rto, (unsigned long long)without.retransmitted_bytes,
+	       (unsigned long long)with.rto, (unsigned long long)with.lost_retransmit,
+	       (unsigned long long)without.retransmitted_bytes,
 	       (unsigned long long)without.retransmits, (unsigned long long)without.rto);
 	ck_assert_uint_lt(with.retransmitted_bytes, without.retransmitted_bytes);
-	/* the scoreboard at work: each hole about twice, and one RTO at most
-	 * (it answers the lost retransmissions) */
-	ck_assert_uint_le(with.retransmitted_bytes, 12 * CC_SEG);
-	ck_assert_uint_le(with.rto, 1);
-	ck_assert_uint_ge(with.retransmits, 8); /* each hole at least twice */
+	/* the scoreboard at work: each hole exactly twice, the four lost
+	 * retransmissions found from the SACKs, no RTO */
+	ck_assert_uint_eq(with.retransmitted_bytes, 8 * CC_SEG);
+	ck_assert_uint_eq(with.retransmits, 8);
+	ck_assert_uint_eq(with.lost_retransmit, 4);
+	ck_assert_uint_eq(with.rto, 0);
 }
 END_TEST
 
@@ -944,6 +1165,10 @@ Suite *tcp_cc_suite(void)
 	cc_case(s, "cubic_reno_friendly", cubic_reno_friendly_on_a_short_path);
 	cc_case(s, "rto_reno", rto_drops_reno_to_one_segment);
 	cc_case(s, "rto_cubic", rto_drops_cubic_to_one_segment);
+	cc_case(s, "idle_restart", idle_longer_than_rto_restarts_from_the_initial_window);
+	cc_case(s, "app_limited", app_limited_flow_does_not_grow_cwnd);
+	cc_case(s, "cubic_app_limited", cubic_time_stops_while_app_limited);
+	cc_case(s, "hystart", hystart_leaves_slow_start_before_the_queue_overflows);
 	cc_case(s, "newreno", newreno_repairs_four_losses_of_a_window_without_rto);
 	cc_case(s, "sack", sack_repairs_the_same_losses_with_fewer_bytes);
 	cc_case(s, "fair_newreno", two_newreno_flows_share_fairly);

@@ -1218,6 +1218,45 @@ START_TEST(test_paws)
 }
 END_TEST
 
+/* RFC 7323 3.2: on a connection that agreed to timestamps, a segment
+ * without them is dropped silently (no ACK, no data taken, nothing
+ * aborted), counted in tcp.ts_missing; a RST without them still counts. */
+START_TEST(test_segment_without_timestamps_dropped)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	tp->ts_ok = true;
+	tp->ts_recent = 1000;
+	tp->ts_recent_time = t.h.now;
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10));
+	th_expect_none(&t);
+	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1);
+	ck_assert_uint_eq(count(&t, "tcp.ts_missing"), 1);
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	/* a FIN without them: dropped too */
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 1, .ack = t.iss + 1));
+	th_expect_none(&t);
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	ck_assert_uint_eq(count(&t, "tcp.ts_missing"), 2);
+	/* the same data with timestamps: taken */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
+			  .opt = { .ts_ok = true, .tsval = 1001, .tsecr = 1 }));
+	ck_assert_uint_eq(tp->rcv.len, 10);
+	/* without timestamps negotiated nothing is asked for */
+	tp->ts_ok = false;
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 11, .ack = t.iss + 1, .len = 10));
+	ck_assert_uint_eq(tp->rcv.len, 20);
+	tp->ts_ok = true;
+	/* a RST is exempt */
+	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 21));
+	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
+	ck_assert_uint_eq(count(&t, "tcp.ts_missing"), 2);
+	th_fini(&t);
+}
+END_TEST
+
 /* ---- ICMP errors -------------------------------------------------------- */
 
 static void icmp_err(struct tcp_harness *t, uint32_t seq, int err, uint16_t mtu)
@@ -1320,6 +1359,7 @@ Suite *tcp_input_suite(void)
 	tcase_add_test(tc, test_ack_advances_and_window_update);
 	tcase_add_test(tc, test_dupacks_fast_retransmit);
 	tcase_add_test(tc, test_paws);
+	tcase_add_test(tc, test_segment_without_timestamps_dropped);
 	tcase_add_test(tc, test_sequence_wrap);
 	suite_add_tcase(s, tc);
 

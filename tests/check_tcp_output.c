@@ -110,10 +110,13 @@ START_TEST(usable_window_is_min_of_snd_wnd_and_cwnd)
 	ck_assert_uint_eq(tp->cwnd, 3 * MSS);
 	ck_assert_uint_eq(tp->snd_wnd, 2000);
 	th_expect_none(&t);
-	/* the window opens: min(65535, cwnd 4 MSS) - 0 in flight = 4 segments */
+	/* the window opens: the peer's window, not cwnd, held the flight to
+	 * one segment, so cwnd stays 3 MSS (RFC 7661 4.3, RFC 9438 5.8: a flow
+	 * that does not use its window does not grow it); 3 segments go */
 	th_peer_ack(&t, tp, 1 + 2 * MSS, 65535);
-	ck_assert_uint_eq(tp->cwnd, 4 * MSS);
-	for (uint32_t i = 0; i < 4; i++)
+	ck_assert_uint_eq(tp->cwnd, 3 * MSS);
+	ck_assert_uint_eq(counter(&t, "tcp.cwnd_not_limited"), 1);
+	for (uint32_t i = 0; i < 3; i++)
 		th_expect_seg(&t, &out, 1 + (2 + i) * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	th_fini(&t);
@@ -1149,10 +1152,12 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 	ck_assert_uint_eq(out.opt.sack[0][1], r + 1200);
 	ck_assert_uint_eq(out.opt.sack[1][0], r + 3000);
 	/* with timestamps, at most three blocks fit (40 option bytes) */
-	tp->ts_ok = true;
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 5000, .ack = t.iss + 1, .len = 100));
+	tp->ts_ok = true; /* (then every segment must carry them: RFC 7323 3.2) */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 5000, .ack = t.iss + 1, .len = 100,
+			  .opt = { .ts_ok = true, .tsval = 1 }));
 	th_expect(&t, &out);
-	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 7000, .ack = t.iss + 1, .len = 100));
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 7000, .ack = t.iss + 1, .len = 100,
+			  .opt = { .ts_ok = true, .tsval = 1 }));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.hlen, 60);
 	ck_assert_uint_eq(out.opt.nsack, 3);
@@ -1174,6 +1179,160 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.opt.nsack, 0);
 	ck_assert_uint_eq(out.hlen, 20);
+	th_fini(&t);
+}
+END_TEST
+
+/* RFC 2883 4: a segment that arrives again is reported in the first SACK
+ * block of the next ACK (a D-SACK), once: held out of order already
+ * (4.1.2: the range holding it follows), all below rcv_nxt (4.1.1), or
+ * partly below it (only the part seen before). */
+START_TEST(dsack_reports_a_duplicate_in_the_first_block)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	uint32_t r = t.irs + 1; /* rcv_nxt */
+
+	tp->sack_ok = true;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	/* the same segment again: the D-SACK, then the range that holds it */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r);
+	ck_assert_uint_eq(out.opt.nsack, 2);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 1000);
+	ck_assert_uint_eq(out.opt.sack[0][1], r + 1100);
+	ck_assert_uint_eq(out.opt.sack[1][0], r + 1000);
+	ck_assert_uint_eq(out.opt.sack[1][1], r + 1100);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_sent"), 1);
+	/* the hole filled: no blocks left */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 1000));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r + 1100);
+	ck_assert_uint_eq(out.opt.nsack, 0);
+	/* 500 bytes below rcv_nxt again: out of the window, answered with
+	 * an ACK whose only block is the duplicate, below the ACK */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 500));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r + 1100);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	ck_assert_uint_eq(out.opt.sack[0][0], r);
+	ck_assert_uint_eq(out.opt.sack[0][1], r + 500);
+	/* partly old: only the old part is reported */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 200));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.ack, r + 1200);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 1000);
+	ck_assert_uint_eq(out.opt.sack[0][1], r + 1100);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_sent"), 3);
+	/* reported once: the next ACK has the usual blocks only */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 3000, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 1);
+	ck_assert_uint_eq(out.opt.sack[0][0], r + 3000);
+	/* without SACK: a duplicate is only ACKed */
+	tp->sack_ok = false;
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 100));
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.opt.nsack, 0);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_sent"), 3);
+	th_fini(&t);
+}
+END_TEST
+
+/* The sender's side: a first block below the ACK, or inside the second
+ * block, is a D-SACK (RFC 2883 5), counted, not put on the scoreboard.
+ * When D-SACKs report every retransmission of a fast recovery, nothing was
+ * lost (a segment was only late): the reduction is undone (RFC 3708, RFC
+ * 9438 4.9), cwnd, ssthresh and CUBIC's state as they were before it. */
+static void dsack_undo(const struct tcp_cc_ops *cc)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	const uint32_t M = MSS;
+
+	tp->cc = cc;
+	tp->sack_ok = true;
+	cc->init(tp);
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	uint32_t cwnd = tp->cwnd, ssthresh = tp->ssthresh;
+	uint64_t priv[sizeof(tp->cc_priv) / sizeof(tp->cc_priv[0])];
+	memcpy(priv, tp->cc_priv, sizeof(priv));
+	/* 1..3 arrive before 0, which is late, not lost: a fast retransmit */
+	for (uint32_t i = 2; i <= 4; i++)
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	ck_assert_uint_lt(tp->cwnd, cwnd);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1);
+	/* a D-SACK inside the second block, of data not retransmitted: counted only */
+	const uint32_t inside[][2] = { { 1 + M, 1 + 2 * M }, { 1 + M, 1 + 4 * M } };
+	peer_sack(&t, tp, 1, 2, inside);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 1);
+	ck_assert(tp->sack_recovery);
+	/* 0 arrives, then everything: the full ACK ends recovery */
+	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
+	ck_assert(!tp->in_recovery);
+	ck_assert_uint_lt(tp->cwnd, cwnd);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 0);
+	/* the retransmission arrives too: the peer D-SACKs it, below its ACK */
+	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 2);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 1);
+	ck_assert_uint_eq(tp->cwnd, cwnd);
+	ck_assert_uint_eq(tp->ssthresh, ssthresh);
+	ck_assert_mem_eq(tp->cc_priv, priv, sizeof(priv));
+	ck_assert_int_eq(tp->nsacked, 0);
+	/* a second one changes nothing */
+	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 1);
+	th_fini(&t);
+}
+
+START_TEST(dsack_undoes_a_spurious_fast_retransmit)
+{
+	dsack_undo(&tcp_cc_newreno);
+	dsack_undo(&tcp_cc_cubic);
+}
+END_TEST
+
+/* Without every retransmission D-SACKed (one of two segments was really
+ * lost), the reduction stays. */
+START_TEST(dsack_no_undo_when_a_loss_was_real)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* 0 and 4 missing */
+	const uint32_t b1[][2] = { { 1 + 5 * M, 1 + 8 * M }, { 1 + M, 1 + 4 * M } };
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 3 * M } });
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
+	peer_sack(&t, tp, 1, 2, b1);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_retransmits"), 1); /* 4 */
+	take_all(&t, 0, NULL);
+	uint32_t reduced = tp->ssthresh;
+	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
+	ck_assert(!tp->in_recovery);
+	/* only the retransmission of 0 is reported twice */
+	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 1);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 0);
+	ck_assert_uint_eq(tp->ssthresh, reduced);
 	th_fini(&t);
 }
 END_TEST
@@ -1214,9 +1373,18 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	peer_sack(&t, tp, 1, 2, two);
 	ck_assert_int_eq(tp->nsacked, 2);
 	th_expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
-	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_retransmits"), 1);
 	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
+	/* the pipe is 4 MSS now (0 and 4 retransmitted, 8 and 9), one
+	 * segment of room, no new data to send and no hole below the highest
+	 * SACK left: NextSeg() rule 4, the rescue retransmission of the
+	 * highest segment not SACKed (9); HighRxt stays (RFC 6675 4) */
+	th_expect_seg(&t, &out, 1 + 9 * M, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 1);
+	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
+	ck_assert(tp->rescue_set);
+	ck_assert_uint_eq(tp->rescue_rxt, tp->recover);
 	/* the retransmission of 0 arrives: a partial ACK, still in recovery; the
 	 * scoreboard loses what the ACK covers */
 	const uint32_t one[][2] = { { 1 + 5 * M, 1 + 8 * M } };
@@ -1224,14 +1392,149 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	ck_assert(tp->in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
 	ck_assert_int_eq(tp->nsacked, 1);
-	/* then everything: recovery ends; only the two holes went twice */
+	th_expect_none(&t); /* room in the pipe, but one rescue per recovery */
+	/* then everything: recovery ends; the two holes and the rescued tail
+	 * went twice */
 	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
 	ck_assert(!tp->in_recovery && !tp->sack_recovery);
 	ck_assert_uint_eq(tp->cwnd, 5 * M); /* stays at ssthresh */
 	ck_assert_int_eq(tp->nsacked, 0);
-	ck_assert_uint_eq(tp->retransmits, 2);
-	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes"), 2 * MSS);
+	ck_assert_uint_eq(tp->retransmits, 3);
+	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes"), 3 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	th_fini(&t);
+}
+END_TEST
+
+/* RFC 6675 4 NextSeg() rule 3: with no new data to send and a hole
+ * below the highest SACK that IsLost does not call lost yet (one segment
+ * SACKed above it), the pipe's room goes to it anyway, HighRxt moving. */
+START_TEST(sack_rule3_retransmits_holes_not_yet_lost)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* 1..3 arrive: 0 is lost (IsLost), recovery */
+	for (uint32_t i = 2; i <= 4; i++)
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* 8 arrives, 4..7 do not (yet): one segment above them is not enough
+	 * for IsLost, so rule 1 has nothing; no unsent data (rule 2); with
+	 * room for two segments rule 3 sends 4 and 5 */
+	tp->cwnd = 8 * M;
+	const uint32_t two[][2] = { { 1 + 8 * M, 1 + 9 * M }, { 1 + M, 1 + 4 * M } };
+	peer_sack(&t, tp, 1, 2, two);
+	th_expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 5 * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rule3"), 2);
+	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 6 * M);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 0);
+	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
+	ck_assert(!tp->in_recovery);
+	th_fini(&t);
+}
+END_TEST
+
+/* RFC 6675 4 NextSeg() rule 4 at the end of the stream: the highest byte
+ * not SACKed is our FIN, so the rescue retransmission carries the last
+ * segment and the FIN (in FIN-WAIT-1 no tail loss probe would). */
+START_TEST(sack_rescue_retransmission_carries_the_fin)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 6 * MSS);
+	tp->fin_queued = true;
+	tcp_set_state(tp, TCP_FIN_WAIT_1);
+	tcp_output(tp);
+	ck_assert_int_eq(take_all(&t, 1 + 5 * M, NULL), 1);
+	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 6 * M + 1);
+	for (uint32_t i = 2; i <= 4; i++) /* 1..3 arrive; 0, 4, 5 and the FIN do not */
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* room for one more segment: nothing new, no hole below the SACK */
+	tp->cwnd = 5 * M;
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
+	th_expect_seg(&t, &out, 1 + 5 * M, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 1);
+	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + M);
+	/* once per recovery */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
+	th_expect_none(&t);
+	/* all of it, the FIN too: FIN-WAIT-2 */
+	th_peer_ack(&t, tp, 1 + 6 * M + 1, 65535);
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
+	ck_assert(!tp->in_recovery);
+	th_fini(&t);
+}
+END_TEST
+
+/* A retransmission lost too: once the peer SACKs data first sent after
+ * it, it goes again at once (Linux's tcp_mark_lost_retrans), before the
+ * other holes and without waiting for the RTO, and no longer counts in
+ * the pipe. */
+START_TEST(sack_lost_retransmission_sent_again_without_rto)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 30 * MSS);
+	tcp_output(tp);
+	ck_assert_int_eq(take_all(&t, 1 + 9 * M, NULL), 1); /* 0..9 */
+	for (uint32_t i = 2; i <= 4; i++) /* limited transmit sends 10 and 11 */
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert(tp->sack_recovery);
+	ck_assert_uint_eq(tp->cwnd, 6 * M);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of 0 */
+	/* 4..11 arrive; the pipe holds only the retransmission: 12..16 go */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 12 * M } });
+	for (uint32_t i = 12; i < 17; i++)
+		th_expect_seg(&t, &out, 1 + i * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 0);
+	/* 12 arrives, sent after the retransmission of 0, which did not: it
+	 * was lost, and goes again; the room left takes new data (17) */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 13 * M } });
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 1);
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	th_expect_seg(&t, &out, 1 + 17 * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit_resent"), 1);
+	/* more SACKs of data sent before the second retransmission: nothing
+	 * is lost again, only new data goes */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 14 * M } });
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 1);
+	th_expect_seg(&t, &out, 1 + 18 * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(&t);
+	/* it arrives: all of 0..13 is acknowledged, no RTO was needed */
+	th_peer_ack(&t, tp, 1 + 14 * M, 65535);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	ck_assert_uint_eq(tp->retransmits, 2);
+	take_all(&t, 0, NULL);
 	th_fini(&t);
 }
 END_TEST
@@ -1461,7 +1764,13 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once);
 	tcase_add_test(tc, sack_blocks_sent_newest_first_exact_bytes);
 	tcase_add_test(tc, sack_scoreboard_and_hole_retransmission);
+	tcase_add_test(tc, dsack_reports_a_duplicate_in_the_first_block);
+	tcase_add_test(tc, dsack_undoes_a_spurious_fast_retransmit);
+	tcase_add_test(tc, dsack_no_undo_when_a_loss_was_real);
 	tcase_add_test(tc, sack_blocks_checked_and_rto_clears_the_scoreboard);
+	tcase_add_test(tc, sack_rule3_retransmits_holes_not_yet_lost);
+	tcase_add_test(tc, sack_lost_retransmission_sent_again_without_rto);
+	tcase_add_test(tc, sack_rescue_retransmission_carries_the_fin);
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
