@@ -75,7 +75,9 @@ extern const char *const tcp_state_name[TCP_NSTATES];
 #define TCP_R2_MIN_US (180 * 1000000LL)
 #define TCP_TLP_MIN_US 10000         /* the shortest probe timeout (as Linux), RFC 8985 7.2 */
 #define TCP_SYN_RETRIES 5            /* SYN / SYN-ACK retransmissions before giving up (R2 for SYN, >= 3 min in 1122; shorter here) */
-#define TCP_DELACK_US 200000         /* RFC 1122 4.2.3.2: at most 0.5 s; 200 ms */
+#define TCP_DELACK_US 40000          /* RFC 1122 4.2.3.2: at most 0.5 s; 40 ms, as Linux's
+					* TCP_DELACK_MIN: well under the 200 ms minimum RTO, so
+					* a lone last segment is ACKed before its RTO fires */
 #define TCP_PERSIST_MIN_US 500000    /* first zero-window probe */
 #define TCP_PERSIST_MAX_US 60000000
 #define TCP_KEEPALIVE_IDLE_US (2 * 3600 * 1000000LL) /* RFC 1122 4.2.3.6: >= 2 hours */

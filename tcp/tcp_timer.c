@@ -228,7 +228,7 @@ static void tcp_timer_rexmt(struct tcb *tp)
 	tcp_retransmit(tp);
 }
 
-/* The delayed ACK is due (RFC 1122 4.2.3.2: at most 0.5 s, here 200 ms). */
+/* The delayed ACK is due (RFC 1122 4.2.3.2: at most 0.5 s, here 40 ms). */
 static void tcp_timer_delack(struct tcb *tp)
 {
 	tcp_send_ack(tp);
