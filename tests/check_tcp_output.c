@@ -1303,20 +1303,28 @@ START_TEST(dsack_undoes_a_spurious_fast_retransmit)
 }
 END_TEST
 
+/* A connection in ESTABLISHED with SACK agreed and NewReno's arithmetic
+ * (ssthresh half the flight) that has sent nseg full segments, taken off
+ * the wire already: the start of the SACK recovery tests. */
+static struct tcb *sack_flight(struct tcp_harness *t, uint32_t nseg)
+{
+	th_init(t);
+	struct tcb *tp = th_tcb_in_state(t, TCP_ESTABLISHED);
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, nseg * MSS);
+	tcp_output(tp);
+	take_all(t, 0, NULL);
+	return tp;
+}
+
 /* Without every retransmission D-SACKed (one of two segments was really
  * lost), the reduction stays. */
 START_TEST(dsack_no_undo_when_a_loss_was_real)
 {
 	struct tcp_harness t;
-	th_init(&t);
-	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcb *tp = sack_flight(&t, 10);
 	const uint32_t M = MSS;
-
-	tp->cc = &tcp_cc_newreno;
-	tp->sack_ok = true;
-	th_queue(tp, 10 * MSS);
-	tcp_output(tp);
-	take_all(&t, 0, NULL);
 	/* 0 and 4 missing */
 	const uint32_t b1[][2] = { { 1 + 5 * M, 1 + 8 * M }, { 1 + M, 1 + 4 * M } };
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
@@ -1340,16 +1348,9 @@ END_TEST
 START_TEST(sack_scoreboard_and_hole_retransmission)
 {
 	struct tcp_harness t;
-	th_init(&t);
-	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcb *tp = sack_flight(&t, 10);
 	struct tcp_seg out;
 	const uint32_t M = MSS;
-
-	tp->cc = &tcp_cc_newreno; /* ssthresh below is Reno's half flight */
-	tp->sack_ok = true;
-	th_queue(tp, 10 * MSS);
-	tcp_output(tp);
-	take_all(&t, 0, NULL);
 	/* segments 0 and 4 lost; 1..3 arrive and are SACKed */
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 3 * M } });
@@ -1412,16 +1413,9 @@ END_TEST
 START_TEST(sack_rule3_retransmits_holes_not_yet_lost)
 {
 	struct tcp_harness t;
-	th_init(&t);
-	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcb *tp = sack_flight(&t, 10);
 	struct tcp_seg out;
 	const uint32_t M = MSS;
-
-	tp->cc = &tcp_cc_newreno;
-	tp->sack_ok = true;
-	th_queue(tp, 10 * MSS);
-	tcp_output(tp);
-	take_all(&t, 0, NULL);
 	/* 1..3 arrive: 0 is lost (IsLost), recovery */
 	for (uint32_t i = 2; i <= 4; i++)
 		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
