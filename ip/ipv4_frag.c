@@ -360,24 +360,15 @@ int64_t ipv4_reasm_next_deadline(const struct reasm_table *t)
  * fit (the rest is not copied). Returns the bytes written (0..40). */
 static size_t ipv4_copy_options(const uint8_t *hdr, size_t hlen, uint8_t *out)
 {
-	size_t i = IPV4_HDR_LEN, n = 0;
-
-	while (i < hlen) {
-		uint8_t type = hdr[i];
-		if (type == IPV4_OPT_EOL)
-			break;
-		if (type == IPV4_OPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= hlen || hdr[i + 1] < 2 || i + hdr[i + 1] > hlen)
-			break;
-		size_t olen = hdr[i + 1];
-		if (type & IPV4_OPT_COPY) {
-			memcpy(out + n, hdr + i, olen);
+	size_t at = 0, n = 0;
+	int i;
+	const uint8_t *opts = hdr + IPV4_HDR_LEN;
+	while ((i = ipv4_opt_next(opts, hlen - IPV4_HDR_LEN, &at)) >= 0) {
+		size_t olen = opts[i + 1];
+		if (opts[i] & IPV4_OPT_COPY) {
+			memcpy(out + n, opts + i, olen);
 			n += olen;
 		}
-		i += olen;
 	}
 	while (n % 4)
 		out[n++] = IPV4_OPT_EOL;

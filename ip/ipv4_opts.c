@@ -68,80 +68,79 @@ static int record_timestamp(uint8_t *o, size_t len, uint32_t self, uint32_t ts_m
 	return 0;
 }
 
+int ipv4_opt_next(const uint8_t *opts, size_t len, size_t *at)
+{
+	size_t i = *at;
+	while (i < len && opts[i] == IPV4_OPT_NOP)
+		i++;
+	*at = i;
+	if (i >= len || opts[i] == IPV4_OPT_EOL)
+		return -1;
+	if (i + 1 >= len || opts[i + 1] < 2 || i + opts[i + 1] > len)
+		return -2;
+	*at = i + opts[i + 1];
+	return (int)i;
+}
+
 int ipv4_options_check(const uint8_t *opts, size_t len)
 {
-	size_t i = 0;
-	while (i < len) {
+	size_t at = 0;
+	int i;
+	while ((i = ipv4_opt_next(opts, len, &at)) >= 0) {
 		uint8_t type = opts[i];
-		if (type == IPV4_OPT_EOL)
-			return -1;
-		if (type == IPV4_OPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= len)
-			return (int)i; /* no room for the length */
 		size_t olen = opts[i + 1];
-		if (olen < 2 || i + olen > len)
-			return (int)(i + 1);
-		if (type == IPV4_OPT_RR || type == IPV4_OPT_TS) {
-			size_t min_len = type == IPV4_OPT_RR ? 3 : 4, min_ptr = min_len + 1;
-			if (olen < min_len)
-				return (int)(i + 1);
-			size_t ptr = opts[i + 2], entry = 4;
-			if (ptr < min_ptr)
-				return (int)(i + 2);
-			if (type == IPV4_OPT_TS) {
-				unsigned flag = opts[i + 3] & 0x0f;
-				if (flag != IPV4_TS_ONLY && flag != IPV4_TS_ADDR && flag != IPV4_TS_PRESPEC)
-					return (int)(i + 3);
-				if (flag != IPV4_TS_ONLY)
-					entry = 8; /* an address and a timestamp */
-			}
-			/* not full: the next entry must fit whole */
-			if (ptr <= olen && ptr + entry - 1 > olen)
-				return (int)(i + 2);
+		if (type != IPV4_OPT_RR && type != IPV4_OPT_TS)
+			continue;
+		size_t min_len = type == IPV4_OPT_RR ? 3 : 4, min_ptr = min_len + 1;
+		if (olen < min_len)
+			return i + 1;
+		size_t ptr = opts[i + 2], entry = 4;
+		if (ptr < min_ptr)
+			return i + 2;
+		if (type == IPV4_OPT_TS) {
+			unsigned flag = opts[i + 3] & 0x0f;
+			if (flag != IPV4_TS_ONLY && flag != IPV4_TS_ADDR && flag != IPV4_TS_PRESPEC)
+				return i + 3;
+			if (flag != IPV4_TS_ONLY)
+				entry = 8; /* an address and a timestamp */
 		}
-		i += olen;
+		/* not full: the next entry must fit whole */
+		if (ptr <= olen && ptr + entry - 1 > olen)
+			return i + 2;
 	}
+	if (i == -2) /* a length missing, under 2 or past the end */
+		return at + 1 < len ? (int)at + 1 : (int)at;
 	return -1;
 }
 
 int ipv4_echo_options(const uint8_t *in, size_t inlen, uint32_t self, uint32_t ts_ms, uint8_t *out)
 {
-	size_t i = 0, n = 0;
+	size_t at = 0, n = 0;
+	int i;
 	if (inlen > IPV4_OPT_MAX)
 		return -1;
-	while (i < inlen) {
+	while ((i = ipv4_opt_next(in, inlen, &at)) >= 0) {
 		uint8_t type = in[i];
-		if (type == IPV4_OPT_EOL)
-			break;
-		if (type == IPV4_OPT_NOP) {
-			i++;
-			continue;
-		}
-		/* every other option: type, length (counting both), data */
-		if (i + 1 >= inlen || in[i + 1] < 2 || i + in[i + 1] > inlen)
-			return -1;
 		size_t olen = in[i + 1];
-		if (type == IPV4_OPT_RR || type == IPV4_OPT_TS) {
-			if (olen < (type == IPV4_OPT_RR ? 3u : 4u))
+		if (type != IPV4_OPT_RR && type != IPV4_OPT_TS)
+			continue; /* not returned */
+		if (olen < (type == IPV4_OPT_RR ? 3u : 4u))
+			return -1;
+		uint8_t *o = out + n;
+		memcpy(o, in + i, olen);
+		/* RFC 1122 3.2.2.6: "updated to include the current host":
+		 * once as the request's receiver, once as the reply's sender
+		 * (so the route covers the round trip) */
+		for (int k = 0; k < 2; k++) {
+			int r = type == IPV4_OPT_RR ? record_route(o, olen, self)
+						    : record_timestamp(o, olen, self, ts_ms);
+			if (r < 0)
 				return -1;
-			uint8_t *o = out + n;
-			memcpy(o, in + i, olen);
-			/* RFC 1122 3.2.2.6: "updated to include the current
-			 * host": once as the request's receiver, once as the
-			 * reply's sender (so the route covers the round trip) */
-			for (int k = 0; k < 2; k++) {
-				int r = type == IPV4_OPT_RR ? record_route(o, olen, self)
-							    : record_timestamp(o, olen, self, ts_ms);
-				if (r < 0)
-					return -1;
-			}
-			n += olen;
 		}
-		i += olen;
+		n += olen;
 	}
+	if (i == -2)
+		return -1;
 	while (n % 4)
 		out[n++] = IPV4_OPT_EOL;
 	return (int)n;

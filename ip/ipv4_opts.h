@@ -18,6 +18,13 @@
 #define IPV4_TS_PRESPEC 3       /* addresses given by the sender, filled in if ours */
 #define IPV4_TS_NONSTANDARD 0x80000000u /* RFC 791: set when not ms since midnight UT */
 
+/* Walks the options opts (len bytes) as RFC 791 3.1 lays them out: from
+ * *at, skips no-operation bytes and returns the offset of the next option
+ * (type opts[off], length opts[off + 1], counting both, at least 2, inside
+ * len), moving *at past it; -1 at end-of-list or the end; -2 (*at left
+ * at the bad option) if its length is missing, under 2 or runs past len. */
+int ipv4_opt_next(const uint8_t *opts, size_t len, size_t *at);
+
 /* Checks the options of a received datagram (opts, len bytes after the
  * fixed header) as RFC 791 3.1 lays them out: every option but end-of-list
  * and no-operation has a length of at least 2 that stays inside the
