@@ -295,6 +295,14 @@ static void keep_alive_run(bool pipelined)
 	ck_assert_msg(c.answered == 100, "%d answers of 100 (closed: %d)", c.answered, c.closed);
 	ck_assert_uint_eq(srv.accepted, 1);
 	ck_assert_uint_eq(srv.requests, 100);
+	/* kept alive and idle now: it holds no buffers (24 KB; they come back
+	 * with the next request's first bytes) */
+	for (int i = 0; i < 100; i++) {
+		client_step(&c);
+		turn(&srv);
+	}
+	ck_assert_int_eq(srv.nconns, 1);
+	ck_assert_int_eq(srv.bufs_busy, 0);
 	finish(&srv, &c);
 	remove_root();
 }

@@ -40,10 +40,15 @@ struct http_conn {
 	bool req_started;             /* bytes of a new request have come */
 	bool served_one;              /* a response went out already */
 	uint64_t discard_left;        /* request body bytes still to drop */
-	char in[HTTP_HEAD_MAX + 1];   /* received, not yet parsed */
+	/* the buffers (struct http_bufs), only while a request is on its way
+	 * or a response head is: NULL while a kept-alive connection waits, so
+	 * that an idle connection costs its 1 KB of stack state and this
+	 * struct, not 24 KB more */
+	struct http_bufs *bufs;
+	char *in;                     /* bufs->in: received, not yet parsed */
 	size_t in_len;
-	/* the response being written: the head, then the body */
-	char head[HTTP_HEAD_OUT];
+	/* the response being written: the head (bufs->head), then the body */
+	char *head;
 	size_t head_len, head_off;
 	enum body_kind body;
 	char *mem;                    /* BODY_MEM (malloc'ed) */
@@ -56,6 +61,55 @@ struct http_conn {
 	uint64_t body_sent;
 	time_t req_time;
 };
+
+/* A connection's buffers while it is busy; kept on the server's spare
+ * list when it goes idle (HTTP_SPARE_BUFS at most, the rest freed). */
+struct http_bufs {
+	struct http_bufs *next;
+	char in[HTTP_HEAD_MAX + 1];
+	char head[HTTP_HEAD_OUT];
+};
+
+#define HTTP_SPARE_BUFS 32
+
+/* Gives c its buffers, if it has none. Returns false if there is no
+ * memory for them. */
+static bool conn_bufs_get(struct http_server *srv, struct http_conn *c)
+{
+	if (c->bufs)
+		return true;
+	struct http_bufs *b = srv->spare;
+	if (b) {
+		srv->spare = b->next;
+		srv->nspare--;
+	} else if (!(b = malloc(sizeof(*b)))) {
+		return false;
+	}
+	c->bufs = b;
+	srv->bufs_busy++;
+	c->in = b->in;
+	c->head = b->head;
+	return true;
+}
+
+/* Takes c's buffers back (it must hold nothing in them). */
+static void conn_bufs_put(struct http_server *srv, struct http_conn *c)
+{
+	struct http_bufs *b = c->bufs;
+	if (!b)
+		return;
+	c->bufs = NULL;
+	srv->bufs_busy--;
+	c->in = c->head = NULL;
+	c->in_len = c->head_len = c->head_off = 0;
+	if (srv->nspare < HTTP_SPARE_BUFS) {
+		b->next = srv->spare;
+		srv->spare = b;
+		srv->nspare++;
+	} else {
+		free(b);
+	}
+}
 
 /* What a successful response carries besides its body. */
 struct reply {
@@ -238,7 +292,11 @@ static void head_add(struct http_conn *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	size_t room = sizeof(c->head) - c->head_len;
+	if (!c->head) { /* head_begin found no memory for it */
+		va_end(ap);
+		return;
+	}
+	size_t room = HTTP_HEAD_OUT - c->head_len;
 	int n = vsnprintf(c->head + c->head_len, room, fmt, ap);
 	va_end(ap);
 	if (n > 0)
@@ -249,9 +307,13 @@ static void head_add(struct http_conn *c, const char *fmt, ...)
  * response carries: Date, Server, and how the connection goes on (RFC 9112
  * 9.3: "close" when we will close; "keep-alive" to an HTTP/1.0 client that
  * asked for it). The head is written but not sent. */
-static void head_begin(struct http_conn *c, int status, int minor)
+static void head_begin(struct http_server *srv, struct http_conn *c, int status, int minor)
 {
 	char date[32];
+	if (!conn_bufs_get(srv, c)) {
+		c->state = CONN_DEAD; /* no memory even for the head: closed */
+		return;
+	}
 	c->head_len = c->head_off = 0;
 	c->status = status;
 	/* RFC 9110 6.2: we answer with our own version, HTTP/1.1 */
@@ -266,6 +328,8 @@ static void head_begin(struct http_conn *c, int status, int minor)
 /* Starts sending the head and the body set up in c. */
 static void conn_start_write(struct http_server *srv, struct http_conn *c)
 {
+	if (!c->head)
+		return; /* head_begin found no memory: CONN_DEAD, closed */
 	head_add(c, "\r\n");
 	c->state = CONN_WRITE;
 	c->body_sent = 0;
@@ -283,7 +347,7 @@ static void reply_error(struct http_server *srv, struct http_conn *c, int status
 	if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
 	    status == 501 || status == 503 || status == 505)
 		c->close_after = true;
-	head_begin(c, status, minor);
+	head_begin(srv, c, status, minor);
 	if (status == 405)
 		head_add(c, "Allow: GET, HEAD\r\n"); /* RFC 9110 15.5.6: MUST send Allow */
 	head_add(c, "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n", n);
@@ -372,7 +436,8 @@ static void reply_representation(struct http_server *srv, struct http_conn *c,
 			reply_error(srv, c, 416, false, req->minor);
 			/* RFC 9110 15.5.17: say how long the representation is; the
 			 * field goes before the empty line conn_start_write added */
-			c->head_len -= 2;
+			if (c->head_len >= 2)
+				c->head_len -= 2;
 			head_add(c, "Content-Range: bytes */%llu\r\n\r\n",
 				 (unsigned long long)r->size);
 			return;
@@ -380,7 +445,7 @@ static void reply_representation(struct http_server *srv, struct http_conn *c,
 			break;
 		}
 	}
-	head_begin(c, r->status, req->minor);
+	head_begin(srv, c, r->status, req->minor);
 	if (r->etag)
 		head_add(c, "ETag: %s\r\n", r->etag);
 	if (r->mtime)
@@ -450,7 +515,8 @@ static void serve_add_slash(struct http_server *srv, struct http_conn *c,
 	http_url_escape(path, loc, sizeof(loc) - 1);
 	strcat(loc, "/");
 	reply_error(srv, c, 301, req->method == HTTP_HEAD, req->minor);
-	c->head_len -= 2; /* before the empty line */
+	if (c->head_len >= 2)
+		c->head_len -= 2; /* before the empty line */
 	head_add(c, "Location: %s\r\n\r\n", loc);
 }
 
@@ -536,6 +602,8 @@ static void conn_request(struct http_server *srv, struct http_conn *c,
 /* Drops request-body bytes still owed from the front of the input. */
 static void conn_discard(struct http_conn *c)
 {
+	if (!c->in_len)
+		return;
 	size_t n = c->discard_left < c->in_len ? (size_t)c->discard_left : c->in_len;
 	memmove(c->in, c->in + n, c->in_len - n);
 	c->in_len -= n;
@@ -574,10 +642,17 @@ static bool conn_next_request(struct http_server *srv, struct http_conn *c)
 			c->req_started = true;
 			conn_deadline(srv, c, TQ_REQUEST);
 		}
-		size_t room = sizeof(c->in) - c->in_len;
-		ssize_t n = net_recv(c->fd, c->in + c->in_len, room, 0);
-		if (n == -EAGAIN)
+		if (!conn_bufs_get(srv, c)) {
+			c->state = CONN_DEAD; /* no memory to read into */
 			return false;
+		}
+		size_t room = HTTP_HEAD_MAX + 1 - c->in_len;
+		ssize_t n = net_recv(c->fd, c->in + c->in_len, room, 0);
+		if (n == -EAGAIN) {
+			if (c->in_len == 0)
+				conn_bufs_put(srv, c); /* idle between requests */
+			return false;
+		}
 		if (n <= 0) {
 			c->state = CONN_DEAD; /* closed (mid-request or not) or reset */
 			return false;
@@ -704,6 +779,7 @@ static void conn_close(struct http_server *srv, struct http_conn *c, bool abort)
 	}
 	net_close(c->fd); /* which takes it out of the loop's set */
 	conn_release_body(c);
+	conn_bufs_put(srv, c);
 	tq_unlink(srv, c);
 	srv->byfd[c->fd - NET_FD_BASE] = NULL;
 	struct http_conn *last = srv->conns[--srv->nconns];
@@ -928,4 +1004,10 @@ void http_server_stop(struct http_server *srv)
 	free(srv->byfd);
 	srv->conns = NULL;
 	srv->byfd = NULL;
+	while (srv->spare) {
+		struct http_bufs *b = srv->spare;
+		srv->spare = b->next;
+		free(b);
+	}
+	srv->nspare = 0;
 }

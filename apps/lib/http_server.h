@@ -72,6 +72,9 @@ struct http_server {
 	 * conn_deadline in http_server.c) */
 	struct http_conn *tq_head[4], *tq_tail[4];
 	bool accepting;           /* the listeners are watched (below the connection cap) */
+	struct http_bufs *spare;  /* buffers of connections gone idle, for the next busy ones */
+	int nspare;
+	int bufs_busy;            /* connections holding buffers now (a request or head on its way) */
 	/* counters, for tests and for the curious */
 	uint64_t accepted, requests, rejected_503, timeouts_408, idle_closed, aborted;
 };
