@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Path MTU discovery (RFC 1191) with real Linux routers. Three namespaces:
+# Path MTU discovery (RFC 1191) with real Linux routers: the lab network
+# and `labs/net far 1000`, three namespaces:
 #
-#   lab  ($NS)    br0 10.0.0.1, the host 10.0.0.2 on tap0; routes
-#                 10.0.2.0/24 over a veth of MTU 1000 (10.0.1.1 -> 10.0.1.2)
-#   mid  ($NS_M)  a second router: 10.0.1.2 (MTU 1000), 10.0.2.1 (MTU 1500)
-#   far  ($NS_K)  the client, 10.0.2.9 (MTU 1500), so its SYN offers MSS 1460
+#   lab  ($NS)      br0 10.0.0.1, the host 10.0.0.2 on tap0; routes
+#                   10.0.2.0/24 over a veth of MTU 1000 (10.0.1.1 -> 10.0.1.2)
+#   mid  ($NS-mid)  a second router: 10.0.1.2 (MTU 1000), 10.0.2.1 (MTU 1500)
+#   far  ($NS-far)  the client, 10.0.2.9 (MTU 1500), so its SYN offers MSS 1460
 #
 # curl in "far" fetches 4 MB from the host. The host's first full-sized
 # segments (1500 bytes, DF set) do not fit the 1000-byte link, so the lab's
@@ -17,51 +18,19 @@ source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is missing (sudo make deps installs it)"
 command -v tshark >/dev/null || fail "tshark is missing (sudo make deps installs it)"
 SIZE=4194304
-NS_M=$NS-m
-NS_K=$NS-k
-
-# The two extra namespaces go too, whatever happens (then lib.sh's cleanup).
-pmtu_cleanup() {
-	local rc=$?
-	set +e
-	for n in "$NS_M" "$NS_K"; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
-	(exit "$rc")
-	cleanup
-}
-trap pmtu_cleanup EXIT
 
 host_start --serve http --log none
-
-ip netns add "$NS_M"
-ip netns add "$NS_K"
-# lab <-> mid: the narrow link
-ip -n "$NS" link add pa type veth peer name pb netns "$NS_M"
-ip -n "$NS" link set pa mtu 1000 up
-ip -n "$NS" addr add 10.0.1.1/24 dev pa
-ip -n "$NS_M" link set pb mtu 1000 up
-ip -n "$NS_M" addr add 10.0.1.2/24 dev pb
-# mid <-> far: a full-sized one
-ip -n "$NS_M" link add qa type veth peer name qb netns "$NS_K"
-ip -n "$NS_M" link set qa up
-ip -n "$NS_M" addr add 10.0.2.1/24 dev qa
-ip -n "$NS_K" link set qb up
-ip -n "$NS_K" link set lo up
-ip -n "$NS_K" addr add 10.0.2.9/24 dev qb
-ip -n "$NS" route add 10.0.2.0/24 via 10.0.1.2
-ip -n "$NS_M" route add default via 10.0.1.1
-ip -n "$NS_K" route add default via 10.0.2.1
-nsx sysctl -qw net.ipv4.ip_forward=1
-ip netns exec "$NS_M" sysctl -qw net.ipv4.ip_forward=1
+# labs/net far: 10.0.2.9 behind two Linux routers and a 1000-byte link
+# (labs/net down, in lib.sh's cleanup, removes its namespaces too)
+"$NET" far 1000 >/dev/null
+far() { "$NET" farexec "$@"; }
 
 # The path works end to end before anything large is sent.
-ip netns exec "$NS_K" ping -c 1 -W 2 "$HOST_IP" >/dev/null ||
+far ping -c 1 -W 2 "$HOST_IP" >/dev/null ||
 	fail "10.0.2.9 cannot ping the host through two routers"
 ok "10.0.2.9 reaches the host through 10.0.0.1 and 10.0.1.2"
 
-ip netns exec "$NS_K" curl -s --max-time 60 "http://$HOST_IP/bytes/$SIZE" >"$TMP/body" ||
+far curl -s --max-time 60 "http://$HOST_IP/bytes/$SIZE" >"$TMP/body" ||
 	{ show_host; fail "curl from 10.0.2.9 did not finish ($(stat -c %s "$TMP/body") bytes)"; }
 chargen_ref "$SIZE" | cmp -s - "$TMP/body" ||
 	fail "the body differs from the chargen pattern ($(stat -c %s "$TMP/body") bytes)"
@@ -100,7 +69,7 @@ ok "capture: $(wc -l <"$TMP/segs.txt") data segments, all DF, none fragmented, 1
 # find them too large for the narrow link just the same.
 host_start_bulk --serve http --log none
 BIG=67108864
-ip netns exec "$NS_K" curl -s --max-time 60 "http://$HOST_IP/bytes/$BIG" | sha256sum >"$TMP/got.sum" || true
+far curl -s --max-time 60 "http://$HOST_IP/bytes/$BIG" | sha256sum >"$TMP/got.sum" || true
 chargen_ref "$BIG" | sha256sum | cmp -s - "$TMP/got.sum" ||
 	{ show_host; fail "with offload: 64 MB through the 1000-byte link differ from the pattern"; }
 lowered=$(stat_get pmtu.lowered)
