@@ -894,10 +894,17 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 	}
 	/* our FIN has sequence number snd_una + the data still queued */
 	rx->fin_acked = tp->fin_queued && SEQ_GT(seg->ack, tp->snd_una + (uint32_t)tp->snd.len);
-	/* RFC 6675 2: with SACK, an ACK that SACKs new data is a duplicate
-	 * even if the window moved */
+	/* RFC 6675 2: with SACK, an ACK is a duplicate if it SACKs new data
+	 * (even if the window moved). Outside recovery, one whose blocks
+	 * SACK nothing new (a D-SACK of a segment that came twice, say) is
+	 * not counted toward the third, or the copies of a go-back-N resend
+	 * would start a spurious fast retransmit; in recovery it still lets
+	 * the sender use the room it has (5 (C)). An ACK with no blocks at
+	 * all keeps RFC 5681 2's definition. */
 	bool sacked = SEQ_GEQ(seg->ack, tp->snd_una) && tcp_sack_update(tp, seg);
-	bool dup = tcp_is_dupack(tp, seg) ||
+	bool stale_sack = tp->sack_ok && seg->opt.nsack > 0 && !sacked &&
+			  !tp->in_recovery && !tp->sack_recovery;
+	bool dup = (tcp_is_dupack(tp, seg) && !stale_sack) ||
 		   (sacked && seg->ack == tp->snd_una && seg->len == 0 &&
 		    !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)));
 	if (SEQ_GEQ(seg->ack, tp->snd_una))

@@ -363,7 +363,7 @@ static int tcp_send_data(struct tcb *tp, uint32_t len, bool fin)
 
 /* ---- the SACK scoreboard (RFC 2018, RFC 6675) ------------------------------ */
 
-static void tcp_rxt_mark_lost(struct tcb *tp);
+static void tcp_rxt_mark_lost(struct tcb *tp, uint32_t ack);
 static void tcp_dsack_received(struct tcb *tp, uint32_t a, uint32_t b);
 
 /* Contract in tcp.h. */
@@ -452,7 +452,7 @@ bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 	}
 	bool news = tcp_sack_bytes(tp) != before;
 	if (news && tp->sack_recovery)
-		tcp_rxt_mark_lost(tp);
+		tcp_rxt_mark_lost(tp, seg->ack);
 	return news;
 }
 
@@ -563,10 +563,12 @@ static bool tcp_rxt_lost_at(const struct tcb *tp, uint32_t seq)
 	return false;
 }
 
-/* After new SACK information in SACK recovery: a retransmission whose
- * mark the highest SACKed byte passed is lost if some byte of it is not
- * SACKed (counted in tcp.lost_retransmit), delivered if all are. */
-static void tcp_rxt_mark_lost(struct tcb *tp)
+/* After new SACK information in SACK recovery (the ACK that brought it
+ * acknowledges up to ack, which snd_una has not reached yet): a
+ * retransmission whose mark the highest SACKed byte passed is lost if some
+ * byte of it is neither acknowledged by that ACK nor SACKed (counted in
+ * tcp.lost_retransmit), delivered if all are. */
+static void tcp_rxt_mark_lost(struct tcb *tp, uint32_t ack)
 {
 	uint32_t high = tcp_sack_high(tp), a, b;
 
@@ -574,7 +576,9 @@ static void tcp_rxt_mark_lost(struct tcb *tp)
 		struct tcp_rxt *r = &tp->rxt[i];
 		if (r->lost || !SEQ_GT(high, r->mark))
 			continue;
-		if (!tcp_sack_hole(tp, r->start, &a, &b) || !SEQ_LT(a, r->end)) {
+		uint32_t from = SEQ_GT(ack, r->start) ? ack : r->start;
+		if (!SEQ_LT(from, r->end) || !tcp_sack_hole(tp, from, &a, &b) ||
+		    !SEQ_LT(a, r->end)) {
 			tcp_rxt_remove(tp, i--); /* all of it arrived */
 			continue;
 		}

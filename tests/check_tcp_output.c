@@ -1533,6 +1533,66 @@ START_TEST(sack_lost_retransmission_sent_again_without_rto)
 }
 END_TEST
 
+/* The ACK that brings the news of data sent after a retransmission may
+ * acknowledge the retransmission itself: then it was not lost, and is
+ * neither counted so nor sent again. */
+START_TEST(sack_retransmission_acked_with_the_news_is_not_lost)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
+	tp->cc = &tcp_cc_newreno;
+	tp->sack_ok = true;
+	th_queue(tp, 30 * MSS);
+	tcp_output(tp);
+	ck_assert_int_eq(take_all(&t, 1 + 9 * M, NULL), 1); /* 0..9 */
+	for (uint32_t i = 2; i <= 4; i++) /* limited transmit sends 10 and 11 */
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of 0 */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 12 * M } });
+	for (uint32_t i = 12; i < 17; i++) /* 12..16, sent after the retransmission */
+		th_expect_seg(&t, &out, 1 + i * M, MSS, TCP_FLAG_ACK);
+	/* the retransmission arrived (ack 12) and so did 12 (SACKed) */
+	peer_sack(&t, tp, 1 + 12 * M, 1, (const uint32_t[][2]){ { 1 + 12 * M, 1 + 13 * M } });
+	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 0);
+	ck_assert_uint_eq(tp->retransmits, 1);
+	while (testdev_sent_count(t.h.dev)) { /* new data only, never 0 again */
+		th_expect(&t, &out);
+		ck_assert(SEQ_GEQ(out.seq, t.iss + 1 + 17 * M));
+	}
+	take_all(&t, 0, NULL);
+	th_fini(&t);
+}
+END_TEST
+
+/* RFC 6675 2: outside recovery, ACKs whose only block is a D-SACK (RFC
+ * 2883: a segment that came twice) SACK nothing new and are no duplicate
+ * ACKs: four of them start no fast retransmit. */
+START_TEST(dsack_only_acks_are_not_duplicates)
+{
+	struct tcp_harness t;
+	struct tcb *tp = sack_flight(&t, 10);
+	const uint32_t M = MSS;
+	for (int i = 0; i < 4; i++) /* 0 arrived twice */
+		peer_sack(&t, tp, 1 + M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
+	take_all(&t, 0, NULL);
+	ck_assert(!tp->in_recovery && !tp->sack_recovery);
+	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 4);
+	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 0);
+	ck_assert_uint_eq(tp->retransmits, 0);
+	/* the same with an ordinary SACK of new data each time: the third is
+	 * a fast retransmit */
+	for (uint32_t i = 3; i <= 5; i++)
+		peer_sack(&t, tp, 1 + M, 1, (const uint32_t[][2]){ { 1 + 2 * M, 1 + i * M } });
+	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1);
+	take_all(&t, 0, NULL);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(sack_blocks_checked_and_rto_clears_the_scoreboard)
 {
 	struct tcp_harness t;
@@ -1765,6 +1825,8 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, sack_rule3_retransmits_holes_not_yet_lost);
 	tcase_add_test(tc, sack_lost_retransmission_sent_again_without_rto);
 	tcase_add_test(tc, sack_rescue_retransmission_carries_the_fin);
+	tcase_add_test(tc, sack_retransmission_acked_with_the_news_is_not_lost);
+	tcase_add_test(tc, dsack_only_acks_are_not_duplicates);
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
