@@ -95,16 +95,19 @@ void stack_start(struct stack *s, int64_t now)
 int stack_poll(struct stack *s, int64_t now)
 {
 	int total = 0;
+	bool full = false;
 	s->now = now;
 	for (int i = 0; i < s->nifs; i++) {
 		struct netif *ifp = &s->ifs[i];
-		for (int n = 0; n < STACK_RX_BURST; n++) {
+		int n;
+		for (n = 0; n < STACK_RX_BURST; n++) {
 			struct pkt *p = netdev_recv(ifp->dev, now);
 			if (!p)
 				break;
 			total++;
 			eth_input(s, ifp, p);
 		}
+		full |= n == STACK_RX_BURST;
 	}
 	/* the timers run after the burst: an ACK that the segments of the
 	 * burst made due goes now, once for all of them (tcp_delay_ack) */
@@ -113,6 +116,9 @@ int stack_poll(struct stack *s, int64_t now)
 	ipv4_reasm_timer(s);
 	ipv6_reasm_timer(s);
 	tcp_timer_run(s);
+	/* for the next burst: the device still held frames after this one,
+	 * the host is behind its sender */
+	s->rx_backlog = full;
 	return total;
 }
 

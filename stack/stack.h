@@ -70,6 +70,8 @@ struct stack {
 	struct udp_table udp;      /* bound UDP sockets */
 	struct tcp_table tcp;      /* TCP connections and listeners */
 	uint16_t ip_id;            /* next IPv4 identification */
+	bool rx_backlog;           /* the last poll read a full burst from a device: frames
+				      wait faster than the host takes them (tcp_delay_ack) */
 };
 
 /* Prepares a host named name (may be "") with its generator seeded. */

@@ -369,20 +369,30 @@ static bool tcp_ooo_insert(struct tcb *tp, struct tcp_seg *seg)
  * segment counts as full when its data plus options fill the MSS we
  * announced (the sender leaves room for its options, RFC 6691).
  *
- * A segment that holds two full segments or more was put together by the
- * device (GRO, link/tap.c: no sender sends more than our MSS) and gets a
- * stretch ACK, as Linux gives it: one ACK for all it holds, against RFC
- * 5681 4.2's SHOULD. Such segments read in one burst (stack_poll reads up
- * to STACK_RX_BURST frames, then runs the timers) share one ACK at the end
- * of the burst: the delayed-ACK timer is set to now. Segments that waited
- * in the device's queue together get one ACK, as they would have had the
- * kernel's GRO merged them; the sender's cost is per ACK (the kernel's
- * tcp_ack, and a TAP write here), so a stack that falls behind and finds
- * several queued sends fewer ACKs for the same bytes. The stretch never
- * covers more than one GRO segment could (TCP_ACK_STRETCH_MAX bytes of full
- * segments): beyond that, the ACK goes at once. Segments of one MSS or less
- * keep RFC 5681's rule exactly: the second full one is ACKed at once (a
- * sender that counts ACKs, RFC 3465's L = 2 SMSS, grows as it should). */
+ * Two stretch ACKs, against RFC 5681 4.2's SHOULD, both as Linux's GRO
+ * makes them (one ACK per merged segment of up to 64 KB):
+ * - A segment that holds two full segments or more was put together by
+ *   the device (GRO, link/tap.c: no sender sends more than our MSS).
+ * - Full segments that waited in the device's queue while the host was
+ *   behind: the poll before this one read a full burst (s->rx_backlog,
+ *   stack_poll), so frames arrive faster than the host takes them.
+ * Such segments read in one burst (stack_poll reads up to STACK_RX_BURST
+ * frames, then runs the timers) share one ACK at the end of the burst:
+ * the delayed-ACK timer is set to now. The sender's cost is per ACK (the
+ * kernel's tcp_ack, and a TAP write here: without offload, 40% of the
+ * host's time at one ACK per two frames), so a host that falls behind
+ * sends fewer ACKs for the same bytes, and catches up. The ACKs it leaves
+ * out would have left back to back, a few microseconds apart, so the
+ * sender's ACK clock loses little (RFC 2525 2.13's worry, burstiness).
+ * What it does cost: a sender that grows cwnd by at most L = 2 SMSS per
+ * ACK (RFC 3465 2.3, tapstack's own) grows less in slow start while the
+ * host is behind; as the receiver then sets the pace, more would not
+ * help. RFC 5690 (informational) makes the same trade for a reverse path
+ * short of capacity, with an ACK ratio above 2. The stretch never covers
+ * more than one GRO segment could (TCP_ACK_STRETCH_MAX bytes of full
+ * segments): beyond that, the ACK goes at once. A host that keeps up
+ * (bursts shorter than STACK_RX_BURST) keeps RFC 5681's rule exactly for
+ * segments of one MSS: the second full one is ACKed at once. */
 #define TCP_ACK_STRETCH_MAX 65535
 static void tcp_delay_ack(struct tcp_rx *rx, size_t len)
 {
@@ -394,7 +404,8 @@ static void tcp_delay_ack(struct tcp_rx *rx, size_t len)
 	if (tp->delack_segs < 2) {
 		if (tp->t_delack == TCP_NO_TIMER)
 			tcp_timer_set(tp, &tp->t_delack, rx->s->now + TCP_DELACK_US);
-	} else if (segs >= 2 && (size_t)tp->delack_segs * tp->rcv_mss < TCP_ACK_STRETCH_MAX) {
+	} else if ((segs >= 2 || rx->s->rx_backlog) &&
+		   (size_t)tp->delack_segs * tp->rcv_mss < TCP_ACK_STRETCH_MAX) {
 		if (tp->t_delack > rx->s->now)
 			tcp_timer_set(tp, &tp->t_delack, rx->s->now); /* at the end of the burst */
 	} else {

@@ -157,9 +157,17 @@ static void tcp_rexmt_new_data(struct tcb *tp)
 
 /* What the device that segments to dst leave by does for us (netdev.h
  * tso_max): 0 for nothing, else it completes checksums and cuts segments
- * up to that size. Looked up each time (a route lookup): routes change. */
+ * up to that size. Looked up each time (a route lookup): routes change;
+ * but when no device offloads (frame by frame: --no-offload, --pcap,
+ * simlinks), the answer is 0 whatever the route, and the lookup (twice
+ * per segment sent) is spared. */
 static unsigned tcp_dev_tso_max(struct stack *s, const struct ipaddr *dst)
 {
+	bool any = false;
+	for (int i = 0; i < s->nifs; i++)
+		any |= s->ifs[i].dev->tso_max != 0;
+	if (!any)
+		return 0;
 	const struct route *r = route_lookup(&s->routes, dst);
 	struct netif *ifp = r ? stack_netif(s, r->ifindex) : NULL;
 	return ifp ? ifp->dev->tso_max : 0;

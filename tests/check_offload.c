@@ -283,6 +283,96 @@ START_TEST(gro_segments_of_one_burst_share_an_ack)
 }
 END_TEST
 
+/* Queues n segments of one MSS from the peer in the device, from seq on,
+ * for the next stack_poll to read as one burst (up to STACK_RX_BURST).
+ * Returns the sequence number after them. */
+static uint32_t queue_full_segments(struct tcp_harness *t, uint32_t seq, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct pkt *p = peer_segment(seq, t->iss + 1, MSS, false, false);
+		testdev_inject(t->h.dev, p->data, p->len);
+		pkt_free(p);
+		seq += MSS;
+	}
+	return seq;
+}
+
+/* The ACKs the host sent since the last call: how many, and the last one's
+ * acknowledgment number in *last. */
+static int count_acks(struct tcp_harness *t, uint32_t *last)
+{
+	struct pkt *p;
+	int n = 0;
+	while ((p = testdev_take_sent(t->h.dev)) != NULL) {
+		struct ipv4_hdr ih;
+		const uint8_t *tcp;
+		struct tcp_seg seg;
+		size_t len = frame_tcp(p, &ih, &tcp);
+		ck_assert_ptr_null(tcp_parse(tcp, len, &seg));
+		ck_assert_uint_eq(seg.flags, TCP_FLAG_ACK);
+		*last = seg.ack;
+		pkt_free(p);
+		n++;
+	}
+	return n;
+}
+
+/* Frame by frame (no offload), segments of one MSS: while the host keeps
+ * up, every second one is ACKed (RFC 5681 4.2), even when a few are read
+ * in one burst; once a poll has read a full burst (the device held more:
+ * the host is behind), the segments of the next burst share one ACK at
+ * its end, and the stretch stops at 64 KB (tcp_delay_ack). A burst that
+ * is not full ends it. */
+START_TEST(full_segments_share_an_ack_only_while_behind)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	uint32_t seq = t.irs + 1, ack = 0;
+
+	tp->ws_ok = true; /* windows past 64 KB (RFC 7323 2) */
+	tp->rcv_wscale = tp->snd_wscale = 7;
+
+	/* 6 in one burst, not behind: 3 ACKs, each at a second segment */
+	seq = queue_full_segments(&t, seq, 6);
+	stack_poll(&t.h.s, t.h.now);
+	ck_assert_int_eq(count_acks(&t, &ack), 3);
+	ck_assert_uint_eq(ack, seq);
+	ck_assert(!t.h.s.rx_backlog);
+
+	/* a full burst, the device holding more: still every second one */
+	seq = queue_full_segments(&t, seq, STACK_RX_BURST);
+	uint32_t end1 = seq;
+	seq = queue_full_segments(&t, seq, STACK_RX_BURST + 6);
+	stack_poll(&t.h.s, t.h.now);
+	ck_assert_int_eq(count_acks(&t, &ack), STACK_RX_BURST / 2);
+	ck_assert_uint_eq(ack, end1);
+	ck_assert(t.h.s.rx_backlog);
+
+	/* behind: 64 segments, ACKed at the 45th (45 * 1460 > 65535 bytes)
+	 * and at the end of the burst */
+	stack_poll(&t.h.s, t.h.now);
+	ck_assert_int_eq(count_acks(&t, &ack), 2);
+	ck_assert_uint_eq(ack, seq - 6 * MSS);
+	ck_assert(t.h.s.rx_backlog);
+
+	/* the 6 left: one ACK at the end; the burst was short, the host has
+	 * caught up */
+	stack_poll(&t.h.s, t.h.now);
+	ck_assert_int_eq(count_acks(&t, &ack), 1);
+	ck_assert_uint_eq(ack, seq);
+	ck_assert(!t.h.s.rx_backlog);
+
+	/* and every second segment is ACKed again */
+	seq = queue_full_segments(&t, seq, 4);
+	stack_poll(&t.h.s, t.h.now);
+	ck_assert_int_eq(count_acks(&t, &ack), 2);
+	ck_assert_uint_eq(ack, seq);
+	ck_assert_uint_eq(tp->rcv_nxt, seq);
+	th_fini(&t);
+}
+END_TEST
+
 /* pkt_csum_complete writes what tcp_set_checksum writes, in a clone too. */
 START_TEST(csum_complete_matches_software)
 {
@@ -317,6 +407,7 @@ Suite *offload_suite(void)
 	tcase_add_test(tc, no_tso_without_the_device);
 	tcase_add_test(tc, gro_segment_taken_whole_and_acked);
 	tcase_add_test(tc, gro_segments_of_one_burst_share_an_ack);
+	tcase_add_test(tc, full_segments_share_an_ack_only_while_behind);
 	tcase_add_test(tc, csum_complete_matches_software);
 	suite_add_tcase(s, tc);
 	return s;
