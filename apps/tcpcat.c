@@ -52,10 +52,19 @@ struct job {
 	long long recv_max;        /* -1 = until EOF */
 };
 
+#define PATTERN_PERIOD 251 /* --send-bytes: byte i is i mod 251 */
+
 /* Runs the exchange on a connected descriptor. Returns 0 or 1. */
 static int exchange(int fd, struct job *j)
 {
 	static uint8_t buf[65536];
+	/* the pattern, one buffer and a period long, made once: each chunk is
+	 * a copy from the right phase (a division per byte made tcpcat, not
+	 * the stack, the limit of a transfer) */
+	static uint8_t pattern[sizeof(buf) + PATTERN_PERIOD];
+	if (!pattern[PATTERN_PERIOD + 1])
+		for (size_t k = 0; k < sizeof(pattern); k++)
+			pattern[k] = (uint8_t)(k % PATTERN_PERIOD);
 	uint64_t hs = 0xcbf29ce484222325ull, hr = hs;
 	long long sent = 0, got = 0;
 	int rc = 0;
@@ -72,8 +81,7 @@ static int exchange(int fd, struct job *j)
 			} else {
 				long long left = j->send_bytes - sent;
 				pend = left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf);
-				for (size_t k = 0; k < pend; k++)
-					buf[k] = (uint8_t)((sent + (long long)k) % 251);
+				memcpy(buf, pattern + sent % PATTERN_PERIOD, pend);
 			}
 			if (pend == 0) {
 				net_shutdown(fd, SHUT_WR); /* our FIN: "that's all" */
