@@ -1486,30 +1486,40 @@ END_TEST
  * it, it goes again at once (Linux's tcp_mark_lost_retrans), before the
  * other holes and without waiting for the RTO, and no longer counts in
  * the pipe. */
-START_TEST(sack_lost_retransmission_sent_again_without_rto)
+/* The start of the lost-retransmission tests: 0..9 sent, 0 lost, its
+ * fast retransmission, then 4..11 SACKed, so that with only the
+ * retransmission in the pipe 12..16 go (taken off the wire). */
+static struct tcb *retransmitted_then_more_sent(struct tcp_harness *t)
 {
-	struct tcp_harness t;
-	th_init(&t);
-	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 	const uint32_t M = MSS;
-
+	th_init(t);
+	struct tcb *tp = th_tcb_in_state(t, TCP_ESTABLISHED);
 	tp->cc = &tcp_cc_newreno;
 	tp->sack_ok = true;
 	th_queue(tp, 30 * MSS);
 	tcp_output(tp);
-	ck_assert_int_eq(take_all(&t, 1 + 9 * M, NULL), 1); /* 0..9 */
+	ck_assert_int_eq(take_all(t, 1 + 9 * M, NULL), 1); /* 0..9 */
 	for (uint32_t i = 2; i <= 4; i++) /* limited transmit sends 10 and 11 */
-		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
+		peer_sack(t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
 	ck_assert(tp->sack_recovery);
 	ck_assert_uint_eq(tp->cwnd, 6 * M);
-	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of 0 */
-	/* 4..11 arrive; the pipe holds only the retransmission: 12..16 go */
-	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 12 * M } });
+	ck_assert_int_eq(take_all(t, 1, NULL), 1); /* fast retransmit of 0 */
+	peer_sack(t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 12 * M } });
 	for (uint32_t i = 12; i < 17; i++)
-		th_expect_seg(&t, &out, 1 + i * M, MSS, TCP_FLAG_ACK);
-	th_expect_none(&t);
-	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 0);
+		th_expect_seg(t, &out, 1 + i * M, MSS, TCP_FLAG_ACK);
+	th_expect_none(t);
+	ck_assert_uint_eq(counter(t, "tcp.lost_retransmit"), 0);
+	return tp;
+}
+
+START_TEST(sack_lost_retransmission_sent_again_without_rto)
+{
+	struct tcp_harness t;
+	struct tcb *tp = retransmitted_then_more_sent(&t);
+	struct tcp_seg out;
+	const uint32_t M = MSS;
+
 	/* 12 arrives, sent after the retransmission of 0, which did not: it
 	 * was lost, and goes again; the room left takes new data (17) */
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 13 * M } });
@@ -1539,22 +1549,10 @@ END_TEST
 START_TEST(sack_retransmission_acked_with_the_news_is_not_lost)
 {
 	struct tcp_harness t;
-	th_init(&t);
-	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcb *tp = retransmitted_then_more_sent(&t);
 	struct tcp_seg out;
 	const uint32_t M = MSS;
 
-	tp->cc = &tcp_cc_newreno;
-	tp->sack_ok = true;
-	th_queue(tp, 30 * MSS);
-	tcp_output(tp);
-	ck_assert_int_eq(take_all(&t, 1 + 9 * M, NULL), 1); /* 0..9 */
-	for (uint32_t i = 2; i <= 4; i++) /* limited transmit sends 10 and 11 */
-		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
-	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of 0 */
-	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 12 * M } });
-	for (uint32_t i = 12; i < 17; i++) /* 12..16, sent after the retransmission */
-		th_expect_seg(&t, &out, 1 + i * M, MSS, TCP_FLAG_ACK);
 	/* the retransmission arrived (ack 12) and so did 12 (SACKed) */
 	peer_sack(&t, tp, 1 + 12 * M, 1, (const uint32_t[][2]){ { 1 + 12 * M, 1 + 13 * M } });
 	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 0);
