@@ -493,6 +493,13 @@ void net_close_all(struct stack *s)
 		current = NULL;
 }
 
+/* What so's poll answer holds of the events want, and POLLERR and POLLHUP
+ * always, asked or not (poll(2), epoll(7)). */
+static uint32_t poll_answer(struct socket *so, uint32_t want)
+{
+	return (uint16_t)so->ops->poll(so) & (want | POLLERR | POLLHUP);
+}
+
 /* Fills in revents for every entry; returns how many have any. */
 static int poll_scan(struct pollfd *fds, nfds_t nfds)
 {
@@ -506,9 +513,7 @@ static int poll_scan(struct pollfd *fds, nfds_t nfds)
 		if (!so) {
 			fds[i].revents = POLLNVAL;
 		} else {
-			short ev = so->ops->poll(so);
-			/* POLLERR, POLLHUP and POLLNVAL are reported even if not asked */
-			fds[i].revents = ev & (fds[i].events | POLLERR | POLLHUP);
+			fds[i].revents = (short)poll_answer(so, (uint16_t)fds[i].events);
 		}
 		if (fds[i].revents)
 			ready++;
@@ -611,12 +616,10 @@ static void epoll_leave(struct socket *so)
 	so->ep = NULL;
 }
 
-/* What so's poll answer holds of what its registration asks for, and
- * POLLERR and POLLHUP always (as epoll and poll). */
+/* What so's poll answer holds of what its registration asks for. */
 static uint32_t epoll_events_of(struct socket *so)
 {
-	uint32_t ev = (uint16_t)so->ops->poll(so);
-	return ev & (so->ep_events | POLLERR | POLLHUP);
+	return poll_answer(so, so->ep_events);
 }
 
 /* A set descriptor polled (net_poll on it): POLLIN when a candidate is
@@ -801,6 +804,17 @@ static int opt_int(const void *val, socklen_t len, int *out)
 	return 0;
 }
 
+/* Writes an option value of n bytes for getsockopt (-EINVAL if *len is
+ * shorter), and sets *len to n. */
+static int opt_put(void *val, socklen_t *len, const void *v, size_t n)
+{
+	if (*len < (socklen_t)n)
+		return -EINVAL;
+	memcpy(val, v, n);
+	*len = (socklen_t)n;
+	return 0;
+}
+
 /* Reads a struct timeval option value as microseconds. */
 static int opt_timeval(const void *val, socklen_t len, int64_t *us)
 {
@@ -896,30 +910,18 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER && so->family == AF_INET) {
 		v = so->type == SOCK_DGRAM ? so->pmtudisc : IP_PMTUDISC_WANT;
-		if (*len < (socklen_t)sizeof(int))
-			return -EINVAL;
-		memcpy(val, &v, sizeof(int));
-		*len = sizeof(int);
-		return 0;
+		return opt_put(val, len, &v, sizeof(v));
 	}
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
 		v = 1;
-		if (*len < (socklen_t)sizeof(int))
-			return -EINVAL;
-		memcpy(val, &v, sizeof(int));
-		*len = sizeof(int);
-		return 0;
+		return opt_put(val, len, &v, sizeof(v));
 	}
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	if (name == SO_RCVTIMEO || name == SO_SNDTIMEO) {
 		int64_t us = name == SO_RCVTIMEO ? so->rcvtimeo_us : so->sndtimeo_us;
 		struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-		if (*len < (socklen_t)sizeof(tv))
-			return -EINVAL;
-		memcpy(val, &tv, sizeof(tv));
-		*len = sizeof(tv);
-		return 0;
+		return opt_put(val, len, &tv, sizeof(tv));
 	}
 	switch (name) {
 	case SO_RCVBUF: v = (int)so->rcvbuf; break;
@@ -930,11 +932,7 @@ int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	case SO_ERROR: v = so->error; so->error = 0; break;
 	default: return -ENOPROTOOPT;
 	}
-	if (*len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
+	return opt_put(val, len, &v, sizeof(v));
 }
 
 int net_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
