@@ -430,7 +430,6 @@ static void tcp_data_in_order(struct tcp_rx *rx)
 	}
 	tp->rcv_nxt += (uint32_t)n;
 	tp->bytes_received += n;
-	tcp_socket_wake(tp); /* readable */
 	tcp_note_fin(tp, seg);
 	if (tcp_ooo_advance(tp)) {
 		/* RFC 5681 4.2: a segment that fills a hole is ACKed at once */
@@ -1077,8 +1076,9 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 		tp = tcp_lookup_listener(s, &ip->dst, rx.seg.dport);
 	rx.tp = tp;
 	tcp_trace_rx(&rx);
-	if (tp)
-		tcp_socket_wake(tp); /* whatever the segment changes, epoll asks the socket again */
+	if (tp) /* whatever the segment changes (data to read, send space freed
+		 * by its ACK, a state, an error), epoll asks the socket again */
+		socket_wake(tp->so);
 
 	if (!tp) {
 		tcp_input_closed(&rx);

@@ -1418,8 +1418,7 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 		data = (uint32_t)tp->snd.len; /* the rest is our FIN */
 	bool fin_acked = tcp_fin_outstanding(tp) && ack == tp->snd_max;
 
-	ring_drop(&tp->snd, data);
-	tcp_socket_wake(tp); /* send space freed: writable */
+	ring_drop(&tp->snd, data); /* (writable: tcp_input woke the socket) */
 	tp->bytes_acked += data;
 	tp->rtt_fresh = tcp_rtt_sample(tp, ack, seg);
 	if (syn && tp->backoff > 0 && tp->rto < TCP_RTO_SYN_LOST_US)
