@@ -12,7 +12,8 @@
  * 32-bit halves added into 64-bit accumulators, whose carries collect in
  * the upper half and are folded at the end (no overflow below 2^32 words,
  * 16 GB). This runs on every frame in and out without offload, so it is
- * worth the few lines: about 8 times the speed of a 16-bit loop. The odd
+ * worth the few lines: 3 times the speed of a 16-bit loop (71 against 225
+ * ns per 1480 bytes, measured on the bench's machine). The odd
  * final byte is padded with zero (4.1). Returns a 32-bit partial sum. */
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 {
