@@ -333,7 +333,7 @@ int ipv4_output_opts(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst,
 	}
 	if (src == 0)
 		src = ifp->ip4;
-	if (optlen > 40 || optlen % 4) {
+	if (optlen > IPV4_OPT_MAX || optlen % 4) {
 		stack_drop(s, p, "ip.tx_bad_options", "%zu bytes of options", optlen);
 		return -EINVAL;
 	}
