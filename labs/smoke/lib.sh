@@ -36,12 +36,18 @@ HOST_IP=10.0.0.2
 GW_IP=10.0.0.1
 PASSED=0
 FAILED=0
-SMOKE_TMP=$(mktemp -d "/tmp/tapstack-smoke-$LAB.XXXXXX")
 TRACE_MARK=0
 
 say() {
 	echo "$LAB: $*"
 }
+
+# Without root or a TUN device nothing can run: say so (exit 77, which is
+# not a pass), before anything is made.
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
+	say "SKIPPED: needs root and /dev/net/tun"
+	exit 77
+fi
 
 # Stops the host (by its PID file, labs/run-host --stop), removes the lab
 # network and the namespace's files, on any exit.
@@ -66,14 +72,11 @@ smoke_cleanup() {
 	rm -rf "$RUN"
 	exit "$rc"
 }
+SMOKE_TMP=$(mktemp -d "/tmp/tapstack-smoke-$LAB.XXXXXX")
 trap smoke_cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
-	say "SKIPPED: needs root and /dev/net/tun"
-	exit 77
-fi
 for p in tapstack tapctl; do
 	[ -x "$BUILD/$p" ] || { say "FAIL: $BUILD/$p is not built (make all)"; exit 1; }
 done
