@@ -81,7 +81,7 @@ check_grep "Q7: ip/pmtu.h's floor for IPv4 is 552" '#define PMTU_MIN_V4 552' ip/
 
 # ---- 3. The same from Linux's side
 timeout -k 5 30 labs/net far 1000 >/dev/null 2>&1 || bad "labs/net far 1000 failed"
-farx ping -M do -s 1400 -c 3 -i 0.3 -W 2 "$HOST_IP" >"$SMOKE_TMP/pingdo.out" 2>&1
+farx ping -M "do" -s 1400 -c 3 -i 0.3 -W 2 "$HOST_IP" >"$SMOKE_TMP/pingdo.out" 2>&1
 check_grep "Q8: the router 10.0.2.1 answers: Frag needed, mtu 1000" \
 	'From 10\.0\.2\.1 icmp_seq=1 Frag needed and DF set \(mtu = 1000\)' "$SMOKE_TMP/pingdo.out"
 check_grep "Q8: then Linux does not send: local error" 'local error: message too long, mtu=1000' "$SMOKE_TMP/pingdo.out"

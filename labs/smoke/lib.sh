@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # labs/smoke/lib.sh: shared by the labs' smoke scripts (sourced, not run).
 #
 # A smoke script runs a lab's commands headless, in a lab network of its
@@ -32,8 +33,8 @@ RUN=/run/tapstack-$NS
 TRACE=$RUN/tap0.log
 PCAP=$RUN/tap0.pcap
 TAPCTL=$BUILD/tapctl
+# shellcheck disable=SC2034 # for the labs' scripts
 HOST_IP=10.0.0.2
-GW_IP=10.0.0.1
 PASSED=0
 FAILED=0
 TRACE_MARK=0
