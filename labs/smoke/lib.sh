@@ -15,6 +15,7 @@
 #   check_eq DESC WANT SEEN    ok if WANT = SEEN
 #   check_grep DESC RE FILE    ok if the extended regex RE matches a line of FILE
 #   check_in_order DESC FILE RE...  ok if lines matching each RE come in this order
+#   check_cites DESC FILE NAME...   ok if FILE has every NAME the handout cites
 #   counter NAME               a counter from tapctl stats (0 if absent)
 #   trace_mark / trace_since   the trace from a mark on (into $SMOKE_TMP/trace.now)
 #   finish                     the summary line; the exit status
@@ -130,6 +131,17 @@ check_in_order() {
 		from=$((from + n))
 	done
 	ok "$desc (in order, to line $from)"
+}
+
+# check_cites DESC FILE NAME...: each NAME (a function, a constant) is a
+# word of FILE, as the handout that cites it says.
+check_cites() {
+	local desc=$1 file=$2 name missing=""
+	shift 2
+	for name in "$@"; do
+		grep -qw -- "$name" "$file" 2>/dev/null || missing="$missing $name"
+	done
+	if [ -z "$missing" ]; then ok "$desc: $file has $*"; else bad "$desc: $file lacks$missing"; fi
 }
 
 # Runs CMD inside the lab namespace, at most 60 s.
