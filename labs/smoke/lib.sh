@@ -65,8 +65,7 @@ smoke_cleanup() {
 	done
 	timeout -k 5 30 labs/net down >/dev/null 2>&1
 	if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
-		[ -r "$TRACE" ] && cp -f "$TRACE" "$SMOKE_TMP/" 2>/dev/null
-		[ -r "$PCAP" ] && cp -f "$PCAP" "$SMOKE_TMP/" 2>/dev/null
+		cp -f "$RUN"/*.log "$RUN"/*.pcap "$RUN"/*.csv "$SMOKE_TMP/" 2>/dev/null
 		echo "$LAB: the trace, the pcap and the commands' output are kept in $SMOKE_TMP"
 	else
 		rm -rf "$SMOKE_TMP"
