@@ -127,7 +127,7 @@ test: all
 # The labs' commands run headless (labs/smoke/lab*.sh, each in a lab
 # network of its own), checking the facts the handouts' questions rely on:
 # a change that breaks a lab fails here. Needs root and /dev/net/tun, and
-# says SKIPPED (not passed) without them. About a minute and a half.
+# says SKIPPED (not passed) without them. About two minutes.
 labs-smoke: apps
 	@if [ "$$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then \
 		echo "labs-smoke: SKIPPED, NOT PASSED: it needs root and /dev/net/tun"; exit 0; fi; \
