@@ -2,6 +2,7 @@
  * in the spirit of `ip neigh`, `ip route` and `nstat`. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -28,15 +29,32 @@ static void usage(FILE *out)
 	      "           they have allocated, sockets; bytes per control block\n"
 	      "\n"
 	      "Options:\n"
-	      "  --ctl PATH   the host's control socket (default " HOST_CTL_DIR "/tap0.ctl)\n"
+	      "  --ctl PATH   the host's control socket (default: that of the host labs/run-host\n"
+	      "               started in namespace $TAPSTACK_NS, " HOST_CTL_DIR "-$TAPSTACK_NS/tap0.ctl;\n"
+	      "               without $TAPSTACK_NS, or with \"tapstack\", " HOST_CTL_DIR "/tap0.ctl)\n"
 	      "  --help       this text\n"
 	      "  --version    the version\n",
 	      out);
 }
 
+/* The control socket of the host labs/run-host starts in the lab namespace
+ * $TAPSTACK_NS: each namespace has its own run directory, /run/tapstack for
+ * the default one, /run/tapstack-NS for another (labs/net, labs/run-host). */
+static const char *default_ctl(void)
+{
+	static char path[108];
+	const char *ns = getenv("TAPSTACK_NS");
+	if (!ns || !*ns || strcmp(ns, "tapstack") == 0 || strlen(ns) > 64 ||
+	    strspn(ns, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+		    strlen(ns))
+		return HOST_CTL_DIR "/tap0.ctl";
+	snprintf(path, sizeof(path), HOST_CTL_DIR "-%s/tap0.ctl", ns);
+	return path;
+}
+
 int main(int argc, char **argv)
 {
-	const char *path = HOST_CTL_DIR "/tap0.ctl";
+	const char *path = default_ctl();
 	const char *cmd = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (host_std_flag("tapctl", argv[i], usage)) {
@@ -77,8 +95,9 @@ int main(int argc, char **argv)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "tapctl: cannot reach a host at %s: %s (is tapstack running? start it with "
-			"'sudo make run', or pass --ctl with the path it was given)\n",
-			path, strerror(errno));
+			"'sudo make run', or pass --ctl with the path it was given%s%s)\n",
+			path, strerror(errno), getenv("TAPSTACK_NS") ? "; TAPSTACK_NS is " : "",
+			getenv("TAPSTACK_NS") ? getenv("TAPSTACK_NS") : "");
 		return 1;
 	}
 	dprintf(fd, "%s\n", cmd);

@@ -80,15 +80,18 @@ static void sim_watch(void *ctx, int fd, uint32_t events)
 		ck_assert_int_eq(net_epoll_ctl(ep, NET_EPOLL_CTL_ADD, fd, &ev), 0);
 }
 
-/* Host B serves root on port 80; host A gets a socket connecting to it. */
-static void start(struct http_server *srv, const struct impair_cfg *link, uint64_t seed, int *cfd)
+/* Host B serves www (NULL: no document root) on port 80, about its
+ * services (NULL: none named); host A gets a socket connecting to it. */
+static void start_www(struct http_server *srv, const struct impair_cfg *link, uint64_t seed,
+		      int *cfd, const char *www, const char *about)
 {
 	char err[200];
 	struct http_config cfg;
 	sim_init(&sim, link, seed);
 	sim_attach(&sim, &sim.b);
 	http_config_init(&cfg);
-	cfg.www = root;
+	cfg.www = www;
+	cfg.about = about;
 	cfg.log = NULL;
 	cfg.now = sim_clock;
 	cfg.watch = sim_watch;
@@ -100,6 +103,12 @@ static void start(struct http_server *srv, const struct impair_cfg *link, uint64
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(80),
 				  .sin_addr.s_addr = htonl(SIM_B_IP) };
 	ck_assert_int_eq(net_connect(*cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+}
+
+/* Host B serves root on port 80; host A gets a socket connecting to it. */
+static void start(struct http_server *srv, const struct impair_cfg *link, uint64_t seed, int *cfd)
+{
+	start_www(srv, link, seed, cfd, root, NULL);
 }
 
 /* One turn, as the services' loop: the server enforces its deadlines and
@@ -375,6 +384,75 @@ START_TEST(http_sim_timeout_408)
 }
 END_TEST
 
+/* One request (closing the connection) to a server of www and about: its
+ * status, and its body as a string in body. */
+static int fetch(const char *www, const char *about, const char *target, const char *method,
+		 char *body, size_t bodymax)
+{
+	struct http_server srv;
+	struct client c = { .cap = 65536 };
+	char req[256];
+	c.in = malloc(c.cap);
+	start_www(&srv, NULL, 5, &c.fd, www, about);
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+		 method, target);
+	client_queue(&c, req);
+	while (!c.closed && sim.now < 30 * 1000000LL) {
+		client_step(&c);
+		turn(&srv);
+	}
+	ck_assert_msg(c.closed, "%s %s: not answered", method, target);
+	struct http_response r;
+	int h = http_parse_response(c.in, c.len, &r);
+	ck_assert_int_gt(h, 0);
+	size_t n = c.len - (size_t)h;
+	if (strcmp(method, "HEAD") != 0)
+		ck_assert_int_eq(r.content_length, (int64_t)n);
+	ck_assert_uint_lt(n, bodymax);
+	memcpy(body, c.in + h, n);
+	body[n] = '\0';
+	int st = r.status;
+	finish(&srv, &c);
+	return st;
+}
+
+/* GET / with no document root: the welcome page, which lists the services
+ * it was told of and links /bytes/N; /index.html too; HEAD / has the same
+ * status and no body. Any other path is still 404. With a root, a file
+ * answers first: / is the root's listing there, while /index.html, which
+ * the root lacks, is the welcome page. */
+START_TEST(http_sim_welcome_page)
+{
+	static char body[65536];
+	const char *about = "echo\tport 7, UDP and TCP\nhttp\tport 80, <TCP>\n";
+	ck_assert_int_eq(fetch(NULL, about, "/", "GET", body, sizeof(body)), 200);
+	ck_assert_msg(strstr(body, "<h1>tapstack host</h1>"), "no title: %s", body);
+	ck_assert_msg(strstr(body, "<li><b>echo</b>: port 7, UDP and TCP</li>"), "%s", body);
+	ck_assert_msg(strstr(body, "<li><b>http</b>: port 80, &lt;TCP&gt;</li>"), "%s", body);
+	ck_assert_msg(strstr(body, "<a href=\"/bytes/100\">"), "no /bytes link: %s", body);
+	ck_assert_int_eq(fetch(NULL, about, "/index.html", "GET", body, sizeof(body)), 200);
+	ck_assert_ptr_nonnull(strstr(body, "<h1>tapstack host</h1>"));
+	ck_assert_int_eq(fetch(NULL, NULL, "/", "GET", body, sizeof(body)), 200);
+	ck_assert_ptr_null(strstr(body, "What this host serves"));
+	ck_assert_int_eq(fetch(NULL, about, "/", "HEAD", body, sizeof(body)), 200);
+	ck_assert_str_eq(body, "");
+	ck_assert_int_eq(fetch(NULL, about, "/nothing-here", "GET", body, sizeof(body)), 404);
+	ck_assert_ptr_nonnull(strstr(body, "404 Not Found"));
+	ck_assert_int_eq(fetch(NULL, about, "/index.htm", "GET", body, sizeof(body)), 404);
+	ck_assert_int_eq(fetch(NULL, about, "/bytes/5", "GET", body, sizeof(body)), 200);
+	ck_assert_str_eq(body, " !\"#$");
+
+	make_root();
+	ck_assert_int_eq(fetch(root, about, "/", "GET", body, sizeof(body)), 200);
+	ck_assert_msg(strstr(body, "small.txt") && !strstr(body, "tapstack host</h1>"),
+		      "/ of a root without index.html is its listing: %s", body);
+	ck_assert_int_eq(fetch(root, about, "/index.html", "GET", body, sizeof(body)), 200);
+	ck_assert_ptr_nonnull(strstr(body, "<h1>tapstack host</h1>"));
+	ck_assert_int_eq(fetch(root, about, "/nothing-here", "GET", body, sizeof(body)), 404);
+	remove_root();
+}
+END_TEST
+
 Suite *http_sim_suite(void)
 {
 	Suite *s = suite_create("http_sim");
@@ -385,6 +463,7 @@ Suite *http_sim_suite(void)
 	tcase_add_test(tc, http_sim_pipelined_100);
 	tcase_add_test(tc, http_sim_timeout_408);
 	tcase_add_test(tc, http_sim_slow_download_not_cut);
+	tcase_add_test(tc, http_sim_welcome_page);
 	suite_add_tcase(s, tc);
 	return s;
 }

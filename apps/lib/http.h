@@ -115,6 +115,13 @@ const char *http_reason(int status);
  * Returns its length. */
 size_t http_error_body(int status, char *out, size_t outlen);
 
+/* The page served at / and /index.html when no document root file answers
+ * them: what the host serves. about: one line per service the host runs,
+ * "name<TAB>what it is" (NULL or "": the list is left out). Writes it into
+ * out (size outlen, 4096 is plenty for the host's five services). Returns
+ * its length (truncated to fit, always NUL-terminated). */
+size_t http_welcome_body(const char *about, char *out, size_t outlen);
+
 /* Escapes s for HTML text or an attribute (&, <, >, ", ') into out. Returns
  * the length written (truncated to fit, always NUL-terminated). */
 size_t http_html_escape(const char *s, char *out, size_t outlen);

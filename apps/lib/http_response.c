@@ -1,5 +1,6 @@
-/* Status codes (RFC 9110 15), the short pages that explain an error, and the
- * escaping a generated page needs. */
+/* Status codes (RFC 9110 15), the short pages that explain an error, the
+ * welcome page at /, and the escaping a generated page needs. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,68 @@ size_t http_error_body(int status, char *out, size_t outlen)
 	if (n < 0)
 		return 0;
 	return (size_t)n < outlen ? (size_t)n : outlen - 1;
+}
+
+/* Appends to out[*o..outlen) (truncated to fit, NUL-terminated). */
+static void page_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (*o + 1 >= outlen)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + *o, outlen - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o += (size_t)n < outlen - *o ? (size_t)n : outlen - *o - 1;
+}
+
+size_t http_welcome_body(const char *about, char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	page_add(out, outlen, &o,
+		 "<!DOCTYPE html>\n<html><head><title>tapstack host</title></head>\n"
+		 "<body><h1>tapstack host</h1>\n"
+		 "<p>This is the web server of a tapstack host, a TCP/IP stack that runs in "
+		 "user space on a Linux TAP device. No file of a document root answers "
+		 "<code>/</code>, so it shows this page.</p>\n");
+	if (about && *about) {
+		page_add(out, outlen, &o, "<h2>What this host serves</h2>\n<ul>\n");
+		while (*about) {
+			const char *nl = strchr(about, '\n');
+			size_t len = nl ? (size_t)(nl - about) : strlen(about);
+			char line[256], name[256], what[512];
+			snprintf(line, sizeof(line), "%.*s", (int)len, about);
+			char *tab = strchr(line, '\t');
+			if (tab)
+				*tab = '\0';
+			http_html_escape(line, name, sizeof(name));
+			http_html_escape(tab ? tab + 1 : "", what, sizeof(what));
+			if (name[0])
+				page_add(out, outlen, &o, "<li><b>%s</b>%s%s</li>\n", name,
+					 what[0] ? ": " : "", what);
+			about += len + (nl ? 1 : 0);
+		}
+		page_add(out, outlen, &o, "</ul>\n");
+	}
+	page_add(out, outlen, &o,
+		 "<h2>What this web server answers</h2>\n<ul>\n"
+		 "<li><a href=\"/\">/</a> and <a href=\"/index.html\">/index.html</a>: this page "
+		 "(or the document root's index.html, if it has one)</li>\n"
+		 "<li>/bytes/N: N bytes (at most 2^40) of the RFC 864 character pattern, "
+		 "made as they are sent, with ranges and an ETag: "
+		 "<a href=\"/bytes/100\">/bytes/100</a>, "
+		 "<a href=\"/bytes/100000\">/bytes/100000</a>, "
+		 "<a href=\"/bytes/10000000\">/bytes/10000000</a></li>\n"
+		 "<li>any other path: a file under the document root "
+		 "(<code>--www DIR</code>, or <code>--vhost NAME=DIR</code> by Host), "
+		 "else 404</li>\n</ul>\n"
+		 "<p>Methods: GET and HEAD, over HTTP/1.0 and HTTP/1.1 "
+		 "(RFC 9110, RFC 9112), IPv4 and IPv6.</p>\n"
+		 "<hr><address>tapstack httpd</address></body></html>\n");
+	return o;
 }
 
 size_t http_html_escape(const char *s, char *out, size_t outlen)

@@ -520,12 +520,41 @@ static void serve_add_slash(struct http_server *srv, struct http_conn *c,
 	head_add(c, "Location: %s\r\n\r\n", loc);
 }
 
+/* True for the paths of the welcome page. */
+static bool welcome_path(const char *path)
+{
+	return strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0;
+}
+
+/* GET / (or /index.html) with no file to answer it: a page that says what
+ * the host serves (http_welcome_body), so that the first curl a student
+ * types gets something better than a 404. */
+static void serve_welcome(struct http_server *srv, struct http_conn *c,
+			  const struct http_request *req)
+{
+	enum { PAGE_MAX = 4096 };
+	char *page = malloc(PAGE_MAX);
+	if (!page) {
+		reply_error(srv, c, 503, req->method == HTTP_HEAD, req->minor);
+		return;
+	}
+	size_t len = http_welcome_body(srv->cfg.about, page, PAGE_MAX);
+	c->mem = page;
+	c->body = BODY_MEM;
+	struct reply r = { .ctype = "text/html; charset=utf-8", .size = len };
+	reply_representation(srv, c, req, &r);
+}
+
 /* A file (or a directory's index) under root. */
 static void serve_file(struct http_server *srv, struct http_conn *c,
 		       const struct http_request *req, const char *root, const char *path)
 {
 	struct http_file f;
 	int st = http_file_open(root, path, &f);
+	if (st == 404 && welcome_path(path)) {
+		serve_welcome(srv, c, req);
+		return;
+	}
 	if (st) {
 		reply_error(srv, c, st, req->method == HTTP_HEAD, req->minor);
 		return;
@@ -552,7 +581,7 @@ static void serve_file(struct http_server *srv, struct http_conn *c,
 /* RFC 9110 7.2, RFC 9112 3.2.2: the host the request is for (the target's
  * authority if absolute, else Host), without its port: picks the document
  * root. Unknown hosts get the default one (--www, else the first vhost);
- * NULL if there is no root at all (only /bytes/ is served then). */
+ * NULL if there is no root at all (only /bytes/ and / are served then). */
 static const char *pick_root(const struct http_server *srv, const struct http_request *req)
 {
 	struct http_str h = req->authority.n ? req->authority : req->host;
@@ -591,6 +620,8 @@ static void conn_request(struct http_server *srv, struct http_conn *c,
 	const char *root = pick_root(srv, req);
 	if (strncmp(path, "/bytes/", 7) == 0)
 		serve_bytes(srv, c, req, path);
+	else if (!root && welcome_path(path))
+		serve_welcome(srv, c, req);
 	else if (!root)
 		reply_error(srv, c, 404, head_only, req->minor);
 	else

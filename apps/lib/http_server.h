@@ -1,5 +1,6 @@
 /* A small HTTP/1.1 origin server (RFC 9110, RFC 9112) on tapstack's socket
- * API: static files, generated /bytes/N bodies, virtual hosts, one event
+ * API: static files, generated /bytes/N bodies, virtual hosts, a welcome
+ * page at / when no file answers it, one event
  * loop, no threads. Each connection is a state machine driven by the
  * events of its socket (the loop's readiness set, net_epoll_wait):
  *
@@ -46,6 +47,8 @@ struct http_config {
 	int request_timeout_ms;   /* a request head must arrive within; default 10 s */
 	int idle_timeout_ms;      /* a kept-alive connection may stay idle; default 5 s */
 	int send_timeout_ms;      /* a client may stop reading; default 30 s */
+	const char *about;        /* what the host serves, for the page at / when no
+	                             file answers it (see http_welcome_body); NULL: no list */
 	FILE *log;                /* the access log (Common Log Format), NULL: none */
 	int64_t (*now)(void);     /* a clock in microseconds; NULL: host_clock_now */
 	/* How the server says which events it waits for on a descriptor:

@@ -10,6 +10,7 @@
 static struct http_config http_cfg;
 static bool http_cfg_ready;
 static struct http_server http_srv;
+static char http_about[2048]; /* the host's services, for the page at / */
 
 /* The defaults, once, before the first flag or the start. */
 static struct http_config *cfg(void)
@@ -126,6 +127,8 @@ static void http_watch(void *ctx, int fd, uint32_t events)
 
 static int http_start(struct service *sv, char *err, size_t errlen)
 {
+	services_about(http_about, sizeof(http_about));
+	cfg()->about = http_about;
 	cfg()->watch = http_watch;
 	cfg()->watch_ctx = sv;
 	return http_server_start(&http_srv, cfg(), err, errlen);
@@ -154,7 +157,7 @@ static void http_stop(struct service *sv)
 
 struct service service_http = {
 	.name = "http",
-	.what = "port 80, TCP: a web server, HTTP/1.1 (RFC 9110, 9112): --www DIR, /bytes/N",
+	.what = "port 80, TCP: a web server, HTTP/1.1 (RFC 9110, 9112): --www DIR, /bytes/N, a page at /",
 	.start = http_start,
 	.handle = http_handle,
 	.tick = http_tick,

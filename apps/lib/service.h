@@ -92,6 +92,11 @@ void services_usage(FILE *out);
  * Returns 1 if one took it, 0 if none did, -1 on an error (printed). */
 int services_option(const char *flag, const char *value, int *used_value);
 
+/* Writes one line per service services_run runs, "name<TAB>what\n", into
+ * out (the welcome page of the http service lists them). Returns the length
+ * (truncated to fit, always NUL-terminated; "" before services_run). */
+size_t services_about(char *out, size_t outlen);
+
 /* Starts the services, then serves them until SIGINT/SIGTERM. Returns 0, or
  * -1 after printing why a service could not start. */
 int services_run(struct service **sv, int n, uint64_t seed);

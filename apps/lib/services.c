@@ -127,6 +127,8 @@ int services_option(const char *flag, const char *value, int *used_value)
 #define SERVICES_BATCH 256 /* events handed out per wait */
 
 static int epfd = -1;                            /* the set, while services_run runs */
+static struct service **running;                /* what services_run runs (services_about) */
+static int nrunning;
 static struct service *owner[NET_MAX_SOCKETS];  /* by descriptor: who watches it */
 
 void service_watch(struct service *sv, int fd, uint32_t events)
@@ -151,9 +153,26 @@ void service_unwatch(struct service *sv, int fd)
 	net_epoll_ctl(epfd, NET_EPOLL_CTL_DEL, fd, NULL);
 }
 
+size_t services_about(char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	for (int i = 0; i < nrunning && o + 1 < outlen; i++) {
+		int k = snprintf(out + o, outlen - o, "%s\t%s\n", running[i]->name, running[i]->what);
+		if (k < 0)
+			break;
+		o += (size_t)k < outlen - o ? (size_t)k : outlen - o - 1;
+	}
+	return o;
+}
+
 int services_run(struct service **sv, int n, uint64_t seed)
 {
 	char err[200];
+	running = sv;
+	nrunning = n;
 	epfd = net_epoll_create();
 	if (epfd < 0) {
 		fprintf(stderr, "tapstack: cannot serve: %s\n", strerror(-epfd));
@@ -167,6 +186,8 @@ int services_run(struct service **sv, int n, uint64_t seed)
 				sv[i]->stop(sv[i]);
 			net_close(epfd);
 			epfd = -1;
+			running = NULL;
+			nrunning = 0;
 			return -1;
 		}
 	}
@@ -192,5 +213,7 @@ int services_run(struct service **sv, int n, uint64_t seed)
 		sv[i]->stop(sv[i]);
 	net_close(epfd);
 	epfd = -1;
+	running = NULL;
+	nrunning = 0;
 	return 0;
 }

@@ -5,7 +5,7 @@
 # and If-Modified-Since), 400, 403, 404, 405 (with Allow), 408, 413, 414,
 # 416, 431, 501, 503, 505. No path escapes the root: "..", %2e%2e, %2f and
 # a symbolic link out of it. HEAD, HTTP/1.0, index.html, the generated
-# listing, and one Common Log Format line per request.
+# listing, the welcome page, and one Common Log Format line per request.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is missing (sudo make deps installs it)"
@@ -87,6 +87,16 @@ expect 200 "$URL/docs/"
 grep -q 'href="data.json"' "$TMP/body" && grep -q 'href="style.css"' "$TMP/body" ||
 	fail "/docs/ listing: $(cat "$TMP/body")"
 ok "301 to /site/, its index.html, and a listing of /docs/"
+
+# / is the root's listing (no index.html there); /index.html, which no file
+# answers, is the welcome page: the host's services and the paths it serves
+expect 200 "$URL/"
+grep -q 'href="hello.txt"' "$TMP/body" || fail "/ of a root without index.html: $(cat "$TMP/body")"
+expect 200 "$URL/index.html"
+grep -q '<h1>tapstack host</h1>' "$TMP/body" && grep -q '<li><b>http</b>: port 80' "$TMP/body" &&
+	grep -q 'href="/bytes/100"' "$TMP/body" || fail "/index.html is not the welcome page: $(cat "$TMP/body")"
+[ "$(header Content-Type)" = "text/html; charset=utf-8" ] || fail "welcome page: Content-Type '$(header Content-Type)'"
+ok "/ is the root's listing; /index.html, which the root lacks, the welcome page"
 
 # validators: 304
 expect 304 "$URL/hello.txt" -H "If-None-Match: $etag"
