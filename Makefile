@@ -71,6 +71,7 @@ $(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libapps.a $(BUILD)/libtapstack.a
 
 # Unit and simulated tests (no root needed).
 unit: tests
+	tests/check_tours.sh
 	$(BUILD)/unit_tests
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (the
