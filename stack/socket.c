@@ -579,6 +579,39 @@ int net_wait_ipv6_ready(int timeout_ms)
 	return 0;
 }
 
+struct stack *net_host_of(int fd)
+{
+	struct socket *so = socket_get(fd);
+	return so ? so->s : NULL;
+}
+
+int64_t net_now(const struct stack *s)
+{
+	return s->now;
+}
+
+uint32_t net_random(struct stack *s)
+{
+	return (uint32_t)rng_next(&s->rng);
+}
+
+void net_count(struct stack *s, const char *name)
+{
+	if (s)
+		stats_inc(&s->stats, name);
+}
+
+int net_default_gateway(struct stack *s, struct sockaddr_in *gw)
+{
+	struct ipaddr any = ipaddr_v4(0);
+	const struct route *r = route_lookup(&s->routes, &any);
+	if (!r || r->len != 0 || r->gw.family != AF_INET)
+		return -ENETUNREACH;
+	*gw = (struct sockaddr_in){ .sin_family = AF_INET };
+	memcpy(&gw->sin_addr, r->gw.a, 4); /* struct ipaddr holds it in network order */
+	return 0;
+}
+
 int net_sockaddr_pton(const char *addr, uint16_t port, struct sockaddr_storage *ss,
 		      socklen_t *len)
 {
