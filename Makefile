@@ -72,6 +72,7 @@ $(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libapps.a $(BUILD)/libtapstack.a
 # Unit and simulated tests (no root needed).
 unit: tests
 	tests/check_tours.sh
+	tests/check_layers.sh
 	$(BUILD)/unit_tests
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (the
@@ -121,6 +122,8 @@ $(BUILD)/bench/lwiphost: tests/bench/lwiphost.c
 
 # Every test. Ends with Check's summary of the unit and simulated tests.
 test: all
+	tests/check_tours.sh
+	tests/check_layers.sh
 	$(MAKE) asan
 	$(MAKE) integration
 	$(BUILD)/unit_tests

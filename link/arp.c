@@ -639,7 +639,8 @@ void arp_timer(struct stack *s)
  * "10.0.0.1 dev 0 lladdr 02:00:00:00:00:01 REACHABLE age 1.2s queued 0".
  * Age counts from the last confirmation (from the first request while
  * INCOMPLETE, which has no lladdr yet). */
-void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out, ifname_fn ifname, void *ctx)
+void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out,
+		    const char *(*ifname)(void *ctx, int ifindex), void *ctx)
 {
 	char a[IP4_STRLEN], mac[ETH_MAC_STRLEN], dev[16];
 

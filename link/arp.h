@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ip/route.h"
 #include "link/eth.h"
 #include "stack/pkt.h"
 
@@ -106,7 +105,9 @@ int64_t arp_next_deadline(const struct arp_cache *c);
 
 /* Writes one line per entry in the style of `ip neigh`:
  * "10.0.0.1 dev tap0 lladdr 02:00:00:00:00:01 REACHABLE age 1.2s queued 0".
- * ifname names interfaces (NULL: "if<N>"). */
-void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out, ifname_fn ifname, void *ctx);
+ * ifname names interfaces (NULL: "if<N>"); it is an ifname_fn (ip/route.h),
+ * spelled out here so that the link layer includes nothing from ip/. */
+void arp_cache_dump(const struct arp_cache *c, int64_t now, FILE *out,
+		    const char *(*ifname)(void *ctx, int ifindex), void *ctx);
 
 #endif

@@ -278,6 +278,40 @@ int net_sockaddr_pton(const char *addr, uint16_t port, struct sockaddr_storage *
 #define NET_ADDRSTRLEN (INET6_ADDRSTRLEN + 8)
 const char *net_sockaddr_ntop(const struct sockaddr *sa, int with_port, char *buf, size_t len);
 
+/* ---- The host behind the sockets --------------------------------------
+ *
+ * An app reaches its host through its sockets only. A protocol written as
+ * an app, like the DNS client (apps/lib/dns_query.c), needs a few things
+ * more of that host: its clock, its random generator, its counters and its
+ * default gateway. These calls give them, so such an app includes net.h
+ * and nothing of the stack's insides. The host is a handle, struct stack *,
+ * that the app passes back and never looks into. */
+
+/* The host that descriptor fd's socket lives on, or NULL if fd is not a
+ * descriptor. The handle stays valid after fd is closed (while the host
+ * is open). */
+struct stack *net_host_of(int fd);
+
+/* The host's clock, in microseconds: the time of the work it is doing
+ * now, the clock its own timers run on (virtual time in simulated tests).
+ * An app's deadlines that go with the host's events are taken on it. */
+int64_t net_now(const struct stack *s);
+
+/* 32 bits from the host's random generator (seeded per host, so a
+ * simulated run repeats): for values an attacker must not guess, such as
+ * a DNS query's id (RFC 5452 9.2). */
+uint32_t net_random(struct stack *s);
+
+/* Adds 1 to the host's counter called name, shown among the stack's own
+ * by the control socket's "stats". name must outlive the host: a string
+ * literal. s NULL: nothing. */
+void net_count(struct stack *s, const char *name);
+
+/* The gateway of the host's IPv4 default route (0.0.0.0/0) into *gw
+ * (sin_family AF_INET, port 0). Returns 0, or -ENETUNREACH when the route
+ * that 0.0.0.0 matches is not a default route with a gateway. */
+int net_default_gateway(struct stack *s, struct sockaddr_in *gw);
+
 /* ---- Connecting the sockets to a host -------------------------------- */
 
 /* How a blocking call waits: wait() lets time pass and the host(s) work,

@@ -1,8 +1,26 @@
-/* The socket layer: descriptors, blocking, options and poll, shared by every
- * protocol. A protocol (ip/udp.c, later tcp/) implements struct sock_ops,
- * whose calls never wait; this file turns "would wait" (-EAGAIN) into a wait
- * by running the host's driver, the way a kernel puts a process to sleep.
- * See net.h for the API and socket.h for the pieces. */
+/* The socket layer: descriptors and the calls, shared by every protocol.
+ * A protocol (ip/udp.c, tcp/tcp_socket.c) implements struct sock_ops, whose
+ * calls never wait; this file turns "would wait" (-EAGAIN) into a wait by
+ * running the host's driver, the way a kernel puts a process to sleep.
+ * net.h is the API, socket.h the pieces protocols share; readiness
+ * (net_poll, epoll) is in socket_poll.c, options in socket_opt.c.
+ *
+ * Call map:
+ *   apps -> net_socket, net_bind, net_connect, net_listen, net_accept,
+ *           net_sendto, net_send, net_recvfrom, net_recv, net_shutdown,
+ *           net_close, net_getsockname, net_getpeername, and the helpers
+ *           for apps (net_sockaddr_pton, net_host_of, net_now...)
+ *     each -> so->ops (ip/udp.c, tcp/tcp_socket.c): does the work or
+ *             answers -EAGAIN, never waits
+ *          -> socket_wait_once -> driver.wait (stack/loop.c; the tests'
+ *             tests/sim.c): the host runs while the call waits
+ *   net_socket -> udp_socket_init (ip/udp.c), tcp_socket_init (tcp/)
+ *   host_open (stack/loop.c), tests -> net_attach, net_use_stack
+ *   host_close (stack/host.c), tests -> net_close_all
+ *   ip/udp.c, tcp/ -> socket_get, socket_alloc, socket_ephemeral_port,
+ *           socket_ip_df
+ *   socket_poll.c, socket_opt.c -> socket_get, socket_wait_*,
+ *           socket_table (socket_internal.h) */
 #include "stack/socket.h"
 
 #include <arpa/inet.h>
@@ -10,21 +28,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "ip/ip.h"
 #include "ip/ndp.h"
 #include "ip/udp.h"
 #include "tcp/tcp.h"
+#include "stack/socket_internal.h"
 #include "stack/stack.h"
 
-static struct socket *table[NET_MAX_SOCKETS];
+struct socket *socket_table[NET_MAX_SOCKETS];
+int socket_table_high;              /* no slot used at or above this index, ever */
 static int lowest_free;             /* no free slot below this index */
-static int table_high;              /* no slot used at or above this index, ever */
 static struct stack *current;       /* host for new sockets */
 static struct net_driver driver;    /* how blocking calls wait; wait == NULL: they can't */
-
-static void epoll_leave(struct socket *so);
 
 void net_attach(struct stack *s, const struct net_driver *d)
 {
@@ -40,12 +56,17 @@ void net_use_stack(struct stack *s)
 	current = s;
 }
 
+struct stack *socket_current_host(void)
+{
+	return current;
+}
+
 struct socket *socket_get(int fd)
 {
 	int i = fd - NET_FD_BASE;
 	if (i < 0 || i >= NET_MAX_SOCKETS)
 		return NULL;
-	return table[i];
+	return socket_table[i];
 }
 
 /* ---- addresses ---------------------------------------------------------- */
@@ -146,7 +167,7 @@ enum ip_df socket_ip_df(const struct socket *so)
 /* ---- waiting ------------------------------------------------------------ */
 
 /* The absolute deadline for a wait of timeo_us (0: none). */
-static int64_t wait_deadline(int64_t timeo_us)
+int64_t socket_wait_deadline(int64_t timeo_us)
 {
 	if (timeo_us <= 0 || !driver.now)
 		return INT64_MAX;
@@ -157,7 +178,7 @@ static int64_t wait_deadline(int64_t timeo_us)
  * try again, or the error to give the caller: -EAGAIN when the deadline has
  * passed (or nothing can make progress: no driver), -EINTR when the program
  * is asked to stop. */
-static int wait_once(int64_t deadline)
+int socket_wait_once(int64_t deadline)
 {
 	if (!driver.wait)
 		return -EAGAIN;
@@ -192,9 +213,9 @@ static int wait_source(struct socket *so, const struct ipaddr *dst, int flags)
 	int64_t timeo = (int64_t)NET_DAD_WAIT_MS * 1000;
 	if (so->sndtimeo_us > 0 && so->sndtimeo_us < timeo)
 		timeo = so->sndtimeo_us;
-	int64_t deadline = wait_deadline(timeo);
+	int64_t deadline = socket_wait_deadline(timeo);
 	while (ip_source_tentative(so->s, dst)) {
-		int w = wait_once(deadline);
+		int w = socket_wait_once(deadline);
 		if (w == -EINTR)
 			return w;
 		if (w < 0)
@@ -209,11 +230,11 @@ static int wait_source(struct socket *so, const struct ipaddr *dst, int flags)
 static int fd_alloc(struct socket *so)
 {
 	for (int i = lowest_free; i < NET_MAX_SOCKETS; i++) {
-		if (!table[i]) {
-			table[i] = so;
+		if (!socket_table[i]) {
+			socket_table[i] = so;
 			lowest_free = i + 1;
-			if (table_high < i + 1)
-				table_high = i + 1;
+			if (socket_table_high < i + 1)
+				socket_table_high = i + 1;
 			so->fd = i + NET_FD_BASE;
 			return so->fd;
 		}
@@ -240,6 +261,11 @@ struct socket *socket_alloc(struct stack *s, int family, int type, int protocol)
 	return so;
 }
 
+int socket_alloc_error(void)
+{
+	return lowest_free >= NET_MAX_SOCKETS ? -EMFILE : -ENOBUFS;
+}
+
 int net_socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -258,7 +284,7 @@ int net_socket(int domain, int type, int protocol)
 
 	struct socket *so = socket_alloc(current, domain, base, proto);
 	if (!so)
-		return lowest_free >= NET_MAX_SOCKETS ? -EMFILE : -ENOBUFS;
+		return socket_alloc_error();
 	so->nonblock = (type & SOCK_NONBLOCK) != 0;
 	int r = base == SOCK_DGRAM ? udp_socket_init(so) : tcp_socket_init(so);
 	if (r < 0) {
@@ -311,7 +337,7 @@ int net_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (r != -EINPROGRESS || so->nonblock)
 		return r;
 	/* A blocking stream connect waits for the handshake to finish. */
-	int64_t deadline = wait_deadline(so->sndtimeo_us);
+	int64_t deadline = socket_wait_deadline(so->sndtimeo_us);
 	for (;;) {
 		short ev = so->ops->poll(so);
 		if (so->error) {
@@ -323,7 +349,7 @@ int net_connect(int fd, const struct sockaddr *addr, socklen_t len)
 			return 0;
 		if (ev & POLLHUP)
 			return -ECONNREFUSED;
-		int w = wait_once(deadline);
+		int w = socket_wait_once(deadline);
 		if (w < 0)
 			return w == -EAGAIN ? -ETIMEDOUT : w;
 	}
@@ -351,7 +377,7 @@ int net_accept(int fd, struct sockaddr *from, socklen_t *fromlen)
 		return -EBADF;
 	if (!so->ops->accept)
 		return -EOPNOTSUPP;
-	int64_t deadline = wait_deadline(so->rcvtimeo_us);
+	int64_t deadline = socket_wait_deadline(so->rcvtimeo_us);
 	for (;;) {
 		struct socket *child = NULL;
 		int r = so->ops->accept(so, &child);
@@ -362,7 +388,7 @@ int net_accept(int fd, struct sockaddr *from, socklen_t *fromlen)
 		}
 		if (r != -EAGAIN || so->nonblock)
 			return r;
-		int w = wait_once(deadline);
+		int w = socket_wait_once(deadline);
 		if (w < 0)
 			return w;
 	}
@@ -403,7 +429,7 @@ ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct 
 				return w;
 		}
 	}
-	int64_t deadline = wait_deadline(so->sndtimeo_us);
+	int64_t deadline = socket_wait_deadline(so->sndtimeo_us);
 	size_t done = 0;
 	for (;;) {
 		ssize_t r = so->ops->sendto(so, (const uint8_t *)buf + done, len - done, flags,
@@ -423,7 +449,7 @@ ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct 
 			if (no_wait(so, flags))
 				return done ? (ssize_t)done : -EAGAIN;
 		}
-		int w = wait_once(deadline);
+		int w = socket_wait_once(deadline);
 		if (w < 0)
 			return done ? (ssize_t)done : w;
 	}
@@ -442,7 +468,7 @@ ssize_t net_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *
 		return -EBADF;
 	if (!buf && len)
 		return -EFAULT;
-	int64_t deadline = wait_deadline(so->rcvtimeo_us);
+	int64_t deadline = socket_wait_deadline(so->rcvtimeo_us);
 	for (;;) {
 		struct ipaddr a;
 		uint16_t port = 0;
@@ -454,7 +480,7 @@ ssize_t net_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *
 		}
 		if (r != -EAGAIN || no_wait(so, flags))
 			return r;
-		int w = wait_once(deadline);
+		int w = socket_wait_once(deadline);
 		if (w < 0)
 			return w;
 	}
@@ -463,476 +489,6 @@ ssize_t net_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *
 ssize_t net_recv(int fd, void *buf, size_t len, int flags)
 {
 	return net_recvfrom(fd, buf, len, flags, NULL, NULL);
-}
-
-int net_close(int fd)
-{
-	struct socket *so = socket_get(fd);
-	if (!so)
-		return -EBADF;
-	if (so->ep)
-		epoll_leave(so); /* closing takes it out of its set, as epoll(7) */
-	if (so->ops->close)
-		so->ops->close(so);
-	pktq_purge(&so->rxq);
-	stats_inc(&so->s->stats, "socket.closed");
-	int i = fd - NET_FD_BASE;
-	table[i] = NULL;
-	if (i < lowest_free)
-		lowest_free = i;
-	free(so);
-	return 0;
-}
-
-void net_close_all(struct stack *s)
-{
-	for (int i = 0; i < NET_MAX_SOCKETS; i++)
-		if (table[i] && table[i]->s == s)
-			net_close(i + NET_FD_BASE);
-	if (current == s)
-		current = NULL;
-}
-
-/* What so's poll answer holds of the events want, and POLLERR and POLLHUP
- * always, asked or not (poll(2), epoll(7)). */
-static uint32_t poll_answer(struct socket *so, uint32_t want)
-{
-	return (uint16_t)so->ops->poll(so) & (want | POLLERR | POLLHUP);
-}
-
-/* Fills in revents for every entry; returns how many have any. */
-static int poll_scan(struct pollfd *fds, nfds_t nfds)
-{
-	int ready = 0;
-	for (nfds_t i = 0; i < nfds; i++) {
-		struct socket *so = socket_get(fds[i].fd);
-		if (fds[i].fd < 0) {
-			fds[i].revents = 0; /* poll(2): negative descriptors are ignored */
-			continue;
-		}
-		if (!so) {
-			fds[i].revents = POLLNVAL;
-		} else {
-			fds[i].revents = (short)poll_answer(so, (uint16_t)fds[i].events);
-		}
-		if (fds[i].revents)
-			ready++;
-	}
-	return ready;
-}
-
-int net_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
-{
-	int64_t deadline = timeout_ms < 0 ? INT64_MAX : wait_deadline((int64_t)timeout_ms * 1000);
-	for (;;) {
-		int ready = poll_scan(fds, nfds);
-		if (ready || timeout_ms == 0)
-			return ready;
-		int w = wait_once(deadline);
-		if (w == -EAGAIN)
-			return poll_scan(fds, nfds); /* the time is up: report what is true now */
-		if (w < 0)
-			return w;
-	}
-}
-
-/* ---- epoll: a readiness list ------------------------------------------- */
-
-/* An epoll set (net.h says what it offers). net_poll costs one ops->poll
- * per descriptor it is given, ready or not; a set costs one per socket
- * that something happened to. The means is the list of candidates:
- *
- *   - socket_wake(so), called by the protocols whenever so's poll answer
- *     may have changed (tcp/, ip/udp.c), appends so to its set's list,
- *     once (ep_listed says it is there);
- *   - net_epoll_wait takes the candidates in order and asks each one
- *     ops->poll: a ready one is reported and goes back on the list, at the
- *     end (level-triggered: it may still be ready at the next wait, with
- *     data left unread, and so must be asked again); one that is not ready
- *     leaves the list until its next wake.
- *
- * A socket nothing happens to is never asked, however many are
- * registered. What makes it right is one rule: every change that can make
- * a socket ready passes through socket_wake; a spurious wake only costs
- * one question. ADD and MOD list the socket at once, so one that is ready
- * already is reported at the next wait. */
-struct epoll_set {
-	struct socket *head, *tail; /* the candidates, in the order they were listed */
-	int ncand;                  /* how many */
-	int nmembers;               /* sockets registered */
-	struct socket *self;        /* the set's own descriptor */
-};
-
-static const struct sock_ops epoll_ops;
-
-/* The set behind descriptor socket so, or NULL if so is not a set. */
-static struct epoll_set *set_of(const struct socket *so)
-{
-	return so && so->ops == &epoll_ops ? so->proto : NULL;
-}
-
-/* Appends so to the candidates of its set. */
-static void cand_append(struct epoll_set *set, struct socket *so)
-{
-	so->ep_next = NULL;
-	so->ep_prev = set->tail;
-	if (set->tail)
-		set->tail->ep_next = so;
-	else
-		set->head = so;
-	set->tail = so;
-	so->ep_listed = true;
-	set->ncand++;
-}
-
-/* Takes so off the candidates of its set. */
-static void cand_remove(struct epoll_set *set, struct socket *so)
-{
-	if (so->ep_prev)
-		so->ep_prev->ep_next = so->ep_next;
-	else
-		set->head = so->ep_next;
-	if (so->ep_next)
-		so->ep_next->ep_prev = so->ep_prev;
-	else
-		set->tail = so->ep_prev;
-	so->ep_prev = so->ep_next = NULL;
-	so->ep_listed = false;
-	set->ncand--;
-}
-
-void socket_wake_slow(struct socket *so)
-{
-	cand_append(so->ep, so);
-	stats_inc(&so->s->stats, "socket.epoll_wakes");
-}
-
-/* Takes so out of its set. */
-static void epoll_leave(struct socket *so)
-{
-	if (so->ep_listed)
-		cand_remove(so->ep, so);
-	so->ep->nmembers--;
-	so->ep = NULL;
-}
-
-/* What so's poll answer holds of what its registration asks for. */
-static uint32_t epoll_events_of(struct socket *so)
-{
-	return poll_answer(so, so->ep_events);
-}
-
-/* A set descriptor polled (net_poll on it): POLLIN when a candidate is
- * ready, as Linux's epoll descriptor. It only asks: the list stays. */
-static short epoll_so_poll(struct socket *eso)
-{
-	for (struct socket *so = set_of(eso)->head; so; so = so->ep_next)
-		if (epoll_events_of(so))
-			return POLLIN;
-	return 0;
-}
-
-/* Closing a set: its sockets are registered nowhere any more. */
-static void epoll_so_close(struct socket *eso)
-{
-	struct epoll_set *set = set_of(eso);
-	for (int i = 0; i < table_high && set->nmembers > 0; i++)
-		if (table[i] && table[i]->ep == set)
-			epoll_leave(table[i]);
-	free(set);
-	eso->proto = NULL;
-}
-
-/* A set carries no data: read and write on it are invalid (as Linux). */
-static ssize_t epoll_so_send(struct socket *so, const uint8_t *buf, size_t len, int flags,
-			     const struct ipaddr *to, uint16_t tport)
-{
-	(void)so;
-	(void)buf;
-	(void)len;
-	(void)flags;
-	(void)to;
-	(void)tport;
-	return -EINVAL;
-}
-
-static ssize_t epoll_so_recv(struct socket *so, uint8_t *buf, size_t len, int flags,
-			     struct ipaddr *from, uint16_t *fport)
-{
-	(void)so;
-	(void)buf;
-	(void)len;
-	(void)flags;
-	(void)from;
-	(void)fport;
-	return -EINVAL;
-}
-
-static const struct sock_ops epoll_ops = {
-	.sendto = epoll_so_send,
-	.recvfrom = epoll_so_recv,
-	.poll = epoll_so_poll,
-	.close = epoll_so_close,
-};
-
-int net_epoll_create(void)
-{
-	if (!current)
-		return -ENETDOWN;
-	struct epoll_set *set = calloc(1, sizeof(*set));
-	if (!set)
-		return -ENOBUFS;
-	struct socket *so = socket_alloc(current, AF_UNSPEC, 0, 0);
-	if (!so) {
-		free(set);
-		return lowest_free >= NET_MAX_SOCKETS ? -EMFILE : -ENOBUFS;
-	}
-	so->ops = &epoll_ops;
-	so->proto = set;
-	set->self = so;
-	return so->fd;
-}
-
-int net_epoll_ctl(int epfd, int op, int fd, const struct net_epoll_event *ev)
-{
-	struct socket *eso = socket_get(epfd), *so = socket_get(fd);
-	if (!eso || !so)
-		return -EBADF;
-	struct epoll_set *set = set_of(eso);
-	if (!set || set_of(so))
-		return -EINVAL; /* epfd is no set, or fd is one (sets do not nest here) */
-	switch (op) {
-	case NET_EPOLL_CTL_ADD:
-		if (so->ep == set)
-			return -EEXIST;
-		if (so->ep)
-			return -EBUSY; /* one set per socket: see net.h */
-		if (!ev)
-			return -EINVAL;
-		so->ep = set;
-		set->nmembers++;
-		break;
-	case NET_EPOLL_CTL_MOD:
-		if (so->ep != set)
-			return -ENOENT;
-		if (!ev)
-			return -EINVAL;
-		break;
-	case NET_EPOLL_CTL_DEL:
-		if (so->ep != set)
-			return -ENOENT;
-		epoll_leave(so);
-		return 0;
-	default:
-		return -EINVAL;
-	}
-	so->ep_events = ev->events;
-	so->ep_data = ev->data;
-	socket_wake(so); /* asked at the next wait: one ready now is reported */
-	return 0;
-}
-
-int socket_epoll_missed(int epfd)
-{
-	struct socket *eso = socket_get(epfd);
-	struct epoll_set *set = set_of(eso);
-	if (!set)
-		return -EINVAL;
-	int missed = 0;
-	for (int i = 0; i < table_high; i++)
-		if (table[i] && table[i]->ep == set && !table[i]->ep_listed &&
-		    epoll_events_of(table[i]))
-			missed++;
-	return missed;
-}
-
-/* One pass over the candidates there are now: each is asked once at most
- * (one reported goes to the back, behind those not yet asked), until max
- * are found. Returns how many. */
-static int epoll_scan(struct epoll_set *set, struct net_epoll_event *events, int max)
-{
-	int n = 0, asked = 0;
-	for (int k = set->ncand; k > 0 && n < max; k--) {
-		struct socket *so = set->head;
-		cand_remove(set, so);
-		asked++;
-		uint32_t ev = epoll_events_of(so);
-		if (ev) {
-			events[n].events = ev;
-			events[n].data = so->ep_data;
-			n++;
-			cand_append(set, so); /* level-triggered: ask again next time */
-		}
-	}
-	struct stats *st = &set->self->s->stats;
-	stats_inc(st, "socket.epoll_waits");
-	stats_add(st, "socket.epoll_checked", (uint64_t)asked);
-	return n;
-}
-
-int net_epoll_wait(int epfd, struct net_epoll_event *events, int max, int timeout_ms)
-{
-	struct socket *eso = socket_get(epfd);
-	if (!eso)
-		return -EBADF;
-	struct epoll_set *set = set_of(eso);
-	if (!set || !events || max <= 0)
-		return -EINVAL;
-	int64_t deadline = timeout_ms < 0 ? INT64_MAX : wait_deadline((int64_t)timeout_ms * 1000);
-	for (;;) {
-		/* the candidates are asked; the driver runs the host, whose
-		 * protocols wake the sockets that something happened to */
-		int ready = epoll_scan(set, events, max);
-		if (ready || timeout_ms == 0)
-			return ready;
-		int w = wait_once(deadline);
-		if (w == -EAGAIN)
-			return epoll_scan(set, events, max);
-		if (w < 0)
-			return w;
-	}
-}
-
-/* ---- options ------------------------------------------------------------ */
-
-/* Reads an int option value. */
-static int opt_int(const void *val, socklen_t len, int *out)
-{
-	if (!val || len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(out, val, sizeof(int));
-	return 0;
-}
-
-/* Writes an option value of n bytes for getsockopt (-EINVAL if *len is
- * shorter), and sets *len to n. */
-static int opt_put(void *val, socklen_t *len, const void *v, size_t n)
-{
-	if (*len < (socklen_t)n)
-		return -EINVAL;
-	memcpy(val, v, n);
-	*len = (socklen_t)n;
-	return 0;
-}
-
-/* Reads a struct timeval option value as microseconds. */
-static int opt_timeval(const void *val, socklen_t len, int64_t *us)
-{
-	struct timeval tv;
-	if (!val || len < (socklen_t)sizeof(tv))
-		return -EINVAL;
-	memcpy(&tv, val, sizeof(tv));
-	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
-		return -EDOM;
-	*us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	return 0;
-}
-
-/* Buffer sizes are kept within reason: a hostile or mistaken value must not
- * let one socket hold the whole packet pool. */
-#define SOCK_BUF_MIN 2048
-#define SOCK_BUF_MAX (16 * 1024 * 1024)
-
-int net_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
-{
-	struct socket *so = socket_get(fd);
-	int v = 0, r;
-	if (!so)
-		return -EBADF;
-	socket_wake(so); /* a larger SO_SNDBUF, say, can make it writable */
-	if (so->ops->setsockopt) {
-		int pr = so->ops->setsockopt(so, level, name, val, len);
-		if (pr != -ENOPROTOOPT)
-			return pr;
-	}
-	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER && so->family == AF_INET) {
-		/* Linux's option (ip(7)): DONT never sets DF, WANT sets it when
-		 * the datagram fits the path MTU, DO always (larger: -EMSGSIZE).
-		 * For UDP only: TCP always sends as WANT (RFC 1191 3, tcp_output.c) */
-		if ((r = opt_int(val, len, &v)) < 0)
-			return r;
-		if (v != IP_PMTUDISC_DONT && v != IP_PMTUDISC_WANT && v != IP_PMTUDISC_DO)
-			return v >= 0 && v <= IP_PMTUDISC_OMIT ? -EOPNOTSUPP : -EINVAL;
-		if (so->type != SOCK_DGRAM)
-			return -EOPNOTSUPP;
-		so->pmtudisc = (uint8_t)v;
-		return 0;
-	}
-	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
-		/* see net_socket: v6-only is the one behaviour there is */
-		if ((r = opt_int(val, len, &v)) < 0)
-			return r;
-		return v ? 0 : -EOPNOTSUPP;
-	}
-	if (level != SOL_SOCKET)
-		return -ENOPROTOOPT;
-	switch (name) {
-	case SO_RCVTIMEO:
-		return opt_timeval(val, len, &so->rcvtimeo_us);
-	case SO_SNDTIMEO:
-		return opt_timeval(val, len, &so->sndtimeo_us);
-	case SO_RCVBUF:
-	case SO_SNDBUF:
-	case SO_REUSEADDR:
-	case SO_NONBLOCK:
-		if ((r = opt_int(val, len, &v)) < 0)
-			return r;
-		break;
-	default:
-		return -ENOPROTOOPT;
-	}
-	if ((name == SO_RCVBUF || name == SO_SNDBUF) && v < 0)
-		return -EINVAL;
-	size_t bytes = v < SOCK_BUF_MIN ? SOCK_BUF_MIN : v > SOCK_BUF_MAX ? SOCK_BUF_MAX : (size_t)v;
-	if (name == SO_RCVBUF)
-		so->rcvbuf = bytes;
-	else if (name == SO_SNDBUF)
-		so->sndbuf = bytes;
-	else if (name == SO_REUSEADDR)
-		so->reuseaddr = v != 0;
-	else
-		so->nonblock = v != 0;
-	return 0;
-}
-
-int net_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
-{
-	struct socket *so = socket_get(fd);
-	int v;
-	if (!so)
-		return -EBADF;
-	if (!val || !len)
-		return -EINVAL;
-	if (so->ops->getsockopt) {
-		int pr = so->ops->getsockopt(so, level, name, val, len);
-		if (pr != -ENOPROTOOPT)
-			return pr;
-	}
-	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER && so->family == AF_INET) {
-		v = so->type == SOCK_DGRAM ? so->pmtudisc : IP_PMTUDISC_WANT;
-		return opt_put(val, len, &v, sizeof(v));
-	}
-	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && so->family == AF_INET6) {
-		v = 1;
-		return opt_put(val, len, &v, sizeof(v));
-	}
-	if (level != SOL_SOCKET)
-		return -ENOPROTOOPT;
-	if (name == SO_RCVTIMEO || name == SO_SNDTIMEO) {
-		int64_t us = name == SO_RCVTIMEO ? so->rcvtimeo_us : so->sndtimeo_us;
-		struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-		return opt_put(val, len, &tv, sizeof(tv));
-	}
-	switch (name) {
-	case SO_RCVBUF: v = (int)so->rcvbuf; break;
-	case SO_SNDBUF: v = (int)so->sndbuf; break;
-	case SO_REUSEADDR: v = so->reuseaddr; break;
-	case SO_NONBLOCK: v = so->nonblock; break;
-	case SO_TYPE: v = so->type; break;
-	case SO_ERROR: v = so->error; so->error = 0; break;
-	default: return -ENOPROTOOPT;
-	}
-	return opt_put(val, len, &v, sizeof(v));
 }
 
 int net_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
@@ -957,6 +513,34 @@ int net_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 		return -EINVAL;
 	ip_to_sockaddr(&so->raddr, so->rport, so->family, addr, len);
 	return 0;
+}
+
+int net_close(int fd)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (so->ep)
+		socket_epoll_leave(so); /* closing takes it out of its set, as epoll(7) */
+	if (so->ops->close)
+		so->ops->close(so);
+	pktq_purge(&so->rxq);
+	stats_inc(&so->s->stats, "socket.closed");
+	int i = fd - NET_FD_BASE;
+	socket_table[i] = NULL;
+	if (i < lowest_free)
+		lowest_free = i;
+	free(so);
+	return 0;
+}
+
+void net_close_all(struct stack *s)
+{
+	for (int i = 0; i < NET_MAX_SOCKETS; i++)
+		if (socket_table[i] && socket_table[i]->s == s)
+			net_close(i + NET_FD_BASE);
+	if (current == s)
+		current = NULL;
 }
 
 /* ---- helpers for apps --------------------------------------------------- */
@@ -986,12 +570,45 @@ static bool ipv6_tentative(void)
 
 int net_wait_ipv6_ready(int timeout_ms)
 {
-	int64_t deadline = wait_deadline((int64_t)timeout_ms * 1000);
+	int64_t deadline = socket_wait_deadline((int64_t)timeout_ms * 1000);
 	while (ipv6_tentative()) {
-		int w = wait_once(deadline);
+		int w = socket_wait_once(deadline);
 		if (w < 0)
 			return w == -EAGAIN ? -ETIMEDOUT : w;
 	}
+	return 0;
+}
+
+struct stack *net_host_of(int fd)
+{
+	struct socket *so = socket_get(fd);
+	return so ? so->s : NULL;
+}
+
+int64_t net_now(const struct stack *s)
+{
+	return s->now;
+}
+
+uint32_t net_random(struct stack *s)
+{
+	return (uint32_t)rng_next(&s->rng);
+}
+
+void net_count(struct stack *s, const char *name)
+{
+	if (s)
+		stats_inc(&s->stats, name);
+}
+
+int net_default_gateway(struct stack *s, struct sockaddr_in *gw)
+{
+	struct ipaddr any = ipaddr_v4(0);
+	const struct route *r = route_lookup(&s->routes, &any);
+	if (!r || r->len != 0 || r->gw.family != AF_INET)
+		return -ENETUNREACH;
+	*gw = (struct sockaddr_in){ .sin_family = AF_INET };
+	memcpy(&gw->sin_addr, r->gw.a, 4); /* struct ipaddr holds it in network order */
 	return 0;
 }
 

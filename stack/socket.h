@@ -1,6 +1,8 @@
-/* Inside the socket layer: the socket structure shared by stack/socket.c
- * (descriptors, blocking, options, poll) and each protocol (ip/udp.c, later
- * tcp/). Apps use stack/net.h, never this. */
+/* Inside the socket layer: the socket structure shared by the socket layer
+ * (stack/socket.c: descriptors and blocking; socket_poll.c: poll and epoll;
+ * socket_opt.c: options) and each protocol (ip/udp.c, tcp/). Apps use
+ * stack/net.h, never this; what only the three socket files share is in
+ * stack/socket_internal.h. */
 #ifndef TAPSTACK_SOCKET_H
 #define TAPSTACK_SOCKET_H
 

@@ -6,32 +6,27 @@
 #include <string.h>
 
 #include "apps/lib/dns_query.h"
-#include "ip/route.h"
 #include "stack/byteorder.h"
 #include "stack/net.h"
-#include "stack/socket.h"
-#include "stack/stack.h"
 
 static uint8_t rxbuf[DNS_MSG_MAX];
 static struct dns_msg scratch; /* one message being checked at a time */
 
 /* The host's sockets are the only way an app reaches its host: the socket
- * knows it (stack/socket.h). */
+ * knows it, and net.h gives its clock, generator and counters. */
 struct stack *dns_stack_of(int fd)
 {
-	struct socket *so = socket_get(fd);
-	return so ? so->s : NULL;
+	return net_host_of(fd);
 }
 
 static void count(struct dns_query *q, const char *name)
 {
-	if (q->s)
-		stats_inc(&q->s->stats, name);
+	net_count(q->s, name); /* nothing before the query has a socket (q->s NULL) */
 }
 
 static int64_t now_of(const struct dns_query *q)
 {
-	return q->s->now;
+	return net_now(q->s);
 }
 
 socklen_t dns_server_len(const union dns_server *s)
@@ -147,15 +142,11 @@ int dns_query_start(struct dns_query *q, const struct dns_query_cfg *cfg, const 
 	q->s = dns_stack_of(q->fd);
 	if (q->cfg.nservers == 0) {
 		/* no server given: the default gateway's */
-		struct ipaddr any = ipaddr_v4(0);
-		const struct route *r = route_lookup(&q->s->routes, &any);
-		if (!r || r->len != 0 || r->gw.family != AF_INET) {
+		if (net_default_gateway(q->s, &q->cfg.server[0].v4) < 0) {
 			finish(q, DNS_FAILED, "dns.no_server");
 			return -EDESTADDRREQ;
 		}
-		q->cfg.server[0].v4 = (struct sockaddr_in){ .sin_family = AF_INET,
-							    .sin_port = htons(DNS_PORT) };
-		memcpy(&q->cfg.server[0].v4.sin_addr, r->gw.a, 4);
+		q->cfg.server[0].v4.sin_port = htons(DNS_PORT);
 		q->cfg.nservers = 1;
 	}
 	/* RFC 5452 9.2: a random source port (RFC 6056: binding port 0 picks
@@ -168,7 +159,7 @@ int dns_query_start(struct dns_query *q, const struct dns_query_cfg *cfg, const 
 		finish(q, DNS_FAILED, "dns.no_socket");
 		return r;
 	}
-	q->id = (uint16_t)rng_next(&q->s->rng);
+	q->id = (uint16_t)net_random(q->s);
 	if ((r = build_query(q)) < 0) {
 		finish(q, DNS_FAILED, "dns.name_too_long");
 		return r;

@@ -109,7 +109,8 @@ enum dns_result dns_query_run(struct dns_query *q);
 /* Closes the socket and frees what the query holds. */
 void dns_query_free(struct dns_query *q);
 
-/* The host of a socket descriptor (for its counters, dice and clock). */
+/* The host of a socket descriptor (for its counters, dice and clock):
+ * net_host_of (stack/net.h), under the name dns_service.c knows. */
 struct stack *dns_stack_of(int fd);
 
 /* One lookup for an app, blocking: asks for (name, qtype), following CNAMEs
