@@ -12,7 +12,9 @@
  *             ndp_ra_input (ip/ndp.c) -> ndp_slaac_prefix -> ndp_slaac_make,
  *                                         ndp_slaac_refresh
  *             all of them -> ndp_addr_insert -> ndp_addr_start: the
- *                            solicited-node group joined (mld_join)
+ *                            solicited-node group joined (ndp_group_join:
+ *                            the interface's multicast filter, link/eth.c,
+ *                            and MLD, ip/mld.c)
  *   DAD       stack_poll -> ndp_timer (ip/ndp.c) -> ndp_dad_timer ->
  *                           ndp_send_ns (ip/ndp.c) from ::, then PREFERRED
  *             ndp_ns_input, ndp_na_input (ip/ndp.c) -> ndp_dad_failed ->
@@ -139,6 +141,36 @@ void ndp_secret_init(struct ndp_cache *c, uint64_t seed)
 	}
 }
 
+/* ---- Groups ---- */
+
+/* Every group ndp_group_join() adds fits the multicast filter: all-nodes
+ * and one solicited-node group per address. */
+_Static_assert(ETH_MCAST_MAX >= NDP_IF_ADDRS + 1, "the multicast filter is too small");
+
+/* ifp joins the IPv6 group g: its MAC (33:33 and the group's last 32 bits,
+ * RFC 2464 7) goes into the interface's multicast filter, so that frames to
+ * it come in, and MLD tells the routers (RFC 3810 6.1; it never reports
+ * all-nodes, RFC 3810 6). */
+static void ndp_group_join(struct stack *s, struct netif *ifp, const struct ipaddr *g)
+{
+	uint8_t mac[ETH_ALEN];
+
+	ip6_mcast_mac(g, mac);
+	netif_mcast_add(s, ifp, mac);
+	mld_join(s, ifp, g);
+}
+
+/* ifp leaves g: the filter drops one reference to its MAC, and MLD reports
+ * the leave if no other address needs the group (RFC 3810 6.1). */
+static void ndp_group_leave(struct stack *s, struct netif *ifp, const struct ipaddr *g)
+{
+	uint8_t mac[ETH_ALEN];
+
+	ip6_mcast_mac(g, mac);
+	netif_mcast_del(ifp, mac);
+	mld_leave(s, ifp, g);
+}
+
 /* ---- Addresses ---- */
 
 /* See slaac.h. */
@@ -169,7 +201,7 @@ static void ndp_addr_start(struct stack *s, struct netif *ifp, struct ip6_ifaddr
 	ia->dad_sent = 0;
 	ia->dad_next = s->now;
 	struct ipaddr sn = ip6_solicited_node(a);
-	mld_join(s, ifp, &sn);
+	ndp_group_join(s, ifp, &sn);
 }
 
 /* Puts a/prefix on ifp as a tentative address of this origin, valid and
@@ -213,7 +245,7 @@ static void ndp_addr_remove(struct stack *s, struct netif *ifp, struct ip6_ifadd
 	struct ipaddr sn = ip6_solicited_node(&ia->addr);
 
 	if (ia->state != IP6_ADDR_DUPLICATE)
-		mld_leave(s, ifp, &sn);
+		ndp_group_leave(s, ifp, &sn);
 	memset(ia, 0, sizeof(*ia));
 }
 
@@ -226,6 +258,8 @@ int ndp_if_enable(struct stack *s, struct netif *ifp)
 	ifp->ip6.solicit_routers = true;
 	ifp->ip6.rs_sent = 0;
 	ifp->ip6.rs_next = INT64_MAX;
+	/* RFC 4291 2.8: every node listens to all-nodes (ff02::1) */
+	ndp_group_join(s, ifp, &ip6_all_nodes);
 	struct ipaddr ll = ndp_linklocal(ifp->mac);
 	int err;
 	ndp_addr_insert(s, ifp, &ll, 64, IP6_ORIGIN_LINKLOCAL, &err);
@@ -265,28 +299,6 @@ bool ndp_joined(const struct netif *ifp, const struct ipaddr *g)
 			continue;
 		struct ipaddr sn = ip6_solicited_node(&ia->addr);
 		if (ipaddr_eq(g, &sn))
-			return true;
-	}
-	return false;
-}
-
-/* See slaac.h: the group MACs of the groups ndp_joined() accepts. */
-bool ndp_joined_mac(const struct netif *ifp, const uint8_t mac[6])
-{
-	uint8_t m[ETH_ALEN];
-
-	if (!ifp->ip6.on)
-		return false;
-	ip6_mcast_mac(&ip6_all_nodes, m);
-	if (memcmp(m, mac, ETH_ALEN) == 0)
-		return true;
-	for (int i = 0; i < NDP_IF_ADDRS; i++) {
-		const struct ip6_ifaddr *ia = &ifp->ip6.addr[i];
-		if (ia->state == IP6_ADDR_NONE || ia->state == IP6_ADDR_DUPLICATE)
-			continue;
-		struct ipaddr sn = ip6_solicited_node(&ia->addr);
-		ip6_mcast_mac(&sn, m);
-		if (memcmp(m, mac, ETH_ALEN) == 0)
 			return true;
 	}
 	return false;
@@ -452,7 +464,7 @@ void ndp_dad_failed(struct stack *s, struct netif *ifp, struct ip6_ifaddr *ia, c
 	struct ipaddr sn = ip6_solicited_node(&ia->addr);
 
 	stats_inc(&s->stats, "ndp.dad_duplicate");
-	mld_leave(s, ifp, &sn);
+	ndp_group_leave(s, ifp, &sn);
 	ipaddr_ntop(&ia->addr, a, sizeof(a));
 	if (ia->origin == IP6_ORIGIN_SLAAC && !ia->eui64 && ia->dad_counter < NDP_IDGEN_RETRIES) {
 		uint8_t counter = ia->dad_counter + 1;

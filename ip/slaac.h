@@ -109,9 +109,6 @@ void ndp_slaac_prefix(struct stack *s, struct netif *ifp, const struct ipaddr *p
  * group of one of its addresses). */
 bool ndp_joined(const struct netif *ifp, const struct ipaddr *g);
 
-/* True if ifp listens to the Ethernet group mac (33:33:...). */
-bool ndp_joined_mac(const struct netif *ifp, const uint8_t mac[6]);
-
 /* RFC 4862 5.4.5: another node has the address of ia (a DAD probe for it
  * from :: or an advertisement of it, how says which): it is never used. An
  * RFC 7217 address is made again with the next DAD_Counter (RFC 7217 6). */
