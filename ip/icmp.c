@@ -184,7 +184,9 @@ static void icmp_echo_request(struct stack *s, struct netif *ifp, struct pkt *p,
 	stats_inc(&s->stats, "icmp.tx_echo_reply");
 	TRACE(s, "tx ICMP echo reply to %s id %u seq %u%s", ip4_ntop(ip->src, src), id, seq,
 	      optlen ? " with the request's route/timestamp options" : "");
-	ipv4_output_opts(s, p, ip->dst, ip->src, IP_PROTO_ICMP, 0, IP_DF_DONT, opts, (size_t)optlen);
+	struct ipv4_tx tx = { .src = ip->dst, .dst = ip->src, .proto = IP_PROTO_ICMP,
+			      .opts = opts, .optlen = (size_t)optlen };
+	ipv4_output(s, p, &tx);
 }
 
 /* Passes an echo reply's identifier, sequence and data to the callback, if
@@ -368,7 +370,8 @@ int icmp_send_echo(struct stack *s, uint32_t dst, uint16_t id, uint16_t seq, con
 
 	stats_inc(&s->stats, "icmp.tx_echo_request");
 	TRACE(s, "tx ICMP echo request to %s id %u seq %u len %zu", ip4_ntop(dst, a), id, seq, len);
-	return ipv4_output(s, p, 0, dst, IP_PROTO_ICMP, 0);
+	struct ipv4_tx tx = { .dst = dst, .proto = IP_PROTO_ICMP };
+	return ipv4_output(s, p, &tx);
 }
 
 /* True if a is a broadcast on any of the host's interfaces (the limited
@@ -475,7 +478,9 @@ static void icmp_send_error_rest(struct stack *s, const uint8_t *dgram, size_t l
 	TRACE(s, "tx ICMP %s to %s (proto %u)", icmp_error_name(type, code), ip4_ntop(src, a),
 	      dgram[QIP_OFF_PROTO]);
 	/* From the address the datagram was sent to, when it is ours */
-	ipv4_output(s, p, stack_netif_by_ip4(s, dst) ? dst : 0, src, IP_PROTO_ICMP, 0);
+	struct ipv4_tx tx = { .src = stack_netif_by_ip4(s, dst) ? dst : 0, .dst = src,
+			      .proto = IP_PROTO_ICMP };
+	ipv4_output(s, p, &tx);
 }
 
 void icmp_send_error(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type, uint8_t code)

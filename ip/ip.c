@@ -50,7 +50,10 @@ int ip_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const st
 		uint32_t from = 0;
 		if (!ip_is_unspecified(src) && src->family == AF_INET)
 			from = ipaddr_to_v4(src);
-		return ipv4_output_df(s, p, from, ipaddr_to_v4(dst), proto, ttl, df);
+		struct ipv4_tx h = {
+			.src = from, .dst = ipaddr_to_v4(dst), .proto = proto, .ttl = ttl, .df = df,
+		};
+		return ipv4_output(s, p, &h);
 	}
 	if (dst->family == AF_INET6 && ip6_enabled(s))
 		return ipv6_output(s, p, src, dst, proto, ttl);

@@ -301,90 +301,86 @@ static int ipv4_route(struct stack *s, uint32_t dst, struct netif **ifp, uint32_
 	return 0;
 }
 
-/* Sends the transport payload p to dst: routes it, prepends a 20-byte header
- * (id from s->ip_id, DF clear, ttl or IPV4_DEFAULT_TTL when 0) and hands it
- * to ARP, in fragments if it is larger than the interface MTU. src 0 means
- * the outgoing interface's address. Consumes p. Returns 0, -ENETUNREACH,
- * -EMSGSIZE (over 65535 bytes) or what fragmentation or ARP returns. */
-int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		uint8_t ttl)
-{
-	return ipv4_output_df(s, p, src, dst, proto, ttl, IP_DF_DONT);
-}
-
-/* See ipv4.h. Consumes p. */
-int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		   uint8_t ttl, enum ip_df df)
-{
-	return ipv4_output_opts(s, p, src, dst, proto, ttl, df, NULL, 0);
-}
-
-/* See ipv4.h. Consumes p. */
-int ipv4_output_opts(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		     uint8_t ttl, enum ip_df df, const uint8_t *opts, size_t optlen)
+/* See ipv4.h. The walk a datagram takes on its way out, step by step.
+ * Consumes p. */
+int ipv4_output(struct stack *s, struct pkt *p, const struct ipv4_tx *tx)
 {
 	struct netif *ifp;
 	uint32_t nexthop;
 	char a[IP4_STRLEN], b[IP4_STRLEN];
 
-	if (ipv4_route(s, dst, &ifp, &nexthop) < 0) {
-		stack_drop(s, p, "ip.no_route", "to %s", ip4_ntop(dst, a));
+	/* 1. Route (RFC 1122 3.3.1): the interface and the next hop, the
+	 *    destination itself when it is on-link, else a gateway */
+	if (ipv4_route(s, tx->dst, &ifp, &nexthop) < 0) {
+		stack_drop(s, p, "ip.no_route", "to %s", ip4_ntop(tx->dst, a));
 		return -ENETUNREACH;
 	}
-	if (src == 0)
-		src = ifp->ip4;
-	if (optlen > IPV4_OPT_MAX || optlen % 4) {
-		stack_drop(s, p, "ip.tx_bad_options", "%zu bytes of options", optlen);
+
+	/* 2. Source (RFC 1122 3.3.4.3): the one asked for, else the address
+	 *    of the interface the datagram leaves by */
+	uint32_t src = tx->src ? tx->src : ifp->ip4;
+
+	/* 3. Size (RFC 791 3.1: options in 4-byte words, at most 40 bytes;
+	 *    the total length field has 16 bits). RFC 1191: no larger than
+	 *    the path MTU "fragmentation needed" taught us (ip/pmtu.h), when
+	 *    it is below the link's. It fits if it is no larger than the path
+	 *    takes, or if it is a TCP segment for the device to cut (TSO,
+	 *    pkt.h) and the device takes one that large. RFC 791 3.2: with
+	 *    Don't Fragment set, one that does not fit is not sent */
+	if (tx->optlen > IPV4_OPT_MAX || tx->optlen % 4) {
+		stack_drop(s, p, "ip.tx_bad_options", "%zu bytes of options", tx->optlen);
 		return -EINVAL;
 	}
-	size_t hlen = IPV4_HDR_LEN + optlen;
+	size_t hlen = IPV4_HDR_LEN + tx->optlen;
 	size_t total = p->len + hlen;
-	/* RFC 1191: no larger than the path MTU "fragmentation needed"
-	 * taught us (ip/pmtu.h), when it is below the link's */
-	struct ipaddr d = ipaddr_v4(dst);
+	struct ipaddr d = ipaddr_v4(tx->dst);
 	unsigned mtu = pmtu_get(s, &d, ifp->mtu);
-	/* it fits if it is no larger than the path takes, or if it is a TCP
-	 * segment for the device to cut (TSO, pkt.h) and the device takes one
-	 * that large */
 	bool fits = total <= mtu || (p->gso_size && total <= ifp->dev->tso_max);
-	/* RFC 791 3.1: the total length field has 16 bits; RFC 791 3.2: a
-	 * datagram with Don't Fragment set that does not fit is not sent */
-	if (total > 65535 || (df == IP_DF_DO && !fits)) {
+	if (total > 65535 || (tx->df == IP_DF_DO && !fits)) {
 		stack_drop(s, p, "ip.tx_too_big", "%zu bytes to %s, mtu %u%s", total,
-			   ip4_ntop(dst, a), mtu, df == IP_DF_DO ? " DF" : "");
+			   ip4_ntop(tx->dst, a), mtu, tx->df == IP_DF_DO ? " DF" : "");
 		return -EMSGSIZE;
 	}
-	bool set_df = df == IP_DF_DO || (df == IP_DF_WANT && fits);
+	bool set_df = tx->df == IP_DF_DO || (tx->df == IP_DF_WANT && fits);
+
+	/* 4. Header (RFC 791 3.1): a fresh identification per datagram (its
+	 *    fragments share it), DF as step 3 chose, the TTL asked for or
+	 *    IPV4_DEFAULT_TTL (RFC 1122 3.2.1.7), and the checksum */
 	uint8_t *hdr = pkt_push(p, hlen);
 	if (!hdr) {
-		stack_drop(s, p, "ip.no_headroom", "to %s", ip4_ntop(dst, a));
+		stack_drop(s, p, "ip.no_headroom", "to %s", ip4_ntop(tx->dst, a));
 		return -ENOBUFS;
 	}
-
 	struct ipv4_hdr h = {
 		.version = 4,
 		.ihl = 5,
 		.total_len = (uint16_t)total,
 		.id = s->ip_id++,
 		.frag = set_df ? IPV4_FLAG_DF : 0,
-		.ttl = ttl ? ttl : IPV4_DEFAULT_TTL,
-		.proto = proto,
+		.ttl = tx->ttl ? tx->ttl : IPV4_DEFAULT_TTL,
+		.proto = tx->proto,
 		.src = src,
-		.dst = dst,
+		.dst = tx->dst,
 	};
 	ipv4_emit(&h, hdr);
-	if (optlen) { /* IHL covers them; the checksum is summed again */
-		memcpy(hdr + IPV4_HDR_LEN, opts, optlen);
+
+	/* 5. Options (RFC 791 3.1): after the fixed header; IHL covers them
+	 *    and the checksum is summed again */
+	if (tx->optlen) {
+		memcpy(hdr + IPV4_HDR_LEN, tx->opts, tx->optlen);
 		hdr[IP_OFF_VER_IHL] = (uint8_t)(4 << 4 | hlen / 4);
 		be16_put(hdr + IP_OFF_CHECKSUM, 0);
 		be16_put(hdr + IP_OFF_CHECKSUM, inet_csum(hdr, hlen));
 	}
 	p->flags = 0;
 	stats_inc(&s->stats, "ip.tx");
-	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(dst, b), proto,
-	      total);
-	/* RFC 791 3.2: larger than the path takes (the link's MTU or a smaller
-	 * one learned, ip/pmtu.h), sent in fragments */
+	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(tx->dst, b),
+	      tx->proto, total);
+
+	/* 6. Fragment or send (RFC 791 3.2): larger than the path takes (the
+	 *    link's MTU or a smaller one learned, ip/pmtu.h), in fragments
+	 *    (ip/ipv4_frag.c); else whole, to ARP for the next hop's MAC
+	 *    (link/arp.c) */
 	if (!fits) {
 		pkt_csum_complete(p); /* fragments carry a finished checksum */
 		return ipv4_fragment_output(s, ifp, p, nexthop, mtu);

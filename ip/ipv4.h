@@ -54,13 +54,6 @@ void ipv4_emit(const struct ipv4_hdr *h, uint8_t *buf);
  * addresses and broadcast, and passes the payload up. Consumes p. */
 void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p);
 
-/* Sends the transport payload p (p->data at the transport header) to dst:
- * prepends the IP header, routes it and hands it to ARP. src 0 means the
- * address of the outgoing interface. Consumes p. Returns 0, -ENETUNREACH
- * (no route), -EMSGSIZE (over 65535 bytes; larger than the MTU is sent in
- * fragments, see ipv4_frag.h) or another negative errno. */
-int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto, uint8_t ttl);
-
 /* Don't Fragment, chosen per datagram (the values of Linux's
  * IP_MTU_DISCOVER):
  *   IP_DF_DONT  never set: a datagram larger than the path MTU leaves in
@@ -73,16 +66,33 @@ int ipv4_output(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint
  *               -EMSGSIZE ("ip.tx_too_big"). */
 enum ip_df { IP_DF_DONT, IP_DF_WANT, IP_DF_DO };
 
-/* The same, with the Don't Fragment flag chosen by df (above).
- * ipv4_output() is this with IP_DF_DONT. */
-int ipv4_output_df(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		   uint8_t ttl, enum ip_df df);
+/* The header of one datagram to send, as a value (a "representation", in
+ * the style of smoltcp's Ipv4Repr): what the sender chooses, with a zero
+ * field meaning the default written beside it. So
+ *     struct ipv4_tx h = { .dst = peer, .proto = IP_PROTO_UDP };
+ * is an ordinary datagram, and the fields that are left (version, IHL,
+ * total length, identification, checksum) ipv4_output() fills in. */
+struct ipv4_tx {
+	uint32_t src;            /* host order; 0: the outgoing interface's address */
+	uint32_t dst;            /* host order; no default */
+	uint8_t proto;           /* IP_PROTO_*; no default */
+	uint8_t ttl;             /* 0: IPV4_DEFAULT_TTL (RFC 1122 3.2.1.7) */
+	enum ip_df df;           /* 0 (IP_DF_DONT): Don't Fragment never set */
+	const uint8_t *opts;     /* options after the fixed header, optlen bytes: a
+				    multiple of 4, at most IPV4_OPT_MAX (40), padded
+				    already; NULL and 0: none */
+	size_t optlen;
+};
 
-/* The same with options (optlen bytes, a multiple of 4, at most 40, padded
- * already) after the fixed header; larger than the MTU, the first fragment
- * carries them all and later ones those marked "copied" (RFC 791 3.2). */
-int ipv4_output_opts(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-		     uint8_t ttl, enum ip_df df, const uint8_t *opts, size_t optlen);
+/* Sends the transport payload p (p->data at the transport header) with the
+ * header h: routes it, prepends the IP header and hands it to ARP, in
+ * fragments if it is larger than the path MTU (see ipv4_frag.h; the first
+ * fragment carries all the options, later ones those marked "copied", RFC
+ * 791 3.2). Consumes p. Returns 0, -ENETUNREACH ("ip.no_route"), -EINVAL
+ * ("ip.tx_bad_options"), -EMSGSIZE ("ip.tx_too_big": over 65535 bytes, or
+ * over the path MTU with IP_DF_DO), -ENOBUFS or what fragmentation or ARP
+ * returns. */
+int ipv4_output(struct stack *s, struct pkt *p, const struct ipv4_tx *h);
 
 /* Checksum sum of the IPv4 pseudo-header (RFC 793 3.1 / RFC 768), to be
  * passed to csum_partial() by TCP and UDP. */

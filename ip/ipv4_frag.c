@@ -396,8 +396,8 @@ static void ipv4_fill_fragment(struct pkt *f, const uint8_t *hdr, const uint8_t 
 
 /* Sends the datagram p as fragments (see ipv4_frag.h). RFC 791 3.2: the
  * first fragment keeps the whole header, later ones only the options with
- * the copy flag (ipv4_output sends no options today, so in practice every
- * header is 20 bytes); each carries floor((mtu - its header) / 8) * 8 bytes
+ * the copy flag (of what ipv4_output sends, only echo replies carry
+ * options, ip/icmp.c); each carries floor((mtu - its header) / 8) * 8 bytes
  * of data but the last; offsets count in 8-byte units from the original
  * offset (0 unless p is itself a fragment); MF is set on all but the last,
  * which keeps p's own MF. Consumes p. Returns 0, -EMSGSIZE (DF set, or an

@@ -1,4 +1,5 @@
-/* Ethernet II framing (RFC 894 for IPv4 over Ethernet). See eth.h. */
+/* Ethernet II framing (RFC 894 for IPv4, RFC 2464 for IPv6 over Ethernet)
+ * and the interface's multicast filter. See eth.h. */
 #include "link/eth.h"
 
 #include <errno.h>
@@ -7,7 +8,6 @@
 
 #include "ip/ipv4.h"
 #include "ip/ipv6.h"
-#include "ip/ndp.h"
 #include "link/arp.h"
 #include "stack/byteorder.h"
 #include "stack/stack.h"
@@ -18,6 +18,8 @@ const uint8_t eth_broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 #define ETH_OFF_DST 0
 #define ETH_OFF_SRC 6
 #define ETH_OFF_TYPE 12
+
+/* ---- Codec ---- */
 
 const char *eth_parse(const uint8_t *buf, size_t len, struct eth_hdr *h)
 {
@@ -36,13 +38,63 @@ void eth_emit(const struct eth_hdr *h, uint8_t *buf)
 	be16_put(buf + ETH_OFF_TYPE, h->type);
 }
 
+/* ---- The multicast filter ---- */
+
+/* The slot of ifp's filter that holds mac, or -1. */
+static int netif_mcast_slot(const struct netif *ifp, const uint8_t mac[ETH_ALEN])
+{
+	for (int i = 0; i < ETH_MCAST_MAX; i++)
+		if (ifp->mcast[i].refs > 0 && memcmp(ifp->mcast[i].mac, mac, ETH_ALEN) == 0)
+			return i;
+	return -1;
+}
+
+/* See eth.h. */
+int netif_mcast_add(struct stack *s, struct netif *ifp, const uint8_t mac[ETH_ALEN])
+{
+	char m[ETH_MAC_STRLEN];
+	int i = netif_mcast_slot(ifp, mac);
+
+	if (i >= 0) {
+		ifp->mcast[i].refs++;
+		return 0;
+	}
+	for (i = 0; i < ETH_MCAST_MAX; i++) {
+		if (ifp->mcast[i].refs == 0) {
+			memcpy(ifp->mcast[i].mac, mac, ETH_ALEN);
+			ifp->mcast[i].refs = 1;
+			return 0;
+		}
+	}
+	stack_drop(s, NULL, "eth.mcast_filter_full", "%s", mac_ntop(mac, m));
+	return -ENOSPC;
+}
+
+/* See eth.h. */
+void netif_mcast_del(struct netif *ifp, const uint8_t mac[ETH_ALEN])
+{
+	int i = netif_mcast_slot(ifp, mac);
+
+	if (i >= 0 && --ifp->mcast[i].refs == 0)
+		memset(&ifp->mcast[i], 0, sizeof(ifp->mcast[i]));
+}
+
+/* See eth.h. */
+bool netif_mcast_has(const struct netif *ifp, const uint8_t mac[ETH_ALEN])
+{
+	return netif_mcast_slot(ifp, mac) >= 0;
+}
+
+/* ---- Input and output ---- */
+
 /* Accepts the frame if it is addressed to us: our unicast MAC, broadcast,
- * or the 33:33:... group of an IPv6 group we joined (RFC 2464 7: all-nodes
- * and our solicited-node groups, see ndp_joined_mac). */
+ * or a group MAC the interface's multicast filter holds (for IPv6, RFC
+ * 2464 7: the 33:33:... MACs of all-nodes and of our solicited-node
+ * groups, which ip/slaac.c adds and removes). */
 static bool eth_for_us(const struct netif *ifp, const struct eth_hdr *h)
 {
 	return memcmp(h->dst, ifp->mac, ETH_ALEN) == 0 || mac_is_broadcast(h->dst) ||
-	       ndp_joined_mac(ifp, h->dst);
+	       (mac_is_multicast(h->dst) && netif_mcast_has(ifp, h->dst));
 }
 
 /* Receives one frame from ifp's device. Consumes p. */

@@ -44,6 +44,8 @@ struct netif {
 	uint32_t ip4;              /* host order; 0 = none yet */
 	int ip4_prefix;
 	struct ndp_if ip6;          /* IPv6 addresses and state (ip/ndp.h) */
+	struct eth_mcast mcast[ETH_MCAST_MAX]; /* multicast filter: group MACs accepted
+						  (link/eth.c netif_mcast_add) */
 	int arp_announces_left;     /* gratuitous ARPs still to send (link/arp.c) */
 	int64_t arp_announce_at;    /* when the next one is due */
 };

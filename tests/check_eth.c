@@ -1,5 +1,7 @@
-/* Unit tests of the Ethernet codec and of eth_input / eth_output. */
+/* Unit tests of the Ethernet codec, of eth_input / eth_output and of the
+ * interface's multicast filter. */
 #include <check.h>
+#include <errno.h>
 #include <string.h>
 
 #include "link/eth.h"
@@ -76,6 +78,60 @@ START_TEST(eth_input_drops_with_reasons)
 }
 END_TEST
 
+/* The multicast filter (netif_mcast_add / _del): a frame to a group MAC it
+ * holds is accepted, to another group MAC dropped as "eth.not_for_us", and
+ * after the last reference is gone dropped again; when full, the add is
+ * refused under "eth.mcast_filter_full". */
+START_TEST(eth_mcast_filter)
+{
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	uint8_t f[60];
+	const uint8_t joined[6] = { 0x33, 0x33, 0xff, 0, 0, 0x42 };
+	const uint8_t other[6] = { 0x33, 0x33, 0xff, 0, 0, 0x43 };
+
+	inject(&h, f, frame(f, joined, t_mac_peer, ETH_TYPE_IPV6));
+	ck_assert_uint_eq(stats_get(&h.s.stats, "eth.not_for_us"), 1);
+	ck_assert_int_eq(netif_mcast_add(&h.s, h.ifp, joined), 0);
+	ck_assert(netif_mcast_has(h.ifp, joined));
+	inject(&h, f, frame(f, joined, t_mac_peer, ETH_TYPE_IPV6));
+	ck_assert_uint_eq(stats_get(&h.s.stats, "eth.not_for_us"), 1);
+	ck_assert_uint_eq(stats_get(&h.s.stats, "ip6.rx"), 1); /* accepted, handed to IPv6 */
+	inject(&h, f, frame(f, other, t_mac_peer, ETH_TYPE_IPV6));
+	ck_assert_uint_eq(stats_get(&h.s.stats, "eth.not_for_us"), 2);
+	ck_assert_uint_eq(stats_get(&h.s.stats, "ip6.rx"), 1);
+
+	/* two references (two addresses with one solicited-node group): the
+	 * first leave keeps the MAC, the second removes it */
+	ck_assert_int_eq(netif_mcast_add(&h.s, h.ifp, joined), 0);
+	netif_mcast_del(h.ifp, joined);
+	inject(&h, f, frame(f, joined, t_mac_peer, ETH_TYPE_IPV6));
+	ck_assert_uint_eq(stats_get(&h.s.stats, "ip6.rx"), 2);
+	netif_mcast_del(h.ifp, joined);
+	ck_assert(!netif_mcast_has(h.ifp, joined));
+	inject(&h, f, frame(f, joined, t_mac_peer, ETH_TYPE_IPV6));
+	ck_assert_uint_eq(stats_get(&h.s.stats, "eth.not_for_us"), 3);
+	ck_assert_uint_eq(stats_get(&h.s.stats, "ip6.rx"), 2);
+	netif_mcast_del(h.ifp, joined); /* not held: ignored */
+	ck_assert(!netif_mcast_has(h.ifp, joined));
+
+	/* a bounded table: ETH_MCAST_MAX MACs, then a counted refusal */
+	uint8_t m[6] = { 0x33, 0x33, 0xff, 0, 1, 0 };
+	for (int i = 0; i < ETH_MCAST_MAX; i++) {
+		m[5] = (uint8_t)i;
+		ck_assert_int_eq(netif_mcast_add(&h.s, h.ifp, m), 0);
+	}
+	m[5] = ETH_MCAST_MAX;
+	ck_assert_int_eq(netif_mcast_add(&h.s, h.ifp, m), -ENOSPC);
+	ck_assert_uint_eq(stats_get(&h.s.stats, "eth.mcast_filter_full"), 1);
+	ck_assert(!netif_mcast_has(h.ifp, m));
+	m[5] = 0;
+	ck_assert_int_eq(netif_mcast_add(&h.s, h.ifp, m), 0); /* one held: a reference more */
+	expect_no_tx(&h);
+	harness_fini(&h);
+}
+END_TEST
+
 START_TEST(eth_output_frames_and_pads)
 {
 	struct harness h;
@@ -113,6 +169,7 @@ Suite *eth_suite(void)
 	tcase_add_test(tc, eth_codec_round_trip_on_capture);
 	tcase_add_test(tc, mac_text);
 	tcase_add_test(tc, eth_input_drops_with_reasons);
+	tcase_add_test(tc, eth_mcast_filter);
 	tcase_add_test(tc, eth_output_frames_and_pads);
 	suite_add_tcase(s, tc);
 	return s;

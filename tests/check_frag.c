@@ -681,7 +681,8 @@ START_TEST(test_output_fragments)
 	start(&h);
 	uint16_t id = h.s.ip_id;
 	/* 1481 bytes: one byte more than fits */
-	ck_assert_int_eq(ipv4_output(&h.s, payload(1481), 0, PEER, IP_PROTO_ICMP, 0), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1481),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP }), 0);
 	struct pkt *want_p = payload(1481);
 	size_t frames;
 	ck_assert_uint_eq(take_datagram(&h, got, &frames), 1481);
@@ -694,22 +695,26 @@ START_TEST(test_output_fragments)
 	ck_assert_uint_eq(count(&h, "ip.fragments_tx"), 2);
 
 	/* RFC 791 3.2: with DF set it is refused instead */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1481), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_DO),
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1481),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP, .df = IP_DF_DO }),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
 	expect_no_tx(&h);
 	/* with DF set and fitting, it goes whole with DF on the wire */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_DO), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1480),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP, .df = IP_DF_DO }), 0);
 	struct pkt *r = expect_tx(&h);
 	ck_assert_uint_eq(be16_get(r->data + L3 + 6), IPV4_FLAG_DF);
 	pkt_free(r);
 	/* IP_DF_WANT (as TCP sends): DF when it fits, fragments without DF
 	 * when not (RFC 1191 3; Linux's IP_PMTUDISC_WANT) */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_WANT), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1480),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP, .df = IP_DF_WANT }), 0);
 	r = expect_tx(&h);
 	ck_assert_uint_eq(be16_get(r->data + L3 + 6), IPV4_FLAG_DF);
 	pkt_free(r);
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1481), 0, PEER, IP_PROTO_ICMP, 0, IP_DF_WANT), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1481),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP, .df = IP_DF_WANT }), 0);
 	r = expect_tx(&h);
 	ck_assert_uint_eq(be16_get(r->data + L3 + 6), IPV4_FLAG_MF); /* first fragment: MF, no DF */
 	pkt_free(r);
@@ -719,11 +724,11 @@ START_TEST(test_output_fragments)
 	expect_no_tx(&h);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
 	/* over 65535 bytes is never sent */
-	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN + 1), 0, PEER,
-				     IP_PROTO_ICMP, 0), -EMSGSIZE);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN + 1),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP }), -EMSGSIZE);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 2);
-	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN), 0, PEER,
-				     IP_PROTO_ICMP, 0), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP }), 0);
 	ck_assert_uint_eq(take_datagram(&h, got, &frames), 65535 - IPV4_HDR_LEN);
 	ck_assert_uint_eq(frames, 45);
 	expect_no_tx(&h);
@@ -813,7 +818,8 @@ START_TEST(test_output_out_of_buffers)
 		pkt_free(hold);
 		hold = q;
 	}
-	ck_assert_int_eq(ipv4_output(&h.s, big, 0, PEER, IP_PROTO_ICMP, 0), -ENOBUFS);
+	ck_assert_int_eq(ipv4_output(&h.s, big,
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP }), -ENOBUFS);
 	ck_assert_uint_eq(count(&h, "ip.frag_no_buffer"), 1);
 	ck_assert_uint_eq(count(&h, "ip.fragments_tx"), 2);
 	pkt_free_chain(hold);

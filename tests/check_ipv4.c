@@ -361,8 +361,10 @@ START_TEST(test_output_header)
 	harness_init(&h, "10.0.0.2/24", NULL);
 	harness_learn_peer(&h);
 	uint16_t id = h.s.ip_id;
-	ck_assert_int_eq(ipv4_output(&h.s, payload(100), 0, PEER, 253, 0), 0);
-	ck_assert_int_eq(ipv4_output(&h.s, payload(10), 0, PEER, IP_PROTO_UDP, 7), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(100),
+				&(struct ipv4_tx){ .dst = PEER, .proto = 253 }), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(10),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_UDP, .ttl = 7 }), 0);
 
 	struct pkt *r = expect_tx(&h);
 	const uint8_t *ip = r->data + ETH_HDR_LEN;
@@ -402,7 +404,8 @@ START_TEST(test_output_given_source)
 
 	harness_init(&h, "10.0.0.2/24", NULL);
 	harness_learn_peer(&h);
-	ck_assert_int_eq(ipv4_output(&h.s, payload(4), IP(10, 0, 0, 9), PEER, 253, 0), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(4),
+				&(struct ipv4_tx){ .src = IP(10, 0, 0, 9), .dst = PEER, .proto = 253 }), 0);
 	struct pkt *r = expect_tx(&h);
 	ck_assert_ptr_null(ipv4_parse(r->data + ETH_HDR_LEN, r->len - ETH_HDR_LEN, &hd));
 	ck_assert_uint_eq(hd.src, IP(10, 0, 0, 9));
@@ -416,7 +419,8 @@ START_TEST(test_output_no_route)
 	struct harness h;
 
 	harness_init(&h, "10.0.0.2/24", NULL);
-	int err = ipv4_output(&h.s, payload(20), 0, IP(192, 168, 1, 1), 253, 0);
+	int err = ipv4_output(&h.s, payload(20),
+				&(struct ipv4_tx){ .dst = IP(192, 168, 1, 1), .proto = 253 });
 	ck_assert_int_eq(err, -ENETUNREACH);
 	ck_assert_uint_eq(count(&h, "ip.no_route"), 1);
 	ck_assert_uint_eq(count(&h, "ip.tx"), 0);
@@ -436,8 +440,8 @@ START_TEST(test_output_too_big)
 	harness_learn_peer(&h);
 	/* 1473 bytes of echo data: 8 + 1473 + 20 = 1501 > 1500. With DF it is
 	 * refused (RFC 791 3.2) ... */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(ICMP_HDR_LEN + 1473), 0, PEER, IP_PROTO_ICMP,
-					0, IP_DF_DO),
+	ck_assert_int_eq(ipv4_output(&h.s, payload(ICMP_HDR_LEN + 1473),
+				&(struct ipv4_tx){ .dst = PEER, .proto = IP_PROTO_ICMP, .df = IP_DF_DO }),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 1);
 	expect_no_tx(&h);
@@ -455,17 +459,20 @@ START_TEST(test_output_too_big)
 	expect_no_tx(&h);
 	ck_assert_uint_eq(count(&h, "ip.fragmented"), 1);
 	/* RFC 791 3.1: more than 65535 bytes cannot be said in a header */
-	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN + 1), 0, PEER, 253, 0),
+	ck_assert_int_eq(ipv4_output(&h.s, payload(65535 - IPV4_HDR_LEN + 1),
+				&(struct ipv4_tx){ .dst = PEER, .proto = 253 }),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(count(&h, "ip.tx_too_big"), 2);
 	expect_no_tx(&h);
 	/* exactly the MTU goes whole, DF or not */
-	ck_assert_int_eq(ipv4_output_df(&h.s, payload(1480), 0, PEER, 253, 0, IP_DF_DO), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1480),
+				&(struct ipv4_tx){ .dst = PEER, .proto = 253, .df = IP_DF_DO }), 0);
 	r = expect_tx(&h);
 	ck_assert_uint_eq(r->len, ETH_MAX_FRAME);
 	ck_assert_uint_eq(be16_get(r->data + ETH_HDR_LEN + 6), IPV4_FLAG_DF);
 	pkt_free(r);
-	ck_assert_int_eq(ipv4_output(&h.s, payload(1480), 0, PEER, 253, 0), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(1480),
+				&(struct ipv4_tx){ .dst = PEER, .proto = 253 }), 0);
 	r = expect_tx(&h);
 	ck_assert_uint_eq(r->len, ETH_MAX_FRAME);
 	pkt_free(r);
@@ -480,14 +487,16 @@ START_TEST(test_output_via_gateway)
 
 	harness_init(&h, "10.0.0.2/24", "10.0.0.1");
 	/* off-link: ARP asks for the gateway, not for the destination */
-	ck_assert_int_eq(ipv4_output(&h.s, payload(8), 0, IP(8, 8, 8, 8), 253, 0), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(8),
+				&(struct ipv4_tx){ .dst = IP(8, 8, 8, 8), .proto = 253 }), 0);
 	struct pkt *r = expect_tx(&h);
 	ck_assert_uint_eq(be16_get(r->data + 12), ETH_TYPE_ARP);
 	ck_assert_uint_eq(be32_get(r->data + ETH_HDR_LEN + 24), PEER); /* target protocol address */
 	pkt_free(r);
 	expect_no_tx(&h);
 	/* on-link: asks for the destination itself */
-	ck_assert_int_eq(ipv4_output(&h.s, payload(8), 0, IP(10, 0, 0, 7), 253, 0), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, payload(8),
+				&(struct ipv4_tx){ .dst = IP(10, 0, 0, 7), .proto = 253 }), 0);
 	r = expect_tx(&h);
 	ck_assert_uint_eq(be32_get(r->data + ETH_HDR_LEN + 24), IP(10, 0, 0, 7));
 	pkt_free(r);
@@ -503,7 +512,8 @@ START_TEST(test_output_broadcast)
 
 	harness_init(&h, "10.0.0.2/24", NULL);
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(ipv4_output(&h.s, payload(8), 0, dst[i], 253, 0), 0);
+		ck_assert_int_eq(ipv4_output(&h.s, payload(8),
+					&(struct ipv4_tx){ .dst = dst[i], .proto = 253 }), 0);
 		struct pkt *r = expect_tx(&h);
 		ck_assert_mem_eq(r->data, eth_broadcast, ETH_ALEN);
 		ck_assert_uint_eq(be16_get(r->data + 12), ETH_TYPE_IPV4);

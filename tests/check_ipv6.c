@@ -247,6 +247,52 @@ START_TEST(test_dad_conflicts)
 }
 END_TEST
 
+/* The interface's multicast filter (link/eth.c) follows the addresses: all
+ * nodes and each address's solicited-node MAC are in it, one reference per
+ * address; an address found a duplicate leaves, and frames to a MAC no
+ * address needs any more are dropped as "eth.not_for_us". */
+START_TEST(test_mcast_filter_follows_addresses)
+{
+	struct harness h;
+	uint8_t f[256], b[64];
+	const uint8_t all_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	const uint8_t sn2[6] = { 0x33, 0x33, 0xff, 0, 0, 2 }; /* link-local's and fd00::2's */
+	const uint8_t sn3[6] = { 0x33, 0x33, 0xff, 0, 0, 3 };
+	harness_init(&h, "10.0.0.2/24", NULL);
+	ck_assert(!netif_mcast_has(h.ifp, all_mac));
+	struct ipaddr a = v6("fd00::2"), c = v6("fd00::3");
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &a, 64), 0);
+	ck_assert_int_eq(ndp_addr_add(&h.s, h.ifp, &c, 64), 0);
+	h.ifp->ip6.solicit_routers = false;
+	advance(&h, 0);
+	for (int i = 0; i < 3; i++)
+		pkt_free(expect_tx(&h));
+	ck_assert(netif_mcast_has(h.ifp, all_mac));
+	ck_assert(netif_mcast_has(h.ifp, sn2));
+	ck_assert(netif_mcast_has(h.ifp, sn3));
+
+	/* another node's DAD probe for fd00::3: a duplicate, its group left */
+	inject(&h, f, build_icmp6(f, sn3, "::", "ff02::1:ff00:3", 255, ICMP6_NEIGHBOR_SOLICIT, 0, 0,
+				  b, nd_body(b, "fd00::3", 0, NULL)));
+	ck_assert_int_eq(ndp_addr_find(h.ifp, &c)->state, IP6_ADDR_DUPLICATE);
+	ck_assert(!netif_mcast_has(h.ifp, sn3));
+	uint64_t not_for_us = count(&h, "eth.not_for_us");
+	inject(&h, f, build_icmp6(f, sn3, "::", "ff02::1:ff00:3", 255, ICMP6_NEIGHBOR_SOLICIT, 0, 0,
+				  b, nd_body(b, "fd00::3", 0, NULL)));
+	ck_assert_uint_eq(count(&h, "eth.not_for_us"), not_for_us + 1);
+
+	/* an NA for fd00::2: a duplicate too, but the link-local address
+	 * still needs 33:33:ff:00:00:02 */
+	inject(&h, f, build_icmp6(f, all_mac, "fd00::1", "ff02::1", 255, ICMP6_NEIGHBOR_ADVERT, 0,
+				  NDP_NA_OVERRIDE, b, nd_body(b, "fd00::2", NDP_OPT_TLLA, t_mac_peer)));
+	ck_assert_int_eq(ndp_addr_find(h.ifp, &a)->state, IP6_ADDR_DUPLICATE);
+	ck_assert(netif_mcast_has(h.ifp, sn2));
+	ck_assert_uint_eq(count(&h, "eth.not_for_us"), not_for_us + 1);
+	expect_no_tx(&h);
+	harness_fini(&h);
+}
+END_TEST
+
 START_TEST(test_ns_gets_exact_na)
 {
 	struct harness h;
@@ -762,6 +808,7 @@ Suite *ipv6_suite(void)
 	c = tcase_create("ndp");
 	tcase_add_test(c, test_dad);
 	tcase_add_test(c, test_dad_conflicts);
+	tcase_add_test(c, test_mcast_filter_follows_addresses);
 	tcase_add_test(c, test_ns_gets_exact_na);
 	tcase_add_test(c, test_nud_states);
 	tcase_add_test(c, test_unresolved_and_bounded_queue);

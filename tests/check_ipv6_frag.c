@@ -1016,7 +1016,8 @@ START_TEST(test_ipv4_frag_needed)
 	/* and a big IPv4 datagram leaves in 552-byte fragments */
 	struct pkt *p = pkt_alloc(2000);
 	memset(pkt_put(p, 2000), 0, 2000);
-	ck_assert_int_eq(ipv4_output(&h.s, p, 0, 0x0a000001u, IP_PROTO_UDP, 0), 0);
+	ck_assert_int_eq(ipv4_output(&h.s, p,
+				&(struct ipv4_tx){ .dst = 0x0a000001u, .proto = IP_PROTO_UDP }), 0);
 	for (int i = 0; i < 4; i++) {
 		struct pkt *r = expect_tx(&h);
 		ck_assert_uint_le(r->len, ETH_HDR_LEN + 552);
