@@ -32,9 +32,6 @@ link_ip_allowed() {
 	# input demultiplexing by direct calls: eth_input hands each frame's
 	# payload to ipv4_input or ipv6_input by its EtherType
 	"link/eth.c ip/ipv4.h" | "link/eth.c ip/ipv6.h") return 0 ;;
-	# eth_input asks NDP which multicast groups the host has joined:
-	# until the multicast filter lands (another branch removes this one)
-	"link/eth.c ip/ndp.h") return 0 ;;
 	# ARP maps IPv4 addresses: it prints them with ip4_ntop, and
 	# ip/addr.h includes nothing but libc
 	"link/arp.c ip/addr.h") return 0 ;;

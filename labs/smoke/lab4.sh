@@ -63,7 +63,7 @@ check "Q3: tcp_seg_size is in tcp/" grep -rq 'tcp_seg_size(' tcp/
 check "Q4: ip/pmtu.c is there" test -s ip/pmtu.c
 check_grep "Q4: tcp/tcp_input.c says \"resending\"" 'resending' tcp/tcp_input.c
 check_grep "Q5: IP_DF_WANT is in tcp/tcp_output.c" 'IP_DF_WANT' tcp/tcp_output.c
-check_grep "Q5: ipv4_output_df is in ip/ipv4.c" 'ipv4_output_df\(' ip/ipv4.c
+check_grep "Q5: ipv4_output reads the df field in ip/ipv4.c" 'tx->df' ip/ipv4.c
 
 # ---- 2. The cache
 "$TAPCTL" routes >"$SMOKE_TMP/routes" 2>&1
