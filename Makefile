@@ -37,7 +37,7 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-ping \
 	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc \
-	apache2-utils wrk dnsmasq-base dnsperf busybox
+	apache2-utils wrk dnsmasq-base dnsperf busybox python3
 
 .PHONY: all lib apps tests test unit asan integration soak bench run stop deps clean help labs-smoke
 
