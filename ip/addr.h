@@ -1,5 +1,5 @@
 /* IP addresses of either family in one type, so routes, neighbor caches and
- * sockets hold IPv4 today and IPv6 later without a second code path.
+ * sockets hold IPv4 and IPv6 addresses without a second code path.
  * Bytes are in network order: an IPv4 address is in a[0..3]. IPv4 header
  * code works with host-order uint32_t values and converts at the edges. */
 #ifndef TAPSTACK_ADDR_H

@@ -1,5 +1,5 @@
 /* The family-neutral network layer: what UDP, TCP and ICMP errors call
- * without caring whether an address is IPv4 or (later) IPv6. Each function
+ * without caring whether an address is IPv4 or IPv6. Each function
  * looks at the family and passes the work to ipv4.c or ipv6.c. See ip.h. */
 #include "ip/ip.h"
 

@@ -1,6 +1,6 @@
 /* The family-neutral face of the network layer: what UDP, TCP and ICMP
  * errors need to know about a received datagram, and one output call that
- * picks IPv4 (or, later, IPv6) by the destination's family. */
+ * picks IPv4 or IPv6 by the destination's family. */
 #ifndef TAPSTACK_IP_H
 #define TAPSTACK_IP_H
 
@@ -36,8 +36,9 @@ struct ip_rx {
 int ip_output(struct stack *s, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
 	      uint8_t proto, uint8_t ttl, enum ip_df df);
 
-/* The source address this host would use to reach dst (RFC 1122 3.3.4.3 /
- * RFC 6724 later): the address of the outgoing interface. Returns 0 or
+/* The source address this host would use to reach dst: IPv4, the address
+ * of the outgoing interface (RFC 1122 3.3.4.3); IPv6, RFC 6724's rules as
+ * ipv6_select_source applies them (a simplified set, see ip/README.md). Returns 0 or
  * -ENETUNREACH. */
 int ip_select_source(struct stack *s, const struct ipaddr *dst, struct ipaddr *src);
 

@@ -1,5 +1,5 @@
 /* IPv4 (RFC 791, RFC 1122 3.2.1): the header codec, the input checks of a
- * host, dispatch to ICMP (and later UDP and TCP), and output through the
+ * host, dispatch to ICMP, UDP and TCP, and output through the
  * routing table and ARP. See ipv4.h.
  *
  * The header, RFC 791 3.1 (offsets in bytes):

@@ -1,5 +1,6 @@
-/* The routing table: connected routes and gateways for IPv4 (and IPv6 later)
- * with one longest-prefix-match rule. */
+/* The routing table: connected routes and gateways for IPv4 and IPv6 (the
+ * prefixes SLAAC and router advertisements add) with one longest-prefix-match
+ * rule. */
 #ifndef TAPSTACK_ROUTE_H
 #define TAPSTACK_ROUTE_H
 

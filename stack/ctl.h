@@ -1,5 +1,7 @@
 /* The control socket: a Unix stream socket on which a host answers one
- * command per connection ("stats", "neigh", "routes") with text, for tapctl. */
+ * command per connection ("stats", "neigh", "addrs", "routes",
+ * "sockets", "memory", "help": stack_report in stack/stack.c) with text,
+ * for tapctl. */
 #ifndef TAPSTACK_CTL_H
 #define TAPSTACK_CTL_H
 
