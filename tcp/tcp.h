@@ -4,8 +4,12 @@
  *   tcp_codec.c   segment header and options: parse and emit, checksum
  *   tcp.c         control blocks, the 4-tuple hash, ISNs (RFC 6528), states
  *   tcp_input.c   SEGMENT ARRIVES (RFC 9293 3.10.7), one function per step
- *   tcp_output.c  sending: segmentation, windows, Nagle, SWS, ACKs, RSTs,
- *                 retransmission, RTT (RFC 6298), the congestion hooks
+ *   tcp_output.c  sending: segmentation, windows, Nagle, SWS, ACKs, SYNs, RSTs
+ *   tcp_sack.c    the sender's SACK scoreboard (RFC 2018, RFC 6675), lost
+ *                 retransmissions
+ *   tcp_ack.c     the sender's ACK processing: RTT and RTO (RFC 6298),
+ *                 retransmission, fast retransmit and recovery (RFC 5681,
+ *                 6582, 6675), undo (RFC 3708), tail loss probes (RFC 8985)
  *   tcp_timer.c   the timer heap: retransmission, persist, delayed ACK,
  *                 keepalive, TIME-WAIT, connection establishment
  *   tcp_socket.c  the socket operations (listen, accept, connect, send...)
@@ -442,6 +446,30 @@ void tcp_send_challenge_ack(struct tcb *tp);
  * never shrinking the right edge), unscaled bytes. */
 uint32_t tcp_rcv_window(struct tcb *tp);
 
+/* Sets the MSS and window scale from the peer's SYN options and our MTU. */
+void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);
+
+/* The persist timer expired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): sends a
+ * zero-window probe of one new byte, or, if a small window is open and
+ * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override).
+ * An orphan (no socket) is dropped after TCP_MAX_RETRIES probes; may free tp. */
+void tcp_persist_probe(struct tcb *tp);
+
+/* RFC 1122 4.2.3.6: a keep-alive probe, an ACK with seq snd_una - 1 and no data. */
+void tcp_send_keepalive(struct tcb *tp);
+
+/* ---- tcp_sack.c ---------------------------------------------------------- */
+
+/* RFC 2018, RFC 6675: merges the SACK blocks of an acceptable ACK into the
+ * scoreboard (blocks at or below snd_una or past snd_max are ignored).
+ * Returns true if it SACKed bytes not SACKed before. */
+bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg);
+
+/* Forgets the scoreboard (RFC 6675 5.1, RFC 2018 8: after an RTO). */
+void tcp_sack_clear(struct tcb *tp);
+
+/* ---- tcp_ack.c ----------------------------------------------------------- */
+
 /* New data was acknowledged: snd_una moves to ack. Frees acked bytes from
  * the send ring, takes an RTT sample (timestamps or Karn), updates the RTO
  * (RFC 6298 2.2-2.3), lets the congestion control grow cwnd, restarts or
@@ -456,30 +484,10 @@ void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg);
 /* Retransmits the oldest unacknowledged segment (or SYN/FIN). */
 void tcp_retransmit(struct tcb *tp);
 
-/* RFC 2018, RFC 6675: merges the SACK blocks of an acceptable ACK into the
- * scoreboard (blocks at or below snd_una or past snd_max are ignored).
- * Returns true if it SACKed bytes not SACKed before. */
-bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg);
-
-/* Forgets the scoreboard (RFC 6675 5.1, RFC 2018 8: after an RTO). */
-void tcp_sack_clear(struct tcb *tp);
-
 /* RFC 8985 7.3: the tail loss probe timer expired (tcp_timer_rexmt calls
  * it when tp->tlp_armed): one segment goes, new data if the peer's window
  * allows, else the last segment again, and the RTO is armed. */
 void tcp_tlp_fire(struct tcb *tp);
-
-/* Sets the MSS and window scale from the peer's SYN options and our MTU. */
-void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);
-
-/* The persist timer expired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): sends a
- * zero-window probe of one new byte, or, if a small window is open and
- * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override).
- * An orphan (no socket) is dropped after TCP_MAX_RETRIES probes; may free tp. */
-void tcp_persist_probe(struct tcb *tp);
-
-/* RFC 1122 4.2.3.6: a keep-alive probe, an ACK with seq snd_una - 1 and no data. */
-void tcp_send_keepalive(struct tcb *tp);
 
 /* ---- tcp_timer.c --------------------------------------------------------- */
 
