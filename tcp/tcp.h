@@ -4,6 +4,9 @@
  *   tcp_codec.c   segment header and options: parse and emit, checksum
  *   tcp.c         control blocks, the 4-tuple hash, ISNs (RFC 6528), states
  *   tcp_input.c   SEGMENT ARRIVES (RFC 9293 3.10.7), one function per step
+ *   tcp_reass.c   the receiver's data (seventh step): in order, out of order
+ *                 (held in the receive ring, a FIN too), delayed ACKs, the
+ *                 SACK blocks we send
  *   tcp_output.c  sending: segmentation, windows, Nagle, SWS, ACKs, SYNs, RSTs
  *   tcp_sack.c    the sender's SACK scoreboard (RFC 2018, RFC 6675), lost
  *                 retransmissions
@@ -414,6 +417,51 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
  * otherwise ignored, the retransmission timer decides. */
 void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err, uint16_t mtu);
+
+/* ---- tcp_reass.c: the receiver's data, out-of-order data ----------------- */
+
+/* RFC 9293 3.10.7.4 seventh step, for a segment trimmed to the window:
+ * in-order data at rcv_nxt goes into the ring (what fits), then any held
+ * ranges it reaches; the ACK is delayed (RFC 1122 4.2.3.2, RFC 5681 4.2). */
+void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg);
+
+/* Data past rcv_nxt: held at its place in the ring (tcp_reass_insert) and
+ * answered at once with a duplicate ACK carrying SACK blocks (RFC 5681
+ * 4.2, RFC 2018 4). */
+void tcp_data_out_of_order(struct tcb *tp, struct tcp_seg *seg);
+
+/* Data nobody will read (shutdown(SHUT_RD)): acknowledged, thrown away. */
+void tcp_data_discard(struct tcb *tp, struct tcp_seg *seg);
+
+/* Keeps out-of-order data [seg->seq, +len) (past rcv_nxt) in the receive
+ * ring at its place and records its range in tp->ooo, merging with
+ * neighbours. False (nothing kept) if it needs a range beyond TCP_OOO_MAX
+ * or does not fit in the ring; when only part fits, seg is cut to that
+ * part (and loses its FIN). */
+bool tcp_reass_insert(struct tcb *tp, struct tcp_seg *seg);
+
+/* After in-order data: moves rcv_nxt over the held ranges it now reaches.
+ * True if a range was taken (a hole was filled: RFC 5681 4.2 ACK at once). */
+bool tcp_reass_advance(struct tcb *tp);
+
+/* True if [a, b) lies within one range held out of order (a duplicate). */
+bool tcp_reass_covers(const struct tcb *tp, uint32_t a, uint32_t b);
+
+/* Notes seg's FIN (if any) at its sequence number (fin_pending, fin_seq):
+ * the eighth step counts it when rcv_nxt gets there. */
+void tcp_reass_note_fin(struct tcb *tp, const struct tcp_seg *seg);
+
+/* RFC 2018 4: [a, b) arrived out of order: reported first in the next
+ * ACKs' SACK blocks. */
+void tcp_reass_sack_note(struct tcb *tp, uint32_t a, uint32_t b);
+
+/* RFC 2883 4: [a, b) arrived twice: the next ACK reports it in its first
+ * SACK block (a D-SACK), once; asks for an ACK now. With SACK only. */
+void tcp_reass_dsack_note(struct tcb *tp, uint32_t a, uint32_t b);
+
+/* RFC 2018 4, RFC 2883 4: the SACK blocks of a segment we send with ACK
+ * (len bytes of data), into o; options and data stay within snd_mss. */
+void tcp_reass_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len);
 
 /* ---- tcp_output.c -------------------------------------------------------- */
 

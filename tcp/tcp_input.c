@@ -12,7 +12,7 @@
  *       tcp_check_syn     fourth, check the SYN bit
  *       tcp_check_ack     fifth, check the ACK field
  *       tcp_check_urg     sixth, check the URG bit
- *       tcp_segment_text  seventh, process the segment text
+ *       tcp_segment_text  seventh, process the segment text (the data: tcp_reass.c)
  *       tcp_check_fin     eighth, check the FIN bit
  *
  * Each step returns true to go on to the next one, or false when the
@@ -115,20 +115,6 @@ static void tcp_update_ts_recent(struct tcb *tp, const struct tcp_seg *seg)
 		tp->ts_recent = seg->opt.tsval;
 		tp->ts_recent_time = tp->s->now;
 	}
-}
-
-/* RFC 2883 4: data [a, b) arrived again (below rcv_nxt, or inside a range
- * held out of order): the next ACK reports it in its first SACK block (a
- * D-SACK), once. With SACK negotiated only (RFC 2883 has no option of its
- * own; Linux does the same). */
-static void tcp_dsack_note(struct tcb *tp, uint32_t a, uint32_t b)
-{
-	if (!tp->sack_ok || !SEQ_LT(a, b))
-		return;
-	tp->dsack.start = a;
-	tp->dsack.end = b;
-	tp->dsack_pending = true;
-	tp->ack_now = true;
 }
 
 /* Enters TIME-WAIT: the other timers stop, the 2MSL one starts (RFC 9293
@@ -267,7 +253,7 @@ static void tcp_trim_to_window(struct tcp_rx *rx)
 		uint32_t old = tp->rcv_nxt - seg->seq;
 		size_t d = old < seg->len ? old : seg->len;
 		/* RFC 2883 4.1.1: the part seen before goes in a D-SACK */
-		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)d);
+		tcp_reass_dsack_note(tp, seg->seq, seg->seq + (uint32_t)d);
 		seg->data += d;
 		seg->len -= d;
 		seg->seq = tp->rcv_nxt;
@@ -289,240 +275,6 @@ static void tcp_trim_to_window(struct tcp_rx *rx)
 		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
 		tp->ack_now = true;
 	}
-}
-
-/* Notes the segment's FIN at its sequence number; the eighth step counts
- * it when rcv_nxt gets there (at once if the segment was in order). */
-static void tcp_note_fin(struct tcb *tp, const struct tcp_seg *seg)
-{
-	if (!(seg->flags & TCP_FLAG_FIN) || tp->fin_pending || tp->fin_rcvd)
-		return;
-	tp->fin_pending = true;
-	tp->fin_seq = seg->seq + (uint32_t)seg->len;
-}
-
-/* Moves rcv_nxt over out-of-order ranges that now follow the in-order
- * data (the bytes are already in the ring, just past its end). Returns
- * true if a range was taken (a hole was filled). */
-static bool tcp_ooo_advance(struct tcb *tp)
-{
-	bool filled = false;
-
-	while (tp->nooo > 0 && SEQ_LEQ(tp->ooo[0].start, tp->rcv_nxt)) {
-		if (SEQ_GT(tp->ooo[0].end, tp->rcv_nxt)) {
-			uint32_t n = tp->ooo[0].end - tp->rcv_nxt;
-			ring_extend(&tp->rcv, n);
-			tp->rcv_nxt += n;
-			tp->bytes_received += n;
-		}
-		memmove(&tp->ooo[0], &tp->ooo[1], (size_t)(tp->nooo - 1) * sizeof(tp->ooo[0]));
-		tp->nooo--;
-		filled = true;
-	}
-	return filled;
-}
-
-/* Keeps out-of-order data [seg->seq, +len) in the receive ring at its
- * place and records its range, merging with neighbours; the ranges stay
- * sorted and disjoint. Returns false (nothing kept) if it would need a
- * range beyond TCP_OOO_MAX or does not fit in the ring; when only part
- * fits, seg is cut to that part (and loses its FIN). */
-static bool tcp_ooo_insert(struct tcb *tp, struct tcp_seg *seg)
-{
-	uint32_t a = seg->seq, b = seg->seq + (uint32_t)seg->len;
-	int i = 0, j;
-
-	while (i < tp->nooo && SEQ_LT(tp->ooo[i].end, a))
-		i++;
-	for (j = i; j < tp->nooo && SEQ_LEQ(tp->ooo[j].start, b); j++)
-		;
-	if (j == i && tp->nooo == TCP_OOO_MAX)
-		return false;
-	size_t off = tp->rcv.len + (seg->seq - tp->rcv_nxt);
-	size_t n = ring_write_at(&tp->rcv, off, seg->data, seg->len);
-	if (n == 0)
-		return false;
-	if (n < seg->len) {
-		seg->len = n;
-		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
-	}
-	b = a + (uint32_t)n;
-	/* ranges i..j-1 touch [a, b): they become one */
-	for (int k = i; k < j; k++) {
-		a = SEQ_MIN(a, tp->ooo[k].start);
-		b = SEQ_MAX(b, tp->ooo[k].end);
-	}
-	if (j == i) {
-		memmove(&tp->ooo[i + 1], &tp->ooo[i], (size_t)(tp->nooo - i) * sizeof(tp->ooo[0]));
-		tp->nooo++;
-	} else {
-		memmove(&tp->ooo[i + 1], &tp->ooo[j], (size_t)(tp->nooo - j) * sizeof(tp->ooo[0]));
-		tp->nooo -= j - i - 1;
-	}
-	tp->ooo[i].start = a;
-	tp->ooo[i].end = b;
-	return true;
-}
-
-/* RFC 1122 4.2.3.2, RFC 5681 4.2, RFC 9293 3.8.6.3: ACK at least every
- * second full-sized segment, and within TCP_DELACK_US of any other. A
- * segment counts as full when its data plus options fill the MSS we
- * announced (the sender leaves room for its options, RFC 6691).
- *
- * Two stretch ACKs, against RFC 5681 4.2's SHOULD, both as Linux's GRO
- * makes them (one ACK per merged segment of up to 64 KB):
- * - A segment that holds two full segments or more was put together by
- *   the device (GRO, link/tap.c: no sender sends more than our MSS).
- * - Full segments that waited in the device's queue while the host was
- *   behind: the poll before this one read a full burst (s->rx_backlog,
- *   stack_poll), so frames arrive faster than the host takes them.
- * Such segments read in one burst (stack_poll reads up to STACK_RX_BURST
- * frames, then runs the timers) share one ACK at the end of the burst:
- * the delayed-ACK timer is set to now. The sender's cost is per ACK (the
- * kernel's tcp_ack, and a TAP write here: without offload, 40% of the
- * host's time at one ACK per two frames), so a host that falls behind
- * sends fewer ACKs for the same bytes, and catches up. The ACKs it leaves
- * out would have left back to back, a few microseconds apart, so the
- * sender's ACK clock loses little (RFC 2525 2.13's worry, burstiness).
- * What it does cost: a sender that grows cwnd by at most L = 2 SMSS per
- * ACK (RFC 3465 2.3, tapstack's own) grows less in slow start while the
- * host is behind; as the receiver then sets the pace, more would not
- * help. RFC 5690 (informational) makes the same trade for a reverse path
- * short of capacity, with an ACK ratio above 2. The stretch never covers
- * more than one GRO segment could (TCP_ACK_STRETCH_MAX bytes of full
- * segments): beyond that, the ACK goes at once. A host that keeps up
- * (bursts shorter than STACK_RX_BURST) keeps RFC 5681's rule exactly for
- * segments of one MSS: the second full one is ACKed at once. */
-#define TCP_ACK_STRETCH_MAX 65535
-static void tcp_delay_ack(struct tcp_rx *rx, size_t len)
-{
-	struct tcb *tp = rx->tp;
-	size_t optlen = rx->seg.hlen > TCP_HDR_LEN ? rx->seg.hlen - TCP_HDR_LEN : 0;
-	int segs = (int)((len + optlen) / tp->rcv_mss);
-
-	tp->delack_segs += segs;
-	if (tp->delack_segs < 2) {
-		if (tp->t_delack == TCP_NO_TIMER)
-			tcp_timer_set(tp, &tp->t_delack, rx->s->now + TCP_DELACK_US);
-	} else if ((segs >= 2 || rx->s->rx_backlog) &&
-		   (size_t)tp->delack_segs * tp->rcv_mss < TCP_ACK_STRETCH_MAX) {
-		if (tp->t_delack > rx->s->now)
-			tcp_timer_set(tp, &tp->t_delack, rx->s->now); /* at the end of the burst */
-	} else {
-		tp->ack_now = true;
-	}
-}
-
-/* In-order data at rcv_nxt: into the ring (what fits), then any
- * out-of-order ranges it reaches. */
-static void tcp_data_in_order(struct tcp_rx *rx)
-{
-	struct tcb *tp = rx->tp;
-	struct tcp_seg *seg = &rx->seg;
-
-	size_t n = ring_write(&tp->rcv, seg->data, seg->len);
-	if (n < seg->len) {
-		/* the window promised more than the buffer holds now (its
-		 * limit shrank): keep what fits, the peer sends the rest again */
-		stats_add(&rx->s->stats, "tcp.rcv_buffer_full_bytes", seg->len - n);
-		seg->len = n;
-		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
-	}
-	tp->rcv_nxt += (uint32_t)n;
-	tp->bytes_received += n;
-	tcp_note_fin(tp, seg);
-	if (tcp_ooo_advance(tp)) {
-		/* RFC 5681 4.2: a segment that fills a hole is ACKed at once */
-		tp->ack_now = true;
-		if (rx->s->trace) {
-			char name[128];
-			TRACE(rx->s, "tcp %s hole filled: rcv_nxt %u, %d ranges still held",
-			      tcb_str(tp, name, sizeof(name)), tp->rcv_nxt - tp->irs, tp->nooo);
-		}
-	} else if (n > 0) {
-		tcp_delay_ack(rx, n);
-	}
-}
-
-/* RFC 2018 4: remembers that [a, b) arrived out of order, newest first,
- * for the SACK blocks of the next ACKs; older entries in the same held
- * range go (the range is reported once). */
-static void tcp_sack_note(struct tcb *tp, uint32_t a, uint32_t b)
-{
-	uint32_t lo = a, hi = b;
-	int k = 0;
-
-	for (int i = 0; i < tp->nooo; i++)
-		if (SEQ_IN(a, tp->ooo[i].start, tp->ooo[i].end)) {
-			lo = tp->ooo[i].start;
-			hi = tp->ooo[i].end;
-		}
-	for (int i = 0; i < tp->nsack_recent; i++)
-		if (!SEQ_IN(tp->sack_recent[i].start, lo, hi) && k < TCP_MAX_SACK - 1)
-			tp->sack_recent[k++] = tp->sack_recent[i];
-	memmove(&tp->sack_recent[1], &tp->sack_recent[0], (size_t)k * sizeof(tp->sack_recent[0]));
-	tp->sack_recent[0].start = a;
-	tp->sack_recent[0].end = b;
-	tp->nsack_recent = k + 1;
-}
-
-/* Out-of-order data (past rcv_nxt): kept at its place in the ring and
- * answered at once with a duplicate ACK (RFC 5681 4.2, 3.2), which carries
- * SACK blocks when SACK was negotiated (RFC 2018 4). */
-static void tcp_data_out_of_order(struct tcp_rx *rx)
-{
-	struct tcb *tp = rx->tp;
-	struct tcp_seg *seg = &rx->seg;
-
-	char name[128];
-
-	tp->ack_now = true;
-	for (int i = 0; i < tp->nooo && seg->len > 0 && !(seg->flags & TCP_FLAG_FIN); i++) {
-		if (SEQ_IN(seg->seq, tp->ooo[i].start, tp->ooo[i].end) &&
-		    SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->ooo[i].end)) {
-			/* RFC 2883 4.1.2: all of it is held already, a duplicate */
-			tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
-			stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
-			return;
-		}
-	}
-	if (seg->len == 0 || tcp_ooo_insert(tp, seg)) {
-		if (seg->len > 0 && tp->sack_ok)
-			tcp_sack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
-		tcp_note_fin(tp, seg);
-		stats_inc(&rx->s->stats, "tcp.rcv_out_of_order");
-		if (rx->s->trace)
-			TRACE(rx->s, "tcp %s out of order seq %u len %zu%s held "
-			      "(rcv_nxt %u, %d ranges)",
-			      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len,
-			      seg->flags & TCP_FLAG_FIN ? " +FIN" : "", tp->rcv_nxt - tp->irs,
-			      tp->nooo);
-		return;
-	}
-	stats_inc(&rx->s->stats, "tcp.ooo_full");
-	if (rx->s->trace)
-		TRACE(rx->s, "tcp %s out of order seq %u len %zu not kept: %d ranges held already",
-		      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len, tp->nooo);
-}
-
-/* Data nobody will read (shutdown(SHUT_RD)): acknowledged and thrown
- * away (RFC 9293 3.10.7.4 seventh: it is still acknowledged). */
-static void tcp_data_discard(struct tcp_rx *rx)
-{
-	struct tcb *tp = rx->tp;
-	struct tcp_seg *seg = &rx->seg;
-
-	tp->nooo = 0;
-	if (seg->seq != tp->rcv_nxt) {
-		tp->ack_now = true;
-		stats_add(&rx->s->stats, "tcp.rcv_discarded_bytes", seg->len);
-		return;
-	}
-	tp->rcv_nxt += (uint32_t)seg->len;
-	stats_add(&rx->s->stats, "tcp.rcv_discarded_bytes", seg->len);
-	tcp_note_fin(tp, seg);
-	if (seg->len)
-		tcp_delay_ack(rx, seg->len);
 }
 
 /* RFC 9293 3.10.7.4 seventh, process the segment text. In ESTABLISHED,
@@ -552,11 +304,11 @@ static bool tcp_segment_text(struct tcp_rx *rx)
 		return rx_drop(rx, "tcp.data_after_close", "data for a closed socket: RST sent");
 	}
 	if (tp->rd_shut)
-		tcp_data_discard(rx);
+		tcp_data_discard(tp, seg);
 	else if (seg->seq == tp->rcv_nxt)
-		tcp_data_in_order(rx);
+		tcp_data_in_order(tp, seg);
 	else
-		tcp_data_out_of_order(rx);
+		tcp_data_out_of_order(tp, seg);
 	return true;
 }
 
@@ -767,7 +519,7 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 	if (seg->len > 0 && SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->rcv_nxt)) {
 		/* RFC 2883 4.1.1: all of it came before (a needless retransmission) */
 		stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
-		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
+		tcp_reass_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
 	}
 	tcp_send_ack(tp);
 	return rx_drop(rx, "tcp.out_of_window", "out of window seq %u len %zu (rcv_nxt %u wnd %u)",

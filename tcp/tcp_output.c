@@ -247,57 +247,6 @@ static void tcp_ack_sent(struct tcb *tp, uint32_t wnd)
 		tcp_timer_set(tp, &tp->t_delack, TCP_NO_TIMER);
 }
 
-/* The out-of-order range holding seq, or -1. */
-static int tcp_ooo_find(const struct tcb *tp, uint32_t seq)
-{
-	for (int i = 0; i < tp->nooo; i++)
-		if (SEQ_IN(seq, tp->ooo[i].start, tp->ooo[i].end))
-			return i;
-	return -1;
-}
-
-/* RFC 2018 4: the SACK blocks of a segment we send with ACK, when SACK was
- * negotiated and out-of-order data is held: first the range holding the
- * newest out-of-order segment, then those reported most recently, then the
- * others, as many as the header has room for (the codec keeps 4, or 3 with
- * timestamps). RFC 2883 4: a duplicate segment to report (a D-SACK) comes
- * before them all, and if it lies in a range held out of order, that
- * range right after it (4.1.2). A segment with data keeps its options and
- * data within snd_mss (RFC 6691), so a full-sized one carries none. */
-static void tcp_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len)
-{
-	bool used[TCP_OOO_MAX] = { false };
-	int n = 0;
-
-	if (!tp->sack_ok || (tp->nooo == 0 && !tp->dsack_pending))
-		return;
-	if (tp->dsack_pending) {
-		o->sack[n][0] = tp->dsack.start;
-		o->sack[n][1] = tp->dsack.end;
-		n++;
-		int k = tcp_ooo_find(tp, tp->dsack.start);
-		if (k >= 0) {
-			used[k] = true;
-			o->sack[n][0] = tp->ooo[k].start;
-			o->sack[n][1] = tp->ooo[k].end;
-			n++;
-		}
-	}
-	for (int i = 0; i < tp->nsack_recent + tp->nooo && n < TCP_MAX_SACK; i++) {
-		int k = i < tp->nsack_recent ? tcp_ooo_find(tp, tp->sack_recent[i].start)
-					     : i - tp->nsack_recent;
-		if (k < 0 || used[k])
-			continue;
-		used[k] = true;
-		o->sack[n][0] = tp->ooo[k].start;
-		o->sack[n][1] = tp->ooo[k].end;
-		n++;
-	}
-	o->nsack = (uint8_t)n;
-	while (len > 0 && o->nsack > 0 && tcp_opts_len(o) - TCP_HDR_LEN + len > tp->snd_mss)
-		o->nsack--;
-}
-
 /* Sends one segment of the connection: seq, flags, and len bytes of the
  * send ring starting at seq. Fills in the acknowledgment and our window
  * when ACK is set, and the timestamps option when negotiated (RFC 7323 3.2:
@@ -318,7 +267,7 @@ int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 		seg.opt.tsecr = tp->ts_recent;
 	}
 	if (flags & TCP_FLAG_ACK)
-		tcp_sack_blocks(tp, &seg.opt, len);
+		tcp_reass_sack_blocks(tp, &seg.opt, len);
 	int r = tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, &tp->snd, seq - tcp_data_seq(tp), len,
 		       tp);
 	if (r == -ENOBUFS)
