@@ -1,6 +1,7 @@
 /* TCP (RFC 9293): the connection control block, the connection table, and
  * the functions the parts of tcp/ offer each other.
  *
+ *   tcp_fsm.h     the states and the table of what each allows
  *   tcp_codec.c   segment header and options: parse and emit, checksum
  *   tcp.c         control blocks, the 4-tuple hash, ISNs (RFC 6528), states
  *   tcp_input.c   SEGMENT ARRIVES (RFC 9293 3.10.7), one function per step
@@ -31,6 +32,7 @@
 #include "ip/ip.h"
 #include "stack/ring.h"
 #include "tcp/tcp_codec.h"
+#include "tcp/tcp_fsm.h"
 #include "tcp/tcp_seq.h"
 
 struct stack;
@@ -38,25 +40,6 @@ struct netif;
 struct pkt;
 struct socket;
 struct tcb;
-
-/* RFC 9293 3.3.2: the states, in the RFC's order. */
-enum tcp_state {
-	TCP_CLOSED = 0,
-	TCP_LISTEN,
-	TCP_SYN_SENT,
-	TCP_SYN_RECEIVED,
-	TCP_ESTABLISHED,
-	TCP_FIN_WAIT_1,
-	TCP_FIN_WAIT_2,
-	TCP_CLOSE_WAIT,
-	TCP_CLOSING,
-	TCP_LAST_ACK,
-	TCP_TIME_WAIT,
-	TCP_NSTATES
-};
-
-/* "CLOSED", "LISTEN", ... "TIME-WAIT", spelled as in the RFC. */
-extern const char *const tcp_state_name[TCP_NSTATES];
 
 /* ---- limits and defaults --------------------------------------------- */
 

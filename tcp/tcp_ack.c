@@ -214,7 +214,7 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
  * snd_nxt moves past it if it was behind. Returns the sequence space sent. */
 static uint32_t tcp_resend_oldest(struct tcb *tp)
 {
-	if (tp->state == TCP_SYN_SENT || tp->state == TCP_SYN_RECEIVED) {
+	if (tcp_state_handshake(tp->state)) {
 		tcp_send_syn(tp);
 		return 1;
 	}

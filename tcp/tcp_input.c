@@ -288,8 +288,7 @@ static bool tcp_segment_text(struct tcp_rx *rx)
 	struct tcb *tp = rx->tp;
 	struct tcp_seg *seg = &rx->seg;
 
-	if (tp->state != TCP_ESTABLISHED && tp->state != TCP_FIN_WAIT_1 &&
-	    tp->state != TCP_FIN_WAIT_2) {
+	if (!tcp_state_can_recv_data(tp->state)) {
 		if (seg->len > 0 && SEQ_GEQ(seg->seq + (uint32_t)seg->len, tp->rcv_nxt))
 			stats_inc(&rx->s->stats, "tcp.data_after_fin");
 		return true;
@@ -775,7 +774,7 @@ static void tcp_trace_rx(const struct tcp_rx *rx)
 	const struct tcb *tp = rx->tp;
 	const struct tcp_seg *seg = &rx->seg;
 	char l[IPADDR_PORT_STRLEN], r[IPADDR_PORT_STRLEN], fl[32];
-	bool rel = tp && tp->state > TCP_SYN_SENT;
+	bool rel = tp && tcp_state_synced(tp->state);
 	bool ack = seg->flags & TCP_FLAG_ACK;
 
 	TRACE(rx->s, "rx TCP %s -> %s [%s] seq %u ack %u win %u len %zu",
@@ -900,7 +899,7 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		 * as the windows allow (go-back-N, as Linux's
 		 * tcp_simple_retransmit). Not a congestion signal: cwnd stays.
 		 * A SYN, and data in fast recovery, go again alone. */
-		if (tp->in_recovery || tp->state < TCP_ESTABLISHED) {
+		if (tp->in_recovery || !tcp_state_have_established(tp->state)) {
 			tcp_retransmit(tp);
 			return;
 		}

@@ -63,24 +63,17 @@ uint32_t tcp_data_seq(const struct tcb *tp)
 	return tp->snd_una + (tcp_syn_unacked(tp) ? 1 : 0);
 }
 
-/* The states that send a FIN once the data is out (the socket layer moves
- * ESTABLISHED / CLOSE-WAIT there when the app closes). */
-static bool tcp_fin_state(const struct tcb *tp)
-{
-	return tp->state == TCP_FIN_WAIT_1 || tp->state == TCP_CLOSING || tp->state == TCP_LAST_ACK;
-}
-
 /* The states in which data (and the FIN) may be sent. */
 static bool tcp_can_send(const struct tcb *tp)
 {
-	return tp->state == TCP_ESTABLISHED || tp->state == TCP_CLOSE_WAIT || tcp_fin_state(tp);
+	return tcp_state_can_send_data(tp->state) || tcp_state_fin_sent(tp->state);
 }
 
 /* True if our FIN was sent and is not acknowledged yet: snd_max is one
  * past the last byte of the ring. */
 bool tcp_fin_outstanding(const struct tcb *tp)
 {
-	return tp->fin_queued && tcp_fin_state(tp) &&
+	return tp->fin_queued && tcp_state_fin_sent(tp->state) &&
 	       tp->snd_max - tcp_data_seq(tp) == (uint32_t)tp->snd.len + 1;
 }
 
@@ -118,7 +111,7 @@ static void tcp_rtt_start(struct tcb *tp, uint32_t seq)
 static int64_t tcp_tlp_timeout(const struct tcb *tp)
 {
 	if (!tp->sack_ok || !tp->rtt_valid || tp->in_recovery || tp->tlp_out ||
-	    tp->backoff > 0 || (tp->state != TCP_ESTABLISHED && tp->state != TCP_CLOSE_WAIT))
+	    tp->backoff > 0 || !tcp_state_can_send_data(tp->state))
 		return 0;
 	int64_t pto = 2 * tp->srtt;
 	if (pto < TCP_TLP_MIN_US)
@@ -456,7 +449,7 @@ static void tcp_idle_restart(struct tcb *tp)
 	uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
 
 	if (tp->snd_una != tp->snd_max || tp->last_data_sent == 0 || off >= tp->snd.len ||
-	    tp->snd_wnd == 0 || tp->state < TCP_ESTABLISHED)
+	    tp->snd_wnd == 0 || !tcp_state_have_established(tp->state))
 		return;
 	int64_t idle = tp->s->now - tp->last_data_sent;
 	if (idle <= 0)
@@ -485,7 +478,7 @@ int tcp_output(struct tcb *tp)
 {
 	int r = 0;
 
-	if (tp->state < TCP_SYN_RECEIVED) {
+	if (!tcp_state_synced(tp->state)) {
 		tp->ack_now = false; /* no peer to acknowledge yet */
 		return 0;
 	}
@@ -508,7 +501,7 @@ int tcp_output(struct tcb *tp)
 		if (tso && len == tcp_seg_size(tp) && can > len)
 			len = min_u32(can, tso) / len * len;
 		/* the FIN follows the last byte, needs no window (it takes no buffer) */
-		bool fin = tp->fin_queued && tcp_fin_state(tp) && off + len == tp->snd.len;
+		bool fin = tp->fin_queued && tcp_state_fin_sent(tp->state) && off + len == tp->snd.len;
 		if (len == 0 && !fin)
 			break;
 		/* Nagle and SWS hold back new data; sending again what a timeout
@@ -529,7 +522,7 @@ int tcp_output(struct tcb *tp)
 		tcp_sack_send_rules_3_4(tp); /* RFC 6675 NextSeg() rules 3 and 4 after new data */
 	/* an ACK owed (also SYN-RECEIVED's answer to an unacceptable segment,
 	 * RFC 9293 3.10.7.4), or a window update while the peer may still send */
-	bool update = tp->state >= TCP_ESTABLISHED && !tp->fin_rcvd && tcp_window_update_due(tp);
+	bool update = tcp_state_have_established(tp->state) && !tp->fin_rcvd && tcp_window_update_due(tp);
 	if (tp->ack_now || update)
 		tcp_send_ack(tp);
 	tcp_persist_update(tp);
@@ -549,7 +542,7 @@ void tcp_persist_probe(struct tcb *tp)
 		/* RFC 1122 4.2.3.4: the override timer sends what the window allows */
 		uint32_t len = min_u32((uint32_t)tp->snd.len - off, usable);
 		len = min_u32(len, tcp_seg_size(tp));
-		bool fin = tp->fin_queued && tcp_fin_state(tp) && off + len == tp->snd.len;
+		bool fin = tp->fin_queued && tcp_state_fin_sent(tp->state) && off + len == tp->snd.len;
 		tcp_send_data(tp, len, fin);
 	} else {
 		if (!tp->so && tp->persist_backoff >= TCP_MAX_RETRIES) {
@@ -586,7 +579,7 @@ void tcp_persist_probe(struct tcb *tp)
  * its acknowledgment would be lost (BSD does the same). */
 void tcp_send_ack(struct tcb *tp)
 {
-	if (tp->state < TCP_SYN_RECEIVED)
+	if (!tcp_state_synced(tp->state))
 		return;
 	tcp_send_seg(tp, tp->snd_max, TCP_FLAG_ACK, 0);
 }
@@ -678,7 +671,7 @@ void tcp_send_syn(struct tcb *tp)
  * LISTEN or SYN-SENT (no peer state). */
 void tcp_send_rst(struct tcb *tp)
 {
-	if (tp->state < TCP_SYN_RECEIVED)
+	if (!tcp_state_synced(tp->state))
 		return;
 	stats_inc(&tp->s->stats, "tcp.tx_rst");
 	tcp_send_seg(tp, tp->snd_max, TCP_FLAG_RST | TCP_FLAG_ACK, 0);

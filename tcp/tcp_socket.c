@@ -104,7 +104,7 @@ void tcp_socket_attach(struct socket *so, struct tcb *tp)
 	so->raddr = tp->raddr;
 	so->rport = tp->rport;
 	so->bound = tp->lport != 0;
-	so->connected = tp->state != TCP_CLOSED && tp->state != TCP_LISTEN;
+	so->connected = tcp_state_handshake(tp->state) || tcp_state_synced(tp->state);
 	if (!so->sndbuf)
 		so->sndbuf = tp->snd.limit;
 	if (!so->rcvbuf)
@@ -265,7 +265,7 @@ static ssize_t tcp_so_send(struct socket *so, const uint8_t *buf, size_t len, in
  * pass through the peer's TCP. */
 static void tcp_window_update(struct tcb *tp)
 {
-	if (tp->state != TCP_ESTABLISHED && tp->state != TCP_FIN_WAIT_1 && tp->state != TCP_FIN_WAIT_2)
+	if (!tcp_state_can_recv_data(tp->state))
 		return;
 	uint32_t wnd = tcp_rcv_window(tp);
 	uint32_t step = tp->rcv.limit / 2 < tp->rcv_mss ? (uint32_t)tp->rcv.limit / 2 : tp->rcv_mss;
@@ -333,7 +333,7 @@ static short tcp_so_poll(struct socket *so)
 	}
 	if (tp->rcv.len > 0 || tp->fin_rcvd || tp->rd_shut)
 		ev |= POLLIN;
-	if ((tp->state == TCP_ESTABLISHED || tp->state == TCP_CLOSE_WAIT) && !tp->fin_queued &&
+	if (tcp_state_can_send_data(tp->state) && !tp->fin_queued &&
 	    ring_space(&tp->snd) > 0)
 		ev |= POLLOUT;
 	if (tp->fin_rcvd && tp->fin_queued)
@@ -366,7 +366,7 @@ static void tcp_close_sending(struct tcb *tp)
 static int tcp_so_shutdown(struct socket *so, int how)
 {
 	struct tcb *tp = sotcb(so);
-	if (!tp || tp->state == TCP_CLOSED || tp->state == TCP_LISTEN || tp->state == TCP_SYN_SENT)
+	if (!tp || !tcp_state_synced(tp->state))
 		return -ENOTCONN;
 	if (how == SHUT_RD || how == SHUT_RDWR) {
 		tp->rd_shut = true;
@@ -380,7 +380,7 @@ static int tcp_so_shutdown(struct socket *so, int how)
 /* True in the states where the peer holds a synchronized connection. */
 static bool tcp_synchronized(const struct tcb *tp)
 {
-	return tp->state >= TCP_SYN_RECEIVED && tp->state != TCP_TIME_WAIT;
+	return tcp_state_synced(tp->state) && tp->state != TCP_TIME_WAIT;
 }
 
 /* net_close: the app lets go. The connection closes gracefully on its own
@@ -411,7 +411,7 @@ static void tcp_so_close(struct socket *so)
 	tp->so = NULL;
 	so->proto = NULL;
 	/* an orphan must not wait forever for a peer that never closes */
-	if (tp->state == TCP_FIN_WAIT_1 || tp->state == TCP_FIN_WAIT_2)
+	if (tcp_state_fin_wait(tp->state))
 		tcp_timer_set(tp, &tp->t_2msl, s->now + TCP_ORPHAN_TIMEOUT_US);
 }
 
@@ -472,7 +472,7 @@ static int tcp_so_setsockopt(struct socket *so, int level, int name, const void 
 			return r;
 		if (tp) {
 			tp->nodelay = v != 0;
-			if (tp->nodelay && tp->state >= TCP_ESTABLISHED)
+			if (tp->nodelay && tcp_state_have_established(tp->state))
 				tcp_output(tp); /* what Nagle held back goes now */
 		}
 		return 0;

@@ -184,7 +184,7 @@ static void tcp_timer_rexmt(struct tcb *tp)
 {
 	char name[128];
 
-	if (tp->state == TCP_SYN_SENT || tp->state == TCP_SYN_RECEIVED) {
+	if (tcp_state_handshake(tp->state)) {
 		tcp_timer_syn(tp);
 		return;
 	}
@@ -242,8 +242,7 @@ static void tcp_timer_delack(struct tcb *tp)
 static void tcp_timer_keep(struct tcb *tp)
 {
 	int64_t now = tp->s->now;
-	bool alive = tp->state == TCP_ESTABLISHED || tp->state == TCP_CLOSE_WAIT ||
-		     tp->state == TCP_FIN_WAIT_2;
+	bool alive = tcp_state_keepalive(tp->state);
 
 	if (!tp->keepalive || !alive) {
 		tp->keep_probes = 0;
