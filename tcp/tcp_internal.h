@@ -21,7 +21,7 @@ static inline uint32_t min_u32(uint32_t a, uint32_t b)
 /* True while our SYN is unacknowledged (it holds iss). */
 bool tcp_syn_unacked(const struct tcb *tp);
 
-/* Sequence number of the first byte in tp->snd. */
+/* Sequence number of the first byte in tp->sndbuf. */
 uint32_t tcp_data_seq(const struct tcb *tp);
 
 /* True if our FIN was sent and is not acknowledged yet. */
@@ -40,7 +40,7 @@ void tcp_rexmt_restart(struct tcb *tp);
 /* Arms the retransmission timer if it is off (RFC 6298 5.1). */
 void tcp_rexmt_arm(struct tcb *tp);
 
-/* Bytes the windows let us send past snd_nxt (RFC 9293 3.8.6, RFC 5681 3,
+/* Bytes the windows let us send past snd.nxt (RFC 9293 3.8.6, RFC 5681 3,
  * RFC 3042 2, RFC 6675 5). */
 uint32_t tcp_usable_window(const struct tcb *tp);
 
@@ -53,16 +53,16 @@ int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len);
 /* Counts a retransmission of len bytes and stops RTT timing (Karn). */
 void tcp_count_rexmit(struct tcb *tp, uint32_t len);
 
-/* Sends len bytes at snd_nxt (and the FIN after them if fin). 0 or a
+/* Sends len bytes at snd.nxt (and the FIN after them if fin). 0 or a
  * negative errno. */
 int tcp_send_data(struct tcb *tp, uint32_t len, bool fin);
 
 /* ---- tcp_sack.c: the scoreboard and lost retransmissions ----------------- */
 
-/* Drops what snd_una passed from the scoreboard. */
+/* Drops what snd.una passed from the scoreboard. */
 void tcp_sack_trim(struct tcb *tp);
 
-/* Drops from the retransmission records what snd_una passed. */
+/* Drops from the retransmission records what snd.una passed. */
 void tcp_rxt_trim(struct tcb *tp);
 
 /* Records that [a, b) was retransmitted in SACK recovery. */
@@ -80,7 +80,7 @@ void tcp_sack_retransmit_holes(struct tcb *tp);
 /* RFC 6675 5 step (C), NextSeg() rules 3 and 4. */
 void tcp_sack_send_rules_3_4(struct tcb *tp);
 
-/* RFC 6675 5.1: bytes from snd_nxt to the next SACKed range (UINT32_MAX
+/* RFC 6675 5.1: bytes from snd.nxt to the next SACKed range (UINT32_MAX
  * if none). */
 uint32_t tcp_sack_skip(struct tcb *tp);
 

@@ -5,8 +5,8 @@
  * RFC 5961), the window we offer and the options we negotiate (RFC 7323,
  * RFC 2018 SACK-permitted, RFC 6691 MSS). See tcp.h.
  *
- * The send ring tp->snd holds every byte from snd_una on, sent or not, so a
- * byte's place in it is (seq - snd_una), counted from the first data byte
+ * The send ring tp->sndbuf holds every byte from snd.una on, sent or not, so a
+ * byte's place in it is (seq - snd.una), counted from the first data byte
  * (one past iss while our SYN is unacknowledged). Our FIN takes the sequence
  * number just after the last byte of the ring.
  *
@@ -50,17 +50,17 @@ static const char *tcp_pair(const struct ipaddr *src, uint16_t sport, const stru
 /* ---- where things are in sequence space ---------------------------------- */
 
 /* True while our SYN is unacknowledged: it holds iss, just before the first
- * byte of tp->snd. (bytes_acked counts data, so a connection that wrapped
+ * byte of tp->sndbuf. (bytes_acked counts data, so a connection that wrapped
  * around to iss after sending 4 GB is not taken for one in its handshake.) */
 bool tcp_syn_unacked(const struct tcb *tp)
 {
-	return tp->snd_una == tp->iss && tp->bytes_acked == 0;
+	return tp->snd.una == tp->iss && tp->bytes_acked == 0;
 }
 
-/* Sequence number of the first byte in tp->snd. */
+/* Sequence number of the first byte in tp->sndbuf. */
 uint32_t tcp_data_seq(const struct tcb *tp)
 {
-	return tp->snd_una + (tcp_syn_unacked(tp) ? 1 : 0);
+	return tp->snd.una + (tcp_syn_unacked(tp) ? 1 : 0);
 }
 
 /* The states in which data (and the FIN) may be sent. */
@@ -69,20 +69,20 @@ static bool tcp_can_send(const struct tcb *tp)
 	return tcp_state_can_send_data(tp->state) || tcp_state_fin_sent(tp->state);
 }
 
-/* True if our FIN was sent and is not acknowledged yet: snd_max is one
+/* True if our FIN was sent and is not acknowledged yet: snd.max is one
  * past the last byte of the ring. */
 bool tcp_fin_outstanding(const struct tcb *tp)
 {
 	return tp->fin_queued && tcp_state_fin_sent(tp->state) &&
-	       tp->snd_max - tcp_data_seq(tp) == (uint32_t)tp->snd.len + 1;
+	       tp->snd.max - tcp_data_seq(tp) == (uint32_t)tp->sndbuf.len + 1;
 }
 
 /* Payload bytes per segment: snd_mss less the timestamp option every
  * segment carries once negotiated (RFC 6691 2: the MSS counts no options). */
 uint32_t tcp_seg_size(const struct tcb *tp)
 {
-	uint32_t mss = tp->snd_mss;
-	if (tp->ts_ok && mss > TCP_MIN_MSS + TCP_TS_OPT_SPACE)
+	uint32_t mss = tp->opt.snd_mss;
+	if (tp->opt.ts_ok && mss > TCP_MIN_MSS + TCP_TS_OPT_SPACE)
 		mss -= TCP_TS_OPT_SPACE;
 	return mss ? mss : 1;
 }
@@ -98,8 +98,8 @@ uint32_t tcp_ts_now(const struct tcb *tp)
  * instant 0 of virtual time is recorded as 1 microsecond. */
 static void tcp_rtt_start(struct tcb *tp, uint32_t seq)
 {
-	tp->rtt_seq = seq;
-	tp->rtt_start = tp->s->now > 0 ? tp->s->now : 1;
+	tp->rtt.seq = seq;
+	tp->rtt.start = tp->s->now > 0 ? tp->s->now : 1;
 }
 
 /* RFC 8985 7.2: the probe timeout PTO for data in flight, or 0 when no
@@ -110,15 +110,15 @@ static void tcp_rtt_start(struct tcb *tp, uint32_t seq)
  * segment is in flight. */
 static int64_t tcp_tlp_timeout(const struct tcb *tp)
 {
-	if (!tp->sack_ok || !tp->rtt_valid || tp->in_recovery || tp->tlp_out ||
-	    tp->backoff > 0 || !tcp_state_can_send_data(tp->state))
+	if (!tp->opt.sack_ok || !tp->rtt.valid || tp->rec.in_recovery || tp->tlp.out ||
+	    tp->rtt.backoff > 0 || !tcp_state_can_send_data(tp->state))
 		return 0;
-	int64_t pto = 2 * tp->srtt;
+	int64_t pto = 2 * tp->rtt.srtt;
 	if (pto < TCP_TLP_MIN_US)
 		pto = TCP_TLP_MIN_US;
-	if (tp->snd_max - tp->snd_una <= tcp_seg_size(tp))
+	if (tp->snd.max - tp->snd.una <= tcp_seg_size(tp))
 		pto += TCP_DELACK_US;
-	return pto < tp->rto ? pto : 0;
+	return pto < tp->rtt.rto ? pto : 0;
 }
 
 /* (Re)starts the retransmission timer from now: at the probe timeout when
@@ -127,8 +127,8 @@ static int64_t tcp_tlp_timeout(const struct tcb *tp)
 void tcp_rexmt_restart(struct tcb *tp)
 {
 	int64_t pto = tcp_tlp_timeout(tp);
-	tp->tlp_armed = pto > 0;
-	tcp_timer_set(tp, &tp->t_rexmt, tp->s->now + (pto > 0 ? pto : tp->rto));
+	tp->tlp.armed = pto > 0;
+	tcp_timer_set(tp, &tp->t_rexmt, tp->s->now + (pto > 0 ? pto : tp->rtt.rto));
 }
 
 /* Arms the retransmission timer if it is off (RFC 6298 5.1). */
@@ -145,8 +145,8 @@ static void tcp_rexmt_new_data(struct tcb *tp)
 	int64_t pto = tcp_tlp_timeout(tp);
 	int64_t when = tp->s->now + pto;
 
-	if (pto > 0 && (tp->tlp_armed || tp->t_rexmt == TCP_NO_TIMER || when < tp->t_rexmt)) {
-		tp->tlp_armed = true;
+	if (pto > 0 && (tp->tlp.armed || tp->t_rexmt == TCP_NO_TIMER || when < tp->t_rexmt)) {
+		tp->tlp.armed = true;
 		tcp_timer_set(tp, &tp->t_rexmt, when);
 	} else {
 		tcp_rexmt_arm(tp);
@@ -212,7 +212,7 @@ static int tcp_tx(struct stack *s, const struct ipaddr *src, const struct ipaddr
 	if (s->trace) {
 		char pair[128], fl[32];
 		bool rel = tp != NULL;
-		unsigned ws = tp && !(seg->flags & TCP_FLAG_SYN) ? tp->rcv_wscale : 0;
+		unsigned ws = tp && !(seg->flags & TCP_FLAG_SYN) ? tp->opt.rcv_wscale : 0;
 		TRACE(s, "tx TCP %s [%s] seq %u ack %u win %u len %zu",
 		      tcp_pair(src, seg->sport, dst, seg->dport, pair, sizeof(pair)),
 		      tcp_flags_str(seg->flags, fl), rel ? seg->seq - tp->iss : seg->seq,
@@ -228,12 +228,12 @@ static int tcp_tx(struct stack *s, const struct ipaddr *src, const struct ipaddr
 	return ip_output(s, p, src, dst, IP_PROTO_TCP, 0, IP_DF_WANT);
 }
 
-/* An ACK carrying window wnd went out: the peer now knows rcv_nxt, so no
+/* An ACK carrying window wnd went out: the peer now knows rcv.nxt, so no
  * ACK is owed any more (RFC 1122 4.2.3.2), and the right edge we offered
- * moves to rcv_nxt + wnd (never left: tcp_rcv_window kept it). */
+ * moves to rcv.nxt + wnd (never left: tcp_rcv_window kept it). */
 static void tcp_ack_sent(struct tcb *tp, uint32_t wnd)
 {
-	tp->rcv_adv = tp->rcv_nxt + wnd;
+	tp->rcv.adv = tp->rcv.nxt + wnd;
 	tp->ack_now = false;
 	tp->delack_segs = 0;
 	if (tp->t_delack != TCP_NO_TIMER)
@@ -251,22 +251,22 @@ int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 
 	if (flags & TCP_FLAG_ACK) {
 		wnd = tcp_rcv_window(tp);
-		seg.ack = tp->rcv_nxt;
-		seg.wnd = (uint16_t)(wnd >> tp->rcv_wscale);
+		seg.ack = tp->rcv.nxt;
+		seg.wnd = (uint16_t)(wnd >> tp->opt.rcv_wscale);
 	}
-	if (tp->ts_ok) {
+	if (tp->opt.ts_ok) {
 		seg.opt.ts_ok = true;
 		seg.opt.tsval = tcp_ts_now(tp);
-		seg.opt.tsecr = tp->ts_recent;
+		seg.opt.tsecr = tp->opt.ts_recent;
 	}
 	if (flags & TCP_FLAG_ACK)
 		tcp_reass_sack_blocks(tp, &seg.opt, len);
-	int r = tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, &tp->snd, seq - tcp_data_seq(tp), len,
+	int r = tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, &tp->sndbuf, seq - tcp_data_seq(tp), len,
 		       tp);
 	if (r == -ENOBUFS)
 		return r;
-	if (tp->dsack_pending && seg.opt.nsack > 0) {
-		tp->dsack_pending = false; /* RFC 2883 4: in one ACK only */
+	if (tp->sack.dsack_pending && seg.opt.nsack > 0) {
+		tp->sack.dsack_pending = false; /* RFC 2883 4: in one ACK only */
 		stats_inc(&tp->s->stats, "tcp.dsack_sent");
 	}
 	if (len > 0)
@@ -282,35 +282,35 @@ int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
  * than once). */
 void tcp_count_rexmit(struct tcb *tp, uint32_t len)
 {
-	if (tp->undo_armed && tp->in_recovery)
-		tp->undo_retrans++;
+	if (tp->undo.armed && tp->rec.in_recovery)
+		tp->undo.retrans++;
 	tp->retransmits++;
 	stats_inc(&tp->s->stats, "tcp.retransmits");
 	stats_add(&tp->s->stats, "tcp.retransmitted_bytes", len);
-	tp->rtt_start = 0;
+	tp->rtt.start = 0;
 }
 
-/* Sends len bytes at snd_nxt (and the FIN after them if fin), advances
- * snd_nxt / snd_max, times the segment if it is new data, and arms the
+/* Sends len bytes at snd.nxt (and the FIN after them if fin), advances
+ * snd.nxt / snd.max, times the segment if it is new data, and arms the
  * retransmission timer. Returns 0 or a negative errno. */
 int tcp_send_data(struct tcb *tp, uint32_t len, bool fin)
 {
-	uint32_t seq = tp->snd_nxt;
+	uint32_t seq = tp->snd.nxt;
 	uint32_t end = seq - tcp_data_seq(tp) + len;
 	uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0);
-	if (len && end == tp->snd.len)
+	if (len && end == tp->sndbuf.len)
 		flags |= TCP_FLAG_PSH; /* the segment empties the queue (as BSD) */
 	int r = tcp_send_seg(tp, seq, flags, len);
 	if (r == -ENOBUFS)
 		return r;
-	bool resend = SEQ_LT(seq, tp->snd_max);
+	bool resend = SEQ_LT(seq, tp->snd.max);
 	if (resend)
 		tcp_count_rexmit(tp, len + (fin ? 1 : 0));
-	else if (len && tp->rtt_start == 0)
+	else if (len && tp->rtt.start == 0)
 		tcp_rtt_start(tp, seq);
-	tp->snd_nxt = seq + len + (fin ? 1 : 0);
-	if (SEQ_GT(tp->snd_nxt, tp->snd_max))
-		tp->snd_max = tp->snd_nxt;
+	tp->snd.nxt = seq + len + (fin ? 1 : 0);
+	if (SEQ_GT(tp->snd.nxt, tp->snd.max))
+		tp->snd.max = tp->snd.nxt;
 	if (resend)
 		tcp_rexmt_arm(tp);
 	else
@@ -331,9 +331,9 @@ static bool tcp_send_allowed(const struct tcb *tp, uint32_t len, uint32_t unsent
 		return true;
 	if (fin)
 		return true;
-	if (len == unsent && (tp->snd_nxt == tp->snd_una || tp->nodelay))
+	if (len == unsent && (tp->snd.nxt == tp->snd.una || tp->nodelay))
 		return true;
-	return tp->max_sndwnd > 0 && len >= tp->max_sndwnd / 2;
+	return tp->snd.max_wnd > 0 && len >= tp->snd.max_wnd / 2;
 }
 
 /* RFC 1122 4.2.3.4 for a retransmission after a timeout: true if len
@@ -342,28 +342,28 @@ static bool tcp_send_allowed(const struct tcb *tp, uint32_t len, uint32_t unsent
  * largest window the peer offered. Then the sender waits. */
 static bool tcp_resend_sliver(const struct tcb *tp, uint32_t len, uint32_t unsent)
 {
-	return len < tcp_seg_size(tp) && len < unsent && tp->snd_nxt != tp->snd_una &&
-	       !(tp->max_sndwnd > 0 && len >= tp->max_sndwnd / 2);
+	return len < tcp_seg_size(tp) && len < unsent && tp->snd.nxt != tp->snd.una &&
+	       !(tp->snd.max_wnd > 0 && len >= tp->snd.max_wnd / 2);
 }
 
-/* Bytes the windows let us send past snd_nxt: SND.UNA + min(SND.WND, cwnd)
+/* Bytes the windows let us send past snd.nxt: SND.UNA + min(SND.WND, cwnd)
  * - SND.NXT (RFC 9293 3.8.6, RFC 5681 3), never negative. Limited
  * transmit (RFC 3042 2): the first two duplicate ACKs each allow one more
  * segment beyond cwnd. In SACK recovery cwnd limits the pipe (RFC 6675 5),
- * the peer's window still the sequence space past snd_una. */
+ * the peer's window still the sequence space past snd.una. */
 uint32_t tcp_usable_window(const struct tcb *tp)
 {
-	uint32_t flight = tp->snd_nxt - tp->snd_una;
-	uint32_t rwnd = tp->snd_wnd > flight ? tp->snd_wnd - flight : 0;
+	uint32_t flight = tp->snd.nxt - tp->snd.una;
+	uint32_t rwnd = tp->snd.wnd > flight ? tp->snd.wnd - flight : 0;
 
-	if (tp->sack_recovery) {
+	if (tp->rec.sack_recovery) {
 		uint32_t pipe = tcp_sack_pipe(tp);
 		return min_u32(rwnd, tp->cwnd > pipe ? tp->cwnd - pipe : 0);
 	}
 	uint32_t cwnd = tp->cwnd;
-	if (!tp->in_recovery && tp->dupacks > 0)
-		cwnd += (uint32_t)(tp->dupacks < 2 ? tp->dupacks : 2) * tcp_seg_size(tp);
-	uint32_t wnd = min_u32(tp->snd_wnd, cwnd);
+	if (!tp->rec.in_recovery && tp->rec.dupacks > 0)
+		cwnd += (uint32_t)(tp->rec.dupacks < 2 ? tp->rec.dupacks : 2) * tcp_seg_size(tp);
+	uint32_t wnd = min_u32(tp->snd.wnd, cwnd);
 	return wnd > flight ? wnd - flight : 0;
 }
 
@@ -372,7 +372,7 @@ uint32_t tcp_usable_window(const struct tcb *tp)
  * backoff of the probes). */
 static int64_t tcp_persist_interval(const struct tcb *tp)
 {
-	int64_t iv = tp->rto;
+	int64_t iv = tp->rtt.rto;
 	for (int i = 0; i < tp->persist_backoff && iv < TCP_PERSIST_MAX_US; i++)
 		iv *= 2;
 	if (iv < TCP_PERSIST_MIN_US)
@@ -385,8 +385,8 @@ static int64_t tcp_persist_interval(const struct tcb *tp)
  * override timer), else stops it. */
 static void tcp_persist_update(struct tcb *tp)
 {
-	uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
-	bool waiting = tcp_can_send(tp) && off < tp->snd.len && tp->t_rexmt == TCP_NO_TIMER;
+	uint32_t off = tp->snd.nxt - tcp_data_seq(tp);
+	bool waiting = tcp_can_send(tp) && off < tp->sndbuf.len && tp->t_rexmt == TCP_NO_TIMER;
 	if (waiting) {
 		if (tp->t_persist == TCP_NO_TIMER)
 			tcp_timer_set(tp, &tp->t_persist, tp->s->now + tcp_persist_interval(tp));
@@ -401,14 +401,14 @@ static void tcp_persist_update(struct tcb *tp)
  * zero (RFC 9293 3.8.6.2.2; the BSD rule). */
 static bool tcp_window_update_due(struct tcb *tp)
 {
-	uint32_t cur = tp->rcv_adv - tp->rcv_nxt;
-	if (SEQ_LT(tp->rcv_adv, tp->rcv_nxt))
+	uint32_t cur = tp->rcv.adv - tp->rcv.nxt;
+	if (SEQ_LT(tp->rcv.adv, tp->rcv.nxt))
 		cur = 0;
 	uint32_t win = tcp_rcv_window(tp);
 	if (win <= cur)
 		return false;
 	uint32_t inc = win - cur;
-	return cur == 0 || inc >= 2u * tp->rcv_mss || inc >= tp->rcv.limit / 2;
+	return cur == 0 || inc >= 2u * tp->opt.rcv_mss || inc >= tp->rcvbuf.limit / 2;
 }
 
 /* Starts the keep-alive timer of a connection that asked for it
@@ -446,10 +446,10 @@ static uint32_t tcp_tso_payload(struct tcb *tp)
  * when something will go now (unsent data and an open window). */
 static void tcp_idle_restart(struct tcb *tp)
 {
-	uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
+	uint32_t off = tp->snd.nxt - tcp_data_seq(tp);
 
-	if (tp->snd_una != tp->snd_max || tp->last_data_sent == 0 || off >= tp->snd.len ||
-	    tp->snd_wnd == 0 || !tcp_state_have_established(tp->state))
+	if (tp->snd.una != tp->snd.max || tp->last_data_sent == 0 || off >= tp->sndbuf.len ||
+	    tp->snd.wnd == 0 || !tcp_state_have_established(tp->state))
 		return;
 	int64_t idle = tp->s->now - tp->last_data_sent;
 	if (idle <= 0)
@@ -457,12 +457,12 @@ static void tcp_idle_restart(struct tcb *tp)
 	if (tp->cc->on_tx_start)
 		tp->cc->on_tx_start(tp, idle);
 	uint32_t rw = tcp_cc_restart_window(tp);
-	if (idle > tp->rto && rw < tp->cwnd) {
+	if (idle > tp->rtt.rto && rw < tp->cwnd) {
 		if (tp->s->trace) {
 			char name[128];
 			TRACE(tp->s, "tcp %s idle %lld ms (RTO %lld ms): cwnd %u -> restart window %u",
 			      tcb_str(tp, name, sizeof(name)), (long long)(idle / 1000),
-			      (long long)(tp->rto / 1000), tp->cwnd, rw);
+			      (long long)(tp->rtt.rto / 1000), tp->cwnd, rw);
 		}
 		tp->cwnd = rw;
 		stats_inc(&tp->s->stats, "tcp.cwnd_restart");
@@ -483,17 +483,17 @@ int tcp_output(struct tcb *tp)
 		return 0;
 	}
 	tcp_keepalive_start(tp);
-	if (tp->snd_wnd > tp->max_sndwnd)
-		tp->max_sndwnd = tp->snd_wnd;
-	if (tp->sack_recovery && tcp_can_send(tp))
+	if (tp->snd.wnd > tp->snd.max_wnd)
+		tp->snd.max_wnd = tp->snd.wnd;
+	if (tp->rec.sack_recovery && tcp_can_send(tp))
 		tcp_sack_retransmit_holes(tp); /* RFC 6675 NextSeg() rule 1 before new data */
 	if (tcp_can_send(tp))
 		tcp_idle_restart(tp);
 	uint32_t tso = tcp_tso_payload(tp);
 	while (tcp_can_send(tp)) {
 		uint32_t gap = tcp_sack_skip(tp);
-		uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
-		uint32_t unsent = off < tp->snd.len ? (uint32_t)tp->snd.len - off : 0;
+		uint32_t off = tp->snd.nxt - tcp_data_seq(tp);
+		uint32_t unsent = off < tp->sndbuf.len ? (uint32_t)tp->sndbuf.len - off : 0;
 		uint32_t can = min_u32(min_u32(unsent, tcp_usable_window(tp)), gap);
 		uint32_t len = min_u32(can, tcp_seg_size(tp));
 		/* TSO: every full segment the windows allow, in one for the
@@ -501,7 +501,7 @@ int tcp_output(struct tcb *tp)
 		if (tso && len == tcp_seg_size(tp) && can > len)
 			len = min_u32(can, tso) / len * len;
 		/* the FIN follows the last byte, needs no window (it takes no buffer) */
-		bool fin = tp->fin_queued && tcp_state_fin_sent(tp->state) && off + len == tp->snd.len;
+		bool fin = tp->fin_queued && tcp_state_fin_sent(tp->state) && off + len == tp->sndbuf.len;
 		if (len == 0 && !fin)
 			break;
 		/* Nagle and SWS hold back new data; sending again what a timeout
@@ -509,7 +509,7 @@ int tcp_output(struct tcb *tp)
 		 * no sliver of a segment while more follows and an ACK is on
 		 * its way to open the window (slow start after an RTO grows
 		 * cwnd by parts of segments) */
-		bool resend = SEQ_LT(tp->snd_nxt, tp->snd_max);
+		bool resend = SEQ_LT(tp->snd.nxt, tp->snd.max);
 		if (len > 0 && !resend && !tcp_send_allowed(tp, len, unsent, fin))
 			break;
 		if (resend && tcp_resend_sliver(tp, len, unsent))
@@ -518,7 +518,7 @@ int tcp_output(struct tcb *tp)
 		if (r == -ENOBUFS)
 			break;
 	}
-	if (tp->sack_recovery && tcp_can_send(tp))
+	if (tp->rec.sack_recovery && tcp_can_send(tp))
 		tcp_sack_send_rules_3_4(tp); /* RFC 6675 NextSeg() rules 3 and 4 after new data */
 	/* an ACK owed (also SYN-RECEIVED's answer to an unacceptable segment,
 	 * RFC 9293 3.10.7.4), or a window update while the peer may still send */
@@ -532,17 +532,17 @@ int tcp_output(struct tcb *tp)
 /* Contract in tcp.h. */
 void tcp_persist_probe(struct tcb *tp)
 {
-	uint32_t off = tp->snd_nxt - tcp_data_seq(tp);
-	if (!tcp_can_send(tp) || off >= tp->snd.len || tp->t_rexmt != TCP_NO_TIMER) {
+	uint32_t off = tp->snd.nxt - tcp_data_seq(tp);
+	if (!tcp_can_send(tp) || off >= tp->sndbuf.len || tp->t_rexmt != TCP_NO_TIMER) {
 		tcp_persist_update(tp);
 		return;
 	}
 	uint32_t usable = tcp_usable_window(tp);
 	if (usable > 0) {
 		/* RFC 1122 4.2.3.4: the override timer sends what the window allows */
-		uint32_t len = min_u32((uint32_t)tp->snd.len - off, usable);
+		uint32_t len = min_u32((uint32_t)tp->sndbuf.len - off, usable);
 		len = min_u32(len, tcp_seg_size(tp));
-		bool fin = tp->fin_queued && tcp_state_fin_sent(tp->state) && off + len == tp->snd.len;
+		bool fin = tp->fin_queued && tcp_state_fin_sent(tp->state) && off + len == tp->sndbuf.len;
 		tcp_send_data(tp, len, fin);
 	} else {
 		if (!tp->so && tp->persist_backoff >= TCP_MAX_RETRIES) {
@@ -552,18 +552,18 @@ void tcp_persist_probe(struct tcb *tp)
 			tcp_drop(tp, ETIMEDOUT);
 			return;
 		}
-		/* RFC 9293 3.8.6.1: probe a zero window with one new byte; snd_nxt
-		 * stays, snd_max covers it so the peer's ACK of it is acceptable */
+		/* RFC 9293 3.8.6.1: probe a zero window with one new byte; snd.nxt
+		 * stays, snd.max covers it so the peer's ACK of it is acceptable */
 		if (tp->s->trace) {
 			char name[128];
 			TRACE(tp->s, "tcp %s zero window probe seq %u (backoff %d)",
-			      tcb_str(tp, name, sizeof(name)), tp->snd_nxt - tp->iss,
+			      tcb_str(tp, name, sizeof(name)), tp->snd.nxt - tp->iss,
 			      tp->persist_backoff);
 		}
 		stats_inc(&tp->s->stats, "tcp.window_probes");
-		tcp_send_seg(tp, tp->snd_nxt, TCP_FLAG_ACK, 1);
-		if (SEQ_GT(tp->snd_nxt + 1, tp->snd_max))
-			tp->snd_max = tp->snd_nxt + 1;
+		tcp_send_seg(tp, tp->snd.nxt, TCP_FLAG_ACK, 1);
+		if (SEQ_GT(tp->snd.nxt + 1, tp->snd.max))
+			tp->snd.max = tp->snd.nxt + 1;
 		if (tp->persist_backoff < 30)
 			tp->persist_backoff++;
 	}
@@ -573,22 +573,22 @@ void tcp_persist_probe(struct tcb *tp)
 /* ---- ACKs, SYNs, resets ---------------------------------------------------- */
 
 /* Contract in tcp.h. Nothing is sent before the peer's SYN arrived. The
- * sequence number is snd_max, not snd_nxt: after a timeout snd_nxt is back
- * at snd_una, below what the peer may already hold, and an ACK with an old
+ * sequence number is snd.max, not snd.nxt: after a timeout snd.nxt is back
+ * at snd.una, below what the peer may already hold, and an ACK with an old
  * sequence number is unacceptable to it (RFC 9293 3.10.7.4 first check) so
  * its acknowledgment would be lost (BSD does the same). */
 void tcp_send_ack(struct tcb *tp)
 {
 	if (!tcp_state_synced(tp->state))
 		return;
-	tcp_send_seg(tp, tp->snd_max, TCP_FLAG_ACK, 0);
+	tcp_send_seg(tp, tp->snd.max, TCP_FLAG_ACK, 0);
 }
 
 /* Contract in tcp.h. */
 void tcp_send_keepalive(struct tcb *tp)
 {
 	stats_inc(&tp->s->stats, "tcp.keepalive_probes");
-	tcp_send_seg(tp, tp->snd_una - 1, TCP_FLAG_ACK, 0);
+	tcp_send_seg(tp, tp->snd.una - 1, TCP_FLAG_ACK, 0);
 }
 
 /* The MSS this host can receive: the interface MTU less the IP and TCP
@@ -607,7 +607,7 @@ static uint16_t tcp_mtu_mss(struct tcb *tp)
 static uint8_t tcp_choose_wscale(const struct tcb *tp)
 {
 	uint8_t ws = 0;
-	while (ws < TCP_MAX_WSCALE && ((size_t)65535 << ws) < tp->rcv.limit)
+	while (ws < TCP_MAX_WSCALE && ((size_t)65535 << ws) < tp->rcvbuf.limit)
 		ws++;
 	return ws;
 }
@@ -619,25 +619,25 @@ static void tcp_syn_options(struct tcb *tp, struct tcp_opts *o)
 {
 	bool offer = tp->state == TCP_SYN_SENT;
 
-	tp->rcv_mss = tcp_mtu_mss(tp);
+	tp->opt.rcv_mss = tcp_mtu_mss(tp);
 	o->mss_ok = true;
-	o->mss = tp->rcv_mss;
-	if (offer || tp->ws_ok) {
-		tp->rcv_wscale = tcp_choose_wscale(tp);
+	o->mss = tp->opt.rcv_mss;
+	if (offer || tp->opt.ws_ok) {
+		tp->opt.rcv_wscale = tcp_choose_wscale(tp);
 		o->ws_ok = true;
-		o->ws = tp->rcv_wscale;
+		o->ws = tp->opt.rcv_wscale;
 	}
-	if ((offer && !tp->s->tcp.no_sack) || tp->sack_ok)
+	if ((offer && !tp->s->tcp.no_sack) || tp->opt.sack_ok)
 		o->sack_perm = true;
-	if (offer || tp->ts_ok) {
+	if (offer || tp->opt.ts_ok) {
 		o->ts_ok = true;
 		o->tsval = tcp_ts_now(tp);
-		o->tsecr = offer ? 0 : tp->ts_recent;
+		o->tsecr = offer ? 0 : tp->opt.ts_recent;
 	}
 }
 
-/* Contract in tcp.h. The SYN takes sequence number iss: snd_una = iss,
- * snd_nxt = snd_max = iss + 1; the retransmission timer runs; a first SYN
+/* Contract in tcp.h. The SYN takes sequence number iss: snd.una = iss,
+ * snd.nxt = snd.max = iss + 1; the retransmission timer runs; a first SYN
  * is timed for an RTT sample, a retransmitted one (retries > 0) not. */
 void tcp_send_syn(struct tcb *tp)
 {
@@ -645,20 +645,20 @@ void tcp_send_syn(struct tcb *tp)
 	struct tcp_seg seg = { .sport = tp->lport, .dport = tp->rport, .seq = tp->iss,
 			       .flags = TCP_FLAG_SYN | (synack ? TCP_FLAG_ACK : 0) };
 	/* RFC 7323 2.2: the window field of a SYN is never scaled */
-	uint32_t wnd = (uint32_t)(ring_space(&tp->rcv) < 65535 ? ring_space(&tp->rcv) : 65535);
+	uint32_t wnd = (uint32_t)(ring_space(&tp->rcvbuf) < 65535 ? ring_space(&tp->rcvbuf) : 65535);
 
 	tcp_syn_options(tp, &seg.opt);
 	seg.wnd = (uint16_t)wnd;
 	if (synack)
-		seg.ack = tp->rcv_nxt;
+		seg.ack = tp->rcv.nxt;
 	if (tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, NULL, 0, 0, tp) != -ENOBUFS)
 		tp->segs_out++;
 	if (synack)
 		tcp_ack_sent(tp, wnd);
-	tp->snd_una = tp->iss;
-	tp->snd_nxt = tp->snd_max = tp->iss + 1;
-	tp->recover = tp->iss; /* RFC 6582 3.2 step 1: recover starts at the ISN */
-	if (tp->retries > 0)
+	tp->snd.una = tp->iss;
+	tp->snd.nxt = tp->snd.max = tp->iss + 1;
+	tp->rec.recover = tp->iss; /* RFC 6582 3.2 step 1: recover starts at the ISN */
+	if (tp->rtt.retries > 0)
 		tcp_count_rexmit(tp, 1);
 	else
 		tcp_rtt_start(tp, tp->iss);
@@ -666,7 +666,7 @@ void tcp_send_syn(struct tcb *tp)
 }
 
 /* Contract in tcp.h: <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.4 ABORT), with
- * ACK as Linux does; snd_max stands for SND.NXT (see tcp_send_ack) so the
+ * ACK as Linux does; snd.max stands for SND.NXT (see tcp_send_ack) so the
  * peer finds it exactly at its RCV.NXT (RFC 5961 3.2). Nothing in CLOSED,
  * LISTEN or SYN-SENT (no peer state). */
 void tcp_send_rst(struct tcb *tp)
@@ -674,7 +674,7 @@ void tcp_send_rst(struct tcb *tp)
 	if (!tcp_state_synced(tp->state))
 		return;
 	stats_inc(&tp->s->stats, "tcp.tx_rst");
-	tcp_send_seg(tp, tp->snd_max, TCP_FLAG_RST | TCP_FLAG_ACK, 0);
+	tcp_send_seg(tp, tp->snd.max, TCP_FLAG_RST | TCP_FLAG_ACK, 0);
 }
 
 /* Contract in tcp.h. Also never to a broadcast or multicast source
@@ -720,19 +720,19 @@ void tcp_send_challenge_ack(struct tcb *tp)
 
 /* Contract in tcp.h. The result is a multiple of 1 << rcv_wscale (what the
  * scaled field can say) and at most 65535 << rcv_wscale. It is kept at the
- * window still offered (rcv_adv - rcv_nxt) unless the free space is larger
+ * window still offered (rcv.adv - rcv.nxt) unless the free space is larger
  * by min(buffer / 2, MSS) (RFC 1122 4.2.3.3), and never smaller than it
  * (RFC 9293 3.8.6.2.2: the right edge does not move left). */
 uint32_t tcp_rcv_window(struct tcb *tp)
 {
-	uint32_t unit = 1u << tp->rcv_wscale;
-	uint32_t maxwin = 65535u << tp->rcv_wscale;
-	size_t space = ring_space(&tp->rcv);
+	uint32_t unit = 1u << tp->opt.rcv_wscale;
+	uint32_t maxwin = 65535u << tp->opt.rcv_wscale;
+	size_t space = ring_space(&tp->rcvbuf);
 	uint32_t win = space < maxwin ? (uint32_t)space : maxwin;
-	uint32_t cur = tp->rcv_adv - tp->rcv_nxt;
-	if (SEQ_LT(tp->rcv_adv, tp->rcv_nxt) || cur > maxwin)
+	uint32_t cur = tp->rcv.adv - tp->rcv.nxt;
+	if (SEQ_LT(tp->rcv.adv, tp->rcv.nxt) || cur > maxwin)
 		cur = 0; /* nothing offered (or nothing advertised yet) */
-	uint32_t thresh = min_u32((uint32_t)(tp->rcv.limit / 2), tp->rcv_mss);
+	uint32_t thresh = min_u32((uint32_t)(tp->rcvbuf.limit / 2), tp->opt.rcv_mss);
 
 	if (win < cur + thresh)
 		win = cur;
@@ -740,14 +740,14 @@ uint32_t tcp_rcv_window(struct tcb *tp)
 	win = down >= cur ? down : (win + unit - 1) & ~(unit - 1);
 	if (win > maxwin)
 		win = maxwin;
-	tp->rcv_wnd = win;
+	tp->rcv.wnd = win;
 	return win;
 }
 
 /* Contract in tcp.h. snd_mss = min(the peer's MSS or 536, ours), at least
  * TCP_MIN_MSS; window scaling only if the SYN carried it (RFC 7323 2.2,
  * shift clamped at 14, 2.3), timestamps (ts_recent from the SYN, RFC 7323
- * 4.3) and SACK likewise; snd_wnd from the SYN's window, never scaled. */
+ * 4.3) and SACK likewise; snd.wnd from the SYN's window, never scaled. */
 void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn)
 {
 	const struct tcp_opts *o = &syn->opt;
@@ -755,17 +755,17 @@ void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn)
 	uint32_t peer = o->mss_ok ? o->mss : TCP_DEFAULT_MSS;
 	uint32_t mss = peer < ours ? peer : ours;
 
-	tp->rcv_mss = (uint16_t)ours;
-	tp->snd_mss = (uint16_t)(mss < TCP_MIN_MSS ? TCP_MIN_MSS : mss);
-	tp->ws_ok = o->ws_ok;
-	tp->snd_wscale = o->ws_ok ? (o->ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->ws) : 0;
-	tp->rcv_wscale = o->ws_ok ? tcp_choose_wscale(tp) : 0;
-	tp->ts_ok = o->ts_ok;
+	tp->opt.rcv_mss = (uint16_t)ours;
+	tp->opt.snd_mss = (uint16_t)(mss < TCP_MIN_MSS ? TCP_MIN_MSS : mss);
+	tp->opt.ws_ok = o->ws_ok;
+	tp->opt.snd_wscale = o->ws_ok ? (o->ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->ws) : 0;
+	tp->opt.rcv_wscale = o->ws_ok ? tcp_choose_wscale(tp) : 0;
+	tp->opt.ts_ok = o->ts_ok;
 	if (o->ts_ok) {
-		tp->ts_recent = o->tsval;
-		tp->ts_recent_time = tp->s->now;
+		tp->opt.ts_recent = o->tsval;
+		tp->opt.ts_recent_time = tp->s->now;
 	}
-	tp->sack_ok = o->sack_perm && !tp->s->tcp.no_sack;
-	tp->snd_wnd = syn->wnd;
-	tp->max_sndwnd = syn->wnd;
+	tp->opt.sack_ok = o->sack_perm && !tp->s->tcp.no_sack;
+	tp->snd.wnd = syn->wnd;
+	tp->snd.max_wnd = syn->wnd;
 }

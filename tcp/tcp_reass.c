@@ -4,12 +4,12 @@
  * (the reassembler), the delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2), and
  * the SACK blocks our ACKs report (RFC 2018, RFC 2883). See tcp.h.
  *
- * The reassembler: a segment that arrives past rcv_nxt is written into the
+ * The reassembler: a segment that arrives past rcv.nxt is written into the
  * receive ring at its place, beyond the in-order bytes the app has not read
  * yet, and its range [start, end) is recorded in tp->ooo (sorted, disjoint,
- * at most TCP_OOO_MAX). When in-order data reaches a range, rcv_nxt jumps
+ * at most TCP_OOO_MAX). When in-order data reaches a range, rcv.nxt jumps
  * over it: the bytes are in the ring already. A FIN that arrives out of
- * order is held too (fin_pending, fin_seq) until rcv_nxt reaches it. What
+ * order is held too (fin_pending, fin_seq) until rcv.nxt reaches it. What
  * is held is reported to the sender in the SACK blocks of our ACKs (RFC
  * 2018 4), newest first, a duplicate first of all (a D-SACK, RFC 2883 4).
  *
@@ -69,14 +69,14 @@
 static void tcp_delay_ack(struct tcb *tp, const struct tcp_seg *seg, size_t len)
 {
 	size_t optlen = seg->hlen > TCP_HDR_LEN ? seg->hlen - TCP_HDR_LEN : 0;
-	int segs = (int)((len + optlen) / tp->rcv_mss);
+	int segs = (int)((len + optlen) / tp->opt.rcv_mss);
 
 	tp->delack_segs += segs;
 	if (tp->delack_segs < 2) {
 		if (tp->t_delack == TCP_NO_TIMER)
 			tcp_timer_set(tp, &tp->t_delack, tp->s->now + TCP_DELACK_US);
 	} else if ((segs >= 2 || tp->s->rx_backlog) &&
-		   (size_t)tp->delack_segs * tp->rcv_mss < TCP_ACK_STRETCH_MAX) {
+		   (size_t)tp->delack_segs * tp->opt.rcv_mss < TCP_ACK_STRETCH_MAX) {
 		if (tp->t_delack > tp->s->now)
 			tcp_timer_set(tp, &tp->t_delack, tp->s->now); /* at the end of the burst */
 	} else {
@@ -84,12 +84,12 @@ static void tcp_delay_ack(struct tcb *tp, const struct tcp_seg *seg, size_t len)
 	}
 }
 
-/* In-order data at rcv_nxt: into the ring (what fits), then any
+/* In-order data at rcv.nxt: into the ring (what fits), then any
  * out-of-order ranges it reaches. */
 void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg)
 {
 
-	size_t n = ring_write(&tp->rcv, seg->data, seg->len);
+	size_t n = ring_write(&tp->rcvbuf, seg->data, seg->len);
 	if (n < seg->len) {
 		/* the window promised more than the buffer holds now (its
 		 * limit shrank): keep what fits, the peer sends the rest again */
@@ -97,7 +97,7 @@ void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg)
 		seg->len = n;
 		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
 	}
-	tp->rcv_nxt += (uint32_t)n;
+	tp->rcv.nxt += (uint32_t)n;
 	tp->bytes_received += n;
 	tcp_reass_note_fin(tp, seg);
 	if (tcp_reass_advance(tp)) {
@@ -106,14 +106,14 @@ void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg)
 		if (tp->s->trace) {
 			char name[128];
 			TRACE(tp->s, "tcp %s hole filled: rcv_nxt %u, %d ranges still held",
-			      tcb_str(tp, name, sizeof(name)), tp->rcv_nxt - tp->irs, tp->nooo);
+			      tcb_str(tp, name, sizeof(name)), tp->rcv.nxt - tp->irs, tp->nooo);
 		}
 	} else if (n > 0) {
 		tcp_delay_ack(tp, seg, n);
 	}
 }
 
-/* Out-of-order data (past rcv_nxt): kept at its place in the ring and
+/* Out-of-order data (past rcv.nxt): kept at its place in the ring and
  * answered at once with a duplicate ACK (RFC 5681 4.2, 3.2), which carries
  * SACK blocks when SACK was negotiated (RFC 2018 4). */
 void tcp_data_out_of_order(struct tcb *tp, struct tcp_seg *seg)
@@ -130,7 +130,7 @@ void tcp_data_out_of_order(struct tcb *tp, struct tcp_seg *seg)
 		return;
 	}
 	if (seg->len == 0 || tcp_reass_insert(tp, seg)) {
-		if (seg->len > 0 && tp->sack_ok)
+		if (seg->len > 0 && tp->opt.sack_ok)
 			tcp_reass_sack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
 		tcp_reass_note_fin(tp, seg);
 		stats_inc(&tp->s->stats, "tcp.rcv_out_of_order");
@@ -138,7 +138,7 @@ void tcp_data_out_of_order(struct tcb *tp, struct tcp_seg *seg)
 			TRACE(tp->s, "tcp %s out of order seq %u len %zu%s held "
 			      "(rcv_nxt %u, %d ranges)",
 			      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len,
-			      seg->flags & TCP_FLAG_FIN ? " +FIN" : "", tp->rcv_nxt - tp->irs,
+			      seg->flags & TCP_FLAG_FIN ? " +FIN" : "", tp->rcv.nxt - tp->irs,
 			      tp->nooo);
 		return;
 	}
@@ -154,12 +154,12 @@ void tcp_data_discard(struct tcb *tp, struct tcp_seg *seg)
 {
 
 	tp->nooo = 0;
-	if (seg->seq != tp->rcv_nxt) {
+	if (seg->seq != tp->rcv.nxt) {
 		tp->ack_now = true;
 		stats_add(&tp->s->stats, "tcp.rcv_discarded_bytes", seg->len);
 		return;
 	}
-	tp->rcv_nxt += (uint32_t)seg->len;
+	tp->rcv.nxt += (uint32_t)seg->len;
 	stats_add(&tp->s->stats, "tcp.rcv_discarded_bytes", seg->len);
 	tcp_reass_note_fin(tp, seg);
 	if (seg->len)
@@ -184,8 +184,8 @@ bool tcp_reass_insert(struct tcb *tp, struct tcp_seg *seg)
 		;
 	if (j == i && tp->nooo == TCP_OOO_MAX)
 		return false;
-	size_t off = tp->rcv.len + (seg->seq - tp->rcv_nxt);
-	size_t n = ring_write_at(&tp->rcv, off, seg->data, seg->len);
+	size_t off = tp->rcvbuf.len + (seg->seq - tp->rcv.nxt);
+	size_t n = ring_write_at(&tp->rcvbuf, off, seg->data, seg->len);
 	if (n == 0)
 		return false;
 	if (n < seg->len) {
@@ -210,18 +210,18 @@ bool tcp_reass_insert(struct tcb *tp, struct tcp_seg *seg)
 	return true;
 }
 
-/* Moves rcv_nxt over out-of-order ranges that now follow the in-order
+/* Moves rcv.nxt over out-of-order ranges that now follow the in-order
  * data (the bytes are already in the ring, just past its end). Returns
  * true if a range was taken (a hole was filled). */
 bool tcp_reass_advance(struct tcb *tp)
 {
 	bool filled = false;
 
-	while (tp->nooo > 0 && SEQ_LEQ(tp->ooo[0].start, tp->rcv_nxt)) {
-		if (SEQ_GT(tp->ooo[0].end, tp->rcv_nxt)) {
-			uint32_t n = tp->ooo[0].end - tp->rcv_nxt;
-			ring_extend(&tp->rcv, n);
-			tp->rcv_nxt += n;
+	while (tp->nooo > 0 && SEQ_LEQ(tp->ooo[0].start, tp->rcv.nxt)) {
+		if (SEQ_GT(tp->ooo[0].end, tp->rcv.nxt)) {
+			uint32_t n = tp->ooo[0].end - tp->rcv.nxt;
+			ring_extend(&tp->rcvbuf, n);
+			tp->rcv.nxt += n;
 			tp->bytes_received += n;
 		}
 		memmove(&tp->ooo[0], &tp->ooo[1], (size_t)(tp->nooo - 1) * sizeof(tp->ooo[0]));
@@ -241,7 +241,7 @@ bool tcp_reass_covers(const struct tcb *tp, uint32_t a, uint32_t b)
 }
 
 /* Notes the segment's FIN at its sequence number; the eighth step counts
- * it when rcv_nxt gets there (at once if the segment was in order). */
+ * it when rcv.nxt gets there (at once if the segment was in order). */
 void tcp_reass_note_fin(struct tcb *tp, const struct tcp_seg *seg)
 {
 	if (!(seg->flags & TCP_FLAG_FIN) || tp->fin_pending || tp->fin_rcvd)
@@ -265,26 +265,26 @@ void tcp_reass_sack_note(struct tcb *tp, uint32_t a, uint32_t b)
 			lo = tp->ooo[i].start;
 			hi = tp->ooo[i].end;
 		}
-	for (int i = 0; i < tp->nsack_recent; i++)
-		if (!SEQ_IN(tp->sack_recent[i].start, lo, hi) && k < TCP_MAX_SACK - 1)
-			tp->sack_recent[k++] = tp->sack_recent[i];
-	memmove(&tp->sack_recent[1], &tp->sack_recent[0], (size_t)k * sizeof(tp->sack_recent[0]));
-	tp->sack_recent[0].start = a;
-	tp->sack_recent[0].end = b;
-	tp->nsack_recent = k + 1;
+	for (int i = 0; i < tp->sack.nrecent; i++)
+		if (!SEQ_IN(tp->sack.recent[i].start, lo, hi) && k < TCP_MAX_SACK - 1)
+			tp->sack.recent[k++] = tp->sack.recent[i];
+	memmove(&tp->sack.recent[1], &tp->sack.recent[0], (size_t)k * sizeof(tp->sack.recent[0]));
+	tp->sack.recent[0].start = a;
+	tp->sack.recent[0].end = b;
+	tp->sack.nrecent = k + 1;
 }
 
-/* RFC 2883 4: data [a, b) arrived again (below rcv_nxt, or inside a range
+/* RFC 2883 4: data [a, b) arrived again (below rcv.nxt, or inside a range
  * held out of order): the next ACK reports it in its first SACK block (a
  * D-SACK), once. With SACK negotiated only (RFC 2883 has no option of its
  * own; Linux does the same). */
 void tcp_reass_dsack_note(struct tcb *tp, uint32_t a, uint32_t b)
 {
-	if (!tp->sack_ok || !SEQ_LT(a, b))
+	if (!tp->opt.sack_ok || !SEQ_LT(a, b))
 		return;
-	tp->dsack.start = a;
-	tp->dsack.end = b;
-	tp->dsack_pending = true;
+	tp->sack.dsack.start = a;
+	tp->sack.dsack.end = b;
+	tp->sack.dsack_pending = true;
 	tp->ack_now = true;
 }
 
@@ -310,13 +310,13 @@ void tcp_reass_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len)
 	bool used[TCP_OOO_MAX] = { false };
 	int n = 0;
 
-	if (!tp->sack_ok || (tp->nooo == 0 && !tp->dsack_pending))
+	if (!tp->opt.sack_ok || (tp->nooo == 0 && !tp->sack.dsack_pending))
 		return;
-	if (tp->dsack_pending) {
-		o->sack[n][0] = tp->dsack.start;
-		o->sack[n][1] = tp->dsack.end;
+	if (tp->sack.dsack_pending) {
+		o->sack[n][0] = tp->sack.dsack.start;
+		o->sack[n][1] = tp->sack.dsack.end;
 		n++;
-		int k = tcp_ooo_find(tp, tp->dsack.start);
+		int k = tcp_ooo_find(tp, tp->sack.dsack.start);
 		if (k >= 0) {
 			used[k] = true;
 			o->sack[n][0] = tp->ooo[k].start;
@@ -324,9 +324,9 @@ void tcp_reass_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len)
 			n++;
 		}
 	}
-	for (int i = 0; i < tp->nsack_recent + tp->nooo && n < TCP_MAX_SACK; i++) {
-		int k = i < tp->nsack_recent ? tcp_ooo_find(tp, tp->sack_recent[i].start)
-					     : i - tp->nsack_recent;
+	for (int i = 0; i < tp->sack.nrecent + tp->nooo && n < TCP_MAX_SACK; i++) {
+		int k = i < tp->sack.nrecent ? tcp_ooo_find(tp, tp->sack.recent[i].start)
+					     : i - tp->sack.nrecent;
 		if (k < 0 || used[k])
 			continue;
 		used[k] = true;
@@ -335,6 +335,6 @@ void tcp_reass_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len)
 		n++;
 	}
 	o->nsack = (uint8_t)n;
-	while (len > 0 && o->nsack > 0 && tcp_opts_len(o) - TCP_HDR_LEN + len > tp->snd_mss)
+	while (len > 0 && o->nsack > 0 && tcp_opts_len(o) - TCP_HDR_LEN + len > tp->opt.snd_mss)
 		o->nsack--;
 }

@@ -1,5 +1,5 @@
 /* TCP SACK, the sender's side (RFC 2018, RFC 6675): the scoreboard of
- * what the peer SACKed above snd_una, the pipe and NextSeg() of RFC 6675
+ * what the peer SACKed above snd.una, the pipe and NextSeg() of RFC 6675
  * with its rules 1-4 and the rescue retransmission, D-SACK reports (RFC
  * 2883), and the retransmissions of a SACK recovery watched for loss
  * (before RACK, as Linux's tcp_mark_lost_retrans). See tcp.h.
@@ -31,9 +31,9 @@ static void tcp_rxt_mark_lost(struct tcb *tp, uint32_t ack);
 /* Contract in tcp.h. */
 void tcp_sack_clear(struct tcb *tp)
 {
-	tp->nsacked = 0;
-	tp->nrxt = 0;
-	tp->undo_armed = false; /* a timeout is not undone by D-SACKs here */
+	tp->sack.nscoreboard = 0;
+	tp->rec.nrxt = 0;
+	tp->undo.armed = false; /* a timeout is not undone by D-SACKs here */
 }
 
 /* Adds [a, b) to the scoreboard, merging with the ranges it touches; the
@@ -44,36 +44,36 @@ static void tcp_sack_add(struct tcb *tp, uint32_t a, uint32_t b)
 {
 	int i = 0, j;
 
-	while (i < tp->nsacked && SEQ_LT(tp->sacked[i].end, a))
+	while (i < tp->sack.nscoreboard && SEQ_LT(tp->sack.scoreboard[i].end, a))
 		i++;
-	for (j = i; j < tp->nsacked && SEQ_LEQ(tp->sacked[j].start, b); j++) {
-		a = SEQ_MIN(a, tp->sacked[j].start);
-		b = SEQ_MAX(b, tp->sacked[j].end);
+	for (j = i; j < tp->sack.nscoreboard && SEQ_LEQ(tp->sack.scoreboard[j].start, b); j++) {
+		a = SEQ_MIN(a, tp->sack.scoreboard[j].start);
+		b = SEQ_MAX(b, tp->sack.scoreboard[j].end);
 	}
 	if (j == i) { /* touches nothing: a new range at i */
-		if (tp->nsacked == TCP_SACK_SCOREBOARD) {
-			if (i == tp->nsacked)
+		if (tp->sack.nscoreboard == TCP_SACK_SCOREBOARD) {
+			if (i == tp->sack.nscoreboard)
 				return;
-			tp->nsacked--;
+			tp->sack.nscoreboard--;
 		}
-		memmove(&tp->sacked[i + 1], &tp->sacked[i],
-			(size_t)(tp->nsacked - i) * sizeof(tp->sacked[0]));
-		tp->nsacked++;
+		memmove(&tp->sack.scoreboard[i + 1], &tp->sack.scoreboard[i],
+			(size_t)(tp->sack.nscoreboard - i) * sizeof(tp->sack.scoreboard[0]));
+		tp->sack.nscoreboard++;
 	} else { /* ranges i..j-1 become one */
-		memmove(&tp->sacked[i + 1], &tp->sacked[j],
-			(size_t)(tp->nsacked - j) * sizeof(tp->sacked[0]));
-		tp->nsacked -= j - i - 1;
+		memmove(&tp->sack.scoreboard[i + 1], &tp->sack.scoreboard[j],
+			(size_t)(tp->sack.nscoreboard - j) * sizeof(tp->sack.scoreboard[0]));
+		tp->sack.nscoreboard -= j - i - 1;
 	}
-	tp->sacked[i].start = a;
-	tp->sacked[i].end = b;
+	tp->sack.scoreboard[i].start = a;
+	tp->sack.scoreboard[i].end = b;
 }
 
 /* Bytes the scoreboard holds. */
 static uint32_t tcp_sack_bytes(const struct tcb *tp)
 {
 	uint32_t n = 0;
-	for (int i = 0; i < tp->nsacked; i++)
-		n += tp->sacked[i].end - tp->sacked[i].start;
+	for (int i = 0; i < tp->sack.nscoreboard; i++)
+		n += tp->sack.scoreboard[i].end - tp->sack.scoreboard[i].start;
 	return n;
 }
 
@@ -90,12 +90,12 @@ static bool tcp_is_dsack(const struct tcp_seg *seg)
 }
 
 /* Contract in tcp.h. RFC 2018 3: each block is [left, right); one that
- * lies at or below snd_una (old news) or reaches past what we sent is
+ * lies at or below snd.una (old news) or reaches past what we sent is
  * ignored. A D-SACK first (RFC 2883) is counted (`tcp.dsack_received`)
  * and adds nothing to the scoreboard. */
 bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 {
-	if (!tp->sack_ok || seg->opt.nsack == 0)
+	if (!tp->opt.sack_ok || seg->opt.nsack == 0)
 		return false;
 	uint32_t before = tcp_sack_bytes(tp);
 	for (int i = 0; i < seg->opt.nsack && i < TCP_MAX_SACK; i++) {
@@ -105,47 +105,47 @@ bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg)
 			tcp_dsack_received(tp, a, b);
 			continue;
 		}
-		if (!SEQ_LT(a, b) || SEQ_LEQ(b, seg->ack) || SEQ_LEQ(b, tp->snd_una) ||
-		    SEQ_GT(b, tp->snd_max)) {
+		if (!SEQ_LT(a, b) || SEQ_LEQ(b, seg->ack) || SEQ_LEQ(b, tp->snd.una) ||
+		    SEQ_GT(b, tp->snd.max)) {
 			stats_inc(&tp->s->stats, "tcp.sack_blocks_ignored");
 			continue;
 		}
-		tcp_sack_add(tp, SEQ_MAX(a, tp->snd_una), b);
+		tcp_sack_add(tp, SEQ_MAX(a, tp->snd.una), b);
 	}
 	bool news = tcp_sack_bytes(tp) != before;
-	if (news && tp->sack_recovery)
+	if (news && tp->rec.sack_recovery)
 		tcp_rxt_mark_lost(tp, seg->ack);
 	return news;
 }
 
-/* Drops what snd_una passed from the scoreboard (after an ACK of new data). */
+/* Drops what snd.una passed from the scoreboard (after an ACK of new data). */
 void tcp_sack_trim(struct tcb *tp)
 {
 	int k = 0;
-	for (int i = 0; i < tp->nsacked; i++) {
-		if (SEQ_LEQ(tp->sacked[i].end, tp->snd_una))
+	for (int i = 0; i < tp->sack.nscoreboard; i++) {
+		if (SEQ_LEQ(tp->sack.scoreboard[i].end, tp->snd.una))
 			continue;
-		tp->sacked[k] = tp->sacked[i];
-		if (SEQ_LT(tp->sacked[k].start, tp->snd_una))
-			tp->sacked[k].start = tp->snd_una;
+		tp->sack.scoreboard[k] = tp->sack.scoreboard[i];
+		if (SEQ_LT(tp->sack.scoreboard[k].start, tp->snd.una))
+			tp->sack.scoreboard[k].start = tp->snd.una;
 		k++;
 	}
-	tp->nsacked = k;
+	tp->sack.nscoreboard = k;
 }
 
-/* Drops from the retransmission records what snd_una passed. */
+/* Drops from the retransmission records what snd.una passed. */
 void tcp_rxt_trim(struct tcb *tp)
 {
 	int k = 0;
-	for (int i = 0; i < tp->nrxt; i++) {
-		if (SEQ_LEQ(tp->rxt[i].end, tp->snd_una))
+	for (int i = 0; i < tp->rec.nrxt; i++) {
+		if (SEQ_LEQ(tp->rec.rxt[i].end, tp->snd.una))
 			continue;
-		tp->rxt[k] = tp->rxt[i];
-		if (SEQ_LT(tp->rxt[k].start, tp->snd_una))
-			tp->rxt[k].start = tp->snd_una;
+		tp->rec.rxt[k] = tp->rec.rxt[i];
+		if (SEQ_LT(tp->rec.rxt[k].start, tp->snd.una))
+			tp->rec.rxt[k].start = tp->snd.una;
 		k++;
 	}
-	tp->nrxt = k;
+	tp->rec.nrxt = k;
 }
 
 /* RFC 6675 4 IsLost(SeqNum): true if DupThresh SACKed ranges lie above
@@ -155,21 +155,21 @@ bool tcp_sack_is_lost(const struct tcb *tp, uint32_t seq)
 	uint32_t bytes = 0;
 	int ranges = 0;
 
-	for (int i = tp->nsacked - 1; i >= 0 && SEQ_GT(tp->sacked[i].end, seq); i--) {
-		uint32_t a = SEQ_MAX(tp->sacked[i].start, seq + 1);
-		bytes += tp->sacked[i].end - a;
+	for (int i = tp->sack.nscoreboard - 1; i >= 0 && SEQ_GT(tp->sack.scoreboard[i].end, seq); i--) {
+		uint32_t a = SEQ_MAX(tp->sack.scoreboard[i].start, seq + 1);
+		bytes += tp->sack.scoreboard[i].end - a;
 		ranges++;
 	}
-	return ranges >= TCP_DUPTHRESH || bytes > (TCP_DUPTHRESH - 1) * (uint32_t)tp->snd_mss;
+	return ranges >= TCP_DUPTHRESH || bytes > (TCP_DUPTHRESH - 1) * (uint32_t)tp->opt.snd_mss;
 }
 
 /* The hole (not SACKed) that starts at or after seq: its bounds in
- * [*a, *b), b at most snd_max. False if there is none. */
+ * [*a, *b), b at most snd.max. False if there is none. */
 static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b)
 {
-	for (int i = 0; i <= tp->nsacked; i++) {
-		uint32_t h0 = i == 0 ? tp->snd_una : tp->sacked[i - 1].end;
-		uint32_t h1 = i == tp->nsacked ? tp->snd_max : tp->sacked[i].start;
+	for (int i = 0; i <= tp->sack.nscoreboard; i++) {
+		uint32_t h0 = i == 0 ? tp->snd.una : tp->sack.scoreboard[i - 1].end;
+		uint32_t h1 = i == tp->sack.nscoreboard ? tp->snd.max : tp->sack.scoreboard[i].start;
 		if (SEQ_LT(seq, h0))
 			seq = h0;
 		if (SEQ_LT(seq, h1)) {
@@ -187,46 +187,46 @@ static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint3
  * for S2 > HighRxt), so a retransmission that is lost too waits for the
  * RTO. The scoreboard can tell sooner, as Linux did with
  * tcp_mark_lost_retrans() before RACK (RFC 8985 does the same with time):
- * each retransmission is recorded with snd_max when it went (its mark);
+ * each retransmission is recorded with snd.max when it went (its mark);
  * once the peer SACKs a byte at or past the mark, data sent after the
  * retransmission arrived and the retransmission did not, so, with no
  * reordering, it was lost. It no longer counts in the pipe and goes again
  * before any other hole. Only new data sent after a retransmission can
  * show it lost: a recovery that sends none still needs the RTO. */
 
-/* The end of the highest SACKed range (snd_una with none). */
+/* The end of the highest SACKed range (snd.una with none). */
 static uint32_t tcp_sack_high(const struct tcb *tp)
 {
-	return tp->nsacked ? tp->sacked[tp->nsacked - 1].end : tp->snd_una;
+	return tp->sack.nscoreboard ? tp->sack.scoreboard[tp->sack.nscoreboard - 1].end : tp->snd.una;
 }
 
 /* Forgets retransmission record i. */
 static void tcp_rxt_remove(struct tcb *tp, int i)
 {
-	memmove(&tp->rxt[i], &tp->rxt[i + 1], (size_t)(tp->nrxt - i - 1) * sizeof(tp->rxt[0]));
-	tp->nrxt--;
+	memmove(&tp->rec.rxt[i], &tp->rec.rxt[i + 1], (size_t)(tp->rec.nrxt - i - 1) * sizeof(tp->rec.rxt[0]));
+	tp->rec.nrxt--;
 }
 
 /* Records that [a, b) was retransmitted in SACK recovery, now. With the
  * table full it is not recorded: if lost, the RTO repairs it. */
 void tcp_rxt_note(struct tcb *tp, uint32_t a, uint32_t b)
 {
-	if (!tp->sack_recovery || tp->nrxt == TCP_RXT_RECORDS || !SEQ_LT(a, b))
+	if (!tp->rec.sack_recovery || tp->rec.nrxt == TCP_RXT_RECORDS || !SEQ_LT(a, b))
 		return;
-	tp->rxt[tp->nrxt++] = (struct tcp_rxt){ .start = a, .end = b, .mark = tp->snd_max };
+	tp->rec.rxt[tp->rec.nrxt++] = (struct tcp_rxt){ .start = a, .end = b, .mark = tp->snd.max };
 }
 
 /* True if seq lies in a retransmission found lost and not sent again. */
 static bool tcp_rxt_lost_at(const struct tcb *tp, uint32_t seq)
 {
-	for (int i = 0; i < tp->nrxt; i++)
-		if (tp->rxt[i].lost && SEQ_IN(seq, tp->rxt[i].start, tp->rxt[i].end))
+	for (int i = 0; i < tp->rec.nrxt; i++)
+		if (tp->rec.rxt[i].lost && SEQ_IN(seq, tp->rec.rxt[i].start, tp->rec.rxt[i].end))
 			return true;
 	return false;
 }
 
 /* After new SACK information in SACK recovery (the ACK that brought it
- * acknowledges up to ack, which snd_una has not reached yet): a
+ * acknowledges up to ack, which snd.una has not reached yet): a
  * retransmission whose mark the highest SACKed byte passed is lost if some
  * byte of it is neither acknowledged by that ACK nor SACKed (counted in
  * tcp.lost_retransmit), delivered if all are. */
@@ -234,8 +234,8 @@ static void tcp_rxt_mark_lost(struct tcb *tp, uint32_t ack)
 {
 	uint32_t high = tcp_sack_high(tp), a, b;
 
-	for (int i = 0; i < tp->nrxt; i++) {
-		struct tcp_rxt *r = &tp->rxt[i];
+	for (int i = 0; i < tp->rec.nrxt; i++) {
+		struct tcp_rxt *r = &tp->rec.rxt[i];
 		if (r->lost || !SEQ_GT(high, r->mark))
 			continue;
 		uint32_t from = SEQ_GT(ack, r->start) ? ack : r->start;
@@ -264,8 +264,8 @@ static bool tcp_rxt_next(struct tcb *tp, uint32_t *seq, uint32_t *len, int *idx)
 	uint32_t a, b;
 	int best = -1;
 
-	for (int i = 0; i < tp->nrxt; i++) {
-		struct tcp_rxt *r = &tp->rxt[i];
+	for (int i = 0; i < tp->rec.nrxt; i++) {
+		struct tcp_rxt *r = &tp->rec.rxt[i];
 		if (!r->lost)
 			continue;
 		if (!tcp_sack_hole(tp, r->start, &a, &b) || !SEQ_LT(a, r->end)) {
@@ -283,21 +283,21 @@ static bool tcp_rxt_next(struct tcb *tp, uint32_t *seq, uint32_t *len, int *idx)
 }
 
 /* RFC 6675 4 SetPipe(): the bytes estimated in the network. Every byte of
- * [snd_una, snd_max) not SACKed counts once unless it is lost, and once
+ * [snd.una, snd.max) not SACKed counts once unless it is lost, and once
  * more if it was retransmitted (below HighRxt) and that retransmission is
  * not known lost. Walked one segment at a time, as the RFC's IsLost is
  * asked per segment. */
 uint32_t tcp_sack_pipe(const struct tcb *tp)
 {
-	uint32_t pipe = 0, a, b, seq = tp->snd_una;
+	uint32_t pipe = 0, a, b, seq = tp->snd.una;
 	uint32_t mss = tcp_seg_size(tp);
 
 	while (tcp_sack_hole(tp, seq, &a, &b)) {
 		uint32_t end = SEQ_LT(a + mss, b) ? a + mss : b;
 		if (!tcp_sack_is_lost(tp, a))
 			pipe += end - a;
-		if (SEQ_LT(a, tp->high_rxt) && !tcp_rxt_lost_at(tp, a))
-			pipe += SEQ_MIN(end, tp->high_rxt) - a;
+		if (SEQ_LT(a, tp->rec.high_rxt) && !tcp_rxt_lost_at(tp, a))
+			pipe += SEQ_MIN(end, tp->rec.high_rxt) - a;
 		seq = end;
 	}
 	return pipe;
@@ -312,9 +312,9 @@ static bool tcp_sack_next_seg(const struct tcb *tp, uint32_t *seq, uint32_t *len
 {
 	uint32_t a, b;
 
-	if (tp->nsacked == 0 || !tcp_sack_hole(tp, SEQ_MAX(tp->high_rxt, tp->snd_una), &a, &b))
+	if (tp->sack.nscoreboard == 0 || !tcp_sack_hole(tp, SEQ_MAX(tp->rec.high_rxt, tp->snd.una), &a, &b))
 		return false;
-	if (!SEQ_LT(a, tp->sacked[tp->nsacked - 1].start) || (lost && !tcp_sack_is_lost(tp, a)))
+	if (!SEQ_LT(a, tp->sack.scoreboard[tp->sack.nscoreboard - 1].start) || (lost && !tcp_sack_is_lost(tp, a)))
 		return false;
 	*seq = a;
 	*len = min_u32(b - a, tcp_seg_size(tp));
@@ -347,21 +347,21 @@ void tcp_sack_retransmit_holes(struct tcb *tp)
 		if (!again && !tcp_sack_next_seg(tp, &seq, &len, true))
 			break;
 		uint32_t off = seq - tcp_data_seq(tp);
-		if (off >= tp->snd.len)
+		if (off >= tp->sndbuf.len)
 			break;
-		len = min_u32(len, (uint32_t)tp->snd.len - off);
+		len = min_u32(len, (uint32_t)tp->sndbuf.len - off);
 		tcp_sack_trace_rexmit(tp, again ? "lost retransmission" : "hole", seq, len, pipe);
 		if (tcp_send_seg(tp, seq, TCP_FLAG_ACK, len) == -ENOBUFS)
 			break;
 		tcp_count_rexmit(tp, len);
 		stats_inc(&tp->s->stats, "tcp.sack_retransmits");
 		if (again) {
-			tp->rxt[k].start = seq + len; /* the rest of it, if any, next */
-			if (!SEQ_LT(tp->rxt[k].start, tp->rxt[k].end))
+			tp->rec.rxt[k].start = seq + len; /* the rest of it, if any, next */
+			if (!SEQ_LT(tp->rec.rxt[k].start, tp->rec.rxt[k].end))
 				tcp_rxt_remove(tp, k);
 			stats_inc(&tp->s->stats, "tcp.lost_retransmit_resent");
 		} else {
-			tp->high_rxt = seq + len;
+			tp->rec.high_rxt = seq + len;
 		}
 		tcp_rxt_note(tp, seq, seq + len);
 		pipe = tcp_sack_pipe(tp);
@@ -376,10 +376,10 @@ void tcp_sack_retransmit_holes(struct tcb *tp)
  * and whether the FIN goes with it. */
 static bool tcp_sack_rescue_seg(const struct tcb *tp, uint32_t *seq, uint32_t *len, bool *fin)
 {
-	uint32_t a, b, ha = 0, hb = 0, from = tp->snd_una;
+	uint32_t a, b, ha = 0, hb = 0, from = tp->snd.una;
 	bool any = false;
 
-	if (tp->rescue_set && !SEQ_GT(tp->snd_una, tp->rescue_rxt))
+	if (tp->rec.rescue_set && !SEQ_GT(tp->snd.una, tp->rec.rescue_rxt))
 		return false;
 	while (tcp_sack_hole(tp, from, &a, &b)) { /* the highest hole */
 		ha = a;
@@ -387,11 +387,11 @@ static bool tcp_sack_rescue_seg(const struct tcb *tp, uint32_t *seq, uint32_t *l
 		any = true;
 		from = b;
 	}
-	if (!any || !SEQ_GT(hb, tp->high_rxt) || !SEQ_GT(hb, tp->snd_una))
+	if (!any || !SEQ_GT(hb, tp->rec.high_rxt) || !SEQ_GT(hb, tp->snd.una))
 		return false;
-	*fin = tcp_fin_outstanding(tp) && hb == tp->snd_max;
+	*fin = tcp_fin_outstanding(tp) && hb == tp->snd.max;
 	uint32_t dend = hb - (*fin ? 1 : 0);
-	uint32_t dend_max = tcp_data_seq(tp) + (uint32_t)tp->snd.len;
+	uint32_t dend_max = tcp_data_seq(tp) + (uint32_t)tp->sndbuf.len;
 	if (SEQ_GT(dend, dend_max))
 		dend = dend_max;
 	uint32_t l = SEQ_GT(dend, ha) ? min_u32(dend - ha, tcp_seg_size(tp)) : 0;
@@ -416,23 +416,23 @@ void tcp_sack_send_rules_3_4(struct tcb *tp)
 	while (pipe + tcp_seg_size(tp) <= tp->cwnd) {
 		if (tcp_sack_next_seg(tp, &seq, &len, false)) {
 			uint32_t off = seq - tcp_data_seq(tp);
-			if (off >= tp->snd.len)
+			if (off >= tp->sndbuf.len)
 				break;
-			len = min_u32(len, (uint32_t)tp->snd.len - off);
+			len = min_u32(len, (uint32_t)tp->sndbuf.len - off);
 			tcp_sack_trace_rexmit(tp, "hole not yet lost (rule 3)", seq, len, pipe);
 			if (tcp_send_seg(tp, seq, TCP_FLAG_ACK, len) == -ENOBUFS)
 				break;
 			tcp_count_rexmit(tp, len);
 			stats_inc(&tp->s->stats, "tcp.sack_retransmits");
 			stats_inc(&tp->s->stats, "tcp.sack_rule3");
-			tp->high_rxt = seq + len;
+			tp->rec.high_rxt = seq + len;
 			tcp_rxt_note(tp, seq, seq + len);
 			pipe = tcp_sack_pipe(tp);
 			continue;
 		}
 		if (!tcp_sack_rescue_seg(tp, &seq, &len, &fin))
 			break;
-		bool last = seq + len == tcp_data_seq(tp) + (uint32_t)tp->snd.len;
+		bool last = seq + len == tcp_data_seq(tp) + (uint32_t)tp->sndbuf.len;
 		tcp_sack_trace_rexmit(tp, fin ? "rescue (rule 4) with FIN" : "rescue (rule 4)", seq, len,
 				      pipe);
 		if (tcp_send_seg(tp, seq, TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0) |
@@ -440,37 +440,37 @@ void tcp_sack_send_rules_3_4(struct tcb *tp)
 			break;
 		tcp_count_rexmit(tp, len + (fin ? 1 : 0));
 		stats_inc(&tp->s->stats, "tcp.sack_rescue");
-		tp->rescue_rxt = tp->recover;
-		tp->rescue_set = true;
+		tp->rec.rescue_rxt = tp->rec.recover;
+		tp->rec.rescue_set = true;
 		break;
 	}
 	tcp_rexmt_arm(tp);
 }
 
-/* RFC 6675 5.1: after a timeout sending goes back to snd_una (go-back-N)
+/* RFC 6675 5.1: after a timeout sending goes back to snd.una (go-back-N)
  * with the scoreboard cleared, but the peer's ACKs since then rebuild it
  * from the out-of-order data it still holds, and what they SACK is not
- * sent again: snd_nxt jumps over a SACKed range it reaches. Returns the
- * bytes from snd_nxt to the next SACKed range (UINT32_MAX if none), the
+ * sent again: snd.nxt jumps over a SACKed range it reaches. Returns the
+ * bytes from snd.nxt to the next SACKed range (UINT32_MAX if none), the
  * most the next segment may carry. */
 uint32_t tcp_sack_skip(struct tcb *tp)
 {
-	if (!SEQ_LT(tp->snd_nxt, tp->snd_max))
+	if (!SEQ_LT(tp->snd.nxt, tp->snd.max))
 		return UINT32_MAX;
-	for (int i = 0; i < tp->nsacked; i++) {
-		const struct tcp_range *r = &tp->sacked[i];
-		if (SEQ_LEQ(r->end, tp->snd_nxt))
+	for (int i = 0; i < tp->sack.nscoreboard; i++) {
+		const struct tcp_range *r = &tp->sack.scoreboard[i];
+		if (SEQ_LEQ(r->end, tp->snd.nxt))
 			continue;
-		if (SEQ_GT(r->start, tp->snd_nxt))
-			return r->start - tp->snd_nxt;
-		stats_add(&tp->s->stats, "tcp.sack_skipped_bytes", r->end - tp->snd_nxt);
+		if (SEQ_GT(r->start, tp->snd.nxt))
+			return r->start - tp->snd.nxt;
+		stats_add(&tp->s->stats, "tcp.sack_skipped_bytes", r->end - tp->snd.nxt);
 		if (tp->s->trace) {
 			char name[128];
 			TRACE(tp->s, "tcp %s resending after timeout: skip SACKed seq %u to %u",
-			      tcb_str(tp, name, sizeof(name)), tp->snd_nxt - tp->iss,
+			      tcb_str(tp, name, sizeof(name)), tp->snd.nxt - tp->iss,
 			      r->end - tp->iss);
 		}
-		tp->snd_nxt = r->end;
+		tp->snd.nxt = r->end;
 	}
 	return UINT32_MAX;
 }
