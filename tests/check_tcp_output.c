@@ -1,4 +1,4 @@
-/* TCP sending (tcp_output.c, tcp_cc.c), script style: a control block in a
+/* TCP sending (tcp_output.c, tcp_ack.c, tcp_sack.c, tcp_cc.c), script style: a control block in a
  * state, bytes queued in its send ring, then the exact segments the host
  * sends. Segmentation at the MSS, the usable window min(snd_wnd, cwnd),
  * Nagle, sender and receiver SWS avoidance, the FIN after the data, the
