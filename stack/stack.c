@@ -210,8 +210,8 @@ static void memory_dump(struct stack *s, FILE *out)
 			for (const struct tcb *tp = pass ? t->hash[i] : t->listeners; tp; tp = tp->hash_next) {
 				tcbs++;
 				socks += tp->so != NULL;
-				snd += tp->snd.cap;
-				rcv += tp->rcv.cap;
+				snd += tp->sndbuf.cap;
+				rcv += tp->rcvbuf.cap;
 			}
 	size_t tcb_bytes = tcbs * sizeof(struct tcb), sock_bytes = socks * sizeof(struct socket);
 	fprintf(out, "tcp.tcbs %zu\n", tcbs);

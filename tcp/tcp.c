@@ -65,11 +65,11 @@ struct tcb *tcb_new(struct stack *s)
 	tp->s = s;
 	tp->state = TCP_CLOSED;
 	tp->family = AF_INET;
-	ring_init(&tp->snd, TCP_DEFAULT_SNDBUF);
-	ring_init(&tp->rcv, TCP_DEFAULT_RCVBUF);
-	tp->snd_mss = TCP_DEFAULT_MSS;
-	tp->rcv_mss = TCP_DEFAULT_MSS;
-	tp->rto = TCP_RTO_INITIAL_US;
+	ring_init(&tp->sndbuf, TCP_DEFAULT_SNDBUF);
+	ring_init(&tp->rcvbuf, TCP_DEFAULT_RCVBUF);
+	tp->opt.snd_mss = TCP_DEFAULT_MSS;
+	tp->opt.rcv_mss = TCP_DEFAULT_MSS;
+	tp->rtt.rto = TCP_RTO_INITIAL_US;
 	tp->cc = s->tcp.cc_default;
 	tp->ssthresh = UINT32_MAX; /* RFC 5681 3.1: "arbitrarily high" at first */
 	tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl = TCP_NO_TIMER;
@@ -222,8 +222,8 @@ void tcb_free(struct tcb *tp)
 		if (tp->family == AF_INET6)
 			s->tcp.port_refs6[tp->lport]--;
 	}
-	ring_free(&tp->snd);
-	ring_free(&tp->rcv);
+	ring_free(&tp->sndbuf);
+	ring_free(&tp->rcvbuf);
 	tcp_trace_close(tp);
 	if (tp->so)
 		tp->so->proto = NULL;
@@ -362,7 +362,7 @@ void tcp_drop(struct tcb *tp, int err)
 	if (tp->state == TCP_TIME_WAIT)
 		tp->s->tcp.time_wait--;
 	tp->state = TCP_CLOSED;
-	ring_drop(&tp->snd, tp->snd.len);
+	ring_drop(&tp->sndbuf, tp->sndbuf.len);
 	tp->nooo = 0;
 }
 
@@ -395,15 +395,15 @@ void tcp_dump(struct stack *s, FILE *out)
 					snprintf(r, sizeof(r), v6 ? "[%s]:%u" : "%s:%u",
 						 ipaddr_ntop(&tp->raddr, a, sizeof(a)), tp->rport);
 				fprintf(out, "%-12s %7zu %7zu %-21s %-21s", tcp_state_name[tp->state],
-					tp->state == TCP_LISTEN ? (size_t)tp->naccept : tp->rcv.len,
-					tp->state == TCP_LISTEN ? (size_t)tp->backlog : tp->snd.len, l, r);
+					tp->state == TCP_LISTEN ? (size_t)tp->naccept : tp->rcvbuf.len,
+					tp->state == TCP_LISTEN ? (size_t)tp->backlog : tp->sndbuf.len, l, r);
 				if (tp->state != TCP_LISTEN)
 					fprintf(out, " snd_una %u snd_nxt %u rcv_nxt %u snd_wnd %u rcv_wnd %u"
 						" mss %u rtt %.1f/%.1f ms rto %.0f ms retrans %" PRIu64
 						" cwnd %u ssthresh %u%s",
-						tp->snd_una - tp->iss, tp->snd_nxt - tp->iss,
-						tp->rcv_nxt - tp->irs, tp->snd_wnd, tp->rcv_wnd, tp->snd_mss,
-						tp->srtt / 1000.0, tp->rttvar / 1000.0, tp->rto / 1000.0,
+						tp->snd.una - tp->iss, tp->snd.nxt - tp->iss,
+						tp->rcv.nxt - tp->irs, tp->snd.wnd, tp->rcv.wnd, tp->opt.snd_mss,
+						tp->rtt.srtt / 1000.0, tp->rtt.rttvar / 1000.0, tp->rtt.rto / 1000.0,
 						tp->retransmits, tp->cwnd,
 						tp->ssthresh == UINT32_MAX ? 0 : tp->ssthresh,
 						tp->so ? "" : " orphan");

@@ -1,11 +1,19 @@
 /* TCP (RFC 9293): the connection control block, the connection table, and
  * the functions the parts of tcp/ offer each other.
  *
+ *   tcp_fsm.h     the states and the table of what each allows
  *   tcp_codec.c   segment header and options: parse and emit, checksum
  *   tcp.c         control blocks, the 4-tuple hash, ISNs (RFC 6528), states
  *   tcp_input.c   SEGMENT ARRIVES (RFC 9293 3.10.7), one function per step
- *   tcp_output.c  sending: segmentation, windows, Nagle, SWS, ACKs, RSTs,
- *                 retransmission, RTT (RFC 6298), the congestion hooks
+ *   tcp_reass.c   the receiver's data (seventh step): in order, out of order
+ *                 (held in the receive ring, a FIN too), delayed ACKs, the
+ *                 SACK blocks we send
+ *   tcp_output.c  sending: segmentation, windows, Nagle, SWS, ACKs, SYNs, RSTs
+ *   tcp_sack.c    the sender's SACK scoreboard (RFC 2018, RFC 6675), lost
+ *                 retransmissions
+ *   tcp_ack.c     the sender's ACK processing: RTT and RTO (RFC 6298),
+ *                 retransmission, fast retransmit and recovery (RFC 5681,
+ *                 6582, 6675), undo (RFC 3708), tail loss probes (RFC 8985)
  *   tcp_timer.c   the timer heap: retransmission, persist, delayed ACK,
  *                 keepalive, TIME-WAIT, connection establishment
  *   tcp_socket.c  the socket operations (listen, accept, connect, send...)
@@ -24,6 +32,7 @@
 #include "ip/ip.h"
 #include "stack/ring.h"
 #include "tcp/tcp_codec.h"
+#include "tcp/tcp_fsm.h"
 #include "tcp/tcp_seq.h"
 
 struct stack;
@@ -31,25 +40,6 @@ struct netif;
 struct pkt;
 struct socket;
 struct tcb;
-
-/* RFC 9293 3.3.2: the states, in the RFC's order. */
-enum tcp_state {
-	TCP_CLOSED = 0,
-	TCP_LISTEN,
-	TCP_SYN_SENT,
-	TCP_SYN_RECEIVED,
-	TCP_ESTABLISHED,
-	TCP_FIN_WAIT_1,
-	TCP_FIN_WAIT_2,
-	TCP_CLOSE_WAIT,
-	TCP_CLOSING,
-	TCP_LAST_ACK,
-	TCP_TIME_WAIT,
-	TCP_NSTATES
-};
-
-/* "CLOSED", "LISTEN", ... "TIME-WAIT", spelled as in the RFC. */
-extern const char *const tcp_state_name[TCP_NSTATES];
 
 /* ---- limits and defaults --------------------------------------------- */
 
@@ -141,6 +131,15 @@ struct tcp_range {
 	uint32_t start, end;
 };
 
+/* The connection control block (RFC 9293 3.3.1 "Transmission Control
+ * Block"). Its fields come in groups, each a sub-struct named for what it
+ * holds, so the code reads like the RFCs: tp->sndbuf.una is SND.UNA,
+ * tp->rcvbuf.nxt is RCV.NXT, tp->rtt.rtt.srtt is RFC 6298's SRTT. Groups, in
+ * order: identity; the RFC 9293 sequence variables (snd, rcv); the byte
+ * rings (sndbuf, rcvbuf) and the out-of-order ranges held in rcvbuf; what
+ * the app asked for; ACK state; negotiated options (opt); RTT and RTO
+ * (rtt); tail loss probes (tlp); congestion control; loss recovery (rec);
+ * undo (undo); SACK (sack); timers (t_*); a listener's queues; statistics. */
 struct tcb {
 	enum tcp_state state;
 	struct stack *s;
@@ -151,34 +150,31 @@ struct tcb {
 	struct ipaddr laddr, raddr;
 	uint16_t lport, rport;
 
-	/* RFC 9293 3.3.1: send sequence variables */
+	/* RFC 9293 3.3.1: the initial sequence numbers, ISS and IRS */
 	uint32_t iss;                 /* initial send sequence number */
-	uint32_t snd_una;             /* oldest unacknowledged */
-	uint32_t snd_nxt;             /* next to send */
-	uint32_t snd_max;             /* highest sequence number sent + 1 (snd_nxt can go back on RTO) */
-	uint32_t snd_wnd;             /* peer's window, scaled */
-	uint32_t max_sndwnd;          /* largest window the peer offered (sender SWS, RFC 1122 4.2.3.4) */
-	uint32_t snd_wl1, snd_wl2;    /* segment seq and ack of the last window update */
-	uint32_t snd_up;
-	/* RFC 9293 3.3.1: receive sequence variables */
 	uint32_t irs;                 /* initial receive sequence number */
-	uint32_t rcv_nxt;             /* next expected */
-	uint32_t rcv_wnd;             /* window we offer */
-	uint32_t rcv_adv;             /* rcv_nxt + window at our last advertisement: never move it left (3.8.6.2.2) */
-	uint32_t rcv_up;
+	/* RFC 9293 3.3.1: send sequence variables, SND.UNA is snd.una */
+	struct {
+		uint32_t una;         /* oldest unacknowledged */
+		uint32_t nxt;         /* next to send */
+		uint32_t max;         /* highest sequence number sent + 1 (snd.nxt can go back on RTO) */
+		uint32_t wnd;         /* peer's window, scaled */
+		uint32_t max_wnd;     /* largest window the peer offered (sender SWS, RFC 1122 4.2.3.4) */
+		uint32_t wl1, wl2;    /* segment seq and ack of the last window update */
+		uint32_t up;
+	} snd;
+	/* RFC 9293 3.3.1: receive sequence variables, RCV.NXT is rcv.nxt */
+	struct {
+		uint32_t nxt;         /* next expected */
+		uint32_t wnd;         /* window we offer */
+		uint32_t adv;         /* rcv.nxt + window at our last advertisement: never move it left (3.8.6.2.2) */
+		uint32_t up;
+	} rcv;
 
-	/* negotiated options */
-	uint16_t snd_mss;             /* largest segment we send (peer's MSS, our MTU) */
-	uint16_t rcv_mss;             /* MSS we announced */
-	uint8_t snd_wscale;           /* shift applied to windows the peer sends */
-	uint8_t rcv_wscale;           /* shift applied to windows we send */
-	bool ws_ok, ts_ok, sack_ok;   /* window scale, timestamps, SACK negotiated */
-	uint32_t ts_recent;           /* RFC 7323 4.3: latest timestamp to echo */
-	int64_t ts_recent_time;
-
-	/* buffers: snd holds the bytes from snd_una on (sent or not); rcv holds
-	 * in-order bytes the app has not read, then out-of-order ranges */
-	struct ring snd, rcv;
+	/* buffers: sndbuf holds the bytes from snd.una on (sent or not);
+	 * rcvbuf holds in-order bytes the app has not read, then out-of-order
+	 * ranges (tcp_reass.c) */
+	struct ring sndbuf, rcvbuf;
 	struct tcp_range ooo[TCP_OOO_MAX];
 	int nooo;
 	bool fin_pending;             /* the peer's FIN arrived (maybe out of order) at fin_seq, not yet counted */
@@ -186,7 +182,7 @@ struct tcb {
 
 	/* what the app asked for */
 	bool fin_queued;              /* close()/shutdown(SHUT_WR): send FIN after the data */
-	bool fin_rcvd;                /* the peer's FIN arrived (rcv_nxt counts it) */
+	bool fin_rcvd;                /* the peer's FIN arrived (rcv.nxt counts it) */
 	bool rd_shut;                 /* shutdown(SHUT_RD) */
 	bool nodelay;                 /* TCP_NODELAY: no Nagle */
 	bool keepalive;               /* SO_KEEPALIVE */
@@ -195,63 +191,90 @@ struct tcb {
 	bool ack_now;                 /* send an ACK at the end of input processing */
 	int delack_segs;              /* full segments received since our last ACK */
 
+	/* negotiated options */
+	struct {
+		uint16_t snd_mss;     /* largest segment we send (peer's MSS, our MTU) */
+		uint16_t rcv_mss;     /* MSS we announced */
+		uint8_t snd_wscale;   /* shift applied to windows the peer sends */
+		uint8_t rcv_wscale;   /* shift applied to windows we send */
+		bool ws_ok, ts_ok, sack_ok; /* window scale, timestamps, SACK negotiated */
+		uint32_t ts_recent;   /* RFC 7323 4.3: latest timestamp to echo */
+		int64_t ts_recent_time;
+	} opt;
+
 	/* RFC 6298: round-trip time and retransmission timeout, microseconds */
-	int64_t srtt, rttvar, rto;
-	bool rtt_valid;               /* srtt/rttvar hold a measurement */
-	int64_t rtt_last;             /* the latest RTT sample (us) */
-	bool rtt_fresh;               /* the ACK being processed gave rtt_last (HyStart++ counts them) */
-	uint32_t rtt_seq;             /* segment being timed (Karn: only if never retransmitted) */
-	int64_t rtt_start;            /* 0 = not timing */
-	int backoff;                  /* consecutive RTO expiries */
-	int retries;                  /* retransmissions of the current oldest segment */
-	int64_t rexmt_first;          /* when the timer first retransmitted it (retries 0 -> 1) */
-	bool tlp_armed;               /* t_rexmt is a tail loss probe's time, not the RTO (RFC 8985 7) */
-	bool tlp_out;                 /* a probe was sent and not yet acknowledged */
-	uint32_t tlp_high;            /* snd_max when it was sent */
+	struct {
+		int64_t srtt, rttvar, rto;
+		bool valid;           /* srtt/rttvar hold a measurement */
+		int64_t last;         /* the latest RTT sample (us) */
+		bool fresh;           /* the ACK being processed gave last (HyStart++ counts them) */
+		uint32_t seq;         /* segment being timed (Karn: only if never retransmitted) */
+		int64_t start;        /* 0 = not timing */
+		int backoff;          /* consecutive RTO expiries */
+		int retries;          /* retransmissions of the current oldest segment */
+		int64_t rexmt_first;  /* when the timer first retransmitted it (retries 0 -> 1) */
+	} rtt;
+	/* RFC 8985 7: tail loss probes */
+	struct {
+		bool armed;           /* t_rexmt is a tail loss probe's time, not the RTO (RFC 8985 7) */
+		bool out;             /* a probe was sent and not yet acknowledged */
+		uint32_t high;        /* snd.max when it was sent */
+	} tlp;
 
 	/* congestion control (RFC 5681) */
 	const struct tcp_cc_ops *cc;
 	uint32_t cwnd, ssthresh;
-	int dupacks;
-	uint32_t recover;             /* RFC 6582 recover point: snd_max when recovery began */
-	bool in_recovery;
-	bool sack_recovery;           /* the recovery is RFC 6675's (SACK), not NewReno's */
-	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the last hole retransmitted */
-	uint32_t rescue_rxt;          /* RFC 6675 RescueRxt (rescue_set: defined) */
-	bool rescue_set;
-	/* the retransmissions of this SACK recovery, each with snd_max when it
-	 * went (mark): one is lost once the peer SACKs data sent after it (as
-	 * Linux's tcp_mark_lost_retrans), and goes again without an RTO */
-	struct tcp_rxt {
-		uint32_t start, end, mark;
-		bool lost;
-	} rxt[TCP_RXT_RECORDS];
-	int nrxt;
+	uint64_t cc_priv[12];         /* the algorithm's own state */
 	int64_t last_data_sent;       /* when data last went out (RFC 5681 4.1 restart window); 0 = never */
+	/* loss recovery: fast retransmit and recovery (RFC 5681 3.2, RFC 6582,
+	 * RFC 6675) */
+	struct {
+		int dupacks;
+		uint32_t recover;     /* RFC 6582 recover point: snd.max when recovery began */
+		bool in_recovery;
+		bool sack_recovery;   /* the recovery is RFC 6675's (SACK), not NewReno's */
+		uint32_t high_rxt;    /* RFC 6675 HighRxt: end of the last hole retransmitted */
+		uint32_t rescue_rxt;  /* RFC 6675 RescueRxt (rescue_set: defined) */
+		bool rescue_set;
+		/* the retransmissions of this SACK recovery, each with snd.max
+		 * when it went (mark): one is lost once the peer SACKs data sent
+		 * after it (as Linux's tcp_mark_lost_retrans), and goes again
+		 * without an RTO */
+		struct tcp_rxt {
+			uint32_t start, end, mark;
+			bool lost;
+		} rxt[TCP_RXT_RECORDS];
+		int nrxt;
+	} rec;
 	/* RFC 3708, RFC 9438 4.9: undoing a reduction that D-SACKs show
 	 * spurious. Armed at a fast retransmit with SACK: what cwnd, ssthresh
 	 * and the algorithm's state were before it, and the retransmissions
 	 * since that no D-SACK has reported as needless yet */
-	bool undo_armed;
-	uint32_t undo_marker;         /* snd_una at the fast retransmit */
-	uint32_t undo_end;            /* snd_max when the recovery ended: D-SACKs come before it is acked */
-	uint32_t undo_cwnd, undo_ssthresh;
-	int undo_retrans;
-	uint64_t undo_priv[12];
+	struct {
+		bool armed;
+		uint32_t marker;      /* snd.una at the fast retransmit */
+		uint32_t end;         /* snd.max when the recovery ended: D-SACKs come before it is acked */
+		uint32_t cwnd, ssthresh;
+		int retrans;
+		uint64_t priv[12];
+	} undo;
 
-	/* SACK (RFC 2018). The sender's scoreboard: ranges the peer SACKed
-	 * above snd_una, sorted and disjoint, at most TCP_SACK_SCOREBOARD. */
-	struct tcp_range sacked[TCP_SACK_SCOREBOARD];
-	int nsacked;
-	/* the receiver's: ranges of the segments that arrived out of order
-	 * lately, newest first (RFC 2018 4: the first block reports the newest) */
-	struct tcp_range sack_recent[TCP_MAX_SACK];
-	int nsack_recent;
-	/* RFC 2883 3: a duplicate segment to report in the first SACK block
-	 * of the next ACK (a D-SACK) */
-	struct tcp_range dsack;
-	bool dsack_pending;
-	uint64_t cc_priv[12];         /* the algorithm's own state */
+	/* SACK (RFC 2018) */
+	struct {
+		/* the sender's scoreboard: ranges the peer SACKed above snd.una,
+		 * sorted and disjoint, at most TCP_SACK_SCOREBOARD */
+		struct tcp_range scoreboard[TCP_SACK_SCOREBOARD];
+		int nscoreboard;
+		/* the receiver's: ranges of the segments that arrived out of
+		 * order lately, newest first (RFC 2018 4: the first block
+		 * reports the newest) */
+		struct tcp_range recent[TCP_MAX_SACK];
+		int nrecent;
+		/* RFC 2883 3: a duplicate segment to report in the first SACK
+		 * block of the next ACK (a D-SACK) */
+		struct tcp_range dsack;
+		bool dsack_pending;
+	} sack;
 
 	/* TCP_TRACE_FILE: this connection's own trace file (and its name, for
 	 * the children of a listener); NULL = the host's --tcp-trace, if any */
@@ -411,22 +434,67 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err, uint16_t mtu);
 
+/* ---- tcp_reass.c: the receiver's data, out-of-order data ----------------- */
+
+/* RFC 9293 3.10.7.4 seventh step, for a segment trimmed to the window:
+ * in-order data at rcv.nxt goes into the ring (what fits), then any held
+ * ranges it reaches; the ACK is delayed (RFC 1122 4.2.3.2, RFC 5681 4.2). */
+void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg);
+
+/* Data past rcv.nxt: held at its place in the ring (tcp_reass_insert) and
+ * answered at once with a duplicate ACK carrying SACK blocks (RFC 5681
+ * 4.2, RFC 2018 4). */
+void tcp_data_out_of_order(struct tcb *tp, struct tcp_seg *seg);
+
+/* Data nobody will read (shutdown(SHUT_RD)): acknowledged, thrown away. */
+void tcp_data_discard(struct tcb *tp, struct tcp_seg *seg);
+
+/* Keeps out-of-order data [seg->seq, +len) (past rcv.nxt) in the receive
+ * ring at its place and records its range in tp->ooo, merging with
+ * neighbours. False (nothing kept) if it needs a range beyond TCP_OOO_MAX
+ * or does not fit in the ring; when only part fits, seg is cut to that
+ * part (and loses its FIN). */
+bool tcp_reass_insert(struct tcb *tp, struct tcp_seg *seg);
+
+/* After in-order data: moves rcv.nxt over the held ranges it now reaches.
+ * True if a range was taken (a hole was filled: RFC 5681 4.2 ACK at once). */
+bool tcp_reass_advance(struct tcb *tp);
+
+/* True if [a, b) lies within one range held out of order (a duplicate). */
+bool tcp_reass_covers(const struct tcb *tp, uint32_t a, uint32_t b);
+
+/* Notes seg's FIN (if any) at its sequence number (fin_pending, fin_seq):
+ * the eighth step counts it when rcv.nxt gets there. */
+void tcp_reass_note_fin(struct tcb *tp, const struct tcp_seg *seg);
+
+/* RFC 2018 4: [a, b) arrived out of order: reported first in the next
+ * ACKs' SACK blocks. */
+void tcp_reass_sack_note(struct tcb *tp, uint32_t a, uint32_t b);
+
+/* RFC 2883 4: [a, b) arrived twice: the next ACK reports it in its first
+ * SACK block (a D-SACK), once; asks for an ACK now. With SACK only. */
+void tcp_reass_dsack_note(struct tcb *tp, uint32_t a, uint32_t b);
+
+/* RFC 2018 4, RFC 2883 4: the SACK blocks of a segment we send with ACK
+ * (len bytes of data), into o; options and data stay within snd_mss. */
+void tcp_reass_sack_blocks(const struct tcb *tp, struct tcp_opts *o, size_t len);
+
 /* ---- tcp_output.c -------------------------------------------------------- */
 
-/* Sends whatever the windows allow (RFC 9293 3.8.6: min(snd_wnd, cwnd)),
+/* Sends whatever the windows allow (RFC 9293 3.8.6: min(snd.wnd, cwnd)),
  * segmenting to snd_mss, applying Nagle (RFC 896 / RFC 1122 4.2.3.4) and
  * sender SWS avoidance, the FIN once all data is out, and arms the
  * retransmission or persist timer. Also sends a pure ACK if tp->ack_now is
  * set and nothing else carried it. Returns 0 or a negative errno. */
 int tcp_output(struct tcb *tp);
 
-/* Sends an ACK now (rcv_nxt, our window) and clears ack_now/delayed ACK. */
+/* Sends an ACK now (rcv.nxt, our window) and clears ack_now/delayed ACK. */
 void tcp_send_ack(struct tcb *tp);
 
 /* Sends a SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with our options. */
 void tcp_send_syn(struct tcb *tp);
 
-/* Sends a RST for the connection (abort: seq = snd_nxt). */
+/* Sends a RST for the connection (abort: seq = snd.nxt). */
 void tcp_send_rst(struct tcb *tp);
 
 /* RFC 9293 3.10.7.1: the reset for a segment that has no connection (or is
@@ -442,7 +510,31 @@ void tcp_send_challenge_ack(struct tcb *tp);
  * never shrinking the right edge), unscaled bytes. */
 uint32_t tcp_rcv_window(struct tcb *tp);
 
-/* New data was acknowledged: snd_una moves to ack. Frees acked bytes from
+/* Sets the MSS and window scale from the peer's SYN options and our MTU. */
+void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);
+
+/* The persist timer expired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): sends a
+ * zero-window probe of one new byte, or, if a small window is open and
+ * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override).
+ * An orphan (no socket) is dropped after TCP_MAX_RETRIES probes; may free tp. */
+void tcp_persist_probe(struct tcb *tp);
+
+/* RFC 1122 4.2.3.6: a keep-alive probe, an ACK with seq snd.una - 1 and no data. */
+void tcp_send_keepalive(struct tcb *tp);
+
+/* ---- tcp_sack.c ---------------------------------------------------------- */
+
+/* RFC 2018, RFC 6675: merges the SACK blocks of an acceptable ACK into the
+ * scoreboard (blocks at or below snd.una or past snd.max are ignored).
+ * Returns true if it SACKed bytes not SACKed before. */
+bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg);
+
+/* Forgets the scoreboard (RFC 6675 5.1, RFC 2018 8: after an RTO). */
+void tcp_sack_clear(struct tcb *tp);
+
+/* ---- tcp_ack.c ----------------------------------------------------------- */
+
+/* New data was acknowledged: snd.una moves to ack. Frees acked bytes from
  * the send ring, takes an RTT sample (timestamps or Karn), updates the RTO
  * (RFC 6298 2.2-2.3), lets the congestion control grow cwnd, restarts or
  * stops the retransmission timer (RFC 6298 5.2-5.3), resets backoff. Call
@@ -456,30 +548,10 @@ void tcp_dupack(struct tcb *tp, const struct tcp_seg *seg);
 /* Retransmits the oldest unacknowledged segment (or SYN/FIN). */
 void tcp_retransmit(struct tcb *tp);
 
-/* RFC 2018, RFC 6675: merges the SACK blocks of an acceptable ACK into the
- * scoreboard (blocks at or below snd_una or past snd_max are ignored).
- * Returns true if it SACKed bytes not SACKed before. */
-bool tcp_sack_update(struct tcb *tp, const struct tcp_seg *seg);
-
-/* Forgets the scoreboard (RFC 6675 5.1, RFC 2018 8: after an RTO). */
-void tcp_sack_clear(struct tcb *tp);
-
 /* RFC 8985 7.3: the tail loss probe timer expired (tcp_timer_rexmt calls
- * it when tp->tlp_armed): one segment goes, new data if the peer's window
+ * it when tp->tlp.armed): one segment goes, new data if the peer's window
  * allows, else the last segment again, and the RTO is armed. */
 void tcp_tlp_fire(struct tcb *tp);
-
-/* Sets the MSS and window scale from the peer's SYN options and our MTU. */
-void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);
-
-/* The persist timer expired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): sends a
- * zero-window probe of one new byte, or, if a small window is open and
- * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override).
- * An orphan (no socket) is dropped after TCP_MAX_RETRIES probes; may free tp. */
-void tcp_persist_probe(struct tcb *tp);
-
-/* RFC 1122 4.2.3.6: a keep-alive probe, an ACK with seq snd_una - 1 and no data. */
-void tcp_send_keepalive(struct tcb *tp);
 
 /* ---- tcp_timer.c --------------------------------------------------------- */
 

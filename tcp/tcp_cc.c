@@ -16,13 +16,13 @@
 /* SMSS of RFC 5681 2. */
 static uint32_t cc_smss(const struct tcb *tp)
 {
-	return tp->snd_mss ? tp->snd_mss : TCP_DEFAULT_MSS;
+	return tp->opt.snd_mss ? tp->opt.snd_mss : TCP_DEFAULT_MSS;
 }
 
 /* FlightSize of RFC 5681 2: data sent and not yet acknowledged. */
 static uint32_t cc_flight(const struct tcb *tp)
 {
-	return tp->snd_max - tp->snd_una;
+	return tp->snd.max - tp->snd.una;
 }
 
 /* RFC 5681 3.1 equation (4): ssthresh = max(FlightSize / 2, 2 * SMSS). */
@@ -109,7 +109,7 @@ static void reno_on_ack(struct tcb *tp, uint32_t acked)
  * network, so cwnd grows by SMSS (RFC 5681 3.2 step 4). */
 static void reno_on_dupack(struct tcb *tp)
 {
-	if (tp->in_recovery && tp->cwnd < TCP_CWND_MAX)
+	if (tp->rec.in_recovery && tp->cwnd < TCP_CWND_MAX)
 		tp->cwnd += cc_smss(tp);
 }
 
@@ -128,7 +128,7 @@ static void reno_on_loss(struct tcb *tp)
  * timer), cwnd to the loss window of one SMSS. */
 static void reno_on_rto(struct tcb *tp)
 {
-	if (tp->backoff == 0)
+	if (tp->rtt.backoff == 0)
 		tp->ssthresh = cc_half_flight(tp);
 	tp->cwnd = cc_smss(tp);
 	tp->cc_priv[0] = 0;
@@ -307,7 +307,7 @@ static void cubic_reno_friendly_grow(const struct tcb *tp, struct cubic *c, uint
 static double cubic_growth(const struct tcb *tp, const struct cubic *c, double t, uint32_t acked)
 {
 	double cwnd = cubic_segs(tp);
-	double rtt = tp->rtt_valid ? (double)tp->srtt / 1e6 : 0.1;
+	double rtt = tp->rtt.valid ? (double)tp->rtt.srtt / 1e6 : 0.1;
 	double target = cubic_w(c, t + rtt);
 
 	if (target < cwnd)
@@ -338,7 +338,7 @@ static void hystart_round(struct tcb *tp, struct hystart *h)
 	h->last_min = h->cur_min;
 	h->cur_min = HSPP_NO_RTT;
 	h->samples = 0;
-	h->window_end = tp->snd_max;
+	h->window_end = tp->snd.max;
 }
 
 /* Counts (counter: a literal, stats.h) and traces a HyStart++ step (event
@@ -365,8 +365,8 @@ static void hystart_on_ack(struct tcb *tp, struct cubic *c, uint32_t acked)
 	cc_slow_start(tp, acked, false);
 	if (h->state == HSPP_CSS)
 		tp->cwnd = before + (tp->cwnd - before) / HSPP_CSS_GROWTH_DIVISOR;
-	if (tp->rtt_fresh && tp->rtt_last >= 0) {
-		uint32_t r = tp->rtt_last < HSPP_NO_RTT ? (uint32_t)tp->rtt_last : HSPP_NO_RTT - 1;
+	if (tp->rtt.fresh && tp->rtt.last >= 0) {
+		uint32_t r = tp->rtt.last < HSPP_NO_RTT ? (uint32_t)tp->rtt.last : HSPP_NO_RTT - 1;
 		if (r < h->cur_min)
 			h->cur_min = r;
 		h->samples++;
@@ -391,7 +391,7 @@ static void hystart_on_ack(struct tcb *tp, struct cubic *c, uint32_t acked)
 		hystart_note(tp, "hystart_resume", "tcp.hystart_resume", "RTT down again, slow start", h->cur_min,
 			     h->last_min);
 	}
-	if (SEQ_GEQ(tp->snd_una, h->window_end)) {
+	if (SEQ_GEQ(tp->snd.una, h->window_end)) {
 		hystart_round(tp, h);
 		if (h->state == HSPP_CSS && ++h->css_rounds > HSPP_CSS_ROUNDS) {
 			tp->ssthresh = tp->cwnd; /* 4.2: on to congestion avoidance */
@@ -413,7 +413,7 @@ static void cubic_init(struct tcb *tp)
 	if (tp->ssthresh == UINT32_MAX) {
 		c.hs.state = HSPP_SS;
 		c.hs.cur_min = c.hs.last_min = c.hs.css_base = HSPP_NO_RTT;
-		c.hs.window_end = tp->snd_max;
+		c.hs.window_end = tp->snd.max;
 	}
 	cubic_store(tp, &c);
 }
@@ -506,7 +506,7 @@ static void cubic_on_rto(struct tcb *tp)
 	struct cubic c;
 
 	cubic_load(tp, &c);
-	if (tp->backoff == 0)
+	if (tp->rtt.backoff == 0)
 		cubic_reduce(tp, &c);
 	c.hs.state = HSPP_OFF; /* RFC 9406 4.2: standard slow start after an RTO */
 	c.after_rto = 1;

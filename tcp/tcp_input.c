@@ -12,7 +12,7 @@
  *       tcp_check_syn     fourth, check the SYN bit
  *       tcp_check_ack     fifth, check the ACK field
  *       tcp_check_urg     sixth, check the URG bit
- *       tcp_segment_text  seventh, process the segment text
+ *       tcp_segment_text  seventh, process the segment text (the data: tcp_reass.c)
  *       tcp_check_fin     eighth, check the FIN bit
  *
  * Each step returns true to go on to the next one, or false when the
@@ -62,7 +62,7 @@ static const char *rx_name(const struct tcp_rx *rx, char *buf, size_t len)
 }
 
 /* Marks the segment dropped for reason, with a trace text like "out of
- * window seq 123 (rcv_nxt 456 wnd 0)". tcp_input counts and frees it.
+ * window seq 123 (rcv.nxt 456 wnd 0)". tcp_input counts and frees it.
  * Returns false, so a step can end with `return rx_drop(...)`. */
 __attribute__((format(printf, 3, 4)))
 static bool rx_drop(struct tcp_rx *rx, const char *reason, const char *fmt, ...)
@@ -87,48 +87,34 @@ static bool rx_drop(struct tcp_rx *rx, const char *reason, const char *fmt, ...)
  * advertisement, which never moves left (RFC 9293 3.8.6.2.2). */
 static uint32_t rcv_window(const struct tcb *tp)
 {
-	return SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	return SEQ_GT(tp->rcv.adv, tp->rcv.nxt) ? tp->rcv.adv - tp->rcv.nxt : 0;
 }
 
 /* The window a SYN or SYN-ACK offers: never scaled (RFC 7323 2.2). */
 static uint32_t syn_window(const struct tcb *tp)
 {
-	size_t space = ring_space(&tp->rcv);
+	size_t space = ring_space(&tp->rcvbuf);
 	return space < 65535 ? (uint32_t)space : 65535;
 }
 
 /* True if the app still has to see bytes or a FIN go out: queued data past
- * snd_nxt, or a FIN asked for and not yet sent. */
+ * snd.nxt, or a FIN asked for and not yet sent. */
 static bool tcp_has_unsent(const struct tcb *tp)
 {
-	uint32_t end = tp->snd_una + (uint32_t)tp->snd.len + (tp->fin_queued ? 1 : 0);
-	return SEQ_LT(tp->snd_nxt, end);
+	uint32_t end = tp->snd.una + (uint32_t)tp->sndbuf.len + (tp->fin_queued ? 1 : 0);
+	return SEQ_LT(tp->snd.nxt, end);
 }
 
 /* RFC 7323 4.3: remembers the peer's timestamp to echo, from a segment
  * that passed the sequence check and starts at or before what we ack. */
 static void tcp_update_ts_recent(struct tcb *tp, const struct tcp_seg *seg)
 {
-	if (!tp->ts_ok || !seg->opt.ts_ok || (seg->flags & TCP_FLAG_RST))
+	if (!tp->opt.ts_ok || !seg->opt.ts_ok || (seg->flags & TCP_FLAG_RST))
 		return;
-	if (SEQ_LEQ(seg->seq, tp->rcv_nxt) && SEQ_GEQ(seg->opt.tsval, tp->ts_recent)) {
-		tp->ts_recent = seg->opt.tsval;
-		tp->ts_recent_time = tp->s->now;
+	if (SEQ_LEQ(seg->seq, tp->rcv.nxt) && SEQ_GEQ(seg->opt.tsval, tp->opt.ts_recent)) {
+		tp->opt.ts_recent = seg->opt.tsval;
+		tp->opt.ts_recent_time = tp->s->now;
 	}
-}
-
-/* RFC 2883 4: data [a, b) arrived again (below rcv_nxt, or inside a range
- * held out of order): the next ACK reports it in its first SACK block (a
- * D-SACK), once. With SACK negotiated only (RFC 2883 has no option of its
- * own; Linux does the same). */
-static void tcp_dsack_note(struct tcb *tp, uint32_t a, uint32_t b)
-{
-	if (!tp->sack_ok || !SEQ_LT(a, b))
-		return;
-	tp->dsack.start = a;
-	tp->dsack.end = b;
-	tp->dsack_pending = true;
-	tp->ack_now = true;
 }
 
 /* Enters TIME-WAIT: the other timers stop, the 2MSL one starts (RFC 9293
@@ -185,28 +171,28 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 	tp->family = lp->family;
 	tcb_take_port(tp, lp->lport);
 	/* the child inherits the listener's buffer sizes and options */
-	ring_set_limit(&tp->rcv, lp->rcv.limit);
-	ring_set_limit(&tp->snd, lp->snd.limit);
+	ring_set_limit(&tp->rcvbuf, lp->rcvbuf.limit);
+	ring_set_limit(&tp->sndbuf, lp->sndbuf.limit);
 	tp->nodelay = lp->nodelay;
 	tp->keepalive = lp->keepalive;
 	if (lp->trace_path)
 		tcp_trace_set_file(tp, lp->trace_path); /* TCP_TRACE_FILE (no file: none) */
 
 	tp->iss = tcp_isn(s, &tp->laddr, tp->lport, &tp->raddr, tp->rport);
-	tp->snd_una = tp->iss;
-	tp->snd_nxt = tp->snd_max = tp->iss + 1;
+	tp->snd.una = tp->iss;
+	tp->snd.nxt = tp->snd.max = tp->iss + 1;
 	tp->irs = seg->seq;
-	tp->rcv_nxt = seg->seq + 1;
+	tp->rcv.nxt = seg->seq + 1;
 	tcp_negotiate(tp, seg);
-	tp->snd_wnd = seg->wnd;             /* RFC 7323 2.2: a SYN's window is not scaled */
-	tp->snd_wl1 = seg->seq;
-	tp->snd_wl2 = tp->iss;
-	if (tp->ts_ok && seg->opt.ts_ok) {
-		tp->ts_recent = seg->opt.tsval;
-		tp->ts_recent_time = s->now;
+	tp->snd.wnd = seg->wnd;             /* RFC 7323 2.2: a SYN's window is not scaled */
+	tp->snd.wl1 = seg->seq;
+	tp->snd.wl2 = tp->iss;
+	if (tp->opt.ts_ok && seg->opt.ts_ok) {
+		tp->opt.ts_recent = seg->opt.tsval;
+		tp->opt.ts_recent_time = s->now;
 	}
-	tp->rcv_wnd = syn_window(tp);
-	tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
+	tp->rcv.wnd = syn_window(tp);
+	tp->rcv.adv = tp->rcv.nxt + tp->rcv.wnd;
 
 	tp->listener = lp;
 	lp->nsyn++;
@@ -263,18 +249,18 @@ static void tcp_trim_to_window(struct tcp_rx *rx)
 	struct tcb *tp = rx->tp;
 	struct tcp_seg *seg = &rx->seg;
 
-	if (SEQ_LT(seg->seq, tp->rcv_nxt)) {
-		uint32_t old = tp->rcv_nxt - seg->seq;
+	if (SEQ_LT(seg->seq, tp->rcv.nxt)) {
+		uint32_t old = tp->rcv.nxt - seg->seq;
 		size_t d = old < seg->len ? old : seg->len;
 		/* RFC 2883 4.1.1: the part seen before goes in a D-SACK */
-		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)d);
+		tcp_reass_dsack_note(tp, seg->seq, seg->seq + (uint32_t)d);
 		seg->data += d;
 		seg->len -= d;
-		seg->seq = tp->rcv_nxt;
+		seg->seq = tp->rcv.nxt;
 		stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", d);
 		tp->ack_now = true; /* RFC 5681 4.2: tell a sender that repeats itself at once */
 	}
-	uint32_t right = tp->rcv_nxt + rcv_window(tp);
+	uint32_t right = tp->rcv.nxt + rcv_window(tp);
 	if (SEQ_GT(seg->seq + (uint32_t)seg->len, right)) {
 		size_t keep = SEQ_GT(right, seg->seq) ? right - seg->seq : 0;
 		stats_add(&rx->s->stats, "tcp.rcv_beyond_window_bytes", seg->len - keep);
@@ -291,240 +277,6 @@ static void tcp_trim_to_window(struct tcp_rx *rx)
 	}
 }
 
-/* Notes the segment's FIN at its sequence number; the eighth step counts
- * it when rcv_nxt gets there (at once if the segment was in order). */
-static void tcp_note_fin(struct tcb *tp, const struct tcp_seg *seg)
-{
-	if (!(seg->flags & TCP_FLAG_FIN) || tp->fin_pending || tp->fin_rcvd)
-		return;
-	tp->fin_pending = true;
-	tp->fin_seq = seg->seq + (uint32_t)seg->len;
-}
-
-/* Moves rcv_nxt over out-of-order ranges that now follow the in-order
- * data (the bytes are already in the ring, just past its end). Returns
- * true if a range was taken (a hole was filled). */
-static bool tcp_ooo_advance(struct tcb *tp)
-{
-	bool filled = false;
-
-	while (tp->nooo > 0 && SEQ_LEQ(tp->ooo[0].start, tp->rcv_nxt)) {
-		if (SEQ_GT(tp->ooo[0].end, tp->rcv_nxt)) {
-			uint32_t n = tp->ooo[0].end - tp->rcv_nxt;
-			ring_extend(&tp->rcv, n);
-			tp->rcv_nxt += n;
-			tp->bytes_received += n;
-		}
-		memmove(&tp->ooo[0], &tp->ooo[1], (size_t)(tp->nooo - 1) * sizeof(tp->ooo[0]));
-		tp->nooo--;
-		filled = true;
-	}
-	return filled;
-}
-
-/* Keeps out-of-order data [seg->seq, +len) in the receive ring at its
- * place and records its range, merging with neighbours; the ranges stay
- * sorted and disjoint. Returns false (nothing kept) if it would need a
- * range beyond TCP_OOO_MAX or does not fit in the ring; when only part
- * fits, seg is cut to that part (and loses its FIN). */
-static bool tcp_ooo_insert(struct tcb *tp, struct tcp_seg *seg)
-{
-	uint32_t a = seg->seq, b = seg->seq + (uint32_t)seg->len;
-	int i = 0, j;
-
-	while (i < tp->nooo && SEQ_LT(tp->ooo[i].end, a))
-		i++;
-	for (j = i; j < tp->nooo && SEQ_LEQ(tp->ooo[j].start, b); j++)
-		;
-	if (j == i && tp->nooo == TCP_OOO_MAX)
-		return false;
-	size_t off = tp->rcv.len + (seg->seq - tp->rcv_nxt);
-	size_t n = ring_write_at(&tp->rcv, off, seg->data, seg->len);
-	if (n == 0)
-		return false;
-	if (n < seg->len) {
-		seg->len = n;
-		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
-	}
-	b = a + (uint32_t)n;
-	/* ranges i..j-1 touch [a, b): they become one */
-	for (int k = i; k < j; k++) {
-		a = SEQ_MIN(a, tp->ooo[k].start);
-		b = SEQ_MAX(b, tp->ooo[k].end);
-	}
-	if (j == i) {
-		memmove(&tp->ooo[i + 1], &tp->ooo[i], (size_t)(tp->nooo - i) * sizeof(tp->ooo[0]));
-		tp->nooo++;
-	} else {
-		memmove(&tp->ooo[i + 1], &tp->ooo[j], (size_t)(tp->nooo - j) * sizeof(tp->ooo[0]));
-		tp->nooo -= j - i - 1;
-	}
-	tp->ooo[i].start = a;
-	tp->ooo[i].end = b;
-	return true;
-}
-
-/* RFC 1122 4.2.3.2, RFC 5681 4.2, RFC 9293 3.8.6.3: ACK at least every
- * second full-sized segment, and within TCP_DELACK_US of any other. A
- * segment counts as full when its data plus options fill the MSS we
- * announced (the sender leaves room for its options, RFC 6691).
- *
- * Two stretch ACKs, against RFC 5681 4.2's SHOULD, both as Linux's GRO
- * makes them (one ACK per merged segment of up to 64 KB):
- * - A segment that holds two full segments or more was put together by
- *   the device (GRO, link/tap.c: no sender sends more than our MSS).
- * - Full segments that waited in the device's queue while the host was
- *   behind: the poll before this one read a full burst (s->rx_backlog,
- *   stack_poll), so frames arrive faster than the host takes them.
- * Such segments read in one burst (stack_poll reads up to STACK_RX_BURST
- * frames, then runs the timers) share one ACK at the end of the burst:
- * the delayed-ACK timer is set to now. The sender's cost is per ACK (the
- * kernel's tcp_ack, and a TAP write here: without offload, 40% of the
- * host's time at one ACK per two frames), so a host that falls behind
- * sends fewer ACKs for the same bytes, and catches up. The ACKs it leaves
- * out would have left back to back, a few microseconds apart, so the
- * sender's ACK clock loses little (RFC 2525 2.13's worry, burstiness).
- * What it does cost: a sender that grows cwnd by at most L = 2 SMSS per
- * ACK (RFC 3465 2.3, tapstack's own) grows less in slow start while the
- * host is behind; as the receiver then sets the pace, more would not
- * help. RFC 5690 (informational) makes the same trade for a reverse path
- * short of capacity, with an ACK ratio above 2. The stretch never covers
- * more than one GRO segment could (TCP_ACK_STRETCH_MAX bytes of full
- * segments): beyond that, the ACK goes at once. A host that keeps up
- * (bursts shorter than STACK_RX_BURST) keeps RFC 5681's rule exactly for
- * segments of one MSS: the second full one is ACKed at once. */
-#define TCP_ACK_STRETCH_MAX 65535
-static void tcp_delay_ack(struct tcp_rx *rx, size_t len)
-{
-	struct tcb *tp = rx->tp;
-	size_t optlen = rx->seg.hlen > TCP_HDR_LEN ? rx->seg.hlen - TCP_HDR_LEN : 0;
-	int segs = (int)((len + optlen) / tp->rcv_mss);
-
-	tp->delack_segs += segs;
-	if (tp->delack_segs < 2) {
-		if (tp->t_delack == TCP_NO_TIMER)
-			tcp_timer_set(tp, &tp->t_delack, rx->s->now + TCP_DELACK_US);
-	} else if ((segs >= 2 || rx->s->rx_backlog) &&
-		   (size_t)tp->delack_segs * tp->rcv_mss < TCP_ACK_STRETCH_MAX) {
-		if (tp->t_delack > rx->s->now)
-			tcp_timer_set(tp, &tp->t_delack, rx->s->now); /* at the end of the burst */
-	} else {
-		tp->ack_now = true;
-	}
-}
-
-/* In-order data at rcv_nxt: into the ring (what fits), then any
- * out-of-order ranges it reaches. */
-static void tcp_data_in_order(struct tcp_rx *rx)
-{
-	struct tcb *tp = rx->tp;
-	struct tcp_seg *seg = &rx->seg;
-
-	size_t n = ring_write(&tp->rcv, seg->data, seg->len);
-	if (n < seg->len) {
-		/* the window promised more than the buffer holds now (its
-		 * limit shrank): keep what fits, the peer sends the rest again */
-		stats_add(&rx->s->stats, "tcp.rcv_buffer_full_bytes", seg->len - n);
-		seg->len = n;
-		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
-	}
-	tp->rcv_nxt += (uint32_t)n;
-	tp->bytes_received += n;
-	tcp_note_fin(tp, seg);
-	if (tcp_ooo_advance(tp)) {
-		/* RFC 5681 4.2: a segment that fills a hole is ACKed at once */
-		tp->ack_now = true;
-		if (rx->s->trace) {
-			char name[128];
-			TRACE(rx->s, "tcp %s hole filled: rcv_nxt %u, %d ranges still held",
-			      tcb_str(tp, name, sizeof(name)), tp->rcv_nxt - tp->irs, tp->nooo);
-		}
-	} else if (n > 0) {
-		tcp_delay_ack(rx, n);
-	}
-}
-
-/* RFC 2018 4: remembers that [a, b) arrived out of order, newest first,
- * for the SACK blocks of the next ACKs; older entries in the same held
- * range go (the range is reported once). */
-static void tcp_sack_note(struct tcb *tp, uint32_t a, uint32_t b)
-{
-	uint32_t lo = a, hi = b;
-	int k = 0;
-
-	for (int i = 0; i < tp->nooo; i++)
-		if (SEQ_IN(a, tp->ooo[i].start, tp->ooo[i].end)) {
-			lo = tp->ooo[i].start;
-			hi = tp->ooo[i].end;
-		}
-	for (int i = 0; i < tp->nsack_recent; i++)
-		if (!SEQ_IN(tp->sack_recent[i].start, lo, hi) && k < TCP_MAX_SACK - 1)
-			tp->sack_recent[k++] = tp->sack_recent[i];
-	memmove(&tp->sack_recent[1], &tp->sack_recent[0], (size_t)k * sizeof(tp->sack_recent[0]));
-	tp->sack_recent[0].start = a;
-	tp->sack_recent[0].end = b;
-	tp->nsack_recent = k + 1;
-}
-
-/* Out-of-order data (past rcv_nxt): kept at its place in the ring and
- * answered at once with a duplicate ACK (RFC 5681 4.2, 3.2), which carries
- * SACK blocks when SACK was negotiated (RFC 2018 4). */
-static void tcp_data_out_of_order(struct tcp_rx *rx)
-{
-	struct tcb *tp = rx->tp;
-	struct tcp_seg *seg = &rx->seg;
-
-	char name[128];
-
-	tp->ack_now = true;
-	for (int i = 0; i < tp->nooo && seg->len > 0 && !(seg->flags & TCP_FLAG_FIN); i++) {
-		if (SEQ_IN(seg->seq, tp->ooo[i].start, tp->ooo[i].end) &&
-		    SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->ooo[i].end)) {
-			/* RFC 2883 4.1.2: all of it is held already, a duplicate */
-			tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
-			stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
-			return;
-		}
-	}
-	if (seg->len == 0 || tcp_ooo_insert(tp, seg)) {
-		if (seg->len > 0 && tp->sack_ok)
-			tcp_sack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
-		tcp_note_fin(tp, seg);
-		stats_inc(&rx->s->stats, "tcp.rcv_out_of_order");
-		if (rx->s->trace)
-			TRACE(rx->s, "tcp %s out of order seq %u len %zu%s held "
-			      "(rcv_nxt %u, %d ranges)",
-			      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len,
-			      seg->flags & TCP_FLAG_FIN ? " +FIN" : "", tp->rcv_nxt - tp->irs,
-			      tp->nooo);
-		return;
-	}
-	stats_inc(&rx->s->stats, "tcp.ooo_full");
-	if (rx->s->trace)
-		TRACE(rx->s, "tcp %s out of order seq %u len %zu not kept: %d ranges held already",
-		      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len, tp->nooo);
-}
-
-/* Data nobody will read (shutdown(SHUT_RD)): acknowledged and thrown
- * away (RFC 9293 3.10.7.4 seventh: it is still acknowledged). */
-static void tcp_data_discard(struct tcp_rx *rx)
-{
-	struct tcb *tp = rx->tp;
-	struct tcp_seg *seg = &rx->seg;
-
-	tp->nooo = 0;
-	if (seg->seq != tp->rcv_nxt) {
-		tp->ack_now = true;
-		stats_add(&rx->s->stats, "tcp.rcv_discarded_bytes", seg->len);
-		return;
-	}
-	tp->rcv_nxt += (uint32_t)seg->len;
-	stats_add(&rx->s->stats, "tcp.rcv_discarded_bytes", seg->len);
-	tcp_note_fin(tp, seg);
-	if (seg->len)
-		tcp_delay_ack(rx, seg->len);
-}
-
 /* RFC 9293 3.10.7.4 seventh, process the segment text. In ESTABLISHED,
  * FIN-WAIT-1 and FIN-WAIT-2 the data goes to the receive ring; in the
  * other states the peer's FIN came already and text is ignored.
@@ -536,9 +288,8 @@ static bool tcp_segment_text(struct tcp_rx *rx)
 	struct tcb *tp = rx->tp;
 	struct tcp_seg *seg = &rx->seg;
 
-	if (tp->state != TCP_ESTABLISHED && tp->state != TCP_FIN_WAIT_1 &&
-	    tp->state != TCP_FIN_WAIT_2) {
-		if (seg->len > 0 && SEQ_GEQ(seg->seq + (uint32_t)seg->len, tp->rcv_nxt))
+	if (!tcp_state_can_recv_data(tp->state)) {
+		if (seg->len > 0 && SEQ_GEQ(seg->seq + (uint32_t)seg->len, tp->rcv.nxt))
 			stats_inc(&rx->s->stats, "tcp.data_after_fin");
 		return true;
 	}
@@ -552,26 +303,26 @@ static bool tcp_segment_text(struct tcp_rx *rx)
 		return rx_drop(rx, "tcp.data_after_close", "data for a closed socket: RST sent");
 	}
 	if (tp->rd_shut)
-		tcp_data_discard(rx);
-	else if (seg->seq == tp->rcv_nxt)
-		tcp_data_in_order(rx);
+		tcp_data_discard(tp, seg);
+	else if (seg->seq == tp->rcv.nxt)
+		tcp_data_in_order(tp, seg);
 	else
-		tcp_data_out_of_order(rx);
+		tcp_data_out_of_order(tp, seg);
 	return true;
 }
 
-/* RFC 9293 3.10.7.4 eighth, check the FIN bit: once rcv_nxt reaches the
+/* RFC 9293 3.10.7.4 eighth, check the FIN bit: once rcv.nxt reaches the
  * peer's FIN it counts one sequence number, is acknowledged at once, and
  * the state moves on. */
 static bool tcp_check_fin(struct tcp_rx *rx)
 {
 	struct tcb *tp = rx->tp;
 
-	if (!tp->fin_pending || tp->fin_seq != tp->rcv_nxt)
+	if (!tp->fin_pending || tp->fin_seq != tp->rcv.nxt)
 		return true;
 	tp->fin_pending = false;
 	tp->fin_rcvd = true;
-	tp->rcv_nxt++;
+	tp->rcv.nxt++;
 	tp->ack_now = true;
 	stats_inc(&rx->s->stats, "tcp.rx_fin");
 	if (rx->s->trace) {
@@ -608,17 +359,17 @@ static void tcp_syn_sent_syn(struct tcp_rx *rx)
 	struct tcp_seg *seg = &rx->seg;
 
 	tp->irs = seg->seq;
-	tp->rcv_nxt = seg->seq + 1;
+	tp->rcv.nxt = seg->seq + 1;
 	tcp_negotiate(tp, seg);
-	tp->snd_wnd = seg->wnd;             /* RFC 7323 2.2: a SYN's window is not scaled */
-	tp->snd_wl1 = seg->seq;
-	tp->snd_wl2 = seg->ack;
-	if (tp->ts_ok && seg->opt.ts_ok) {
-		tp->ts_recent = seg->opt.tsval;
-		tp->ts_recent_time = rx->s->now;
+	tp->snd.wnd = seg->wnd;             /* RFC 7323 2.2: a SYN's window is not scaled */
+	tp->snd.wl1 = seg->seq;
+	tp->snd.wl2 = seg->ack;
+	if (tp->opt.ts_ok && seg->opt.ts_ok) {
+		tp->opt.ts_recent = seg->opt.tsval;
+		tp->opt.ts_recent_time = rx->s->now;
 	}
-	tp->rcv_wnd = syn_window(tp);
-	tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
+	tp->rcv.wnd = syn_window(tp);
+	tp->rcv.adv = tp->rcv.nxt + tp->rcv.wnd;
 
 	if (!(seg->flags & TCP_FLAG_ACK)) {
 		/* both ends sent a SYN at once: answer <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
@@ -647,7 +398,7 @@ static void tcp_input_syn_sent(struct tcp_rx *rx)
 	bool ack = seg->flags & TCP_FLAG_ACK;
 
 	/* first, check the ACK bit: it must acknowledge our SYN, nothing less or more */
-	if (ack && (SEQ_LEQ(seg->ack, tp->iss) || SEQ_GT(seg->ack, tp->snd_max))) {
+	if (ack && (SEQ_LEQ(seg->ack, tp->iss) || SEQ_GT(seg->ack, tp->snd.max))) {
 		if (!(seg->flags & TCP_FLAG_RST))
 			tcp_send_rst_reply(rx->s, rx->ip, seg);
 		rx_drop(rx, "tcp.ack_unacceptable", "SYN-SENT: ack %u does not cover our SYN",
@@ -691,7 +442,7 @@ static bool tcp_syn_received_syn(struct tcp_rx *rx)
 	if (!(seg->flags & TCP_FLAG_SYN) || (seg->flags & TCP_FLAG_RST) || seg->seq != tp->irs)
 		return true;
 	if (seg->flags & TCP_FLAG_ACK) {
-		if (tp->listener || seg->ack != tp->snd_max)
+		if (tp->listener || seg->ack != tp->snd.max)
 			return true;
 		seg->seq++;
 		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
@@ -706,11 +457,11 @@ static bool tcp_syn_received_syn(struct tcp_rx *rx)
  * idle for 24 days is no longer valid (RFC 7323 5.5). */
 static bool tcp_paws_ok(const struct tcb *tp, const struct tcp_seg *seg, int64_t now)
 {
-	if (!tp->ts_ok || !seg->opt.ts_ok || (seg->flags & TCP_FLAG_RST))
+	if (!tp->opt.ts_ok || !seg->opt.ts_ok || (seg->flags & TCP_FLAG_RST))
 		return true;
-	if (now - tp->ts_recent_time > TCP_PAWS_IDLE_US)
+	if (now - tp->opt.ts_recent_time > TCP_PAWS_IDLE_US)
 		return true;
-	return SEQ_GEQ(seg->opt.tsval, tp->ts_recent);
+	return SEQ_GEQ(seg->opt.tsval, tp->opt.ts_recent);
 }
 
 /* RFC 9293 3.10.7.4 first: the acceptability test. The segment must
@@ -720,19 +471,19 @@ static bool tcp_seq_acceptable(const struct tcb *tp, const struct tcp_seg *seg)
 	uint32_t len = tcp_seg_len(seg), wnd = rcv_window(tp);
 
 	if (len == 0 && wnd == 0)
-		return seg->seq == tp->rcv_nxt;
+		return seg->seq == tp->rcv.nxt;
 	if (len == 0)
-		return SEQ_IN(seg->seq, tp->rcv_nxt, tp->rcv_nxt + wnd);
+		return SEQ_IN(seg->seq, tp->rcv.nxt, tp->rcv.nxt + wnd);
 	if (wnd == 0)
 		return false;
-	return SEQ_IN(seg->seq, tp->rcv_nxt, tp->rcv_nxt + wnd) ||
-	       SEQ_IN(seg->seq + len - 1, tp->rcv_nxt, tp->rcv_nxt + wnd);
+	return SEQ_IN(seg->seq, tp->rcv.nxt, tp->rcv.nxt + wnd) ||
+	       SEQ_IN(seg->seq + len - 1, tp->rcv.nxt, tp->rcv.nxt + wnd);
 }
 
 /* RFC 9293 3.10.7.4: first, check the sequence number. An unacceptable
  * segment is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (not a RST)
  * and dropped; so is one PAWS rejects. Special allowance for a zero window
- * (RFC 9293 3.10.7.4): a segment at rcv_nxt still brings its ACK and RST,
+ * (RFC 9293 3.10.7.4): a segment at rcv.nxt still brings its ACK and RST,
  * its data is dropped. In TIME-WAIT the peer's FIN repeated (our last ACK
  * was lost) restarts the 2MSL wait (eighth step, TIME-WAIT). */
 static bool tcp_check_seq(struct tcp_rx *rx)
@@ -743,9 +494,9 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 	if (!tcp_paws_ok(tp, seg, rx->s->now)) {
 		tcp_send_ack(tp);
 		return rx_drop(rx, "tcp.paws_rejected", "old timestamp %u (recent %u) seq %u",
-			       seg->opt.tsval, tp->ts_recent, seg->seq - tp->irs);
+			       seg->opt.tsval, tp->opt.ts_recent, seg->seq - tp->irs);
 	}
-	if (rcv_window(tp) == 0 && seg->seq == tp->rcv_nxt && seg->len > 0) {
+	if (rcv_window(tp) == 0 && seg->seq == tp->rcv.nxt && seg->len > 0) {
 		stats_add(&rx->s->stats, "tcp.rcv_zero_window_bytes", seg->len);
 		seg->len = 0;
 		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
@@ -758,24 +509,24 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 	if (seg->flags & TCP_FLAG_RST)
 		return rx_drop(rx, "tcp.out_of_window",
 			       "RST out of window seq %u (rcv_nxt %u wnd %u)", seg->seq - tp->irs,
-			       tp->rcv_nxt - tp->irs, rcv_window(tp));
+			       tp->rcv.nxt - tp->irs, rcv_window(tp));
 	if (tp->state == TCP_TIME_WAIT && (seg->flags & TCP_FLAG_FIN) &&
-	    seg->seq + (uint32_t)seg->len + 1 == tp->rcv_nxt) {
+	    seg->seq + (uint32_t)seg->len + 1 == tp->rcv.nxt) {
 		tcp_timer_set(tp, &tp->t_2msl, rx->s->now + 2 * rx->s->tcp.msl_us);
 		stats_inc(&rx->s->stats, "tcp.time_wait_fin");
 	}
-	if (seg->len > 0 && SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->rcv_nxt)) {
+	if (seg->len > 0 && SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->rcv.nxt)) {
 		/* RFC 2883 4.1.1: all of it came before (a needless retransmission) */
 		stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
-		tcp_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
+		tcp_reass_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
 	}
 	tcp_send_ack(tp);
 	return rx_drop(rx, "tcp.out_of_window", "out of window seq %u len %zu (rcv_nxt %u wnd %u)",
-		       seg->seq - tp->irs, seg->len, tp->rcv_nxt - tp->irs, rcv_window(tp));
+		       seg->seq - tp->irs, seg->len, tp->rcv.nxt - tp->irs, rcv_window(tp));
 }
 
 /* RFC 9293 3.10.7.4: second, check the RST bit. RFC 5961 3.2: only a RST
- * at exactly rcv_nxt resets; one elsewhere in the window gets a challenge
+ * at exactly rcv.nxt resets; one elsewhere in the window gets a challenge
  * ACK (a real peer answers it with the exact RST). */
 static bool tcp_check_rst(struct tcp_rx *rx)
 {
@@ -784,10 +535,10 @@ static bool tcp_check_rst(struct tcp_rx *rx)
 
 	if (!(seg->flags & TCP_FLAG_RST))
 		return true;
-	if (seg->seq != tp->rcv_nxt) {
+	if (seg->seq != tp->rcv.nxt) {
 		tcp_send_challenge_ack(tp);
 		return rx_drop(rx, "tcp.rst_challenged", "RST in window but seq %u != rcv_nxt %u",
-			       seg->seq - tp->irs, tp->rcv_nxt - tp->irs);
+			       seg->seq - tp->irs, tp->rcv.nxt - tp->irs);
 	}
 	stats_inc(&rx->s->stats, "tcp.rx_rst");
 	switch (tp->state) {
@@ -839,15 +590,15 @@ static bool tcp_ack_syn_received(struct tcp_rx *rx)
 	struct tcb *tp = rx->tp;
 	const struct tcp_seg *seg = &rx->seg;
 
-	if (!SEQ_GT(seg->ack, tp->snd_una) || SEQ_GT(seg->ack, tp->snd_max)) {
+	if (!SEQ_GT(seg->ack, tp->snd.una) || SEQ_GT(seg->ack, tp->snd.max)) {
 		tcp_send_rst_reply(rx->s, rx->ip, seg);
 		return rx_drop(rx, "tcp.ack_unacceptable", "SYN-RECEIVED: ack %u is not of our SYN",
 			       seg->ack - tp->iss);
 	}
 	tcp_ack_advance(tp, seg->ack, seg);  /* our SYN is acknowledged */
-	tp->snd_wnd = (uint32_t)seg->wnd << tp->snd_wscale;
-	tp->snd_wl1 = seg->seq;
-	tp->snd_wl2 = seg->ack;
+	tp->snd.wnd = (uint32_t)seg->wnd << tp->opt.snd_wscale;
+	tp->snd.wl1 = seg->seq;
+	tp->snd.wl2 = seg->ack;
 	tcp_set_state(tp, TCP_ESTABLISHED);
 	if (tp->listener)
 		tcp_accept_enqueue(tp);
@@ -861,21 +612,21 @@ static bool tcp_ack_syn_received(struct tcp_rx *rx)
  * was. */
 static bool tcp_is_dupack(const struct tcb *tp, const struct tcp_seg *seg)
 {
-	return tp->snd_max != tp->snd_una && seg->len == 0 &&
-	       !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) && seg->ack == tp->snd_una &&
-	       ((uint32_t)seg->wnd << tp->snd_wscale) == tp->snd_wnd;
+	return tp->snd.max != tp->snd.una && seg->len == 0 &&
+	       !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) && seg->ack == tp->snd.una &&
+	       ((uint32_t)seg->wnd << tp->opt.snd_wscale) == tp->snd.wnd;
 }
 
 /* RFC 9293 3.10.7.4 fifth, the window update: taken from the newest
- * segment only (snd_wl1 = its seq, snd_wl2 = its ack), so an old reordered
+ * segment only (snd.wl1 = its seq, snd.wl2 = its ack), so an old reordered
  * segment cannot shrink the window again. */
 static void tcp_update_window(struct tcb *tp, const struct tcp_seg *seg)
 {
-	if (SEQ_LT(tp->snd_wl1, seg->seq) ||
-	    (tp->snd_wl1 == seg->seq && SEQ_LEQ(tp->snd_wl2, seg->ack))) {
-		tp->snd_wnd = (uint32_t)seg->wnd << tp->snd_wscale;
-		tp->snd_wl1 = seg->seq;
-		tp->snd_wl2 = seg->ack;
+	if (SEQ_LT(tp->snd.wl1, seg->seq) ||
+	    (tp->snd.wl1 == seg->seq && SEQ_LEQ(tp->snd.wl2, seg->ack))) {
+		tp->snd.wnd = (uint32_t)seg->wnd << tp->opt.snd_wscale;
+		tp->snd.wl1 = seg->seq;
+		tp->snd.wl2 = seg->ack;
 	}
 }
 
@@ -883,7 +634,7 @@ static void tcp_update_window(struct tcb *tp, const struct tcp_seg *seg)
  * is dropped. RFC 5961 5.2: an ACK is acceptable in
  * [SND.UNA - MAX.SND.WND, SND.NXT]; outside, a challenge ACK and the
  * segment is dropped (MAX.SND.WND: the largest window the peer offered).
- * New data acked moves snd_una;
+ * New data acked moves snd.una;
  * the acknowledgment of our FIN moves the closing states on. */
 static bool tcp_check_ack(struct tcp_rx *rx)
 {
@@ -895,15 +646,15 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 			       tcp_state_name[tp->state]);
 	if (tp->state == TCP_SYN_RECEIVED && !tcp_ack_syn_received(rx))
 		return false;
-	uint32_t max_wnd = tp->max_sndwnd > tp->snd_wnd ? tp->max_sndwnd : tp->snd_wnd;
-	if (SEQ_GT(seg->ack, tp->snd_max) || SEQ_LT(seg->ack, tp->snd_una - max_wnd)) {
+	uint32_t max_wnd = tp->snd.max_wnd > tp->snd.wnd ? tp->snd.max_wnd : tp->snd.wnd;
+	if (SEQ_GT(seg->ack, tp->snd.max) || SEQ_LT(seg->ack, tp->snd.una - max_wnd)) {
 		tcp_send_challenge_ack(tp);
 		return rx_drop(rx, "tcp.ack_unacceptable", "ack %u outside [%u, %u]",
-			       seg->ack - tp->iss, tp->snd_una - max_wnd - tp->iss,
-			       tp->snd_max - tp->iss);
+			       seg->ack - tp->iss, tp->snd.una - max_wnd - tp->iss,
+			       tp->snd.max - tp->iss);
 	}
-	/* our FIN has sequence number snd_una + the data still queued */
-	rx->fin_acked = tp->fin_queued && SEQ_GT(seg->ack, tp->snd_una + (uint32_t)tp->snd.len);
+	/* our FIN has sequence number snd.una + the data still queued */
+	rx->fin_acked = tp->fin_queued && SEQ_GT(seg->ack, tp->snd.una + (uint32_t)tp->sndbuf.len);
 	/* RFC 6675 2: with SACK, an ACK is a duplicate if it SACKs new data
 	 * (even if the window moved). Outside recovery, one whose blocks
 	 * SACK nothing new (a D-SACK of a segment that came twice, say) is
@@ -911,15 +662,15 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 	 * would start a spurious fast retransmit; in recovery it still lets
 	 * the sender use the room it has (5 (C)). An ACK with no blocks at
 	 * all keeps RFC 5681 2's definition. */
-	bool sacked = SEQ_GEQ(seg->ack, tp->snd_una) && tcp_sack_update(tp, seg);
-	bool stale_sack = tp->sack_ok && seg->opt.nsack > 0 && !sacked &&
-			  !tp->in_recovery && !tp->sack_recovery;
+	bool sacked = SEQ_GEQ(seg->ack, tp->snd.una) && tcp_sack_update(tp, seg);
+	bool stale_sack = tp->opt.sack_ok && seg->opt.nsack > 0 && !sacked &&
+			  !tp->rec.in_recovery && !tp->rec.sack_recovery;
 	bool dup = (tcp_is_dupack(tp, seg) && !stale_sack) ||
-		   (sacked && seg->ack == tp->snd_una && seg->len == 0 &&
+		   (sacked && seg->ack == tp->snd.una && seg->len == 0 &&
 		    !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)));
-	if (SEQ_GEQ(seg->ack, tp->snd_una))
+	if (SEQ_GEQ(seg->ack, tp->snd.una))
 		tcp_update_window(tp, seg);
-	if (SEQ_GT(seg->ack, tp->snd_una))
+	if (SEQ_GT(seg->ack, tp->snd.una))
 		tcp_ack_advance(tp, seg->ack, seg);
 	else if (dup)
 		tcp_dupack(tp, seg);
@@ -962,7 +713,7 @@ static bool tcp_check_ts_present(struct tcp_rx *rx)
 {
 	const struct tcp_seg *seg = &rx->seg;
 
-	if (!rx->tp->ts_ok || seg->opt.ts_ok || (seg->flags & (TCP_FLAG_RST | TCP_FLAG_SYN)))
+	if (!rx->tp->opt.ts_ok || seg->opt.ts_ok || (seg->flags & (TCP_FLAG_RST | TCP_FLAG_SYN)))
 		return true;
 	return rx_drop(rx, "tcp.ts_missing", "no timestamps on a connection that agreed to them "
 		       "(seq %u len %zu)", seg->seq - rx->tp->irs, seg->len);
@@ -1006,8 +757,8 @@ static struct tcb *tcp_time_wait_reuse(struct tcp_rx *rx, struct tcb *tp)
 
 	if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != TCP_FLAG_SYN)
 		return NULL;
-	bool newer = tp->ts_ok && seg->opt.ts_ok ? SEQ_GT(seg->opt.tsval, tp->ts_recent)
-						 : SEQ_GT(seg->seq, tp->rcv_nxt);
+	bool newer = tp->opt.ts_ok && seg->opt.ts_ok ? SEQ_GT(seg->opt.tsval, tp->opt.ts_recent)
+						 : SEQ_GT(seg->seq, tp->rcv.nxt);
 	struct tcb *lp = tcp_lookup_listener(rx->s, &rx->ip->dst, seg->dport);
 	if (!newer || !lp)
 		return NULL;
@@ -1023,7 +774,7 @@ static void tcp_trace_rx(const struct tcp_rx *rx)
 	const struct tcb *tp = rx->tp;
 	const struct tcp_seg *seg = &rx->seg;
 	char l[IPADDR_PORT_STRLEN], r[IPADDR_PORT_STRLEN], fl[32];
-	bool rel = tp && tp->state > TCP_SYN_SENT;
+	bool rel = tp && tcp_state_synced(tp->state);
 	bool ack = seg->flags & TCP_FLAG_ACK;
 
 	TRACE(rx->s, "rx TCP %s -> %s [%s] seq %u ack %u win %u len %zu",
@@ -1106,8 +857,8 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 /* ---- ICMP errors ---------------------------------------------------------- */
 
 /* An ICMP error about a segment we sent (RFC 1122 4.2.3.9, RFC 5927).
- * The quoted sequence number must be one we have in flight, [snd_una,
- * snd_max), else it is a forgery or stale (RFC 5927 4.1). Fragmentation
+ * The quoted sequence number must be one we have in flight, [snd.una,
+ * snd.max), else it is a forgery or stale (RFC 5927 4.1). Fragmentation
  * needed lowers snd_mss and resends what is in flight at the new size at
  * once (RFC 1191 6.4; a SYN, or in fast recovery the oldest segment,
  * alone). A hard
@@ -1125,10 +876,10 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		stats_inc(&s->stats, "tcp.icmp_no_connection");
 		return;
 	}
-	if (!SEQ_IN(seq, tp->snd_una, tp->snd_max)) {
+	if (!SEQ_IN(seq, tp->snd.una, tp->snd.max)) {
 		stats_inc(&s->stats, "tcp.icmp_out_of_window");
 		TRACE(s, "tcp ICMP error ignored: seq %u not in flight [%u, %u)", seq - tp->iss,
-		      tp->snd_una - tp->iss, tp->snd_max - tp->iss);
+		      tp->snd.una - tp->iss, tp->snd.max - tp->iss);
 		return;
 	}
 	if (err == EMSGSIZE) {
@@ -1138,21 +889,21 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		unsigned pmtu = mtu < floor ? floor : mtu;
 		uint16_t mss = (uint16_t)(pmtu - (v6 ? IPV6_HDR_LEN : IPV4_HDR_LEN) - TCP_HDR_LEN);
 		stats_inc(&s->stats, "tcp.icmp_frag_needed");
-		if (mtu == 0 || mss >= tp->snd_mss)
+		if (mtu == 0 || mss >= tp->opt.snd_mss)
 			return;
 		TRACE(s, "tcp path MTU %u: snd_mss %u -> %u, resending from seq %u", pmtu,
-		      tp->snd_mss, mss, tp->snd_una - tp->iss);
-		tp->snd_mss = mss;
+		      tp->opt.snd_mss, mss, tp->snd.una - tp->iss);
+		tp->opt.snd_mss = mss;
 		/* RFC 1191 6.4, RFC 8201 5.4: everything in flight was sent too
 		 * big and is lost; send it again at once at the new size, as far
 		 * as the windows allow (go-back-N, as Linux's
 		 * tcp_simple_retransmit). Not a congestion signal: cwnd stays.
 		 * A SYN, and data in fast recovery, go again alone. */
-		if (tp->in_recovery || tp->state < TCP_ESTABLISHED) {
+		if (tp->rec.in_recovery || !tcp_state_have_established(tp->state)) {
 			tcp_retransmit(tp);
 			return;
 		}
-		tp->snd_nxt = tp->snd_una;
+		tp->snd.nxt = tp->snd.una;
 		tcp_output(tp);
 		return;
 	}

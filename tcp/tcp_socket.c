@@ -104,11 +104,11 @@ void tcp_socket_attach(struct socket *so, struct tcb *tp)
 	so->raddr = tp->raddr;
 	so->rport = tp->rport;
 	so->bound = tp->lport != 0;
-	so->connected = tp->state != TCP_CLOSED && tp->state != TCP_LISTEN;
+	so->connected = tcp_state_handshake(tp->state) || tcp_state_synced(tp->state);
 	if (!so->sndbuf)
-		so->sndbuf = tp->snd.limit;
+		so->sndbuf = tp->sndbuf.limit;
 	if (!so->rcvbuf)
-		so->rcvbuf = tp->rcv.limit;
+		so->rcvbuf = tp->rcvbuf.limit;
 }
 
 void tcp_socket_wake(struct tcb *tp)
@@ -196,11 +196,11 @@ static int tcp_so_connect(struct socket *so, const struct ipaddr *raddr, uint16_
 	so->connected = true;
 
 	size_t mtu_payload = ip_max_payload(s, raddr);
-	tp->rcv_mss = (uint16_t)(mtu_payload > TCP_HDR_LEN + 64 ? mtu_payload - TCP_HDR_LEN : TCP_DEFAULT_MSS);
-	ring_set_limit(&tp->snd, so->sndbuf);
-	ring_set_limit(&tp->rcv, so->rcvbuf);
+	tp->opt.rcv_mss = (uint16_t)(mtu_payload > TCP_HDR_LEN + 64 ? mtu_payload - TCP_HDR_LEN : TCP_DEFAULT_MSS);
+	ring_set_limit(&tp->sndbuf, so->sndbuf);
+	ring_set_limit(&tp->rcvbuf, so->rcvbuf);
 	tp->iss = tcp_isn(s, &tp->laddr, tp->lport, &tp->raddr, tp->rport);
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->snd.una = tp->snd.nxt = tp->snd.max = tp->iss;
 	tcp_set_state(tp, TCP_SYN_SENT);
 	tcb_hash(tp);
 	tcp_send_syn(tp);
@@ -246,8 +246,8 @@ static ssize_t tcp_so_send(struct socket *so, const uint8_t *buf, size_t len, in
 		return -EPIPE;
 	if (len == 0)
 		return 0;
-	ring_set_limit(&tp->snd, so->sndbuf);
-	size_t n = ring_write(&tp->snd, buf, len);
+	ring_set_limit(&tp->sndbuf, so->sndbuf);
+	size_t n = ring_write(&tp->sndbuf, buf, len);
 	if (n == 0)
 		return -EAGAIN;
 	tcp_output(tp);
@@ -265,18 +265,18 @@ static ssize_t tcp_so_send(struct socket *so, const uint8_t *buf, size_t len, in
  * pass through the peer's TCP. */
 static void tcp_window_update(struct tcb *tp)
 {
-	if (tp->state != TCP_ESTABLISHED && tp->state != TCP_FIN_WAIT_1 && tp->state != TCP_FIN_WAIT_2)
+	if (!tcp_state_can_recv_data(tp->state))
 		return;
 	uint32_t wnd = tcp_rcv_window(tp);
-	uint32_t step = tp->rcv.limit / 2 < tp->rcv_mss ? (uint32_t)tp->rcv.limit / 2 : tp->rcv_mss;
-	uint32_t left = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
-	bool held_back = left < wnd / 2 || left < 2u * tp->rcv_mss;
+	uint32_t step = tp->rcvbuf.limit / 2 < tp->opt.rcv_mss ? (uint32_t)tp->rcvbuf.limit / 2 : tp->opt.rcv_mss;
+	uint32_t left = SEQ_GT(tp->rcv.adv, tp->rcv.nxt) ? tp->rcv.adv - tp->rcv.nxt : 0;
+	bool held_back = left < wnd / 2 || left < 2u * tp->opt.rcv_mss;
 	/* an ACK already owed (a delayed one, RFC 1122 4.2.3.2) goes now with
 	 * the new window rather than at its timer: it costs no extra segment,
 	 * and a sender whose whole window is one segment (after an RTO, RFC
 	 * 5681 3.1) does not wait 200 ms per round trip for it */
 	bool owed = tp->t_delack != TCP_NO_TIMER;
-	if (SEQ_GEQ(tp->rcv_nxt + wnd, tp->rcv_adv + step) && (held_back || owed))
+	if (SEQ_GEQ(tp->rcv.nxt + wnd, tp->rcv.adv + step) && (held_back || owed))
 		tcp_send_ack(tp);
 }
 
@@ -289,9 +289,9 @@ static ssize_t tcp_so_recv(struct socket *so, uint8_t *buf, size_t len, int flag
 		*from = so->raddr;
 	if (fport)
 		*fport = so->rport;
-	if (tp && tp->rcv.len > 0 && !tp->rd_shut && len > 0) {
-		size_t n = (flags & MSG_PEEK) ? ring_peek(&tp->rcv, 0, buf, len)
-					      : ring_read(&tp->rcv, buf, len);
+	if (tp && tp->rcvbuf.len > 0 && !tp->rd_shut && len > 0) {
+		size_t n = (flags & MSG_PEEK) ? ring_peek(&tp->rcvbuf, 0, buf, len)
+					      : ring_read(&tp->rcvbuf, buf, len);
 		if (!(flags & MSG_PEEK))
 			tcp_window_update(tp);
 		return (ssize_t)n;
@@ -331,10 +331,10 @@ static short tcp_so_poll(struct socket *so)
 	default:
 		break;
 	}
-	if (tp->rcv.len > 0 || tp->fin_rcvd || tp->rd_shut)
+	if (tp->rcvbuf.len > 0 || tp->fin_rcvd || tp->rd_shut)
 		ev |= POLLIN;
-	if ((tp->state == TCP_ESTABLISHED || tp->state == TCP_CLOSE_WAIT) && !tp->fin_queued &&
-	    ring_space(&tp->snd) > 0)
+	if (tcp_state_can_send_data(tp->state) && !tp->fin_queued &&
+	    ring_space(&tp->sndbuf) > 0)
 		ev |= POLLOUT;
 	if (tp->fin_rcvd && tp->fin_queued)
 		ev |= POLLHUP; /* both directions are closed */
@@ -366,11 +366,11 @@ static void tcp_close_sending(struct tcb *tp)
 static int tcp_so_shutdown(struct socket *so, int how)
 {
 	struct tcb *tp = sotcb(so);
-	if (!tp || tp->state == TCP_CLOSED || tp->state == TCP_LISTEN || tp->state == TCP_SYN_SENT)
+	if (!tp || !tcp_state_synced(tp->state))
 		return -ENOTCONN;
 	if (how == SHUT_RD || how == SHUT_RDWR) {
 		tp->rd_shut = true;
-		ring_drop(&tp->rcv, tp->rcv.len);
+		ring_drop(&tp->rcvbuf, tp->rcvbuf.len);
 	}
 	if (how == SHUT_WR || how == SHUT_RDWR)
 		tcp_close_sending(tp);
@@ -380,7 +380,7 @@ static int tcp_so_shutdown(struct socket *so, int how)
 /* True in the states where the peer holds a synchronized connection. */
 static bool tcp_synchronized(const struct tcb *tp)
 {
-	return tp->state >= TCP_SYN_RECEIVED && tp->state != TCP_TIME_WAIT;
+	return tcp_state_synced(tp->state) && tp->state != TCP_TIME_WAIT;
 }
 
 /* net_close: the app lets go. The connection closes gracefully on its own
@@ -392,7 +392,7 @@ static void tcp_so_close(struct socket *so)
 	if (!tp)
 		return;
 	struct stack *s = so->s;
-	if (tcp_synchronized(tp) && (so->linger == 0 || tp->rcv.len > 0)) {
+	if (tcp_synchronized(tp) && (so->linger == 0 || tp->rcvbuf.len > 0)) {
 		stats_inc(&s->stats, so->linger == 0 ? "tcp.abort_linger" : "tcp.abort_unread_data");
 		tcp_send_rst(tp); /* RFC 9293 3.10.5 ABORT */
 		tcb_free(tp);
@@ -411,7 +411,7 @@ static void tcp_so_close(struct socket *so)
 	tp->so = NULL;
 	so->proto = NULL;
 	/* an orphan must not wait forever for a peer that never closes */
-	if (tp->state == TCP_FIN_WAIT_1 || tp->state == TCP_FIN_WAIT_2)
+	if (tcp_state_fin_wait(tp->state))
 		tcp_timer_set(tp, &tp->t_2msl, s->now + TCP_ORPHAN_TIMEOUT_US);
 }
 
@@ -472,7 +472,7 @@ static int tcp_so_setsockopt(struct socket *so, int level, int name, const void 
 			return r;
 		if (tp) {
 			tp->nodelay = v != 0;
-			if (tp->nodelay && tp->state >= TCP_ESTABLISHED)
+			if (tp->nodelay && tcp_state_have_established(tp->state))
 				tcp_output(tp); /* what Nagle held back goes now */
 		}
 		return 0;
@@ -513,11 +513,11 @@ static int tcp_so_setsockopt(struct socket *so, int level, int name, const void 
 		if (name == SO_RCVBUF) {
 			so->rcvbuf = bytes;
 			if (tp)
-				ring_set_limit(&tp->rcv, bytes);
+				ring_set_limit(&tp->rcvbuf, bytes);
 		} else {
 			so->sndbuf = bytes;
 			if (tp)
-				ring_set_limit(&tp->snd, bytes);
+				ring_set_limit(&tp->sndbuf, bytes);
 		}
 		return 0;
 	default:

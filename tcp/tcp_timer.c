@@ -139,8 +139,8 @@ int64_t tcp_next_deadline(struct stack *s)
 /* RFC 6298 5.5: doubles the RTO, up to TCP_RTO_MAX_US. */
 static void tcp_rto_backoff(struct tcb *tp)
 {
-	tp->backoff++;
-	tp->rto = tp->rto * 2 > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : tp->rto * 2;
+	tp->rtt.backoff++;
+	tp->rtt.rto = tp->rtt.rto * 2 > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : tp->rtt.rto * 2;
 }
 
 /* The SYN or SYN-ACK was not acknowledged in time: retransmit it with the
@@ -151,10 +151,10 @@ static void tcp_timer_syn(struct tcb *tp)
 {
 	char name[128];
 
-	if (tp->retries >= TCP_SYN_RETRIES) {
+	if (tp->rtt.retries >= TCP_SYN_RETRIES) {
 		TRACE(tp->s, "tcp %s %s timed out after %d retransmissions",
 		      tcb_str(tp, name, sizeof(name)),
-		      tp->state == TCP_SYN_SENT ? "SYN" : "SYN-ACK", tp->retries);
+		      tp->state == TCP_SYN_SENT ? "SYN" : "SYN-ACK", tp->rtt.retries);
 		stats_inc(&tp->s->stats, "tcp.syn_timeout");
 		if (tp->listener)
 			tcb_free(tp);
@@ -162,13 +162,13 @@ static void tcp_timer_syn(struct tcb *tp)
 			tcp_drop(tp, ETIMEDOUT);
 		return;
 	}
-	tp->retries++;
+	tp->rtt.retries++;
 	tcp_rto_backoff(tp);
 	stats_inc(&tp->s->stats, "tcp.rto");
 	tcp_trace(tp, "rto");
 	TRACE(tp->s, "tcp %s RTO fired: retransmit %s (backoff %d, rto %lld ms)",
 	      tcb_str(tp, name, sizeof(name)), tp->state == TCP_SYN_SENT ? "SYN" : "SYN-ACK",
-	      tp->backoff, (long long)(tp->rto / 1000));
+	      tp->rtt.backoff, (long long)(tp->rtt.rto / 1000));
 	tcp_retransmit(tp);
 }
 
@@ -178,53 +178,53 @@ static void tcp_timer_syn(struct tcb *tp)
  * eight doublings are only seconds), the connection dies with ETIMEDOUT
  * (RFC 1122 4.2.3.5 R2); else the congestion control hears
  * of it (RFC 5681 3.1: cwnd to one segment), the RTO doubles, and sending
- * goes back to snd_una: the oldest segment now, the rest as ACKs come
+ * goes back to snd.una: the oldest segment now, the rest as ACKs come
  * (go-back-N). A zero window is not a loss: persist takes over. */
 static void tcp_timer_rexmt(struct tcb *tp)
 {
 	char name[128];
 
-	if (tp->state == TCP_SYN_SENT || tp->state == TCP_SYN_RECEIVED) {
+	if (tcp_state_handshake(tp->state)) {
 		tcp_timer_syn(tp);
 		return;
 	}
-	if (tp->snd_una == tp->snd_max)
+	if (tp->snd.una == tp->snd.max)
 		return; /* everything was acknowledged meanwhile */
-	if (tp->tlp_armed) {
+	if (tp->tlp.armed) {
 		tcp_tlp_fire(tp); /* RFC 8985 7.3: a probe before the RTO */
 		return;
 	}
-	if (tp->retries >= TCP_MAX_RETRIES && tp->s->now - tp->rexmt_first >= TCP_R2_MIN_US) {
+	if (tp->rtt.retries >= TCP_MAX_RETRIES && tp->s->now - tp->rtt.rexmt_first >= TCP_R2_MIN_US) {
 		TRACE(tp->s, "tcp %s RTO: giving up after %d retransmissions",
-		      tcb_str(tp, name, sizeof(name)), tp->retries);
+		      tcb_str(tp, name, sizeof(name)), tp->rtt.retries);
 		tcp_drop(tp, ETIMEDOUT);
 		return;
 	}
-	if (tp->snd_wnd == 0 && tp->snd.len > 0) {
+	if (tp->snd.wnd == 0 && tp->sndbuf.len > 0) {
 		/* RFC 9293 3.8.6.1: the peer closed its window; probe it instead */
 		TRACE(tp->s, "tcp %s RTO fired with the window closed: persist instead",
 		      tcb_str(tp, name, sizeof(name)));
-		tp->snd_nxt = tp->snd_una;
+		tp->snd.nxt = tp->snd.una;
 		tcp_output(tp);
 		return;
 	}
 	if (tp->cc->on_rto)
 		tp->cc->on_rto(tp); /* before the backoff: it looks at the first expiry */
-	if (tp->retries++ == 0)
-		tp->rexmt_first = tp->s->now;
+	if (tp->rtt.retries++ == 0)
+		tp->rtt.rexmt_first = tp->s->now;
 	tcp_rto_backoff(tp);
-	tp->snd_nxt = tp->snd_una;
-	tp->dupacks = 0;
-	tp->in_recovery = false;
-	tp->sack_recovery = false;
-	tp->tlp_out = false;
+	tp->snd.nxt = tp->snd.una;
+	tp->rec.dupacks = 0;
+	tp->rec.in_recovery = false;
+	tp->rec.sack_recovery = false;
+	tp->tlp.out = false;
 	tcp_sack_clear(tp); /* RFC 6675 5.1, RFC 2018 8: the receiver may renege */
-	tp->recover = tp->snd_max; /* RFC 6582 4.1: no fast retransmit for this window */
+	tp->rec.recover = tp->snd.max; /* RFC 6582 4.1: no fast retransmit for this window */
 	stats_inc(&tp->s->stats, "tcp.rto");
 	tcp_trace(tp, "rto");
 	TRACE(tp->s, "tcp %s RTO fired: retransmit seq %u (backoff %d, rto %lld ms, cwnd %u)",
-	      tcb_str(tp, name, sizeof(name)), tp->snd_una - tp->iss, tp->backoff,
-	      (long long)(tp->rto / 1000), tp->cwnd);
+	      tcb_str(tp, name, sizeof(name)), tp->snd.una - tp->iss, tp->rtt.backoff,
+	      (long long)(tp->rtt.rto / 1000), tp->cwnd);
 	tcp_retransmit(tp);
 }
 
@@ -242,14 +242,13 @@ static void tcp_timer_delack(struct tcb *tp)
 static void tcp_timer_keep(struct tcb *tp)
 {
 	int64_t now = tp->s->now;
-	bool alive = tp->state == TCP_ESTABLISHED || tp->state == TCP_CLOSE_WAIT ||
-		     tp->state == TCP_FIN_WAIT_2;
+	bool alive = tcp_state_keepalive(tp->state);
 
 	if (!tp->keepalive || !alive) {
 		tp->keep_probes = 0;
 		return;
 	}
-	if (tp->segs_in != tp->keep_segs || tp->snd_una != tp->snd_max) {
+	if (tp->segs_in != tp->keep_segs || tp->snd.una != tp->snd.max) {
 		tp->keep_probes = 0;
 		tp->keep_segs = tp->segs_in;
 		tcp_timer_set(tp, &tp->t_keep, now + TCP_KEEPALIVE_IDLE_US);

@@ -31,8 +31,8 @@ void tcp_trace_write(struct tcb *tp, const char *event)
 	fprintf(f, "%" PRId64 ".%06" PRId64 ",%s-%s,%s,%" PRIu32 ",%" PRIu32 ",%" PRIu32
 		",%" PRId64 ",%" PRId64 ",%" PRIu32 ",%" PRIu32 ",%s\n",
 		t / 1000000, (t < 0 ? -t : t) % 1000000, l, r, event, tp->cwnd,
-		tp->ssthresh == UINT32_MAX ? 0 : tp->ssthresh, tp->snd_max - tp->snd_una,
-		tp->srtt, tp->rto, tp->snd_una - tp->iss, tp->snd_nxt - tp->iss,
+		tp->ssthresh == UINT32_MAX ? 0 : tp->ssthresh, tp->snd.max - tp->snd.una,
+		tp->rtt.srtt, tp->rtt.rto, tp->snd.una - tp->iss, tp->snd.nxt - tp->iss,
 		tcp_state_name[tp->state]);
 }
 

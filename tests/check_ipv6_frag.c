@@ -1068,14 +1068,14 @@ START_TEST(test_ipv4_frag_needed_syn)
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN);
 	ck_assert_uint_eq(out.seq, t.iss);
-	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1);
+	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1);
 	th_inject(&t, SEG(.seq = t.irs, .ack = t.iss + 1, .flags = TCP_FLAG_SYN | TCP_FLAG_ACK,
 			  .opt = { .mss_ok = true, .mss = 1460 }));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
-	ck_assert_uint_eq(tp->snd_mss, 960);
+	ck_assert_uint_eq(tp->opt.snd_mss, 960);
 	th_fini(&t);
 }
 END_TEST
@@ -1087,8 +1087,8 @@ START_TEST(test_ipv4_frag_needed_tcp)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	ring_write(&tp->snd, data, sizeof(data));
-	tp->snd_nxt = tp->snd_max = t.iss + 1461;
+	ring_write(&tp->sndbuf, data, sizeof(data));
+	tp->snd.nxt = tp->snd.max = t.iss + 1461;
 	memset(body, 0, sizeof(body));
 	uint8_t *q = body + ICMP_HDR_LEN;
 	struct ipv4_hdr ip = { .version = 4, .ihl = 5, .total_len = 1500, .ttl = 64,
@@ -1106,7 +1106,7 @@ START_TEST(test_ipv4_frag_needed_tcp)
 	struct ipaddr peer = ipaddr_v4(TH_PEER_IP);
 	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.lowered"), 1);
 	ck_assert_uint_eq(ip_max_payload(&t.h.s, &peer), 980);
-	ck_assert_uint_eq(tp->snd_mss, 960);
+	ck_assert_uint_eq(tp->opt.snd_mss, 960);
 	struct tcp_seg out;
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.seq, t.iss + 1);

@@ -872,7 +872,7 @@ START_TEST(test_tcp_packet_too_big)
 	struct ipaddr peer = v6("fd00::1"), host = v6("fd00::2");
 	struct tcb *tp = tcp_lookup(&h.s, &host, 7000, &peer, 40000);
 	ck_assert_ptr_nonnull(tp);
-	ck_assert_uint_eq(tp->snd_mss, 1440);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1440);
 	for (int i = 0; i < 3; i++) {
 		struct pkt *p = expect_v6(&h, IP6_NH_TCP);
 		ck_assert_uint_eq(p->len, L4 + TCP_HDR_LEN + 1440);
@@ -886,7 +886,7 @@ START_TEST(test_tcp_packet_too_big)
 	quote[8 + 15] = 3;
 	inject_ptb6(&h, 1300, quote, sizeof(quote));
 	ck_assert_uint_eq(count(&h, "icmp6.error_not_ours"), 1);
-	ck_assert_uint_eq(tp->snd_mss, 1440);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1440);
 	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1460);
 	expect_no_tx(&h);
 
@@ -898,7 +898,7 @@ START_TEST(test_tcp_packet_too_big)
 	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 1);
 	ck_assert_uint_eq(count(&h, "tcp.icmp_frag_needed"), 1);
 	ck_assert_uint_eq(ip_max_payload(&h.s, &peer), 1260);
-	ck_assert_uint_eq(tp->snd_mss, 1240);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1240);
 	uint32_t seq = iss + 1;
 	while (seq != iss + 1 + sizeof(data)) {
 		expect_tcp6(&h, &out, keep);
@@ -913,7 +913,7 @@ START_TEST(test_tcp_packet_too_big)
 	/* the peer has it all */
 	struct tcp_seg ack = { .seq = 5001, .ack = seq, .flags = TCP_FLAG_ACK };
 	inject(&h, f, build_tcp6(f, 7000, ack, false));
-	ck_assert_uint_eq(tp->snd_una, tp->snd_max);
+	ck_assert_uint_eq(tp->snd.una, tp->snd.max);
 	/* new data leaves at the new size */
 	ck_assert_int_eq(net_send(c, data, 2000, 0), 2000);
 	expect_tcp6(&h, &out, keep);
@@ -961,7 +961,7 @@ START_TEST(test_tcp_packet_too_big_syn)
 	struct tcb *tp = tcp_lookup(&h.s, &host, lport, &peer, 40000);
 	ck_assert_ptr_nonnull(tp);
 	ck_assert_uint_eq(tp->state, TCP_ESTABLISHED);
-	ck_assert_uint_eq(tp->snd_mss, 1220);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1220);
 	harness6_fini(&h);
 }
 END_TEST

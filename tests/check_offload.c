@@ -105,7 +105,7 @@ START_TEST(tso_sends_full_segments_in_one)
 	t.h.dev->tso_max = 65535;
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	tp->cwnd = 100 * MSS;
-	tp->snd_wnd = 65535;
+	tp->snd.wnd = 65535;
 
 	th_queue(tp, 40000);
 	ck_assert_int_eq(tcp_output(tp), 0);
@@ -131,7 +131,7 @@ START_TEST(tso_sends_full_segments_in_one)
 	ck_assert(tcp_checksum_ok(&src, &dst, tcp, len));
 	ck_assert_uint_eq(p->csum_start, 0);
 	pkt_free(p);
-	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + 27 * MSS);
+	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1 + 27 * MSS);
 	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.tx_tso_segments"), 1);
 
 	/* all acknowledged: the 580-byte tail goes alone, with PSH, not TSO */
@@ -223,12 +223,12 @@ START_TEST(gro_segment_taken_whole_and_acked)
 	t.h.s.now = t.h.now;
 	eth_input(&t.h.s, t.h.ifp, peer_segment(t.irs + 1, t.iss + 1, len, true, false));
 	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.bad_checksum"), 1);
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 1);
 	th_expect_none(&t);
 
 	eth_input(&t.h.s, t.h.ifp, peer_segment(t.irs + 1, t.iss + 1, len, true, true));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1 + len);
-	ck_assert_uint_eq(tp->rcv.len, len);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 1 + len);
+	ck_assert_uint_eq(tp->rcvbuf.len, len);
 	th_expect_none(&t);
 	stack_poll(&t.h.s, t.h.now); /* the end of the burst */
 	struct tcp_seg out;
@@ -252,8 +252,8 @@ START_TEST(gro_segments_of_one_burst_share_an_ack)
 	uint32_t seq = t.irs + 1;
 	struct tcp_seg out;
 
-	tp->ws_ok = true; /* windows past 64 KB (RFC 7323 2) */
-	tp->rcv_wscale = tp->snd_wscale = 7;
+	tp->opt.ws_ok = true; /* windows past 64 KB (RFC 7323 2) */
+	tp->opt.rcv_wscale = tp->opt.snd_wscale = 7;
 
 	t.h.s.now = t.h.now;
 	for (int i = 0; i < 2; i++) {
@@ -276,7 +276,7 @@ START_TEST(gro_segments_of_one_burst_share_an_ack)
 	seq += 20 * MSS;
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.ack, seq);
-	ck_assert_uint_eq(tp->rcv_nxt, seq);
+	ck_assert_uint_eq(tp->rcv.nxt, seq);
 	stack_poll(&t.h.s, t.h.now); /* nothing is owed any more */
 	th_expect_none(&t);
 	th_fini(&t);
@@ -330,8 +330,8 @@ START_TEST(full_segments_share_an_ack_only_while_behind)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	uint32_t seq = t.irs + 1, ack = 0;
 
-	tp->ws_ok = true; /* windows past 64 KB (RFC 7323 2) */
-	tp->rcv_wscale = tp->snd_wscale = 7;
+	tp->opt.ws_ok = true; /* windows past 64 KB (RFC 7323 2) */
+	tp->opt.rcv_wscale = tp->opt.snd_wscale = 7;
 
 	/* 6 in one burst, not behind: 3 ACKs, each at a second segment */
 	seq = queue_full_segments(&t, seq, 6);
@@ -368,7 +368,7 @@ START_TEST(full_segments_share_an_ack_only_while_behind)
 	stack_poll(&t.h.s, t.h.now);
 	ck_assert_int_eq(count_acks(&t, &ack), 2);
 	ck_assert_uint_eq(ack, seq);
-	ck_assert_uint_eq(tp->rcv_nxt, seq);
+	ck_assert_uint_eq(tp->rcv.nxt, seq);
 	th_fini(&t);
 }
 END_TEST

@@ -488,7 +488,7 @@ START_TEST(test_memory_report)
 	ck_assert_uint_eq(memory_figure(&t, "tcp.rcv_ring_bytes"), 0);
 	ck_assert_uint_eq(memory_figure(&t, "tcp.snd_ring_bytes"), 0);
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
-	ck_assert_uint_eq(tp->rcv.len, 100);
+	ck_assert_uint_eq(tp->rcvbuf.len, 100);
 	ck_assert_uint_eq(memory_figure(&t, "tcp.rcv_ring_bytes"), RING_MIN_CAP);
 	th_queue(tp, 5000);
 	ck_assert_uint_eq(memory_figure(&t, "tcp.snd_ring_bytes"), 8192);

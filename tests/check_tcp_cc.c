@@ -694,7 +694,7 @@ static void restart_after_idle(const char *cc)
 	cc_run(3 * 1000000LL, false);
 	struct tcb *tp = cc_tcb(0);
 	ck_assert_uint_eq(net.f[0].got, 600 * 1024);
-	ck_assert_uint_eq(tp->snd_una, tp->snd_max);
+	ck_assert_uint_eq(tp->snd.una, tp->snd.max);
 	uint32_t before = tp->cwnd;
 	ck_assert_uint_gt(before, 4 * 14600);
 	/* the app writes again: the first flight is the initial window */
@@ -702,11 +702,11 @@ static void restart_after_idle(const char *cc)
 	cc_run(CC_STEP_US, false);
 	ck_assert_uint_eq(cc_counter("tcp.cwnd_restart"), 1);
 	ck_assert_uint_eq(tp->cwnd, 14600);
-	ck_assert_uint_le(tp->snd_max - tp->snd_una, 14600);
+	ck_assert_uint_le(tp->snd.max - tp->snd.una, 14600);
 	/* done again, then a pause of 100 ms, shorter than the RTO */
-	while (net.f[0].got < 1200 * 1024 || tp->snd_una != tp->snd_max)
+	while (net.f[0].got < 1200 * 1024 || tp->snd.una != tp->snd.max)
 		cc_run(CC_STEP_US, false);
-	ck_assert_int_gt(tp->rto, 150000);
+	ck_assert_int_gt(tp->rtt.rto, 150000);
 	uint32_t kept = tp->cwnd;
 	cc_run(100000, false);
 	net.f[0].limit = 0;
@@ -801,7 +801,7 @@ static void cubic_app_limited_for_10s(int64_t period_us)
 	cc_run(1000000, false);
 	net.f[0].limit = net.f[0].sent;
 	cc_run(300000, false); /* what was queued goes */
-	ck_assert_uint_eq(tp->snd_una, tp->snd_max);
+	ck_assert_uint_eq(tp->snd.una, tp->snd.max);
 	uint32_t w1 = tp->cwnd;
 	ck_assert_uint_gt(w1, 15 * CC_MSS);
 	for (int64_t t = 0; t < 10 * 1000000LL; t += period_us) {
@@ -1079,9 +1079,9 @@ START_TEST(long_fat_path_grows_the_window_past_256k)
 	/* established and idle: 4 MB limits, no memory yet */
 	struct tcb *tp = cc_tcb(0);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
-	ck_assert_uint_eq(tp->snd.limit, 4 * 1024 * 1024);
-	ck_assert_uint_eq(tp->rcv.limit, 4 * 1024 * 1024);
-	ck_assert_uint_eq(tp->snd.cap + tp->rcv.cap, 0);
+	ck_assert_uint_eq(tp->sndbuf.limit, 4 * 1024 * 1024);
+	ck_assert_uint_eq(tp->rcvbuf.limit, 4 * 1024 * 1024);
+	ck_assert_uint_eq(tp->sndbuf.cap + tp->rcvbuf.cap, 0);
 	net.f[0].hold = false;
 	uint32_t max_wnd = 0, max_flight = 0;
 	uint8_t ws = 0;
@@ -1090,13 +1090,13 @@ START_TEST(long_fat_path_grows_the_window_past_256k)
 		cc_run(1000, true);
 		if (net.f[0].bfd >= 0) {
 			struct tcb *bt = socket_get(net.f[0].bfd)->proto;
-			b_cap = bt->rcv.cap > b_cap ? bt->rcv.cap : b_cap;
+			b_cap = bt->rcvbuf.cap > b_cap ? bt->rcvbuf.cap : b_cap;
 		}
 		if (tp->state != TCP_ESTABLISHED)
 			continue;
-		ws = tp->snd_wscale;
-		max_wnd = tp->snd_wnd > max_wnd ? tp->snd_wnd : max_wnd;
-		uint32_t flight = tp->snd_max - tp->snd_una;
+		ws = tp->opt.snd_wscale;
+		max_wnd = tp->snd.wnd > max_wnd ? tp->snd.wnd : max_wnd;
+		uint32_t flight = tp->snd.max - tp->snd.una;
 		max_flight = flight > max_flight ? flight : max_flight;
 	}
 	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == total);
@@ -1104,7 +1104,7 @@ START_TEST(long_fat_path_grows_the_window_past_256k)
 	printf("tcp_cc: 40 MB over 400 Mbit/s, 40 ms RTT: window %u, flight %u bytes at most, "
 	       "B's window scale %u, %.2f s of virtual time; memory: A's send ring %zu bytes, B's "
 	       "receive ring %zu (B reads at every event)\n", max_wnd, max_flight, ws, secs,
-	       tp->snd.cap, b_cap);
+	       tp->sndbuf.cap, b_cap);
 	fflush(stdout);
 	cc_finish(NULL);
 	ck_assert_uint_ge(ws, 7); /* 65535 << 7 covers 4 MB */
@@ -1131,10 +1131,10 @@ START_TEST(so_rcvbuf_still_bounds_the_window)
 	struct tcb *tp = cc_tcb(0);
 	while (!cc_all_done() && net.sim.now < 60 * 1000000LL) {
 		cc_run(1000, true);
-		uint32_t flight = tp->snd_max - tp->snd_una;
+		uint32_t flight = tp->snd.max - tp->snd.una;
 		max_flight = flight > max_flight ? flight : max_flight;
 		if (tp->state == TCP_ESTABLISHED)
-			ck_assert_uint_eq(tp->snd_wscale, 1);
+			ck_assert_uint_eq(tp->opt.snd_wscale, 1);
 	}
 	ck_assert(net.f[0].eof && !net.f[0].bad && net.f[0].got == total);
 	cc_finish(NULL);

@@ -127,14 +127,14 @@ START_TEST(test_listen_handshake_accept_queue)
 	struct tcb *c = passive_syn(&t, lp, TH_PEER_PORT, &iss);
 	ck_assert_int_eq(lp->nsyn, 1);
 	ck_assert_int_eq(lp->naccept, 0);
-	ck_assert_uint_eq(c->rcv_nxt, t.irs + 1);
-	ck_assert_uint_eq(c->snd_nxt, iss + 1);
+	ck_assert_uint_eq(c->rcv.nxt, t.irs + 1);
+	ck_assert_uint_eq(c->snd.nxt, iss + 1);
 
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = iss + 1, .wnd = 30000));
 	th_expect_none(&t);
 	ck_assert_int_eq(c->state, TCP_ESTABLISHED);
-	ck_assert_uint_eq(c->snd_una, iss + 1);
-	ck_assert_uint_eq(c->snd_wnd, 30000);
+	ck_assert_uint_eq(c->snd.una, iss + 1);
+	ck_assert_uint_eq(c->snd.wnd, 30000);
 	ck_assert_int_eq(lp->nsyn, 0);
 	ck_assert_int_eq(lp->naccept, 1);
 	ck_assert_ptr_eq(tcp_accept_dequeue(lp), c);
@@ -245,10 +245,10 @@ START_TEST(test_syn_sent_to_established)
 			  .wnd = 20000, .opt = { .mss_ok = true, .mss = 1000 }));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 1);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 1);
 	ck_assert_uint_eq(tp->irs, t.irs);
-	ck_assert_uint_eq(tp->snd_wnd, 20000);
-	ck_assert_uint_eq(tp->snd_mss, 1000);
+	ck_assert_uint_eq(tp->snd.wnd, 20000);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1000);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	th_fini(&t);
 }
@@ -332,8 +332,8 @@ START_TEST(test_simultaneous_open)
 	th_inject(&t, SEG(.flags = SYN | ACK, .seq = t.irs, .ack = t.iss + 1));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 1);
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 1);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 1);
 	th_fini(&t);
 }
 END_TEST
@@ -399,7 +399,7 @@ START_TEST(test_fin_wait_1_to_fin_wait_2)
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 2);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 2);
 	th_fini(&t);
 }
 END_TEST
@@ -523,8 +523,8 @@ END_TEST
 /* Makes tp's receive window zero: nothing offered, no space. */
 static void close_window(struct tcb *tp)
 {
-	ring_set_limit(&tp->rcv, 0);
-	tp->rcv_adv = tp->rcv_nxt;
+	ring_set_limit(&tp->rcvbuf, 0);
+	tp->rcv.adv = tp->rcv.nxt;
 }
 
 START_TEST(test_accept_len0_wnd0)
@@ -536,10 +536,10 @@ START_TEST(test_accept_len0_wnd0)
 	/* acceptable only if SEG.SEQ = RCV.NXT */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 500));
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->snd_wnd, 500);
+	ck_assert_uint_eq(tp->snd.wnd, 500);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 1, .wnd = 600));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	ck_assert_uint_eq(tp->snd_wnd, 500);
+	ck_assert_uint_eq(tp->snd.wnd, 500);
 	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 1);
 	th_fini(&t);
 }
@@ -550,7 +550,7 @@ START_TEST(test_accept_len0_wnd)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	uint32_t wnd = tp->rcv_adv - tp->rcv_nxt;
+	uint32_t wnd = tp->rcv.adv - tp->rcv.nxt;
 	/* RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1 + wnd - 1, .ack = t.iss + 1));
 	th_expect_none(&t);
@@ -573,11 +573,11 @@ START_TEST(test_accept_len_wnd0)
 	/* not acceptable: the data is not taken, the ACK says rcv_nxt */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 1);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 1, .len = 10));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	th_fini(&t);
 }
 END_TEST
@@ -588,13 +588,13 @@ START_TEST(test_accept_len_wnd)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	uint32_t right = tp->rcv_adv;
+	uint32_t right = tp->rcv.adv;
 	/* wholly after the window: ACK */
 	th_inject(&t, SEG(.flags = ACK, .seq = right, .ack = t.iss + 1, .len = 10));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	/* starts in the window: accepted */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 101);
 	/* wholly old: ACK at once */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 101);
@@ -613,13 +613,13 @@ START_TEST(test_zero_window_ack_still_processed)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	close_window(tp);
-	ring_write(&tp->snd, "0123456789", 10);
-	tp->snd_nxt = tp->snd_max = t.iss + 11;
+	ring_write(&tp->sndbuf, "0123456789", 10);
+	tp->snd.nxt = tp->snd.max = t.iss + 11;
 	/* RFC 9293 3.10.7.4: a zero window still takes valid ACKs */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 11, .len = 1));
 	expect_ack(&t, t.iss + 11, t.irs + 1);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 11);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 11);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	th_fini(&t);
 }
 END_TEST
@@ -654,7 +654,7 @@ START_TEST(test_rst_in_window_challenged)
 	ck_assert_uint_eq(count(&t, "tcp.rst_challenged"), 1);
 	/* outside the window: dropped without a word */
 	th_inject(&t, SEG(.flags = RST, .seq = t.irs));
-	th_inject(&t, SEG(.flags = RST, .seq = tp->rcv_adv));
+	th_inject(&t, SEG(.flags = RST, .seq = tp->rcv.adv));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 2);
@@ -685,7 +685,7 @@ START_TEST(test_rst_in_closing_states)
 		struct tcp_harness t;
 		th_init(&t);
 		struct tcb *tp = th_tcb_in_state(&t, states[i]);
-		th_inject(&t, SEG(.flags = RST, .seq = tp->rcv_nxt));
+		th_inject(&t, SEG(.flags = RST, .seq = tp->rcv.nxt));
 		th_expect_none(&t);
 		ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
 		ck_assert_uint_eq(t.h.s.tcp.count, 0);
@@ -723,7 +723,7 @@ START_TEST(test_no_ack_dropped)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	th_inject(&t, SEG(.seq = t.irs + 1, .len = 10));
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 1);
 	ck_assert_uint_eq(count(&t, "tcp.no_ack"), 1);
 	th_fini(&t);
 }
@@ -736,8 +736,8 @@ START_TEST(test_ack_unsent_data)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 11, .len = 50));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 1);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 1);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	ck_assert_uint_eq(count(&t, "tcp.ack_unacceptable"), 1);
 	th_fini(&t);
 }
@@ -751,14 +751,14 @@ START_TEST(test_ack_too_old_and_old)
 	/* RFC 5961 5.2: below SND.UNA - MAX.SND.WND: challenge ACK, dropped */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1 - 70000, .len = 50));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	ck_assert_uint_eq(count(&t, "tcp.ack_unacceptable"), 1);
 	/* just old: the ACK is ignored, the data taken, the window kept */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss - 99, .len = 50,
 			  .wnd = 1));
-	ck_assert_uint_eq(tp->rcv.len, 50);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 1);
-	ck_assert_uint_eq(tp->snd_wnd, 65535);
+	ck_assert_uint_eq(tp->rcvbuf.len, 50);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 1);
+	ck_assert_uint_eq(tp->snd.wnd, 65535);
 	th_fini(&t);
 }
 END_TEST
@@ -769,31 +769,31 @@ START_TEST(test_ack_advances_and_window_update)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	static uint8_t data[1000];
-	ring_write(&tp->snd, data, sizeof(data));
-	tp->snd_nxt = tp->snd_max = t.iss + 1001;
+	ring_write(&tp->sndbuf, data, sizeof(data));
+	tp->snd.nxt = tp->snd.max = t.iss + 1001;
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 501, .wnd = 1000));
-	ck_assert_uint_eq(tp->snd_una, t.iss + 501);
-	ck_assert_uint_eq(tp->snd.len, 500);
-	ck_assert_uint_eq(tp->snd_wnd, 1000);
-	ck_assert_uint_eq(tp->snd_wl1, t.irs + 1);
-	ck_assert_uint_eq(tp->snd_wl2, t.iss + 501);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 501);
+	ck_assert_uint_eq(tp->sndbuf.len, 500);
+	ck_assert_uint_eq(tp->snd.wnd, 1000);
+	ck_assert_uint_eq(tp->snd.wl1, t.irs + 1);
+	ck_assert_uint_eq(tp->snd.wl2, t.iss + 501);
 	/* an older ACK does not move the window (SND.UNA =< SEG.ACK fails) */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 301, .wnd = 5000));
-	ck_assert_uint_eq(tp->snd_wnd, 1000);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 501);
+	ck_assert_uint_eq(tp->snd.wnd, 1000);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 501);
 	/* a later segment (SND.WL1 < SEG.SEQ) does */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 501, .wnd = 3000,
 			  .len = 10));
-	ck_assert_uint_eq(tp->snd_wnd, 3000);
-	ck_assert_uint_eq(tp->snd_wl1, t.irs + 101);
+	ck_assert_uint_eq(tp->snd.wnd, 3000);
+	ck_assert_uint_eq(tp->snd.wl1, t.irs + 101);
 	/* an earlier one arriving late does not (SND.WL1 > SEG.SEQ) */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 501, .wnd = 700,
 			  .len = 10));
-	ck_assert_uint_eq(tp->snd_wnd, 3000);
-	ck_assert_uint_eq(tp->snd_wl1, t.irs + 101);
+	ck_assert_uint_eq(tp->snd.wnd, 3000);
+	ck_assert_uint_eq(tp->snd.wl1, t.irs + 101);
 	/* same SEG.SEQ as SND.WL1 with SND.WL2 =< SEG.ACK: updates */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 501, .wnd = 2500));
-	ck_assert_uint_eq(tp->snd_wnd, 2500);
+	ck_assert_uint_eq(tp->snd.wnd, 2500);
 	th_fini(&t);
 }
 END_TEST
@@ -804,22 +804,22 @@ START_TEST(test_dupacks_fast_retransmit)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	static uint8_t data[3000];
-	ring_write(&tp->snd, data, sizeof(data));
-	tp->snd_nxt = tp->snd_max = t.iss + 3001;
+	ring_write(&tp->sndbuf, data, sizeof(data));
+	tp->snd.nxt = tp->snd.max = t.iss + 3001;
 	tp->cc->init(tp);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1));
-	ck_assert_int_eq(tp->dupacks, 1);
+	ck_assert_int_eq(tp->rec.dupacks, 1);
 	/* a changed window is no duplicate, nor is a segment with data */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 60000));
-	ck_assert_int_eq(tp->dupacks, 1);
+	ck_assert_int_eq(tp->rec.dupacks, 1);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .wnd = 60000,
 			  .len = 10));
-	ck_assert_int_eq(tp->dupacks, 1);
+	ck_assert_int_eq(tp->rec.dupacks, 1);
 	while (testdev_sent_count(t.h.dev))
 		pkt_free(testdev_take_sent(t.h.dev));
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 11, .ack = t.iss + 1, .wnd = 60000));
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 11, .ack = t.iss + 1, .wnd = 60000));
-	ck_assert_int_eq(tp->dupacks, 3);
+	ck_assert_int_eq(tp->rec.dupacks, 3);
 	ck_assert_uint_eq(count(&t, "tcp.fast_retransmit"), 1);
 	struct tcp_seg out;
 	th_expect(&t, &out);
@@ -840,7 +840,7 @@ START_TEST(test_data_in_order_delayed_ack)
 	th_inject(&t, SEG(.flags = ACK | PSH, .seq = t.irs + 1, .ack = t.iss + 1,
 			  .len = 100));
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 101);
 	th_advance(&t, TCP_DELACK_US - 1);
 	th_expect_none(&t);
 	th_advance(&t, 1);
@@ -915,8 +915,8 @@ START_TEST(test_data_out_of_order_merge_and_limit)
 	ck_assert_uint_eq(tp->ooo[0].end, t.irs + 411);
 	/* the hole filled: rcv_nxt runs to the end of the merged range */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 200));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 411);
-	ck_assert_uint_eq(tp->rcv.len, 410);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 411);
+	ck_assert_uint_eq(tp->rcvbuf.len, 410);
 	th_fini(&t);
 }
 END_TEST
@@ -927,11 +927,11 @@ START_TEST(test_data_beyond_window_trimmed)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	int fd = th_socket(&t, tp);
-	ring_set_limit(&tp->rcv, 100);
-	tp->rcv_adv = tp->rcv_nxt + 100;
+	ring_set_limit(&tp->rcvbuf, 100);
+	tp->rcv.adv = tp->rcv.nxt + 100;
 	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 1, .ack = t.iss + 1,
 			  .len = 300));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 101);
 	ck_assert_uint_eq(count(&t, "tcp.rcv_beyond_window_bytes"), 200);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED); /* the FIN was past the window */
 	expect_read(fd, t.irs + 1, 100);
@@ -944,10 +944,10 @@ START_TEST(test_data_beyond_buffer_trimmed)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	ring_set_limit(&tp->rcv, 100); /* the app shrank the buffer after we offered more */
+	ring_set_limit(&tp->rcvbuf, 100); /* the app shrank the buffer after we offered more */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 300));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
-	ck_assert_uint_eq(tp->rcv.len, 100);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 101);
+	ck_assert_uint_eq(tp->rcvbuf.len, 100);
 	ck_assert_uint_eq(count(&t, "tcp.rcv_buffer_full_bytes"), 200);
 	th_fini(&t);
 }
@@ -991,8 +991,8 @@ START_TEST(test_data_rd_shut_discarded)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	tp->rd_shut = true;
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 101);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 101);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	th_advance(&t, TCP_DELACK_US);
 	expect_ack(&t, t.iss + 1, t.irs + 101);
 	th_fini(&t);
@@ -1005,8 +1005,8 @@ START_TEST(test_data_after_fin_ignored)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_CLOSE_WAIT);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 1, .len = 10));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 2);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 2);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	ck_assert_uint_eq(count(&t, "tcp.data_after_fin"), 1);
 	th_fini(&t);
 }
@@ -1166,15 +1166,15 @@ START_TEST(test_sequence_wrap)
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
 	expect_ack(&t, t.iss + 1, t.irs + 201);
-	ck_assert_uint_eq(tp->rcv_nxt, 0xfffffff6u + 201);
+	ck_assert_uint_eq(tp->rcv.nxt, 0xfffffff6u + 201);
 	expect_read(fd, t.irs + 1, 200);
 	/* our data across 0 acknowledged */
 	static uint8_t data[100];
-	ring_write(&tp->snd, data, sizeof(data));
-	tp->snd_nxt = tp->snd_max = t.iss + 101;
+	ring_write(&tp->sndbuf, data, sizeof(data));
+	tp->snd.nxt = tp->snd.max = t.iss + 101;
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 201, .ack = t.iss + 101));
-	ck_assert_uint_eq(tp->snd_una, t.iss + 101);
-	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 101);
+	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	/* an old segment from before 0 is still old */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 101, .len = 10));
 	expect_ack(&t, t.iss + 101, t.irs + 201);
@@ -1190,9 +1190,9 @@ START_TEST(test_paws)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	tp->ts_ok = true;
-	tp->ts_recent = 1000;
-	tp->ts_recent_time = t.h.now;
+	tp->opt.ts_ok = true;
+	tp->opt.ts_recent = 1000;
+	tp->opt.ts_recent_time = t.h.now;
 	/* older timestamp: not acceptable, ACKed and dropped (RFC 7323 5.3 R1) */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
 			  .opt = { .ts_ok = true, .tsval = 999, .tsecr = 1 }));
@@ -1202,13 +1202,13 @@ START_TEST(test_paws)
 	ck_assert_uint_eq(out.ack, t.irs + 1);
 	ck_assert(out.opt.ts_ok);
 	ck_assert_uint_eq(out.opt.tsecr, 1000);
-	ck_assert_uint_eq(tp->rcv.len, 0);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
 	ck_assert_uint_eq(count(&t, "tcp.paws_rejected"), 1);
 	/* newer: taken, TS.Recent follows (RFC 7323 4.3) */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
 			  .opt = { .ts_ok = true, .tsval = 1001, .tsecr = 1 }));
-	ck_assert_uint_eq(tp->rcv.len, 10);
-	ck_assert_uint_eq(tp->ts_recent, 1001);
+	ck_assert_uint_eq(tp->rcvbuf.len, 10);
+	ck_assert_uint_eq(tp->opt.ts_recent, 1001);
 	/* a RST is exempt */
 	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 11,
 			  .opt = { .ts_ok = true, .tsval = 5, .tsecr = 1 }));
@@ -1226,13 +1226,13 @@ START_TEST(test_segment_without_timestamps_dropped)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
-	tp->ts_ok = true;
-	tp->ts_recent = 1000;
-	tp->ts_recent_time = t.h.now;
+	tp->opt.ts_ok = true;
+	tp->opt.ts_recent = 1000;
+	tp->opt.ts_recent_time = t.h.now;
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10));
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->rcv.len, 0);
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 1);
+	ck_assert_uint_eq(tp->rcvbuf.len, 0);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 1);
 	ck_assert_uint_eq(count(&t, "tcp.ts_missing"), 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	/* a FIN without them: dropped too */
@@ -1243,12 +1243,12 @@ START_TEST(test_segment_without_timestamps_dropped)
 	/* the same data with timestamps: taken */
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 10,
 			  .opt = { .ts_ok = true, .tsval = 1001, .tsecr = 1 }));
-	ck_assert_uint_eq(tp->rcv.len, 10);
+	ck_assert_uint_eq(tp->rcvbuf.len, 10);
 	/* without timestamps negotiated nothing is asked for */
-	tp->ts_ok = false;
+	tp->opt.ts_ok = false;
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 11, .ack = t.iss + 1, .len = 10));
-	ck_assert_uint_eq(tp->rcv.len, 20);
-	tp->ts_ok = true;
+	ck_assert_uint_eq(tp->rcvbuf.len, 20);
+	tp->opt.ts_ok = true;
 	/* a RST is exempt */
 	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 21));
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
@@ -1290,8 +1290,8 @@ START_TEST(test_icmp_established_soft_and_frag_needed)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	static uint8_t data[2000];
-	ring_write(&tp->snd, data, sizeof(data));
-	tp->snd_nxt = tp->snd_max = t.iss + 1461;
+	ring_write(&tp->sndbuf, data, sizeof(data));
+	tp->snd.nxt = tp->snd.max = t.iss + 1461;
 	/* hard errors are soft once established (RFC 5927 4.2) */
 	icmp_err(&t, t.iss + 1, ECONNREFUSED, 0);
 	icmp_err(&t, t.iss + 1, EHOSTUNREACH, 0);
@@ -1300,14 +1300,14 @@ START_TEST(test_icmp_established_soft_and_frag_needed)
 	th_expect_none(&t);
 	/* fragmentation needed: smaller segments, the oldest sent again */
 	icmp_err(&t, t.iss + 1, EMSGSIZE, 1000);
-	ck_assert_uint_eq(tp->snd_mss, 960);
+	ck_assert_uint_eq(tp->opt.snd_mss, 960);
 	struct tcp_seg out;
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.seq, t.iss + 1);
 	ck_assert_uint_eq(out.len, 960);
 	/* a larger MTU does not raise it */
 	icmp_err(&t, t.iss + 1, EMSGSIZE, 1400);
-	ck_assert_uint_eq(tp->snd_mss, 960);
+	ck_assert_uint_eq(tp->opt.snd_mss, 960);
 	th_fini(&t);
 }
 END_TEST

@@ -1,4 +1,4 @@
-/* TCP sending (tcp_output.c, tcp_cc.c), script style: a control block in a
+/* TCP sending (tcp_output.c, tcp_ack.c, tcp_sack.c, tcp_cc.c), script style: a control block in a
  * state, bytes queued in its send ring, then the exact segments the host
  * sends. Segmentation at the MSS, the usable window min(snd_wnd, cwnd),
  * Nagle, sender and receiver SWS avoidance, the FIN after the data, the
@@ -43,13 +43,13 @@ START_TEST(segments_at_mss_then_nagle_holds_the_tail)
 	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	/* RFC 896: the 1080-byte tail waits while data is unacknowledged */
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + 2 * MSS);
-	ck_assert_uint_eq(tp->snd_max, tp->snd_nxt);
+	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1 + 2 * MSS);
+	ck_assert_uint_eq(tp->snd.max, tp->snd.nxt);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000); /* RFC 6298 5.1 */
 	/* half acknowledged: still data in flight, still held */
 	th_peer_ack(&t, tp, 1 + MSS, 65535);
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->snd.len, 4000 - MSS);
+	ck_assert_uint_eq(tp->sndbuf.len, 4000 - MSS);
 	/* all acknowledged: the tail goes, with PSH as it empties the queue */
 	th_peer_ack(&t, tp, 1 + 2 * MSS, 65535);
 	th_expect_seg(&t, &out, 1 + 2 * MSS, 1080, TCP_FLAG_ACK | TCP_FLAG_PSH);
@@ -108,7 +108,7 @@ START_TEST(usable_window_is_min_of_snd_wnd_and_cwnd)
 	 * usable: a silly segment, held (SWS) while data is in flight */
 	th_peer_ack(&t, tp, 1 + MSS, 2000);
 	ck_assert_uint_eq(tp->cwnd, 3 * MSS);
-	ck_assert_uint_eq(tp->snd_wnd, 2000);
+	ck_assert_uint_eq(tp->snd.wnd, 2000);
 	th_expect_none(&t);
 	/* the window opens: the peer's window, not cwnd, held the flight to
 	 * one segment, so cwnd stays 3 MSS (RFC 7661 4.3, RFC 9438 5.8: a flow
@@ -132,7 +132,7 @@ START_TEST(sender_sws_half_the_max_window_and_override)
 
 	/* a peer with a small buffer: 1000 bytes is all it offers; a segment of
 	 * at least half its largest window may go (RFC 1122 4.2.3.4 (3)) */
-	tp->snd_wnd = 1000;
+	tp->snd.wnd = 1000;
 	th_queue(tp, 5000);
 	tcp_output(tp);
 	th_expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK);
@@ -181,7 +181,7 @@ START_TEST(fin_after_data_in_fin_wait_1_and_retransmitted)
 	th_expect_seg(&t, &out, 101, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 101 + MSS, 540, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->snd_max, t.iss + 2101 + 1); /* the FIN takes one number */
+	ck_assert_uint_eq(tp->snd.max, t.iss + 2101 + 1); /* the FIN takes one number */
 	/* the data is acknowledged, the FIN not: 540 + FIN are retransmitted */
 	th_peer_ack(&t, tp, 101 + MSS, 65535);
 	th_advance(&t, 1000000);
@@ -190,7 +190,7 @@ START_TEST(fin_after_data_in_fin_wait_1_and_retransmitted)
 	/* all of it and the FIN acked: FIN-WAIT-2, ring empty, timer off */
 	th_peer_ack(&t, tp, 2102, 65535);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
-	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	ck_assert_uint_eq(tp->bytes_acked, 2100);
 	th_fini(&t);
@@ -266,7 +266,7 @@ START_TEST(syn_options_laid_out_like_linux)
 	}
 	ck_assert_uint_eq(ours[19], 7);
 	/* the SYN is timed, the retransmission timer runs */
-	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1);
+	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
 	th_fini(&t);
 }
@@ -331,26 +331,26 @@ START_TEST(negotiate_mss_scale_and_options)
 	struct tcp_seg syn = SEG(.flags = TCP_FLAG_SYN);
 	syn.wnd = 5000;
 	tcp_negotiate(tp, &syn);
-	ck_assert_uint_eq(tp->snd_mss, 536);
-	ck_assert_uint_eq(tp->rcv_mss, 1460);
-	ck_assert(!tp->ws_ok && !tp->ts_ok && !tp->sack_ok);
-	ck_assert_uint_eq(tp->rcv_wscale, 0);
-	ck_assert_uint_eq(tp->snd_wnd, 5000);
+	ck_assert_uint_eq(tp->opt.snd_mss, 536);
+	ck_assert_uint_eq(tp->opt.rcv_mss, 1460);
+	ck_assert(!tp->opt.ws_ok && !tp->opt.ts_ok && !tp->opt.sack_ok);
+	ck_assert_uint_eq(tp->opt.rcv_wscale, 0);
+	ck_assert_uint_eq(tp->snd.wnd, 5000);
 
 	syn = SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 9000, .ws_ok = true,
 						  .ws = 15, .ts_ok = true, .tsval = 42,
 						  .sack_perm = true });
 	syn.wnd = 1000;
 	tcp_negotiate(tp, &syn);
-	ck_assert_uint_eq(tp->snd_mss, 1460);       /* our MTU bounds it */
-	ck_assert(tp->ws_ok && tp->ts_ok && tp->sack_ok);
-	ck_assert_uint_eq(tp->snd_wscale, 14);      /* RFC 7323 2.3: clamped */
-	ck_assert_uint_eq(tp->rcv_wscale, 7);        /* 65535 << 7 covers the 4 MB buffer */
-	ck_assert_uint_eq(tp->snd_wnd, 1000);       /* a SYN's window is not scaled */
-	ck_assert_uint_eq(tp->ts_recent, 42);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1460);       /* our MTU bounds it */
+	ck_assert(tp->opt.ws_ok && tp->opt.ts_ok && tp->opt.sack_ok);
+	ck_assert_uint_eq(tp->opt.snd_wscale, 14);      /* RFC 7323 2.3: clamped */
+	ck_assert_uint_eq(tp->opt.rcv_wscale, 7);        /* 65535 << 7 covers the 4 MB buffer */
+	ck_assert_uint_eq(tp->snd.wnd, 1000);       /* a SYN's window is not scaled */
+	ck_assert_uint_eq(tp->opt.ts_recent, 42);
 
 	tcp_negotiate(tp, &SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 1000 }));
-	ck_assert_uint_eq(tp->snd_mss, 1000);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1000);
 	th_fini(&t);
 }
 END_TEST
@@ -366,7 +366,7 @@ START_TEST(window_scale_chosen_from_the_buffer)
 		struct tcp_seg out;
 		th_init(&t);
 		struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
-		ring_set_limit(&tp->rcv, cases[i].limit);
+		ring_set_limit(&tp->rcvbuf, cases[i].limit);
 		tcp_send_syn(tp);
 		th_expect(&t, &out);
 		ck_assert_msg(out.opt.ws == cases[i].ws, "buffer %zu: ws %u, want %u",
@@ -383,7 +383,7 @@ END_TEST
 static void timed_exchange(struct tcp_harness *t, struct tcb *tp, int64_t rtt)
 {
 	struct tcp_seg out;
-	uint32_t rel = tp->snd_nxt - t->iss;
+	uint32_t rel = tp->snd.nxt - t->iss;
 	th_queue(tp, 100);
 	tcp_output(tp);
 	th_expect_seg(t, &out, rel, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
@@ -398,31 +398,31 @@ START_TEST(rfc6298_srtt_rttvar_rto_exact)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	th_advance(&t, 10000);
 
-	ck_assert(!tp->rtt_valid);
-	ck_assert_int_eq(tp->rto, 1000000);           /* 2.1 */
+	ck_assert(!tp->rtt.valid);
+	ck_assert_int_eq(tp->rtt.rto, 1000000);           /* 2.1 */
 	timed_exchange(&t, tp, 100000);               /* 2.2: first sample */
-	ck_assert(tp->rtt_valid);
-	ck_assert_int_eq(tp->srtt, 100000);
-	ck_assert_int_eq(tp->rttvar, 50000);
-	ck_assert_int_eq(tp->rto, 100000 + 4 * 50000);
+	ck_assert(tp->rtt.valid);
+	ck_assert_int_eq(tp->rtt.srtt, 100000);
+	ck_assert_int_eq(tp->rtt.rttvar, 50000);
+	ck_assert_int_eq(tp->rtt.rto, 100000 + 4 * 50000);
 	timed_exchange(&t, tp, 60000);                /* 2.3 */
-	ck_assert_int_eq(tp->rttvar, (3 * 50000 + 40000) / 4);
-	ck_assert_int_eq(tp->srtt, (7 * 100000 + 60000) / 8);
-	ck_assert_int_eq(tp->rto, 95000 + 4 * 47500);
+	ck_assert_int_eq(tp->rtt.rttvar, (3 * 50000 + 40000) / 4);
+	ck_assert_int_eq(tp->rtt.srtt, (7 * 100000 + 60000) / 8);
+	ck_assert_int_eq(tp->rtt.rto, 95000 + 4 * 47500);
 	timed_exchange(&t, tp, 20000);
-	ck_assert_int_eq(tp->rttvar, (3 * 47500 + 75000) / 4);
-	ck_assert_int_eq(tp->srtt, (7 * 95000 + 20000) / 8);
-	ck_assert_int_eq(tp->rto, 85625 + 4 * 54375);
+	ck_assert_int_eq(tp->rtt.rttvar, (3 * 47500 + 75000) / 4);
+	ck_assert_int_eq(tp->rtt.srtt, (7 * 95000 + 20000) / 8);
+	ck_assert_int_eq(tp->rtt.rto, 85625 + 4 * 54375);
 	/* tiny RTTs: RTO clamped at the minimum (2.4, 200 ms here) */
 	for (int i = 0; i < 30; i++)
 		timed_exchange(&t, tp, 1000);
-	ck_assert_int_lt(tp->srtt, 20000);
-	ck_assert_int_eq(tp->rto, 200000);
+	ck_assert_int_lt(tp->rtt.srtt, 20000);
+	ck_assert_int_eq(tp->rtt.rto, 200000);
 	/* the minimum is per host */
 	t.h.s.tcp.rto_min_us = 5000;
 	timed_exchange(&t, tp, 1000);
-	ck_assert_int_lt(tp->rto, 200000);
-	ck_assert_int_ge(tp->rto, 5000);
+	ck_assert_int_lt(tp->rtt.rto, 200000);
+	ck_assert_int_ge(tp->rtt.rto, 5000);
 	th_fini(&t);
 }
 END_TEST
@@ -440,20 +440,20 @@ START_TEST(karn_no_sample_from_a_retransmitted_segment)
 	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_advance(&t, 1000000);
 	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	ck_assert_int_eq(tp->rto, 2000000);
+	ck_assert_int_eq(tp->rtt.rto, 2000000);
 	/* the ACK comes 30 ms after the retransmission: ambiguous, no sample,
 	 * and the backed-off RTO stays until a clean sample (Karn) */
 	th_advance(&t, 30000);
 	th_peer_ack(&t, tp, 101, 65535);
-	ck_assert(!tp->rtt_valid);
-	ck_assert_int_eq(tp->rto, 2000000);
-	ck_assert_int_eq(tp->backoff, 0);
+	ck_assert(!tp->rtt.valid);
+	ck_assert_int_eq(tp->rtt.rto, 2000000);
+	ck_assert_int_eq(tp->rtt.backoff, 0);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	/* the next segment, sent once, is measured */
 	timed_exchange(&t, tp, 50000);
-	ck_assert(tp->rtt_valid);
-	ck_assert_int_eq(tp->srtt, 50000);
-	ck_assert_int_eq(tp->rto, 200000); /* 50 + 4 * 25 = 150 ms, clamped */
+	ck_assert(tp->rtt.valid);
+	ck_assert_int_eq(tp->rtt.srtt, 50000);
+	ck_assert_int_eq(tp->rtt.rto, 200000); /* 50 + 4 * 25 = 150 ms, clamped */
 	th_fini(&t);
 }
 END_TEST
@@ -465,8 +465,8 @@ START_TEST(timestamps_give_the_rtt_even_for_retransmissions)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	tp->ts_ok = true;
-	tp->ts_recent = 5555;
+	tp->opt.ts_ok = true;
+	tp->opt.ts_recent = 5555;
 	th_advance(&t, 7000);
 	th_queue(tp, 3000);
 	tp->nodelay = true;
@@ -484,9 +484,9 @@ START_TEST(timestamps_give_the_rtt_even_for_retransmissions)
 	th_advance(&t, 40000);
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1 + 1448,
 			  .opt = { .ts_ok = true, .tsval = 6000, .tsecr = tsval }));
-	ck_assert(tp->rtt_valid);
-	ck_assert_int_eq(tp->srtt, 40000);
-	ck_assert_int_eq(tp->rttvar, 20000);
+	ck_assert(tp->rtt.valid);
+	ck_assert_int_eq(tp->rtt.srtt, 40000);
+	ck_assert_int_eq(tp->rtt.rttvar, 20000);
 	/* a timeout; the retransmission's TSval comes back 30 ms after it */
 	th_advance(&t, tp->t_rexmt - t.h.now);
 	th_expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
@@ -495,8 +495,8 @@ START_TEST(timestamps_give_the_rtt_even_for_retransmissions)
 	th_advance(&t, 30000);
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 1 + 2 * 1448,
 			  .opt = { .ts_ok = true, .tsval = 6001, .tsecr = tsval2 }));
-	ck_assert_int_eq(tp->rttvar, (3 * 20000 + 10000) / 4);
-	ck_assert_int_eq(tp->srtt, (7 * 40000 + 30000) / 8);
+	ck_assert_int_eq(tp->rtt.rttvar, (3 * 20000 + 10000) / 4);
+	ck_assert_int_eq(tp->rtt.srtt, (7 * 40000 + 30000) / 8);
 	th_fini(&t);
 }
 END_TEST
@@ -515,19 +515,19 @@ START_TEST(ack_advance_frees_the_ring_and_restarts_or_stops_the_timer)
 	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	ck_assert_uint_eq(tp->snd.len, 3000);
+	ck_assert_uint_eq(tp->sndbuf.len, 3000);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
 	th_advance(&t, 300000);
 	th_peer_ack(&t, tp, 1 + MSS, 65535);
-	ck_assert_uint_eq(tp->snd.len, 3000 - MSS);
-	ck_assert_uint_eq(tp->snd_una, t.iss + 1 + MSS);
+	ck_assert_uint_eq(tp->sndbuf.len, 3000 - MSS);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 1 + MSS);
 	ck_assert_uint_eq(tp->bytes_acked, MSS);
 	/* RFC 6298 5.3: restarted from now, with the new RTO */
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
-	ck_assert_int_eq(tp->rto, 300000 + 4 * 150000);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rtt.rto);
+	ck_assert_int_eq(tp->rtt.rto, 300000 + 4 * 150000);
 	/* RFC 6298 5.2: all acknowledged, the timer stops */
 	th_peer_ack(&t, tp, 3001, 65535);
-	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	ck_assert_uint_eq(tp->bytes_acked, 3000);
 	th_expect_none(&t);
@@ -553,7 +553,7 @@ START_TEST(third_dupack_fast_retransmit_and_recovery)
 	th_peer_ack(&t, tp, 1, 65535);
 	th_peer_ack(&t, tp, 1, 65535);
 	th_expect_none(&t);
-	ck_assert_int_eq(tp->dupacks, 2);
+	ck_assert_int_eq(tp->rec.dupacks, 2);
 	ck_assert_uint_eq(tp->cwnd, 10 * MSS);
 	th_peer_ack(&t, tp, 1, 65535);
 	/* RFC 5681 3.2: the third: retransmit the oldest, the same bytes */
@@ -561,15 +561,15 @@ START_TEST(third_dupack_fast_retransmit_and_recovery)
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1);
 	ck_assert_uint_eq(tp->ssthresh, 5 * MSS / 2);
 	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2 + 3 * MSS);
-	ck_assert(tp->in_recovery);
+	ck_assert(tp->rec.in_recovery);
 	/* the fourth inflates cwnd by one segment */
 	th_peer_ack(&t, tp, 1, 65535);
 	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2 + 4 * MSS);
 	/* the ACK of everything ends recovery: cwnd = ssthresh, and the tail goes */
 	th_peer_ack(&t, tp, 1 + 5 * MSS, 65535);
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	ck_assert_uint_eq(tp->cwnd, 5 * MSS / 2);
-	ck_assert_int_eq(tp->dupacks, 0);
+	ck_assert_int_eq(tp->rec.dupacks, 0);
 	th_expect_seg(&t, &out, 1 + 5 * MSS, 500, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_fini(&t);
 }
@@ -648,7 +648,7 @@ START_TEST(pure_ack_after_timeout_uses_snd_max)
 		th_expect(&t, &out);
 	th_advance(&t, 1000000);
 	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK); /* go back to snd_una */
-	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + MSS);
+	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1 + MSS);
 	/* an ACK we owe carries the highest sequence number sent, which the
 	 * peer (that may hold all three segments) finds acceptable */
 	tcp_send_ack(tp);
@@ -737,39 +737,39 @@ START_TEST(rcv_window_sws_and_never_shrinks)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	uint8_t junk[20000] = { 0 };
 
-	ring_set_limit(&tp->rcv, 20000);
-	tp->rcv_adv = tp->rcv_nxt + 20000;
+	ring_set_limit(&tp->rcvbuf, 20000);
+	tp->rcv.adv = tp->rcv.nxt + 20000;
 	ck_assert_uint_eq(tcp_rcv_window(tp), 20000);
 	/* 10000 bytes arrive, unread: the offer shrinks with them, the edge stays */
-	ck_assert_uint_eq(ring_write(&tp->rcv, junk, 10000), 10000);
-	tp->rcv_nxt += 10000;
+	ck_assert_uint_eq(ring_write(&tp->rcvbuf, junk, 10000), 10000);
+	tp->rcv.nxt += 10000;
 	ck_assert_uint_eq(tcp_rcv_window(tp), 10000);
 	/* the app reads 100: a silly increase, not offered (RFC 1122 4.2.3.3) */
-	ring_drop(&tp->rcv, 100);
+	ring_drop(&tp->rcvbuf, 100);
 	ck_assert_uint_eq(tcp_rcv_window(tp), 10000);
 	/* 1360 more: the edge may move by an MSS (1460): it does */
-	ring_drop(&tp->rcv, 1360);
+	ring_drop(&tp->rcvbuf, 1360);
 	ck_assert_uint_eq(tcp_rcv_window(tp), 11460);
 	tcp_send_ack(tp);
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.wnd, 11460);
-	ck_assert_uint_eq(tp->rcv_adv, tp->rcv_nxt + 11460);
+	ck_assert_uint_eq(tp->rcv.adv, tp->rcv.nxt + 11460);
 	/* the buffer shrinks below what was offered: the edge does not move left
 	 * (RFC 9293 3.8.6.2.2) */
-	ring_set_limit(&tp->rcv, 12000);
-	ck_assert_uint_eq(ring_space(&tp->rcv), 12000 - 8540);
+	ring_set_limit(&tp->rcvbuf, 12000);
+	ck_assert_uint_eq(ring_space(&tp->rcvbuf), 12000 - 8540);
 	ck_assert_uint_eq(tcp_rcv_window(tp), 11460);
 	/* data fills what was offered: then it is 0, and stays 0 for a silly read */
-	ck_assert_uint_eq(ring_write(&tp->rcv, junk, 3460), 3460);
-	tp->rcv_nxt += 11460; /* (as if 8000 more were in flight and arrived) */
+	ck_assert_uint_eq(ring_write(&tp->rcvbuf, junk, 3460), 3460);
+	tp->rcv.nxt += 11460; /* (as if 8000 more were in flight and arrived) */
 	ck_assert_uint_eq(tcp_rcv_window(tp), 0);
-	ring_drop(&tp->rcv, 10);
+	ring_drop(&tp->rcvbuf, 10);
 	ck_assert_uint_eq(tcp_rcv_window(tp), 0);
 	/* with a scale of 3, offers are multiples of 8, rounded up rather than
 	 * moving the edge left */
-	tp->rcv_wscale = 3;
-	ring_set_limit(&tp->rcv, tp->rcv.len + 5003);
-	tp->rcv_adv = tp->rcv_nxt + 5001;
+	tp->opt.rcv_wscale = 3;
+	ring_set_limit(&tp->rcvbuf, tp->rcvbuf.len + 5003);
+	tp->rcv.adv = tp->rcv.nxt + 5001;
 	uint32_t w = tcp_rcv_window(tp);
 	ck_assert_uint_eq(w, 5008);
 	tcp_send_ack(tp);
@@ -823,16 +823,16 @@ START_TEST(reno_initial_window_growth_and_halving)
 	ck_assert_ptr_null(tcp_cc_find("vegas"));
 	ck_assert_str_eq(cc->name, "reno");
 	/* RFC 6928: min(10 MSS, max(2 MSS, 14600)) */
-	tp->snd_mss = 1460;
+	tp->opt.snd_mss = 1460;
 	cc->init(tp);
 	ck_assert_uint_eq(tp->cwnd, 14600);
-	tp->snd_mss = 536;
+	tp->opt.snd_mss = 536;
 	cc->init(tp);
 	ck_assert_uint_eq(tp->cwnd, 5360);
-	tp->snd_mss = 8960;
+	tp->opt.snd_mss = 8960;
 	cc->init(tp);
 	ck_assert_uint_eq(tp->cwnd, 17920);
-	tp->snd_mss = 1460;
+	tp->opt.snd_mss = 1460;
 	tp->retransmits = 1; /* the SYN was lost: one segment (RFC 5681 3.1) */
 	cc->init(tp);
 	ck_assert_uint_eq(tp->cwnd, 1460);
@@ -856,34 +856,34 @@ START_TEST(reno_initial_window_growth_and_halving)
 	ck_assert_uint_eq(tp->cwnd, 16060);
 	/* loss by three duplicate ACKs: ssthresh = max(flight / 2, 2 SMSS),
 	 * cwnd = ssthresh + 3 SMSS; dupacks inflate; recovery ends at ssthresh */
-	tp->snd_max = tp->snd_una + 20000;
+	tp->snd.max = tp->snd.una + 20000;
 	cc->on_loss(tp);
 	ck_assert_uint_eq(tp->ssthresh, 10000);
 	ck_assert_uint_eq(tp->cwnd, 10000 + 3 * 1460);
-	tp->in_recovery = true;
+	tp->rec.in_recovery = true;
 	cc->on_dupack(tp);
 	ck_assert_uint_eq(tp->cwnd, 10000 + 4 * 1460);
-	tp->in_recovery = false;
+	tp->rec.in_recovery = false;
 	cc->on_recovery_exit(tp);
 	ck_assert_uint_eq(tp->cwnd, 10000);
 	cc->on_dupack(tp); /* outside recovery: nothing */
 	ck_assert_uint_eq(tp->cwnd, 10000);
 	/* small flight: at least 2 SMSS */
-	tp->snd_max = tp->snd_una + 1000;
+	tp->snd.max = tp->snd.una + 1000;
 	cc->on_loss(tp);
 	ck_assert_uint_eq(tp->ssthresh, 2920);
 	/* timeout: cwnd one segment; ssthresh halved on the first expiry only */
-	tp->snd_max = tp->snd_una + 40000;
-	tp->backoff = 0;
+	tp->snd.max = tp->snd.una + 40000;
+	tp->rtt.backoff = 0;
 	cc->on_rto(tp);
 	ck_assert_uint_eq(tp->cwnd, 1460);
 	ck_assert_uint_eq(tp->ssthresh, 20000);
-	tp->backoff = 1;
-	tp->snd_max = tp->snd_una + 8000;
+	tp->rtt.backoff = 1;
+	tp->snd.max = tp->snd.una + 8000;
 	cc->on_rto(tp);
 	ck_assert_uint_eq(tp->ssthresh, 20000);
-	tp->backoff = 0;
-	tp->snd_max = tp->snd_una;
+	tp->rtt.backoff = 0;
+	tp->snd.max = tp->snd.una;
 	th_fini(&t);
 }
 END_TEST
@@ -904,20 +904,20 @@ START_TEST(sequence_numbers_wrap_around)
 	for (uint32_t i = 0; i < 3; i++)
 		th_expect_seg(&t, &out, 1 + i * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH); /* empties the queue */
-	ck_assert_uint_lt(tp->snd_nxt, 0x2000u); /* wrapped */
-	ck_assert(SEQ_GT(tp->snd_nxt, tp->snd_una));
+	ck_assert_uint_lt(tp->snd.nxt, 0x2000u); /* wrapped */
+	ck_assert(SEQ_GT(tp->snd.nxt, tp->snd.una));
 	/* an ACK across the wrap frees what it covers */
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
-	ck_assert_uint_eq(tp->snd.len, MSS);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
+	ck_assert_uint_eq(tp->sndbuf.len, MSS);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rtt.rto);
 	/* a timeout retransmits the right bytes past the wrap */
 	th_advance(&t, tp->t_rexmt - t.h.now);
 	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	/* the peer's data also wraps: 300 bytes from irs + 1 */
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_PSH, .seq = t.irs + 1,
 			  .ack = t.iss + 1 + 4 * MSS, .len = 300));
-	ck_assert_uint_eq(tp->rcv_nxt, t.irs + 301);
-	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 301);
+	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	tcp_send_ack(tp);
 	th_expect(&t, &out);
@@ -951,7 +951,7 @@ START_TEST(send_through_the_socket_layer)
 	th_peer_ack(&t, tp, 1 + 2 * MSS, 65535);
 	th_expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_peer_ack(&t, tp, 3001, 65535);
-	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	th_fini(&t);
 }
 END_TEST
@@ -982,7 +982,7 @@ static int take_all(struct tcp_harness *t, uint32_t rel_seq, size_t *lens)
 static void peer_sack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, int nblocks,
 		      const uint32_t (*blocks)[2])
 {
-	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv_nxt, .ack = t->iss + rel_ack);
+	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv.nxt, .ack = t->iss + rel_ack);
 	seg.opt.nsack = (uint8_t)nblocks;
 	for (int i = 0; i < nblocks; i++) {
 		seg.opt.sack[i][0] = t->iss + blocks[i][0];
@@ -1014,11 +1014,11 @@ START_TEST(limited_transmit_one_new_segment_per_early_dupack)
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.limited_transmit"), 2);
 	ck_assert_uint_eq(tp->cwnd, 4 * MSS); /* cwnd itself unchanged */
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	/* the third is fast retransmit; ssthresh from the flight (6 segments) */
 	th_peer_ack(&t, tp, 1, 65535);
 	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
-	ck_assert(tp->in_recovery);
+	ck_assert(tp->rec.in_recovery);
 	ck_assert_uint_eq(tp->ssthresh, 3 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.limited_transmit"), 2);
 	take_all(&t, 0, NULL);
@@ -1037,16 +1037,16 @@ START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
 	th_queue(tp, 20 * MSS);
 	tcp_output(tp);
 	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* 10 segments (cwnd) */
-	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 10 * MSS);
+	ck_assert_uint_eq(tp->snd.max, t.iss + 1 + 10 * MSS);
 	/* segments 0, 3 and 6 lost: the others bring duplicate ACKs of 1 */
 	th_peer_ack(&t, tp, 1, 65535);
 	th_peer_ack(&t, tp, 1, 65535);
 	ck_assert_int_eq(take_all(&t, 0, NULL), 0);
-	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 12 * MSS); /* limited transmit */
+	ck_assert_uint_eq(tp->snd.max, t.iss + 1 + 12 * MSS); /* limited transmit */
 	th_peer_ack(&t, tp, 1, 65535);
 	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* fast retransmit of segment 0 */
-	ck_assert(tp->in_recovery);
-	ck_assert_uint_eq(tp->recover, t.iss + 1 + 12 * MSS);
+	ck_assert(tp->rec.in_recovery);
+	ck_assert_uint_eq(tp->rec.recover, t.iss + 1 + 12 * MSS);
 	ck_assert_uint_eq(tp->ssthresh, 6 * MSS);
 	for (int i = 0; i < 6; i++) /* the rest of the window: cwnd inflates */
 		th_peer_ack(&t, tp, 1, 65535);
@@ -1056,18 +1056,18 @@ START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
 	uint32_t cwnd = tp->cwnd;
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert_int_eq(take_all(&t, 1 + 3 * MSS, NULL), 1);
-	ck_assert(tp->in_recovery);
+	ck_assert(tp->rec.in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
 	ck_assert_uint_eq(tp->cwnd, cwnd - 3 * MSS + MSS);
 	th_peer_ack(&t, tp, 1 + 6 * MSS, 65535);
 	ck_assert_int_eq(take_all(&t, 1 + 6 * MSS, NULL), 1);
-	ck_assert(tp->in_recovery);
+	ck_assert(tp->rec.in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 2);
 	/* the full ACK (recover reached) ends it: cwnd = min(ssthresh,
 	 * max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 3, full ACK, option 1) */
 	th_peer_ack(&t, tp, 1 + 12 * MSS, 65535);
-	ck_assert(!tp->in_recovery);
-	uint32_t flight = tp->snd_max - tp->snd_una;
+	ck_assert(!tp->rec.in_recovery);
+	uint32_t flight = tp->snd.max - tp->snd.una;
 	uint32_t w = (flight > MSS ? flight : MSS) + MSS;
 	ck_assert_uint_eq(tp->cwnd, w < 6 * MSS ? w : 6 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1); /* one reduction */
@@ -1093,10 +1093,10 @@ START_TEST(reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once)
 	take_all(&t, 0, NULL);
 	for (int i = 0; i < 3; i++)
 		th_peer_ack(&t, tp, 1, 65535);
-	ck_assert(tp->in_recovery);
+	ck_assert(tp->rec.in_recovery);
 	take_all(&t, 0, NULL);
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	ck_assert_int_eq(take_all(&t, 1 + 3 * MSS, NULL), 0);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 0);
 	/* RFC 6582 3.2 step 2: duplicate ACKs below the recover point of the
@@ -1105,7 +1105,7 @@ START_TEST(reno_leaves_recovery_at_a_partial_ack_newreno_reduces_once)
 	uint32_t ssthresh = tp->ssthresh;
 	for (int i = 0; i < 4; i++)
 		th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	ck_assert_uint_eq(tp->ssthresh, ssthresh);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1);
 	ck_assert_uint_ge(counter(&t, "tcp.dupack_before_recover"), 1);
@@ -1122,7 +1122,7 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 	struct tcp_seg out;
 	uint32_t r = t.irs + 1; /* rcv_nxt */
 
-	tp->sack_ok = true;
+	tp->opt.sack_ok = true;
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 100));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.ack, r);
@@ -1152,7 +1152,7 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 	ck_assert_uint_eq(out.opt.sack[0][1], r + 1200);
 	ck_assert_uint_eq(out.opt.sack[1][0], r + 3000);
 	/* with timestamps, at most three blocks fit (40 option bytes) */
-	tp->ts_ok = true; /* (then every segment must carry them: RFC 7323 3.2) */
+	tp->opt.ts_ok = true; /* (then every segment must carry them: RFC 7323 3.2) */
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 5000, .ack = t.iss + 1, .len = 100,
 			  .opt = { .ts_ok = true, .tsval = 1 }));
 	th_expect(&t, &out);
@@ -1165,7 +1165,7 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 	ck_assert_uint_eq(out.opt.sack[1][0], r + 5000);
 	ck_assert_uint_eq(out.opt.sack[2][0], r + 1000);
 	/* filling the hole at rcv_nxt: the ACK moves and the rest stays SACKed */
-	tp->ts_ok = false;
+	tp->opt.ts_ok = false;
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 1200));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.ack, r + 1200);
@@ -1174,7 +1174,7 @@ START_TEST(sack_blocks_sent_newest_first_exact_bytes)
 	ck_assert_uint_eq(out.opt.sack[1][0], r + 5000);
 	ck_assert_uint_eq(out.opt.sack[2][0], r + 3000);
 	/* without SACK negotiated: no blocks */
-	tp->sack_ok = false;
+	tp->opt.sack_ok = false;
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 9000, .ack = t.iss + 1, .len = 100));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.opt.nsack, 0);
@@ -1195,7 +1195,7 @@ START_TEST(dsack_reports_a_duplicate_in_the_first_block)
 	struct tcp_seg out;
 	uint32_t r = t.irs + 1; /* rcv_nxt */
 
-	tp->sack_ok = true;
+	tp->opt.sack_ok = true;
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 1000, .ack = t.iss + 1, .len = 100));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.opt.nsack, 1);
@@ -1236,7 +1236,7 @@ START_TEST(dsack_reports_a_duplicate_in_the_first_block)
 	ck_assert_uint_eq(out.opt.nsack, 1);
 	ck_assert_uint_eq(out.opt.sack[0][0], r + 3000);
 	/* without SACK: a duplicate is only ACKed */
-	tp->sack_ok = false;
+	tp->opt.sack_ok = false;
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 100));
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.opt.nsack, 0);
@@ -1258,7 +1258,7 @@ static void dsack_undo(const struct tcp_cc_ops *cc)
 	const uint32_t M = MSS;
 
 	tp->cc = cc;
-	tp->sack_ok = true;
+	tp->opt.sack_ok = true;
 	cc->init(tp);
 	th_queue(tp, 10 * MSS);
 	tcp_output(tp);
@@ -1269,17 +1269,17 @@ static void dsack_undo(const struct tcp_cc_ops *cc)
 	/* 1..3 arrive before 0, which is late, not lost: a fast retransmit */
 	for (uint32_t i = 2; i <= 4; i++)
 		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
-	ck_assert(tp->sack_recovery);
+	ck_assert(tp->rec.sack_recovery);
 	ck_assert_uint_lt(tp->cwnd, cwnd);
 	ck_assert_int_eq(take_all(&t, 1, NULL), 1);
 	/* a D-SACK inside the second block, of data not retransmitted: counted only */
 	const uint32_t inside[][2] = { { 1 + M, 1 + 2 * M }, { 1 + M, 1 + 4 * M } };
 	peer_sack(&t, tp, 1, 2, inside);
 	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 1);
-	ck_assert(tp->sack_recovery);
+	ck_assert(tp->rec.sack_recovery);
 	/* 0 arrives, then everything: the full ACK ends recovery */
 	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	ck_assert_uint_lt(tp->cwnd, cwnd);
 	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 0);
 	/* the retransmission arrives too: the peer D-SACKs it, below its ACK */
@@ -1289,7 +1289,7 @@ static void dsack_undo(const struct tcp_cc_ops *cc)
 	ck_assert_uint_eq(tp->cwnd, cwnd);
 	ck_assert_uint_eq(tp->ssthresh, ssthresh);
 	ck_assert_mem_eq(tp->cc_priv, priv, sizeof(priv));
-	ck_assert_int_eq(tp->nsacked, 0);
+	ck_assert_int_eq(tp->sack.nscoreboard, 0);
 	/* a second one changes nothing */
 	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
 	ck_assert_uint_eq(counter(&t, "tcp.dsack_undo"), 1);
@@ -1311,7 +1311,7 @@ static struct tcb *sack_flight(struct tcp_harness *t, uint32_t nseg)
 	th_init(t);
 	struct tcb *tp = th_tcb_in_state(t, TCP_ESTABLISHED);
 	tp->cc = &tcp_cc_newreno;
-	tp->sack_ok = true;
+	tp->opt.sack_ok = true;
 	th_queue(tp, nseg * MSS);
 	tcp_output(tp);
 	take_all(t, 0, NULL);
@@ -1335,7 +1335,7 @@ START_TEST(dsack_no_undo_when_a_loss_was_real)
 	take_all(&t, 0, NULL);
 	uint32_t reduced = tp->ssthresh;
 	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	/* only the retransmission of 0 is reported twice */
 	peer_sack(&t, tp, 1 + 10 * M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
 	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 1);
@@ -1354,15 +1354,15 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	/* segments 0 and 4 lost; 1..3 arrive and are SACKed */
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 3 * M } });
-	ck_assert_int_eq(tp->nsacked, 1);
-	ck_assert(!tp->in_recovery);
+	ck_assert_int_eq(tp->sack.nscoreboard, 1);
+	ck_assert(!tp->rec.in_recovery);
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
 	ck_assert_uint_eq(counter(&t, "tcp.sack_blocks_rx"), 3);
-	ck_assert_int_eq(tp->nsacked, 1);
-	ck_assert_uint_eq(tp->sacked[0].start, t.iss + 1 + M);
-	ck_assert_uint_eq(tp->sacked[0].end, t.iss + 1 + 4 * M);
+	ck_assert_int_eq(tp->sack.nscoreboard, 1);
+	ck_assert_uint_eq(tp->sack.scoreboard[0].start, t.iss + 1 + M);
+	ck_assert_uint_eq(tp->sack.scoreboard[0].end, t.iss + 1 + 4 * M);
 	/* RFC 6675 5: recovery, cwnd = ssthresh = FlightSize / 2, segment 0 again */
-	ck_assert(tp->in_recovery && tp->sack_recovery);
+	ck_assert(tp->rec.in_recovery && tp->rec.sack_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_recovery"), 1);
 	ck_assert_uint_eq(tp->ssthresh, 5 * M);
 	ck_assert_uint_eq(tp->cwnd, 5 * M);
@@ -1372,10 +1372,10 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	 * and the pipe (1 retransmitted + 8..9 in flight = 3 MSS) leaves room */
 	const uint32_t two[][2] = { { 1 + 5 * M, 1 + 8 * M }, { 1 + M, 1 + 4 * M } };
 	peer_sack(&t, tp, 1, 2, two);
-	ck_assert_int_eq(tp->nsacked, 2);
+	ck_assert_int_eq(tp->sack.nscoreboard, 2);
 	th_expect_seg(&t, &out, 1 + 4 * M, MSS, TCP_FLAG_ACK);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_retransmits"), 1);
-	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
+	ck_assert_uint_eq(tp->rec.high_rxt, t.iss + 1 + 5 * M);
 	/* the pipe is 4 MSS now (0 and 4 retransmitted, 8 and 9), one
 	 * segment of room, no new data to send and no hole below the highest
 	 * SACK left: NextSeg() rule 4, the rescue retransmission of the
@@ -1383,23 +1383,23 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	th_expect_seg(&t, &out, 1 + 9 * M, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 1);
-	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 5 * M);
-	ck_assert(tp->rescue_set);
-	ck_assert_uint_eq(tp->rescue_rxt, tp->recover);
+	ck_assert_uint_eq(tp->rec.high_rxt, t.iss + 1 + 5 * M);
+	ck_assert(tp->rec.rescue_set);
+	ck_assert_uint_eq(tp->rec.rescue_rxt, tp->rec.recover);
 	/* the retransmission of 0 arrives: a partial ACK, still in recovery; the
 	 * scoreboard loses what the ACK covers */
 	const uint32_t one[][2] = { { 1 + 5 * M, 1 + 8 * M } };
 	peer_sack(&t, tp, 1 + 4 * M, 1, one);
-	ck_assert(tp->in_recovery);
+	ck_assert(tp->rec.in_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.partial_ack"), 1);
-	ck_assert_int_eq(tp->nsacked, 1);
+	ck_assert_int_eq(tp->sack.nscoreboard, 1);
 	th_expect_none(&t); /* room in the pipe, but one rescue per recovery */
 	/* then everything: recovery ends; the two holes and the rescued tail
 	 * went twice */
 	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
-	ck_assert(!tp->in_recovery && !tp->sack_recovery);
+	ck_assert(!tp->rec.in_recovery && !tp->rec.sack_recovery);
 	ck_assert_uint_eq(tp->cwnd, 5 * M); /* stays at ssthresh */
-	ck_assert_int_eq(tp->nsacked, 0);
+	ck_assert_int_eq(tp->sack.nscoreboard, 0);
 	ck_assert_uint_eq(tp->retransmits, 3);
 	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes"), 3 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
@@ -1419,7 +1419,7 @@ START_TEST(sack_rule3_retransmits_holes_not_yet_lost)
 	/* 1..3 arrive: 0 is lost (IsLost), recovery */
 	for (uint32_t i = 2; i <= 4; i++)
 		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
-	ck_assert(tp->sack_recovery);
+	ck_assert(tp->rec.sack_recovery);
 	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* 8 arrives, 4..7 do not (yet): one segment above them is not enough
@@ -1432,10 +1432,10 @@ START_TEST(sack_rule3_retransmits_holes_not_yet_lost)
 	th_expect_seg(&t, &out, 1 + 5 * M, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_rule3"), 2);
-	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + 6 * M);
+	ck_assert_uint_eq(tp->rec.high_rxt, t.iss + 1 + 6 * M);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 0);
 	th_peer_ack(&t, tp, 1 + 10 * M, 65535);
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	th_fini(&t);
 }
 END_TEST
@@ -1452,16 +1452,16 @@ START_TEST(sack_rescue_retransmission_carries_the_fin)
 	const uint32_t M = MSS;
 
 	tp->cc = &tcp_cc_newreno;
-	tp->sack_ok = true;
+	tp->opt.sack_ok = true;
 	th_queue(tp, 6 * MSS);
 	tp->fin_queued = true;
 	tcp_set_state(tp, TCP_FIN_WAIT_1);
 	tcp_output(tp);
 	ck_assert_int_eq(take_all(&t, 1 + 5 * M, NULL), 1);
-	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 6 * M + 1);
+	ck_assert_uint_eq(tp->snd.max, t.iss + 1 + 6 * M + 1);
 	for (uint32_t i = 2; i <= 4; i++) /* 1..3 arrive; 0, 4, 5 and the FIN do not */
 		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
-	ck_assert(tp->sack_recovery);
+	ck_assert(tp->rec.sack_recovery);
 	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* room for one more segment: nothing new, no hole below the SACK */
@@ -1470,14 +1470,14 @@ START_TEST(sack_rescue_retransmission_carries_the_fin)
 	th_expect_seg(&t, &out, 1 + 5 * M, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN);
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_rescue"), 1);
-	ck_assert_uint_eq(tp->high_rxt, t.iss + 1 + M);
+	ck_assert_uint_eq(tp->rec.high_rxt, t.iss + 1 + M);
 	/* once per recovery */
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 4 * M } });
 	th_expect_none(&t);
 	/* all of it, the FIN too: FIN-WAIT-2 */
 	th_peer_ack(&t, tp, 1 + 6 * M + 1, 65535);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
-	ck_assert(!tp->in_recovery);
+	ck_assert(!tp->rec.in_recovery);
 	th_fini(&t);
 }
 END_TEST
@@ -1496,13 +1496,13 @@ static struct tcb *retransmitted_then_more_sent(struct tcp_harness *t)
 	th_init(t);
 	struct tcb *tp = th_tcb_in_state(t, TCP_ESTABLISHED);
 	tp->cc = &tcp_cc_newreno;
-	tp->sack_ok = true;
+	tp->opt.sack_ok = true;
 	th_queue(tp, 30 * MSS);
 	tcp_output(tp);
 	ck_assert_int_eq(take_all(t, 1 + 9 * M, NULL), 1); /* 0..9 */
 	for (uint32_t i = 2; i <= 4; i++) /* limited transmit sends 10 and 11 */
 		peer_sack(t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + i * M } });
-	ck_assert(tp->sack_recovery);
+	ck_assert(tp->rec.sack_recovery);
 	ck_assert_uint_eq(tp->cwnd, 6 * M);
 	ck_assert_int_eq(take_all(t, 1, NULL), 1); /* fast retransmit of 0 */
 	peer_sack(t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 12 * M } });
@@ -1577,7 +1577,7 @@ START_TEST(dsack_only_acks_are_not_duplicates)
 	for (int i = 0; i < 4; i++) /* 0 arrived twice */
 		peer_sack(&t, tp, 1 + M, 1, (const uint32_t[][2]){ { 1, 1 + M } });
 	take_all(&t, 0, NULL);
-	ck_assert(!tp->in_recovery && !tp->sack_recovery);
+	ck_assert(!tp->rec.in_recovery && !tp->rec.sack_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 4);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 0);
 	ck_assert_uint_eq(tp->retransmits, 0);
@@ -1603,34 +1603,34 @@ START_TEST(sack_blocks_checked_and_rto_clears_the_scoreboard)
 	take_all(&t, 0, NULL);
 	/* not negotiated: blocks are ignored */
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + M, 1 + 2 * M } });
-	ck_assert_int_eq(tp->nsacked, 0);
-	tp->sack_ok = true;
+	ck_assert_int_eq(tp->sack.nscoreboard, 0);
+	tp->opt.sack_ok = true;
 	/* past snd_max, reversed, or below the ACK (a D-SACK): ignored */
 	const uint32_t bad[][2] = { { 1 + 9 * M, 1 + 11 * M }, { 1 + 3 * M, 1 + 2 * M }, { 0, 1 } };
 	peer_sack(&t, tp, 1, 3, bad);
-	ck_assert_int_eq(tp->nsacked, 0);
+	ck_assert_int_eq(tp->sack.nscoreboard, 0);
 	ck_assert_uint_eq(counter(&t, "tcp.sack_blocks_ignored"), 3);
 	/* more disjoint ranges than the scoreboard holds: the highest go */
 	for (uint32_t i = 1; i <= TCP_SACK_SCOREBOARD + 1; i++)
 		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + 200 * i, 1 + 200 * i + 100 } });
-	ck_assert_int_eq(tp->nsacked, TCP_SACK_SCOREBOARD);
-	ck_assert_uint_eq(tp->sacked[TCP_SACK_SCOREBOARD - 1].start,
+	ck_assert_int_eq(tp->sack.nscoreboard, TCP_SACK_SCOREBOARD);
+	ck_assert_uint_eq(tp->sack.scoreboard[TCP_SACK_SCOREBOARD - 1].start,
 			  t.iss + 1 + 200 * TCP_SACK_SCOREBOARD);
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + 100, 1 + 150 } });
-	ck_assert_int_eq(tp->nsacked, TCP_SACK_SCOREBOARD);
-	ck_assert_uint_eq(tp->sacked[0].start, t.iss + 1 + 100);
-	ck_assert_uint_eq(tp->sacked[TCP_SACK_SCOREBOARD - 1].start,
+	ck_assert_int_eq(tp->sack.nscoreboard, TCP_SACK_SCOREBOARD);
+	ck_assert_uint_eq(tp->sack.scoreboard[0].start, t.iss + 1 + 100);
+	ck_assert_uint_eq(tp->sack.scoreboard[TCP_SACK_SCOREBOARD - 1].start,
 			  t.iss + 1 + 200 * (TCP_SACK_SCOREBOARD - 1));
 	/* a block joining two ranges merges them */
 	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + 150, 1 + 250 } });
-	ck_assert_int_eq(tp->nsacked, TCP_SACK_SCOREBOARD - 1);
-	ck_assert_uint_eq(tp->sacked[0].end, t.iss + 1 + 300);
-	ck_assert(tp->in_recovery);
+	ck_assert_int_eq(tp->sack.nscoreboard, TCP_SACK_SCOREBOARD - 1);
+	ck_assert_uint_eq(tp->sack.scoreboard[0].end, t.iss + 1 + 300);
+	ck_assert(tp->rec.in_recovery);
 	/* RFC 6675 5.1: the timeout forgets the scoreboard */
-	th_advance(&t, tp->rto);
+	th_advance(&t, tp->rtt.rto);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 1);
-	ck_assert_int_eq(tp->nsacked, 0);
-	ck_assert(!tp->in_recovery && !tp->sack_recovery);
+	ck_assert_int_eq(tp->sack.nscoreboard, 0);
+	ck_assert(!tp->rec.in_recovery && !tp->rec.sack_recovery);
 	take_all(&t, 0, NULL);
 	th_fini(&t);
 }
@@ -1643,10 +1643,10 @@ START_TEST(tail_loss_probe_before_the_rto)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	tp->sack_ok = true;
-	tp->rtt_valid = true;
-	tp->srtt = 20000;
-	tp->rto = 200000;
+	tp->opt.sack_ok = true;
+	tp->rtt.valid = true;
+	tp->rtt.srtt = 20000;
+	tp->rtt.rto = 200000;
 	tp->cwnd = 2 * MSS;
 	th_queue(tp, 3 * MSS);
 	tcp_output(tp);
@@ -1654,7 +1654,7 @@ START_TEST(tail_loss_probe_before_the_rto)
 	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
 	/* RFC 8985 7.2: PTO = 2 * SRTT, before the RTO */
-	ck_assert(tp->tlp_armed);
+	ck_assert(tp->tlp.armed);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 40000);
 	th_advance(&t, 40000);
 	/* 7.3: new data goes if the peer's window allows, past cwnd */
@@ -1662,18 +1662,18 @@ START_TEST(tail_loss_probe_before_the_rto)
 	th_expect_none(&t);
 	ck_assert_uint_eq(counter(&t, "tcp.tlp"), 1);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
-	ck_assert(!tp->tlp_armed && tp->tlp_out);
+	ck_assert(!tp->tlp.armed && tp->tlp.out);
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 200000); /* then the RTO */
 	ck_assert_uint_eq(tp->cwnd, 2 * MSS);
 	/* the ACK of everything ends the episode; with nothing new to send, a
 	 * later probe sends the last segment again */
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
-	ck_assert(!tp->tlp_out);
+	ck_assert(!tp->tlp.out);
 	th_queue(tp, 2 * MSS);
 	tcp_output(tp);
 	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	ck_assert(tp->tlp_armed);
+	ck_assert(tp->tlp.armed);
 	th_advance(&t, tp->t_rexmt - t.h.now);
 	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_uint_eq(counter(&t, "tcp.tlp_retransmits"), 1);
@@ -1684,13 +1684,13 @@ START_TEST(tail_loss_probe_before_the_rto)
 	while (testdev_sent_count(t.h.dev))
 		th_expect(&t, &out);
 	/* without SACK there is no probe: the RTO only */
-	tp->sack_ok = false;
+	tp->opt.sack_ok = false;
 	th_peer_ack(&t, tp, 1 + 5 * MSS, 65535);
 	th_queue(tp, MSS);
 	tcp_output(tp);
 	th_expect(&t, &out);
-	ck_assert(!tp->tlp_armed);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rto);
+	ck_assert(!tp->tlp.armed);
+	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rtt.rto);
 	th_fini(&t);
 }
 END_TEST
@@ -1730,7 +1730,7 @@ START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
 	th_expect(&t, &out);
 	th_advance(&t, 1000);
 	th_peer_ack(&t, tp, 51, 65535);
-	ck_assert_int_eq(tp->rto, 10000);
+	ck_assert_int_eq(tp->rtt.rto, 10000);
 	/* the peer goes silent: eight doublings from 10 ms take 5 s, but R2
 	 * lasts 180 s (RFC 1122 4.2.3.5: at least 100 s) */
 	int64_t start = t.h.now;

@@ -229,7 +229,7 @@ START_TEST(rto_doubles_to_60s_then_etimedout)
 		/* the oldest segment again, the same bytes */
 		th_expect_seg(&t, &out, 1, 1000, TCP_FLAG_ACK | TCP_FLAG_PSH);
 		th_expect_none(&t);
-		ck_assert_int_eq(tp->backoff, i + 1);
+		ck_assert_int_eq(tp->rtt.backoff, i + 1);
 		ck_assert_int_eq(tp->cwnd, MSS); /* RFC 5681 3.1: loss window */
 	}
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), TCP_MAX_RETRIES);
@@ -286,8 +286,8 @@ START_TEST(rto_goes_back_to_snd_una)
 	th_advance(&t, SEC);
 	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + MSS);
-	ck_assert_uint_eq(tp->snd_max, t.iss + 1 + 3 * MSS);
+	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1 + MSS);
+	ck_assert_uint_eq(tp->snd.max, t.iss + 1 + 3 * MSS);
 	ck_assert_uint_eq(tp->ssthresh, 3 * MSS / 2 > 2 * MSS ? 3 * MSS / 2 : 2 * MSS);
 	/* its ACK: slow start from one segment, the next two follow (go-back-N) */
 	th_peer_ack(&t, tp, 1 + MSS, 65535);
@@ -300,7 +300,7 @@ START_TEST(rto_goes_back_to_snd_una)
 	ck_assert_int_eq(tp->t_rexmt, t.h.now + 2 * SEC);
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
-	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	th_fini(&t);
 }
 END_TEST
@@ -394,7 +394,7 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 
 	th_socket(&t, tp); /* an app holds it (an orphan would give up) */
 
-	tp->snd_wnd = 0;
+	tp->snd.wnd = 0;
 	th_queue(tp, 100);
 	tcp_output(tp);
 	th_expect_none(&t);
@@ -432,7 +432,7 @@ START_TEST(orphan_gives_up_probing_a_zero_window)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED); /* no socket: an orphan */
 	struct tcp_seg out;
 
-	tp->snd_wnd = 0;
+	tp->snd.wnd = 0;
 	th_queue(tp, 100);
 	tcp_output(tp);
 	for (int i = 0; i < TCP_MAX_RETRIES; i++) {
@@ -455,7 +455,7 @@ START_TEST(zero_window_probe_byte_accepted)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 	struct tcp_seg out;
 
-	tp->snd_wnd = 0;
+	tp->snd.wnd = 0;
 	th_queue(tp, 100);
 	tcp_output(tp);
 	wait_exactly(&t, SEC);
@@ -464,7 +464,7 @@ START_TEST(zero_window_probe_byte_accepted)
 	th_peer_ack(&t, tp, 2, 1000);
 	th_expect_seg(&t, &out, 2, 99, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_peer_ack(&t, tp, 101, 1000);
-	ck_assert_uint_eq(tp->snd.len, 0);
+	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
 	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
 	th_fini(&t);
@@ -484,7 +484,7 @@ START_TEST(window_closed_with_data_in_flight_turns_rto_into_persist)
 	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	/* the first is taken and the window closes: the second is beyond it */
 	th_peer_ack(&t, tp, 1 + MSS, 0);
-	ck_assert_uint_eq(tp->snd_wnd, 0);
+	ck_assert_uint_eq(tp->snd.wnd, 0);
 	/* the timeout is no loss: no retransmission, no cwnd collapse, probes */
 	wait_exactly(&t, SEC);
 	th_expect_none(&t);

@@ -43,61 +43,61 @@ struct tcb *th_tcb_in_state(struct tcp_harness *t, enum tcp_state st)
 	tp->rport = TH_PEER_PORT;
 	tp->iss = t->iss;
 	tp->irs = t->irs;
-	tp->snd_una = tp->iss + 1;
-	tp->snd_nxt = tp->snd_max = tp->iss + 1;
-	tp->rcv_nxt = tp->irs + 1;
-	tp->snd_wnd = 65535;
-	tp->snd_wl1 = tp->irs;
-	tp->snd_wl2 = tp->iss;
-	tp->snd_mss = 1460;
-	tp->rcv_mss = 1460;
-	tp->rcv_wnd = (uint32_t)tp->rcv.limit;
-	tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
+	tp->snd.una = tp->iss + 1;
+	tp->snd.nxt = tp->snd.max = tp->iss + 1;
+	tp->rcv.nxt = tp->irs + 1;
+	tp->snd.wnd = 65535;
+	tp->snd.wl1 = tp->irs;
+	tp->snd.wl2 = tp->iss;
+	tp->opt.snd_mss = 1460;
+	tp->opt.rcv_mss = 1460;
+	tp->rcv.wnd = (uint32_t)tp->rcvbuf.limit;
+	tp->rcv.adv = tp->rcv.nxt + tp->rcv.wnd;
 	tp->cwnd = 10 * 1460;
 	tp->state = st;
 	if (st == TCP_TIME_WAIT)
 		s->tcp.time_wait++; /* as tcp_set_state counts it */
 	switch (st) {
 	case TCP_SYN_SENT:
-		tp->snd_una = tp->iss;
-		tp->rcv_nxt = 0;
-		tp->rcv_adv = 0;
+		tp->snd.una = tp->iss;
+		tp->rcv.nxt = 0;
+		tp->rcv.adv = 0;
 		break;
 	case TCP_SYN_RECEIVED:
-		tp->snd_una = tp->iss;
+		tp->snd.una = tp->iss;
 		break;
 	case TCP_FIN_WAIT_1:
 		tp->fin_queued = true;
-		tp->snd_nxt = tp->snd_max = tp->iss + 2;
+		tp->snd.nxt = tp->snd.max = tp->iss + 2;
 		break;
 	case TCP_FIN_WAIT_2:
 		tp->fin_queued = true;
-		tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss + 2;
+		tp->snd.una = tp->snd.nxt = tp->snd.max = tp->iss + 2;
 		break;
 	case TCP_CLOSE_WAIT:
 		tp->fin_rcvd = true;
-		tp->rcv_nxt = tp->irs + 2;
+		tp->rcv.nxt = tp->irs + 2;
 		break;
 	case TCP_CLOSING:
 	case TCP_LAST_ACK:
 		tp->fin_queued = true;
 		tp->fin_rcvd = true;
-		tp->snd_nxt = tp->snd_max = tp->iss + 2;
-		tp->rcv_nxt = tp->irs + 2;
+		tp->snd.nxt = tp->snd.max = tp->iss + 2;
+		tp->rcv.nxt = tp->irs + 2;
 		break;
 	case TCP_TIME_WAIT:
 		tp->fin_queued = true;
 		tp->fin_rcvd = true;
-		tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss + 2;
-		tp->rcv_nxt = tp->irs + 2;
+		tp->snd.una = tp->snd.nxt = tp->snd.max = tp->iss + 2;
+		tp->rcv.nxt = tp->irs + 2;
 		break;
 	default:
 		break;
 	}
-	tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
+	tp->rcv.adv = tp->rcv.nxt + tp->rcv.wnd;
 	tcb_hash(tp);
-	if (tp->snd_una != tp->snd_nxt)
-		tcp_timer_set(tp, &tp->t_rexmt, s->now + tp->rto);
+	if (tp->snd.una != tp->snd.nxt)
+		tcp_timer_set(tp, &tp->t_rexmt, s->now + tp->rtt.rto);
 	if (st == TCP_TIME_WAIT)
 		tcp_timer_set(tp, &tp->t_2msl, s->now + 2 * s->tcp.msl_us);
 	return tp;
@@ -178,10 +178,10 @@ void th_queue(struct tcb *tp, size_t n)
 	uint8_t buf[4096];
 	while (n > 0) {
 		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-		uint32_t seq = tp->snd_una + (uint32_t)tp->snd.len;
+		uint32_t seq = tp->snd.una + (uint32_t)tp->sndbuf.len;
 		for (size_t i = 0; i < k; i++)
 			buf[i] = th_pat(seq + (uint32_t)i);
-		ck_assert_uint_eq(ring_write(&tp->snd, buf, k), k);
+		ck_assert_uint_eq(ring_write(&tp->sndbuf, buf, k), k);
 		n -= k;
 	}
 }
@@ -199,7 +199,7 @@ void th_expect_seg(struct tcp_harness *t, struct tcp_seg *out, uint32_t rel_seq,
 
 void th_peer_ack(struct tcp_harness *t, struct tcb *tp, uint32_t rel_ack, uint16_t wnd)
 {
-	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv_nxt, .ack = t->iss + rel_ack);
+	struct tcp_seg seg = SEG(.flags = TCP_FLAG_ACK, .seq = tp->rcv.nxt, .ack = t->iss + rel_ack);
 	seg.wnd = wnd;
 	th_inject(t, seg);
 }
