@@ -107,7 +107,7 @@ done
 
 # ---- the handout's citations
 check_cites "tcp/tcp_cc.c" tcp/tcp_cc.c tcp_cc_ops tcp_cc_initial_window cc_slow_start reno_on_ack cc_priv
-check_cites "tcp/tcp_output.c" tcp/tcp_output.c tcp_cwnd_limited tcp_app_limited tcp_rtt_update
+check_cites "tcp/tcp_ack.c" tcp/tcp_ack.c tcp_cwnd_limited tcp_app_limited tcp_rtt_update
 check_cites "tcp/tcp.h" tcp/tcp.h TCP_DELACK_US
 check "tcp/tcp_trace.h and tcp/tcp_timer.c are there" test -s tcp/tcp_trace.h -a -s tcp/tcp_timer.c
 check "build/tcpplot is built" test -x "$BUILD/tcpplot"
