@@ -346,7 +346,7 @@ int ipv4_output_opts(struct stack *s, struct pkt *p, uint32_t src, uint32_t dst,
 	/* it fits if it is no larger than the path takes, or if it is a TCP
 	 * segment for the device to cut (TSO, pkt.h) and the device takes one
 	 * that large */
-	bool fits = total <= mtu || (p->gso_size && total <= ifp->dev->tso_max);
+	bool fits = total <= mtu || (p->off.gso_size && total <= ifp->dev->tso_max);
 	/* RFC 791 3.1: the total length field has 16 bits; RFC 791 3.2: a
 	 * datagram with Don't Fragment set that does not fit is not sent */
 	if (total > 65535 || (df == IP_DF_DO && !fits)) {

@@ -166,16 +166,16 @@ none:
 static void tap_tx_vnet(const struct pkt *p, struct vnet_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
-	if (!p->csum_start)
+	if (!p->off.csum_start)
 		return;
-	size_t start = (size_t)(p->head + p->csum_start - p->data);
+	size_t start = (size_t)(p->head + p->off.csum_start - p->data);
 	h->flags = VNET_F_NEEDS_CSUM;
 	h->csum_start = (uint16_t)start;
-	h->csum_offset = p->csum_offset;
-	if (p->gso_size && p->len > ETH_HDR_LEN && start + 13 <= p->len) {
+	h->csum_offset = p->off.csum_offset;
+	if (p->off.gso_size && p->len > ETH_HDR_LEN && start + 13 <= p->len) {
 		uint16_t type = be16_get(p->data + 12);
 		h->gso_type = type == ETH_TYPE_IPV6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
-		h->gso_size = p->gso_size;
+		h->gso_size = p->off.gso_size;
 		/* Ethernet, IP and TCP headers: TCP's data offset, in words */
 		h->hdr_len = (uint16_t)(start + (size_t)(p->data[start + 12] >> 4) * 4);
 	}

@@ -117,9 +117,9 @@ START_TEST(tso_sends_full_segments_in_one)
 	size_t len = frame_tcp(p, &ih, &tcp);
 	ck_assert_uint_eq(len, TCP_HDR_LEN + 27 * MSS);
 	ck_assert_uint_eq(ih.frag & (IPV4_FLAG_MF | IPV4_FRAG_MASK), 0); /* not fragmented */
-	ck_assert_uint_eq(p->gso_size, MSS);
-	ck_assert_ptr_eq(p->head + p->csum_start, tcp);
-	ck_assert_uint_eq(p->csum_offset, TCP_CSUM_OFFSET);
+	ck_assert_uint_eq(p->off.gso_size, MSS);
+	ck_assert_ptr_eq(p->head + p->off.csum_start, tcp);
+	ck_assert_uint_eq(p->off.csum_offset, TCP_CSUM_OFFSET);
 	struct tcp_seg seg;
 	ck_assert_ptr_null(tcp_parse(tcp, len, &seg));
 	ck_assert_uint_eq(seg.seq, t.iss + 1);
@@ -129,7 +129,7 @@ START_TEST(tso_sends_full_segments_in_one)
 	ck_assert(!tcp_checksum_ok(&src, &dst, tcp, len)); /* partial: only the pseudo-header */
 	pkt_csum_complete(p);
 	ck_assert(tcp_checksum_ok(&src, &dst, tcp, len));
-	ck_assert_uint_eq(p->csum_start, 0);
+	ck_assert_uint_eq(p->off.csum_start, 0);
 	pkt_free(p);
 	ck_assert_uint_eq(tp->snd_nxt, t.iss + 1 + 27 * MSS);
 	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.tx_tso_segments"), 1);
@@ -140,8 +140,8 @@ START_TEST(tso_sends_full_segments_in_one)
 	ck_assert_ptr_nonnull(p);
 	len = frame_tcp(p, &ih, &tcp);
 	ck_assert_uint_eq(len, TCP_HDR_LEN + 40000 - 27 * MSS);
-	ck_assert_uint_eq(p->gso_size, 0);
-	ck_assert_uint_ne(p->csum_start, 0); /* the device still sums it */
+	ck_assert_uint_eq(p->off.gso_size, 0);
+	ck_assert_uint_ne(p->off.csum_start, 0); /* the device still sums it */
 	pkt_free(p);
 	th_fini(&t);
 }
@@ -164,8 +164,8 @@ START_TEST(no_tso_without_the_device)
 		const uint8_t *tcp;
 		size_t len = frame_tcp(p, &ih, &tcp);
 		ck_assert_uint_eq(len, TCP_HDR_LEN + MSS);
-		ck_assert_uint_eq(p->gso_size, 0);
-		ck_assert_uint_eq(p->csum_start, 0);
+		ck_assert_uint_eq(p->off.gso_size, 0);
+		ck_assert_uint_eq(p->off.csum_start, 0);
 		struct ipaddr src = ipaddr_v4(ih.src), dst = ipaddr_v4(ih.dst);
 		ck_assert(tcp_checksum_ok(&src, &dst, tcp, len));
 		pkt_free(p);
@@ -382,8 +382,8 @@ START_TEST(csum_complete_matches_software)
 	struct ipaddr src = ipaddr_v4(TH_PEER_IP), dst = ipaddr_v4(TH_HOST_IP);
 	tcp_set_checksum_partial(&src, &dst, tcp, TCP_HDR_LEN + 999);
 	ck_assert_uint_ne(be16_get(tcp + TCP_CSUM_OFFSET), want);
-	p->csum_start = (uint16_t)(tcp - p->head);
-	p->csum_offset = TCP_CSUM_OFFSET;
+	p->off.csum_start = (uint16_t)(tcp - p->head);
+	p->off.csum_offset = TCP_CSUM_OFFSET;
 	pkt_push(p, 10); /* what a device would do in front: the offset stays */
 	struct pkt *c = pkt_clone(p);
 	ck_assert_ptr_nonnull(c);
