@@ -246,7 +246,7 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	if (o->trace)
 		h->s.trace = stderr;
 
-	/* Offload moves 64 KB per system call (link/tap.c), but the frames
+	/* Offload moves 64 KB per system call (link/tap_vnet.c), but the frames
 	 * are then not those of a wire: impair would lose or corrupt 45
 	 * segments at once (and a corrupted one could pass unverified), and a
 	 * capture would show 64 KB frames with checksums left partial. So a
