@@ -5,9 +5,12 @@
 #include <check.h>
 #include <linux/virtio_net.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ip/ipv4.h"
 #include "link/eth.h"
+#include "link/tap_priv.h"
 #include "link/vnet.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
@@ -397,6 +400,134 @@ START_TEST(csum_complete_matches_software)
 }
 END_TEST
 
+/* The offload device of link/tap_vnet.c, on one end of a socketpair in
+ * place of /dev/net/tun (the ioctls fail there: set up by hand as the
+ * kernel would accept them). One datagram per frame, as a TAP gives. */
+static struct netdev *vnet_dev_on(int fd, struct stats *st)
+{
+	struct tap *t = tap_vnet_alloc();
+	ck_assert_ptr_nonnull(t);
+	t->fd = fd;
+	t->dev.mtu = 1500;
+	t->dev.stats = st;
+	t->rx_size = ETH_MAX_FRAME;
+	tap_vnet_setup(t);                      /* no offload from a socket */
+	ck_assert_uint_eq(t->rx_size, ETH_MAX_FRAME + VNET_HDR_LEN);
+	t->dev.tso_max = 65535;                 /* as if the kernel had said yes */
+	t->rx_size = ETH_HDR_LEN + 65535 + VNET_HDR_LEN + 1;
+	return &t->dev;
+}
+
+/* Writes a frame of len bytes (after header h) to the device's socket. */
+static void vnet_kernel_write(int fd, const struct vnet_hdr *h, size_t len)
+{
+	static uint8_t b[VNET_HDR_LEN + 70000];
+	memset(b, 0x5a, sizeof(b));
+	vnet_emit(h, b);
+	ck_assert_int_eq(write(fd, b, VNET_HDR_LEN + len), (ssize_t)(VNET_HDR_LEN + len));
+}
+
+/* A burst: a small frame is copied out of the 64 KB buffer, which is kept;
+ * a large one leaves with it; a bad header drops the frame and keeps the
+ * buffer; an empty TAP gives the buffer back. Counters as the TAP's. */
+START_TEST(tap_vnet_recv_burst)
+{
+	int sv[2];
+	struct stats st;
+	struct vnet_hdr h = { 0 };
+	struct pkt *p;
+
+	stats_init(&st);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	struct netdev *d = vnet_dev_on(sv[0], &st);
+
+	ck_assert_ptr_null(netdev_recv(d, 0)); /* empty: nothing held */
+	ck_assert_uint_eq(pkt_in_use(), 0);
+
+	vnet_kernel_write(sv[1], &h, 60);
+	p = netdev_recv(d, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, 60);
+	ck_assert_uint_eq(p->large, 0);         /* copied out */
+	ck_assert_uint_eq(pkt_in_use(), 2);     /* and the big buffer kept */
+	pkt_free(p);
+
+	h = (struct vnet_hdr){ .flags = VNET_F_NEEDS_CSUM, .csum_start = 100, .csum_offset = 16 };
+	vnet_kernel_write(sv[1], &h, 60);       /* the checksum field beyond the frame */
+	ck_assert_ptr_null(netdev_recv(d, 0));
+	ck_assert_uint_eq(stats_get(&st, "tap.vnet_bad_csum"), 1);
+	ck_assert_uint_eq(pkt_in_use(), 1);     /* the buffer kept */
+
+	h = (struct vnet_hdr){ .flags = VNET_F_DATA_VALID, .gso_type = VNET_GSO_NONE };
+	vnet_kernel_write(sv[1], &h, 30000);
+	p = netdev_recv(d, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, 30000);
+	ck_assert_uint_eq(p->large, 1);         /* handed on with the buffer */
+	ck_assert(p->flags & PKT_CSUM_OK);
+	ck_assert_uint_eq(pkt_in_use(), 1);
+	pkt_free(p);
+
+	vnet_kernel_write(sv[1], &(struct vnet_hdr){ 0 }, 60);
+	p = netdev_recv(d, 0);
+	ck_assert_ptr_nonnull(p);
+	pkt_free(p);
+	ck_assert_uint_eq(pkt_in_use(), 1);     /* a new big buffer, kept */
+	ck_assert_ptr_null(netdev_recv(d, 0)); /* the burst is over: given back */
+	ck_assert_uint_eq(pkt_in_use(), 0);
+	ck_assert_uint_eq(stats_get(&st, "tap.rx_frames"), 3);
+
+	netdev_close(d);                        /* closes sv[0] */
+	close(sv[1]);
+}
+END_TEST
+
+/* Sending: the header says what TCP left to the device (p->off). */
+START_TEST(tap_vnet_send_header)
+{
+	int sv[2];
+	struct stats st;
+	uint8_t b[VNET_HDR_LEN + 4000];
+	struct vnet_hdr h;
+
+	stats_init(&st);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	struct netdev *d = vnet_dev_on(sv[0], &st);
+
+	/* Ethernet (IPv4) + IP 20 + TCP 32, and 2896 bytes of data to cut */
+	struct pkt *p = pkt_alloc(14 + 20 + 32 + 2896);
+	uint8_t *f = pkt_put(p, 14 + 20 + 32 + 2896);
+	memset(f, 0, p->len);
+	be16_put(f + 12, ETH_TYPE_IPV4);
+	f[14 + 20 + 12] = 8 << 4;               /* TCP data offset: 32 bytes */
+	p->off.csum_start = (uint16_t)(pkt_headroom(p) + 14 + 20);
+	p->off.csum_offset = TCP_CSUM_OFFSET;
+	p->off.gso_size = 1448;
+	ck_assert_int_eq(netdev_send(d, p, 0), 0);
+	ck_assert_int_eq(read(sv[1], b, sizeof(b)), VNET_HDR_LEN + 14 + 20 + 32 + 2896);
+	ck_assert_ptr_null(vnet_parse(b, sizeof(b), 14 + 20 + 32 + 2896, &h));
+	ck_assert_uint_eq(h.flags, VNET_F_NEEDS_CSUM);
+	ck_assert_uint_eq(h.gso_type, VNET_GSO_TCPV4);
+	ck_assert_uint_eq(h.gso_size, 1448);
+	ck_assert_uint_eq(h.csum_start, 34);
+	ck_assert_uint_eq(h.csum_offset, TCP_CSUM_OFFSET);
+	ck_assert_uint_eq(h.hdr_len, 66);
+	ck_assert_uint_eq(stats_get(&st, "tap.tx_gso_frames"), 1);
+
+	p = pkt_alloc(60);                      /* a plain frame: an all-zero header */
+	memset(pkt_put(p, 60), 0, 60);
+	ck_assert_int_eq(netdev_send(d, p, 0), 0);
+	ck_assert_int_eq(read(sv[1], b, sizeof(b)), VNET_HDR_LEN + 60);
+	for (int k = 0; k < VNET_HDR_LEN; k++)
+		ck_assert_uint_eq(b[k], 0);
+	ck_assert_uint_eq(stats_get(&st, "tap.tx_frames"), 2);
+	ck_assert_uint_eq(pkt_in_use(), 0);
+
+	netdev_close(d);
+	close(sv[1]);
+}
+END_TEST
+
 Suite *offload_suite(void)
 {
 	Suite *s = suite_create("offload");
@@ -409,6 +540,8 @@ Suite *offload_suite(void)
 	tcase_add_test(tc, gro_segments_of_one_burst_share_an_ack);
 	tcase_add_test(tc, full_segments_share_an_ack_only_while_behind);
 	tcase_add_test(tc, csum_complete_matches_software);
+	tcase_add_test(tc, tap_vnet_recv_burst);
+	tcase_add_test(tc, tap_vnet_send_header);
 	suite_add_tcase(s, tc);
 	return s;
 }
