@@ -111,10 +111,10 @@ START_TEST(checksum_rfc1071_example)
 END_TEST
 
 /* The fast sum (csum_partial) against the plain one of RFC 1071 4.1
- * (csum_partial_rfc1071, 16 bits at a time in network order): every
- * length from 0 to 2048 at every alignment 0 to 7, from a random running
- * sum and chained, on random bytes, all zeros and all ones (where +0 and
- * -0 differ), and 64 KB. */
+ * (csum_partial_rfc1071, 16 bits at a time in network order), from a
+ * random running sum and chained, at every alignment 0 to 7: on random
+ * bytes every length from 0 to 2048, on all zeros and all ones (where +0
+ * and -0 differ) every length from 0 to 300; and 64 KB of each. */
 START_TEST(checksum_matches_16bit_reference)
 {
 	static uint8_t b[65536 + 16];
@@ -124,7 +124,7 @@ START_TEST(checksum_matches_16bit_reference)
 		for (size_t i = 0; i < sizeof(b); i++)
 			b[i] = fill == 0 ? (uint8_t)rng_next(&r) : fill == 1 ? 0 : 0xff;
 		for (size_t off = 0; off < 8; off++)
-			for (size_t len = 0; len <= 2048; len++) {
+			for (size_t len = 0; len <= (fill == 0 ? 2048u : 300u); len++) {
 				uint32_t start = (uint32_t)rng_next(&r);
 				uint16_t want = csum_fold(csum_partial_rfc1071(b + off, len, start));
 				ck_assert_uint_eq(csum_fold(csum_partial(b + off, len, start)), want);
