@@ -151,7 +151,15 @@ deps:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	else echo "all Debian packages present"; fi
 
-run: deps all
+# sudo make run builds as root; the build tree then goes back to the user
+# who ran sudo (SUDO_UID, SUDO_GID), so that their own `make` later can
+# still write there. -h: symbolic links themselves, never what they point to.
+run: deps
+	@$(MAKE) --no-print-directory all; rc=$$?; \
+	if [ -n "$${SUDO_UID:-}" ] && [ "$$SUDO_UID" != 0 ] && [ -d "$(BUILD)" ]; then \
+		chown -hR "$$SUDO_UID:$${SUDO_GID:-$$SUDO_UID}" "$(BUILD)"; \
+	fi; \
+	exit $$rc
 	labs/run-host
 
 stop:

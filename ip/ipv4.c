@@ -335,7 +335,7 @@ int ipv4_output(struct stack *s, struct pkt *p, const struct ipv4_tx *tx)
 	size_t total = p->len + hlen;
 	struct ipaddr d = ipaddr_v4(tx->dst);
 	unsigned mtu = pmtu_get(s, &d, ifp->mtu);
-	bool fits = total <= mtu || (p->gso_size && total <= ifp->dev->tso_max);
+	bool fits = total <= mtu || (p->off.gso_size && total <= ifp->dev->tso_max);
 	if (total > 65535 || (tx->df == IP_DF_DO && !fits)) {
 		stack_drop(s, p, "ip.tx_too_big", "%zu bytes to %s, mtu %u%s", total,
 			   ip4_ntop(tx->dst, a), mtu, tx->df == IP_DF_DO ? " DF" : "");

@@ -165,7 +165,7 @@ int eth_output(struct stack *s, struct netif *ifp, struct pkt *p, const uint8_t 
 		memset(tail, 0, pad);
 	}
 	/* a checksum left to the device (pkt.h) by one that does none */
-	if (p->csum_start && !ifp->dev->tso_max)
+	if (p->off.csum_start && !ifp->dev->tso_max)
 		pkt_csum_complete(p);
 	stats_inc(&s->stats, "eth.tx_frames");
 	return netdev_send(ifp->dev, p, s->now);

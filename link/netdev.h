@@ -42,10 +42,10 @@ struct netdev {
 	const struct netdev_ops *ops;
 	char name[32];          /* e.g. "tap0", "sim0.a" */
 	unsigned mtu;           /* largest IP datagram the link carries (1500) */
-	/* Offload (only a TAP with a virtio-net header has it, link/tap.c):
+	/* Offload (only a TAP with a virtio-net header has it, link/tap_vnet.c):
 	 * 0, or the largest IP datagram send() takes in one frame; then send()
-	 * also completes partial checksums (pkt->csum_start) and cuts TCP
-	 * segments larger than the MTU (pkt->gso_size), and recv() may return
+	 * also completes partial checksums (pkt->off.csum_start) and cuts TCP
+	 * segments larger than the MTU (pkt->off.gso_size), and recv() may return
 	 * frames up to that size (PKT_CSUM_OK on those it vouches for). */
 	unsigned tso_max;
 	struct stats *stats;    /* where the device counts (set by the owner; may be NULL) */

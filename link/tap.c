@@ -3,15 +3,11 @@
  * per read(), and takes one per write(). The interface itself is made and
  * set up by the lab script (`labs/net up`); we only attach to it.
  *
- * With offload (tap_open(name, true, ...)), every frame in both directions
- * has a virtio-net header in front (IFF_VNET_HDR, link/vnet.h), and
- * TUNSETOFFLOAD tells the kernel that we complete partial checksums and
- * take TCP segments of up to 64 KB (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6).
- * Then one read() can bring 64 KB of a TCP stream that the kernel did not
- * cut into 1500-byte segments (GRO'd or never segmented), and one write()
- * can take 64 KB that the kernel cuts (TSO): far fewer system calls for
- * the same bytes, the biggest cost of a user-space stack. The device says
- * so in dev->tso_max (netdev.h); TCP sends large segments only then. */
+ * This file is the plain device: read a frame, hand it on; write a frame.
+ * With offload (tap_open(name, true, ...)), tap_open() hands the device to
+ * link/tap_vnet.c instead, which puts a virtio-net header in front of every
+ * frame and moves 64 KB per system call; it shares the steps below
+ * (tap_priv.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -25,186 +21,66 @@
 
 #include "link/eth.h"
 #include "link/tap.h"
-#include "link/vnet.h"
-#include "stack/byteorder.h"
-#include "stack/checksum.h"
-
-#define TAP_TSO_MAX 65535       /* an IP datagram's largest size */
-#define TAP_TCP_CSUM_OFFSET 16  /* where TCP's checksum field is in its header */
-
-struct tap {
-	struct netdev dev;      /* first, so a struct netdev * is a struct tap * */
-	int fd;
-	bool vnet;              /* every frame has a virtio-net header in front */
-	size_t rx_size;         /* read() size: the largest frame (and header) + 1 to spot longer ones */
-	struct pkt *rx_big;     /* with offload: the 64 KB buffer the next frame is read into */
-};
-
-static struct tap *tap_dev(struct netdev *d)
-{
-	return (struct tap *)d;
-}
+#include "link/tap_priv.h"
 
 /* Reads one frame into p (len 0) and returns read()'s answer: the byte
  * count, 0, or -1 with errno. With no buffer, reads into a byte anyway: the
  * frame is consumed (the rest of it is discarded by the kernel), so a full
  * pool cannot spin the loop. */
-static ssize_t tap_read(struct tap *t, struct pkt *p)
+ssize_t tap_read(struct tap *t, struct pkt *p)
 {
 	uint8_t scratch;
 	return p ? read(t->fd, p->data, t->rx_size) : read(t->fd, &scratch, 1);
 }
 
-/* The received frame's virtio-net header at p->data (n bytes in all):
- * what it says about the checksum goes into p->flags, the header is
- * pulled off. A partial checksum of TCP (its field at offset 16) is left
- * for TCP not to verify (PKT_CSUM_OK); any other (UDP's) is completed
- * here, as the kernel would, so that layers which know nothing of
- * offloads see a correct one. Returns NULL or the drop reason. */
-static const char *tap_rx_vnet(struct netdev *d, struct pkt *p)
+bool tap_rx_empty(ssize_t n)
 {
-	struct vnet_hdr h;
-	const char *reason = vnet_parse(p->data, p->len, p->len - VNET_HDR_LEN, &h);
-	if (reason)
-		return reason;
-	pkt_pull(p, VNET_HDR_LEN);
-	if (h.flags & VNET_F_NEEDS_CSUM) {
-		if (h.csum_offset == TAP_TCP_CSUM_OFFSET) {
-			p->flags |= PKT_CSUM_OK;
-		} else {
-			uint8_t *field = p->data + h.csum_start + h.csum_offset;
-			be16_put(field, csum_fold(csum_partial(p->data + h.csum_start,
-							       p->len - h.csum_start, 0)));
-		}
-	} else if (h.flags & VNET_F_DATA_VALID) {
-		p->flags |= PKT_CSUM_OK;
-	}
-	if (h.gso_type != VNET_GSO_NONE)
-		netdev_count(d, "tap.rx_gso_frames");
-	return NULL;
+	return n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
 }
 
-/* Empties the read buffer p for the next frame. */
-static void tap_rx_reset(struct pkt *p)
+const char *tap_rx_drop(const struct tap *t, const struct pkt *p, ssize_t n)
 {
-	p->len = 0;
-	p->data = p->head + PKT_HEADROOM;
-	p->flags = 0;
+	if (!p)
+		return "tap.rx_nomem";          /* read into a byte: consumed, and gone */
+	if (n < 0)
+		return "tap.rx_error";
+	if ((size_t)n >= t->rx_size)
+		return "tap.rx_oversize";       /* the frame filled the buffer: it was longer, and cut short */
+	return NULL;
 }
 
 /* Reads one frame. Returns it (the caller owns it), or NULL when the
- * kernel has none (EAGAIN) or the frame was dropped ("tap.rx_oversize",
- * "tap.rx_nomem", "tap.rx_error", a bad virtio-net header). With offload,
- * frames are read into one 64 KB buffer; a small one is copied out into a
- * small buffer (so that queues hold 2 KB per frame, not 64) and the big
- * one is kept for the next frame of the burst; a large frame is handed on
- * with the buffer, and a new one is taken next time. */
+ * kernel has none (EAGAIN) or the frame was dropped ("tap.rx_nomem",
+ * "tap.rx_error", "tap.rx_oversize"). */
 static struct pkt *tap_recv(struct netdev *d, int64_t now)
 {
 	struct tap *t = tap_dev(d);
-	struct pkt *p = t->vnet ? t->rx_big : NULL;
-	const char *reason = NULL;
-	ssize_t n;
+	struct pkt *p = pkt_alloc(t->rx_size);
+	ssize_t n = tap_read(t, p);
+	const char *drop;
 
 	(void)now;
-	if (!p)
-		p = pkt_alloc(t->rx_size);
-	if (t->vnet)
-		t->rx_big = p;
-	n = tap_read(t, p);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		goto none;
-	if (n == 0)
-		goto none;
-	if (!p)
-		reason = "tap.rx_nomem";
-	else if (n < 0)
-		reason = "tap.rx_error";
-	else if ((size_t)n >= t->rx_size)
-		reason = "tap.rx_oversize"; /* the frame filled the buffer: it was longer, and cut short */
-	if (reason)
-		goto drop;
-	pkt_put(p, (size_t)n);
-	if (t->vnet) {
-		reason = tap_rx_vnet(d, p);
-		if (reason)
-			goto drop;
-		if (p->large && p->len <= PKT_SMALL_CAP - PKT_HEADROOM) {
-			struct pkt *c = pkt_clone(p);
-			tap_rx_reset(p);
-			if (!c) {
-				reason = "tap.rx_nomem";
-				goto drop;
-			}
-			p = c;
-		} else {
-			t->rx_big = NULL; /* handed on */
-		}
-	}
-	netdev_count(d, "tap.rx_frames");
-	return p;
-drop:
-	netdev_count(d, reason);
-	if (t->vnet && p) {
-		tap_rx_reset(p); /* kept for the next frame */
+	if (tap_rx_empty(n)) {
+		pkt_free(p);
 		return NULL;
 	}
-	pkt_free(p);
-	return NULL;
-none:
-	/* the TAP is empty: the buffer goes back to the pool until the next
-	 * burst (an idle host holds none) */
-	pkt_free(p);
-	if (t->vnet)
-		t->rx_big = NULL;
-	return NULL;
-}
-
-/* The virtio-net header for sending p (p->data at the destination MAC):
- * a partial checksum to complete and a segment to cut, if TCP left them
- * to the device (pkt.h), else all zero. */
-static void tap_tx_vnet(const struct pkt *p, struct vnet_hdr *h)
-{
-	memset(h, 0, sizeof(*h));
-	if (!p->csum_start)
-		return;
-	size_t start = (size_t)(p->head + p->csum_start - p->data);
-	h->flags = VNET_F_NEEDS_CSUM;
-	h->csum_start = (uint16_t)start;
-	h->csum_offset = p->csum_offset;
-	if (p->gso_size && p->len > ETH_HDR_LEN && start + 13 <= p->len) {
-		uint16_t type = be16_get(p->data + 12);
-		h->gso_type = type == ETH_TYPE_IPV6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
-		h->gso_size = p->gso_size;
-		/* Ethernet, IP and TCP headers: TCP's data offset, in words */
-		h->hdr_len = (uint16_t)(start + (size_t)(p->data[start + 12] >> 4) * 4);
+	drop = tap_rx_drop(t, p, n);
+	if (drop) {
+		netdev_count(d, drop);
+		pkt_free(p);
+		return NULL;
 	}
+	pkt_put(p, (size_t)n);
+	netdev_count(d, "tap.rx_frames");
+	return p;
 }
 
-/* Writes p to the kernel as one frame (with offload: after its
- * virtio-net header). Consumes p. Returns 0, -EAGAIN when the kernel's
- * queue is full ("tap.tx_dropped"), or another negative errno
- * ("tap.tx_error"). */
-static int tap_send(struct netdev *d, struct pkt *p, int64_t now)
+int tap_write(struct tap *t, struct pkt *p)
 {
-	struct tap *t = tap_dev(d);
+	struct netdev *d = &t->dev;
+	ssize_t n = write(t->fd, p->data, p->len);
 	int rc = 0;
 
-	(void)now;
-	if (t->vnet) {
-		struct vnet_hdr h;
-		tap_tx_vnet(p, &h);
-		uint8_t *hdr = pkt_push(p, VNET_HDR_LEN);
-		if (!hdr) {
-			netdev_count(d, "tap.tx_error");
-			pkt_free(p);
-			return -ENOBUFS;
-		}
-		vnet_emit(&h, hdr);
-		if (h.gso_type != VNET_GSO_NONE)
-			netdev_count(d, "tap.tx_gso_frames");
-	}
-	ssize_t n = write(t->fd, p->data, p->len);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
 		netdev_count(d, "tap.tx_dropped");
 		rc = -EAGAIN;
@@ -221,19 +97,27 @@ static int tap_send(struct netdev *d, struct pkt *p, int64_t now)
 	return rc;
 }
 
+/* Writes p to the kernel as one frame. Consumes p. Returns 0, -EAGAIN
+ * when the kernel's queue is full ("tap.tx_dropped"), or another negative
+ * errno ("tap.tx_error"). */
+static int tap_send(struct netdev *d, struct pkt *p, int64_t now)
+{
+	(void)now;
+	return tap_write(tap_dev(d), p);
+}
+
 /* The descriptor the event loop polls for readability. */
-static int tap_fd(struct netdev *d)
+int tap_fd(struct netdev *d)
 {
 	return tap_dev(d)->fd;
 }
 
 /* Detaches from the interface (which stays, for the lab script to remove) and frees d. */
-static void tap_close(struct netdev *d)
+void tap_close(struct netdev *d)
 {
 	struct tap *t = tap_dev(d);
 
 	close(t->fd);
-	pkt_free(t->rx_big);
 	free(t);
 }
 
@@ -296,23 +180,6 @@ static void tap_attach_error(const char *name, int e, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot attach to TAP device %s: %s", name, strerror(e));
 }
 
-/* Asks the kernel for checksum and segmentation offload on fd (opened
- * with IFF_VNET_HDR). Returns 0, or -1 when it says no. */
-static int tap_set_offload(int fd)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	/* the header's fields are little-endian (virtio 1.x); the kernel uses
-	 * the host's order unless told */
-	int le = 1;
-	if (ioctl(fd, TUNSETVNETLE, &le) < 0)
-		return -1;
-#endif
-	int sz = VNET_HDR_LEN;
-	if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0)
-		return -1;
-	return ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0 ? -1 : 0;
-}
-
 /* Attaches to the existing TAP interface name (see tap.h). Returns the
  * device, or NULL with what to do in err. */
 struct netdev *tap_open(const char *name, bool offload, char *err, size_t errlen)
@@ -348,7 +215,7 @@ struct netdev *tap_open(const char *name, bool offload, char *err, size_t errlen
 		close(fd);
 		return NULL;
 	}
-	t = calloc(1, sizeof(*t));
+	t = offload ? tap_vnet_alloc() : calloc(1, sizeof(*t));
 	if (!t) {
 		snprintf(err, errlen, "cannot attach to TAP device %s: out of memory", name);
 		close(fd);
@@ -363,13 +230,7 @@ struct netdev *tap_open(const char *name, bool offload, char *err, size_t errlen
 	if (t->rx_size < ETH_MAX_FRAME)
 		t->rx_size = ETH_MAX_FRAME;
 	if (offload) {
-		/* with the header in front of every frame, offloaded or not */
-		t->vnet = true;
-		if (tap_set_offload(fd) == 0) {
-			t->dev.tso_max = TAP_TSO_MAX;
-			t->rx_size = ETH_HDR_LEN + TAP_TSO_MAX;
-		}
-		t->rx_size += VNET_HDR_LEN;
+		tap_vnet_setup(t); /* the header in front of every frame, offloaded or not */
 	} else if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
 		/* The offloads are the interface's, not the descriptor's: a host
 		 * that had them on before us leaves them on, and the kernel would

@@ -12,7 +12,7 @@
  * recv() reads one frame per call until the kernel says EAGAIN; send()
  * writes one frame. With offload, frames carry a virtio-net header and the
  * device takes and gives TCP segments of up to 64 KB with partial
- * checksums (dev->tso_max, see tap.c); if the kernel refuses the offloads,
+ * checksums (dev->tso_max, see tap_vnet.c); if the kernel refuses the offloads,
  * tso_max stays 0 and frames are ordinary. Returns NULL and a message that
  * says what to do in err when it cannot (no /dev/net/tun, not root, no
  * such TAP). */

@@ -12,6 +12,12 @@
  * only with even lengths except for the last. Returns the unfolded sum. */
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 
+/* The same sum done the plain way of RFC 1071 4.1, 16 bits at a time: the
+ * reference to read first, and the one tests check csum_partial against.
+ * Not used on the fast path. Returns a sum folded to 16 bits; csum_fold of
+ * it equals csum_fold of csum_partial's, and either chains into the other. */
+uint32_t csum_partial_rfc1071(const void *buf, size_t len, uint32_t sum);
+
 /* Folds a running sum to 16 bits and complements it: the checksum field. */
 uint16_t csum_fold(uint32_t sum);
 

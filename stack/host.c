@@ -20,170 +20,286 @@ void host_opts_init(struct host_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-void host_opts_usage(FILE *out)
+/* One parser per flag: v is the flag's value (NULL for a flag that takes
+ * none). Returns 0, or -1 after printing "PROG: --flag: what is wrong". */
+typedef int host_flag_parser(struct host_opts *o, const char *prog, const char *v);
+
+static int parse_tap(struct host_opts *o, const char *prog, const char *v)
 {
-	fputs("Host options (every tapstack program takes these):\n"
-	      "  --tap NAME        the TAP device to use, e.g. tap0 (required; run inside the lab\n"
-	      "                    namespace: labs/net exec PROGRAM ...)\n"
-	      "  --ip ADDR/LEN     this host's IPv4 address and prefix, e.g. 10.0.0.2/24 (required)\n"
-	      "  --gw ADDR         default gateway, e.g. 10.0.0.1\n"
-	      "  --ip6 ADDR/LEN    a static IPv6 address, e.g. fd00::2/64 (a link-local address\n"
-	      "                    fe80::/64 + EUI-64 of the MAC is always there)\n"
-	      "  --eui64           SLAAC addresses from router advertisements end in the MAC's\n"
-	      "                    modified EUI-64 (RFC 4291), e.g. fd00:1::ff:fe00:2, instead\n"
-	      "                    of a stable, opaque identifier (RFC 7217, the default)\n"
-	      "  --mac MAC         Ethernet address, e.g. 02:00:00:00:00:02\n"
-	      "                    (default: 02:00 followed by the four bytes of the IPv4 address)\n"
-	      "  --pcap FILE       write every frame in and out to FILE (open with tshark -r or Wireshark)\n"
-	      "  --trace           print one line per frame and per decision on stderr\n"
-	      "  --no-offload      no checksum or segmentation offload on the TAP: every frame\n"
-	      "                    is at most 1514 bytes (--pcap and --impair imply it)\n"
-	      "  --impair SPEC     impair the link in both directions, e.g.\n"
-	      "                    loss=5%,dup=1%,reorder=2%,corrupt=0.1%,delay=20,jitter=5,rate=10M\n"
-	      "                    (delay and jitter in ms, rate in bit/s with k/M/G)\n"
-	      "  --seed N          seed of the random generator (default: random); the same seed\n"
-	      "                    replays the same ISNs, ports and impairment dice\n"
-	      "  --ctl PATH        control socket for tapctl (default " HOST_CTL_DIR "/TAP.ctl;\n"
-	      "                    'none' for no socket)\n"
-	      "  --rto-min MS      TCP's minimum retransmission timeout in ms (default 200, as\n"
-	      "                    Linux; RFC 6298 2.4 says 1000)\n"
-	      "  --cc NAME         TCP congestion control of new connections: cubic (RFC 9438),\n"
-	      "                    newreno (RFC 6582) or reno (RFC 5681) (default cubic)\n"
-	      "  --iw N            TCP initial window in segments, 1 to 100 (default: RFC 6928's,\n"
-	      "                    min(10 * MSS, max(2 * MSS, 14600 bytes)))\n"
-	      "  --tcp-trace FILE  write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
-	      "                    plot it with tcpplot FILE > plot.svg\n",
-	      out);
+	if (!*v || strlen(v) >= 16) {
+		fprintf(stderr, "%s: --tap: '%s' is not an interface name (1-15 characters)\n", prog, v);
+		return -1;
+	}
+	o->tap = v;
+	return 0;
 }
 
-/* Returns the value of flag argv[*i], advancing *i, or NULL after an error. */
-static const char *flag_value(const char *prog, int argc, char **argv, int *i)
+static int parse_ip(struct host_opts *o, const char *prog, const char *v)
 {
-	if (*i + 1 >= argc) {
-		fprintf(stderr, "%s: %s needs a value (see --help)\n", prog, argv[*i]);
-		return NULL;
+	struct ipaddr a;
+	int len;
+
+	if (ipaddr_pton_prefix(v, &a, &len) < 0 || a.family != AF_INET || !strchr(v, '/')) {
+		fprintf(stderr, "%s: --ip: '%s' is not an IPv4 address with a prefix length, such as 10.0.0.2/24\n",
+			prog, v);
+		return -1;
 	}
-	return argv[++*i];
+	o->ip4 = ipaddr_to_v4(&a);
+	o->ip4_prefix = len;
+	o->has_ip4 = true;
+	return 0;
+}
+
+static int parse_gw(struct host_opts *o, const char *prog, const char *v)
+{
+	struct ipaddr a;
+
+	if (ipaddr_pton(v, &a) < 0 || a.family != AF_INET) {
+		fprintf(stderr, "%s: --gw: '%s' is not an IPv4 address, such as 10.0.0.1\n", prog, v);
+		return -1;
+	}
+	o->gw4 = ipaddr_to_v4(&a);
+	o->has_gw4 = true;
+	return 0;
+}
+
+static int parse_ip6(struct host_opts *o, const char *prog, const char *v)
+{
+	struct ipaddr a;
+	int len;
+
+	if (ipaddr_pton_prefix(v, &a, &len) < 0 || a.family != AF_INET6 ||
+	    !strchr(v, '/') || ip6_is_multicast(&a) || ip6_is_unspecified(&a)) {
+		fprintf(stderr, "%s: --ip6: '%s' is not a unicast IPv6 address with a prefix "
+			"length, such as fd00::2/64\n", prog, v);
+		return -1;
+	}
+	o->ip6 = a;
+	o->ip6_prefix = len;
+	o->has_ip6 = true;
+	return 0;
+}
+
+static int parse_eui64(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog, (void)v;
+	o->eui64 = true;
+	return 0;
+}
+
+static int parse_mac(struct host_opts *o, const char *prog, const char *v)
+{
+	if (mac_pton(v, o->mac) < 0) {
+		fprintf(stderr, "%s: --mac: '%s' is not a MAC address, such as 02:00:00:00:00:02\n", prog, v);
+		return -1;
+	}
+	if (mac_is_multicast(o->mac)) {
+		fprintf(stderr, "%s: --mac: '%s' is a group address (lowest bit of the first byte set); "
+			"use a unicast one such as 02:00:00:00:00:02\n", prog, v);
+		return -1;
+	}
+	o->has_mac = true;
+	return 0;
+}
+
+static int parse_pcap(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog;
+	o->pcap = v;
+	return 0;
+}
+
+static int parse_trace(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog, (void)v;
+	o->trace = true;
+	return 0;
+}
+
+static int parse_no_offload(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog, (void)v;
+	o->no_offload = true;
+	return 0;
+}
+
+static int parse_impair(struct host_opts *o, const char *prog, const char *v)
+{
+	char err[160];
+
+	if (impair_parse(v, &o->impair, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: --impair: %s\n", prog, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_seed(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+
+	errno = 0;
+	o->seed = strtoull(v, &end, 0);
+	if (errno || !*v || *end || *v == '-') {
+		fprintf(stderr, "%s: --seed: '%s' is not a non-negative whole number\n", prog, v);
+		return -1;
+	}
+	o->has_seed = true;
+	return 0;
+}
+
+static int parse_ctl(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog;
+	o->ctl = v;
+	return 0;
+}
+
+static int parse_rto_min(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+
+	errno = 0;
+	long ms = strtol(v, &end, 10);
+	if (errno || !*v || *end || ms < 1 || ms > TCP_RTO_MAX_US / 1000) {
+		fprintf(stderr, "%s: --rto-min: '%s' is not a number of milliseconds from 1 to %d\n",
+			prog, v, TCP_RTO_MAX_US / 1000);
+		return -1;
+	}
+	o->rto_min_us = (int64_t)ms * 1000;
+	return 0;
+}
+
+static int parse_cc(struct host_opts *o, const char *prog, const char *v)
+{
+	if (!tcp_cc_find(v)) {
+		fprintf(stderr, "%s: --cc: '%s' is not a congestion control (cubic, newreno, reno)\n",
+			prog, v);
+		return -1;
+	}
+	o->cc = v;
+	return 0;
+}
+
+static int parse_iw(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || !*v || *end || n < 1 || n > 100) {
+		fprintf(stderr, "%s: --iw: '%s' is not a number of segments from 1 to 100\n",
+			prog, v);
+		return -1;
+	}
+	o->iw_segs = (uint32_t)n;
+	return 0;
+}
+
+static int parse_tcp_trace(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog;
+	o->tcp_trace = v;
+	return 0;
+}
+
+/* Every common flag, in the order --help lists them: the one table both
+ * host_opts_parse and host_opts_usage read, so the help cannot drift from
+ * what is parsed. A help text's further lines (after a \n) are indented
+ * under its first. */
+static const struct host_flag {
+	const char *name;               /* "--tap" */
+	const char *arg;                /* the value's name in the help, or NULL: takes none */
+	host_flag_parser *parse;
+	const char *help;
+} host_flags[] = {
+	{ "--tap", "NAME", parse_tap,
+	  "the TAP device to use, e.g. tap0 (required; run inside the lab\n"
+	  "namespace: labs/net exec PROGRAM ...)" },
+	{ "--ip", "ADDR/LEN", parse_ip,
+	  "this host's IPv4 address and prefix, e.g. 10.0.0.2/24 (required)" },
+	{ "--gw", "ADDR", parse_gw,
+	  "default gateway, e.g. 10.0.0.1" },
+	{ "--ip6", "ADDR/LEN", parse_ip6,
+	  "a static IPv6 address, e.g. fd00::2/64 (a link-local address\n"
+	  "fe80::/64 + EUI-64 of the MAC is always there)" },
+	{ "--eui64", NULL, parse_eui64,
+	  "SLAAC addresses from router advertisements end in the MAC's\n"
+	  "modified EUI-64 (RFC 4291), e.g. fd00:1::ff:fe00:2, instead\n"
+	  "of a stable, opaque identifier (RFC 7217, the default)" },
+	{ "--mac", "MAC", parse_mac,
+	  "Ethernet address, e.g. 02:00:00:00:00:02\n"
+	  "(default: 02:00 followed by the four bytes of the IPv4 address)" },
+	{ "--pcap", "FILE", parse_pcap,
+	  "write every frame in and out to FILE (open with tshark -r or Wireshark)" },
+	{ "--trace", NULL, parse_trace,
+	  "print one line per frame and per decision on stderr" },
+	{ "--no-offload", NULL, parse_no_offload,
+	  "no checksum or segmentation offload on the TAP: every frame\n"
+	  "is at most 1514 bytes (--pcap and --impair imply it)" },
+	{ "--impair", "SPEC", parse_impair,
+	  "impair the link in both directions, e.g.\n"
+	  "loss=5%,dup=1%,reorder=2%,corrupt=0.1%,delay=20,jitter=5,rate=10M\n"
+	  "(delay and jitter in ms, rate in bit/s with k/M/G)" },
+	{ "--seed", "N", parse_seed,
+	  "seed of the random generator (default: random); the same seed\n"
+	  "replays the same ISNs, ports and impairment dice" },
+	{ "--ctl", "PATH", parse_ctl,
+	  "control socket for tapctl (default " HOST_CTL_DIR "/TAP.ctl;\n"
+	  "'none' for no socket)" },
+	{ "--rto-min", "MS", parse_rto_min,
+	  "TCP's minimum retransmission timeout in ms (default 200, as\n"
+	  "Linux; RFC 6298 2.4 says 1000)" },
+	{ "--cc", "NAME", parse_cc,
+	  "TCP congestion control of new connections: cubic (RFC 9438),\n"
+	  "newreno (RFC 6582) or reno (RFC 5681) (default cubic)" },
+	{ "--iw", "N", parse_iw,
+	  "TCP initial window in segments, 1 to 100 (default: RFC 6928's,\n"
+	  "min(10 * MSS, max(2 * MSS, 14600 bytes)))" },
+	{ "--tcp-trace", "FILE", parse_tcp_trace,
+	  "write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
+	  "plot it with tcpplot FILE > plot.svg" },
+};
+
+#define HOST_FLAG_COUNT (sizeof(host_flags) / sizeof(host_flags[0]))
+#define HOST_HELP_NAME_WIDTH 16 /* "--tcp-trace FILE", the longest */
+
+void host_opts_usage(FILE *out)
+{
+	fputs("Host options (every tapstack program takes these):\n", out);
+	for (size_t f = 0; f < HOST_FLAG_COUNT; f++) {
+		const struct host_flag *hf = &host_flags[f];
+		char name[40];
+		snprintf(name, sizeof(name), "%s%s%s", hf->name, hf->arg ? " " : "",
+			 hf->arg ? hf->arg : "");
+		fprintf(out, "  %-*s  ", HOST_HELP_NAME_WIDTH, name);
+		for (const char *c = hf->help; *c; c++) {
+			fputc(*c, out);
+			if (*c == '\n')
+				fprintf(out, "%*s", HOST_HELP_NAME_WIDTH + 4, "");
+		}
+		fputc('\n', out);
+	}
 }
 
 int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv, int *i)
 {
-	const char *f = argv[*i], *v;
-	char err[160];
-	struct ipaddr a;
-	int len;
+	const struct host_flag *hf = NULL;
+	const char *v = NULL;
 
-	if (strcmp(f, "--trace") == 0) {
-		o->trace = true;
-		return 1;
-	}
-	if (strcmp(f, "--eui64") == 0) {
-		o->eui64 = true;
-		return 1;
-	}
-	if (strcmp(f, "--no-offload") == 0) {
-		o->no_offload = true;
-		return 1;
-	}
-	if (strcmp(f, "--tap") && strcmp(f, "--ip") && strcmp(f, "--ip6") && strcmp(f, "--gw") &&
-	    strcmp(f, "--mac") && strcmp(f, "--pcap") && strcmp(f, "--impair") &&
-	    strcmp(f, "--seed") && strcmp(f, "--ctl") && strcmp(f, "--rto-min") && strcmp(f, "--cc") &&
-	    strcmp(f, "--tcp-trace") && strcmp(f, "--iw"))
+	for (size_t f = 0; f < HOST_FLAG_COUNT && !hf; f++)
+		if (strcmp(argv[*i], host_flags[f].name) == 0)
+			hf = &host_flags[f];
+	if (!hf)
 		return 0;
-	if (!(v = flag_value(prog, argc, argv, i)))
-		return -1;
-	if (strcmp(f, "--tap") == 0) {
-		if (!*v || strlen(v) >= 16) {
-			fprintf(stderr, "%s: --tap: '%s' is not an interface name (1-15 characters)\n", prog, v);
+	if (hf->arg) {
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "%s: %s needs a value (see --help)\n", prog, argv[*i]);
 			return -1;
 		}
-		o->tap = v;
-	} else if (strcmp(f, "--ip") == 0) {
-		if (ipaddr_pton_prefix(v, &a, &len) < 0 || a.family != AF_INET || !strchr(v, '/')) {
-			fprintf(stderr, "%s: --ip: '%s' is not an IPv4 address with a prefix length, such as 10.0.0.2/24\n",
-				prog, v);
-			return -1;
-		}
-		o->ip4 = ipaddr_to_v4(&a);
-		o->ip4_prefix = len;
-		o->has_ip4 = true;
-	} else if (strcmp(f, "--ip6") == 0) {
-		if (ipaddr_pton_prefix(v, &a, &len) < 0 || a.family != AF_INET6 ||
-		    !strchr(v, '/') || ip6_is_multicast(&a) || ip6_is_unspecified(&a)) {
-			fprintf(stderr, "%s: --ip6: '%s' is not a unicast IPv6 address with a prefix "
-				"length, such as fd00::2/64\n", prog, v);
-			return -1;
-		}
-		o->ip6 = a;
-		o->ip6_prefix = len;
-		o->has_ip6 = true;
-	} else if (strcmp(f, "--gw") == 0) {
-		if (ipaddr_pton(v, &a) < 0 || a.family != AF_INET) {
-			fprintf(stderr, "%s: --gw: '%s' is not an IPv4 address, such as 10.0.0.1\n", prog, v);
-			return -1;
-		}
-		o->gw4 = ipaddr_to_v4(&a);
-		o->has_gw4 = true;
-	} else if (strcmp(f, "--mac") == 0) {
-		if (mac_pton(v, o->mac) < 0) {
-			fprintf(stderr, "%s: --mac: '%s' is not a MAC address, such as 02:00:00:00:00:02\n", prog, v);
-			return -1;
-		}
-		if (mac_is_multicast(o->mac)) {
-			fprintf(stderr, "%s: --mac: '%s' is a group address (lowest bit of the first byte set); "
-				"use a unicast one such as 02:00:00:00:00:02\n", prog, v);
-			return -1;
-		}
-		o->has_mac = true;
-	} else if (strcmp(f, "--pcap") == 0) {
-		o->pcap = v;
-	} else if (strcmp(f, "--impair") == 0) {
-		if (impair_parse(v, &o->impair, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s: --impair: %s\n", prog, err);
-			return -1;
-		}
-	} else if (strcmp(f, "--seed") == 0) {
-		char *end;
-		errno = 0;
-		o->seed = strtoull(v, &end, 0);
-		if (errno || !*v || *end || *v == '-') {
-			fprintf(stderr, "%s: --seed: '%s' is not a non-negative whole number\n", prog, v);
-			return -1;
-		}
-		o->has_seed = true;
-	} else if (strcmp(f, "--rto-min") == 0) {
-		char *end;
-		errno = 0;
-		long ms = strtol(v, &end, 10);
-		if (errno || !*v || *end || ms < 1 || ms > TCP_RTO_MAX_US / 1000) {
-			fprintf(stderr, "%s: --rto-min: '%s' is not a number of milliseconds from 1 to %d\n",
-				prog, v, TCP_RTO_MAX_US / 1000);
-			return -1;
-		}
-		o->rto_min_us = (int64_t)ms * 1000;
-	} else if (strcmp(f, "--cc") == 0) {
-		if (!tcp_cc_find(v)) {
-			fprintf(stderr, "%s: --cc: '%s' is not a congestion control (cubic, newreno, reno)\n",
-				prog, v);
-			return -1;
-		}
-		o->cc = v;
-	} else if (strcmp(f, "--tcp-trace") == 0) {
-		o->tcp_trace = v;
-	} else if (strcmp(f, "--iw") == 0) {
-		char *end;
-		errno = 0;
-		long n = strtol(v, &end, 10);
-		if (errno || !*v || *end || n < 1 || n > 100) {
-			fprintf(stderr, "%s: --iw: '%s' is not a number of segments from 1 to 100\n",
-				prog, v);
-			return -1;
-		}
-		o->iw_segs = (uint32_t)n;
-	} else {
-		o->ctl = v;
+		v = argv[++*i];
 	}
-	return 1;
+	return hf->parse(o, prog, v) < 0 ? -1 : 1;
 }
 
 void host_opts_apply(const struct host_opts *o, struct stack *s)
@@ -246,7 +362,7 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	if (o->trace)
 		h->s.trace = stderr;
 
-	/* Offload moves 64 KB per system call (link/tap.c), but the frames
+	/* Offload moves 64 KB per system call (link/tap_vnet.c), but the frames
 	 * are then not those of a wire: impair would lose or corrupt 45
 	 * segments at once (and a corrupted one could pass unverified), and a
 	 * capture would show 64 KB frames with checksums left partial. So a

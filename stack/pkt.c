@@ -49,7 +49,7 @@ struct pkt *pkt_alloc(size_t size)
 	p->time = 0;
 	p->ifindex = 0;
 	p->flags = 0;
-	p->csum_start = p->csum_offset = p->gso_size = 0;
+	p->off = (struct pkt_offload){ 0 };
 	in_use++;
 	return p;
 }
@@ -82,10 +82,9 @@ struct pkt *pkt_clone(const struct pkt *p)
 	c->time = p->time;
 	c->ifindex = p->ifindex;
 	c->flags = p->flags;
-	if (p->csum_start) /* the same offset from the data in the copy */
-		c->csum_start = (uint16_t)(p->csum_start - pkt_headroom(p) + pkt_headroom(c));
-	c->csum_offset = p->csum_offset;
-	c->gso_size = p->gso_size;
+	c->off = p->off;
+	if (p->off.csum_start) /* the same offset from the data in the copy */
+		c->off.csum_start = (uint16_t)(p->off.csum_start - pkt_headroom(p) + pkt_headroom(c));
 	return c;
 }
 
@@ -124,16 +123,16 @@ void pkt_trim(struct pkt *p, size_t len)
 
 void pkt_csum_complete(struct pkt *p)
 {
-	if (!p->csum_start)
+	if (!p->off.csum_start)
 		return;
-	size_t start = (size_t)(p->head + p->csum_start - p->data);
-	if (p->head + p->csum_start >= p->data && start + p->csum_offset + 2 <= p->len) {
+	size_t start = (size_t)(p->head + p->off.csum_start - p->data);
+	if (p->head + p->off.csum_start >= p->data && start + p->off.csum_offset + 2 <= p->len) {
 		/* the field holds the pseudo-header sum: summing the whole
 		 * segment with it in gives the checksum (RFC 1071) */
-		uint8_t *field = p->data + start + p->csum_offset;
+		uint8_t *field = p->data + start + p->off.csum_offset;
 		be16_put(field, csum_fold(csum_partial(p->data + start, p->len - start, 0)));
 	}
-	p->csum_start = 0;
+	p->off.csum_start = 0;
 }
 
 size_t pkt_headroom(const struct pkt *p)

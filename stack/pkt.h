@@ -32,17 +32,21 @@ struct pkt {
 	int ifindex;        /* interface the frame arrived on */
 	uint8_t large;      /* size class: 0 small, 1 large */
 	uint8_t flags;      /* PKT_LINK_BCAST, PKT_CSUM_OK */
-	/* Offloads a device may do for us (a TAP with a virtio-net header,
-	 * link/vnet.h), set by TCP on the way out; all 0 on every other path:
+	/* Offload-only state: what a device may do for us (a TAP with a
+	 * virtio-net header, link/vnet.h), set by TCP on the way out; all 0
+	 * on every other path, and a student reading a plain path can skip
+	 * it. (On the way in, the one offload mark is PKT_CSUM_OK in flags.)
 	 *   csum_start   the transport header's offset from head, whose
 	 *                checksum field holds only the pseudo-header sum: the
 	 *                device sums the rest (0: the checksum is complete)
 	 *   csum_offset  the checksum field's offset in that header
 	 *   gso_size     the device cuts the segment into segments of this
 	 *                many payload bytes (TSO; 0: one frame as it is) */
-	uint16_t csum_start;
-	uint16_t csum_offset;
-	uint16_t gso_size;
+	struct pkt_offload {
+		uint16_t csum_start;
+		uint16_t csum_offset;
+		uint16_t gso_size;
+	} off;
 	/* Control block: a scratch area the layer that owns the packet may use
 	 * for its own metadata (a UDP socket keeps each datagram's source
 	 * address here). Access it with memcpy. */
@@ -83,9 +87,9 @@ uint8_t *pkt_put(struct pkt *p, size_t n);
 /* Shortens the packet to len bytes (no-op if already shorter or equal). */
 void pkt_trim(struct pkt *p, size_t len);
 
-/* Completes a partial transport checksum (csum_start set, see above) in
- * software, as a device with checksum offload would, and clears
- * csum_start: for a device that cannot. */
+/* Completes a partial transport checksum (off.csum_start set, see above)
+ * in software, as a device with checksum offload would, and clears
+ * off.csum_start: for a device that cannot. */
 void pkt_csum_complete(struct pkt *p);
 
 /* Bytes that can still be prepended / appended. */

@@ -199,10 +199,10 @@ static int tcp_tx(struct stack *s, const struct ipaddr *src, const struct ipaddr
 		/* the device sums the segment (pkt.h), and cuts it into
 		 * segments of tcp_seg_size when it is larger (TSO) */
 		tcp_set_checksum_partial(src, dst, b, hlen + len);
-		p->csum_start = (uint16_t)pkt_headroom(p);
-		p->csum_offset = TCP_CSUM_OFFSET;
+		p->off.csum_start = (uint16_t)pkt_headroom(p);
+		p->off.csum_offset = TCP_CSUM_OFFSET;
 		if (tp && len > tcp_seg_size(tp)) {
-			p->gso_size = (uint16_t)tcp_seg_size(tp);
+			p->off.gso_size = (uint16_t)tcp_seg_size(tp);
 			stats_inc(&s->stats, "tcp.tx_tso_segments");
 		}
 	} else {

@@ -5,9 +5,12 @@
 #include <check.h>
 #include <linux/virtio_net.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ip/ipv4.h"
 #include "link/eth.h"
+#include "link/tap_priv.h"
 #include "link/vnet.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
@@ -117,9 +120,9 @@ START_TEST(tso_sends_full_segments_in_one)
 	size_t len = frame_tcp(p, &ih, &tcp);
 	ck_assert_uint_eq(len, TCP_HDR_LEN + 27 * MSS);
 	ck_assert_uint_eq(ih.frag & (IPV4_FLAG_MF | IPV4_FRAG_MASK), 0); /* not fragmented */
-	ck_assert_uint_eq(p->gso_size, MSS);
-	ck_assert_ptr_eq(p->head + p->csum_start, tcp);
-	ck_assert_uint_eq(p->csum_offset, TCP_CSUM_OFFSET);
+	ck_assert_uint_eq(p->off.gso_size, MSS);
+	ck_assert_ptr_eq(p->head + p->off.csum_start, tcp);
+	ck_assert_uint_eq(p->off.csum_offset, TCP_CSUM_OFFSET);
 	struct tcp_seg seg;
 	ck_assert_ptr_null(tcp_parse(tcp, len, &seg));
 	ck_assert_uint_eq(seg.seq, t.iss + 1);
@@ -129,7 +132,7 @@ START_TEST(tso_sends_full_segments_in_one)
 	ck_assert(!tcp_checksum_ok(&src, &dst, tcp, len)); /* partial: only the pseudo-header */
 	pkt_csum_complete(p);
 	ck_assert(tcp_checksum_ok(&src, &dst, tcp, len));
-	ck_assert_uint_eq(p->csum_start, 0);
+	ck_assert_uint_eq(p->off.csum_start, 0);
 	pkt_free(p);
 	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1 + 27 * MSS);
 	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.tx_tso_segments"), 1);
@@ -140,8 +143,8 @@ START_TEST(tso_sends_full_segments_in_one)
 	ck_assert_ptr_nonnull(p);
 	len = frame_tcp(p, &ih, &tcp);
 	ck_assert_uint_eq(len, TCP_HDR_LEN + 40000 - 27 * MSS);
-	ck_assert_uint_eq(p->gso_size, 0);
-	ck_assert_uint_ne(p->csum_start, 0); /* the device still sums it */
+	ck_assert_uint_eq(p->off.gso_size, 0);
+	ck_assert_uint_ne(p->off.csum_start, 0); /* the device still sums it */
 	pkt_free(p);
 	th_fini(&t);
 }
@@ -164,8 +167,8 @@ START_TEST(no_tso_without_the_device)
 		const uint8_t *tcp;
 		size_t len = frame_tcp(p, &ih, &tcp);
 		ck_assert_uint_eq(len, TCP_HDR_LEN + MSS);
-		ck_assert_uint_eq(p->gso_size, 0);
-		ck_assert_uint_eq(p->csum_start, 0);
+		ck_assert_uint_eq(p->off.gso_size, 0);
+		ck_assert_uint_eq(p->off.csum_start, 0);
 		struct ipaddr src = ipaddr_v4(ih.src), dst = ipaddr_v4(ih.dst);
 		ck_assert(tcp_checksum_ok(&src, &dst, tcp, len));
 		pkt_free(p);
@@ -382,8 +385,8 @@ START_TEST(csum_complete_matches_software)
 	struct ipaddr src = ipaddr_v4(TH_PEER_IP), dst = ipaddr_v4(TH_HOST_IP);
 	tcp_set_checksum_partial(&src, &dst, tcp, TCP_HDR_LEN + 999);
 	ck_assert_uint_ne(be16_get(tcp + TCP_CSUM_OFFSET), want);
-	p->csum_start = (uint16_t)(tcp - p->head);
-	p->csum_offset = TCP_CSUM_OFFSET;
+	p->off.csum_start = (uint16_t)(tcp - p->head);
+	p->off.csum_offset = TCP_CSUM_OFFSET;
 	pkt_push(p, 10); /* what a device would do in front: the offset stays */
 	struct pkt *c = pkt_clone(p);
 	ck_assert_ptr_nonnull(c);
@@ -394,6 +397,134 @@ START_TEST(csum_complete_matches_software)
 	pkt_free(p);
 	pkt_free(c);
 	ck_assert_uint_eq(pkt_in_use(), 0);
+}
+END_TEST
+
+/* The offload device of link/tap_vnet.c, on one end of a socketpair in
+ * place of /dev/net/tun (the ioctls fail there: set up by hand as the
+ * kernel would accept them). One datagram per frame, as a TAP gives. */
+static struct netdev *vnet_dev_on(int fd, struct stats *st)
+{
+	struct tap *t = tap_vnet_alloc();
+	ck_assert_ptr_nonnull(t);
+	t->fd = fd;
+	t->dev.mtu = 1500;
+	t->dev.stats = st;
+	t->rx_size = ETH_MAX_FRAME;
+	tap_vnet_setup(t);                      /* no offload from a socket */
+	ck_assert_uint_eq(t->rx_size, ETH_MAX_FRAME + VNET_HDR_LEN);
+	t->dev.tso_max = 65535;                 /* as if the kernel had said yes */
+	t->rx_size = ETH_HDR_LEN + 65535 + VNET_HDR_LEN + 1;
+	return &t->dev;
+}
+
+/* Writes a frame of len bytes (after header h) to the device's socket. */
+static void vnet_kernel_write(int fd, const struct vnet_hdr *h, size_t len)
+{
+	static uint8_t b[VNET_HDR_LEN + 70000];
+	memset(b, 0x5a, sizeof(b));
+	vnet_emit(h, b);
+	ck_assert_int_eq(write(fd, b, VNET_HDR_LEN + len), (ssize_t)(VNET_HDR_LEN + len));
+}
+
+/* A burst: a small frame is copied out of the 64 KB buffer, which is kept;
+ * a large one leaves with it; a bad header drops the frame and keeps the
+ * buffer; an empty TAP gives the buffer back. Counters as the TAP's. */
+START_TEST(tap_vnet_recv_burst)
+{
+	int sv[2];
+	struct stats st;
+	struct vnet_hdr h = { 0 };
+	struct pkt *p;
+
+	stats_init(&st);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	struct netdev *d = vnet_dev_on(sv[0], &st);
+
+	ck_assert_ptr_null(netdev_recv(d, 0)); /* empty: nothing held */
+	ck_assert_uint_eq(pkt_in_use(), 0);
+
+	vnet_kernel_write(sv[1], &h, 60);
+	p = netdev_recv(d, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, 60);
+	ck_assert_uint_eq(p->large, 0);         /* copied out */
+	ck_assert_uint_eq(pkt_in_use(), 2);     /* and the big buffer kept */
+	pkt_free(p);
+
+	h = (struct vnet_hdr){ .flags = VNET_F_NEEDS_CSUM, .csum_start = 100, .csum_offset = 16 };
+	vnet_kernel_write(sv[1], &h, 60);       /* the checksum field beyond the frame */
+	ck_assert_ptr_null(netdev_recv(d, 0));
+	ck_assert_uint_eq(stats_get(&st, "tap.vnet_bad_csum"), 1);
+	ck_assert_uint_eq(pkt_in_use(), 1);     /* the buffer kept */
+
+	h = (struct vnet_hdr){ .flags = VNET_F_DATA_VALID, .gso_type = VNET_GSO_NONE };
+	vnet_kernel_write(sv[1], &h, 30000);
+	p = netdev_recv(d, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, 30000);
+	ck_assert_uint_eq(p->large, 1);         /* handed on with the buffer */
+	ck_assert(p->flags & PKT_CSUM_OK);
+	ck_assert_uint_eq(pkt_in_use(), 1);
+	pkt_free(p);
+
+	vnet_kernel_write(sv[1], &(struct vnet_hdr){ 0 }, 60);
+	p = netdev_recv(d, 0);
+	ck_assert_ptr_nonnull(p);
+	pkt_free(p);
+	ck_assert_uint_eq(pkt_in_use(), 1);     /* a new big buffer, kept */
+	ck_assert_ptr_null(netdev_recv(d, 0)); /* the burst is over: given back */
+	ck_assert_uint_eq(pkt_in_use(), 0);
+	ck_assert_uint_eq(stats_get(&st, "tap.rx_frames"), 3);
+
+	netdev_close(d);                        /* closes sv[0] */
+	close(sv[1]);
+}
+END_TEST
+
+/* Sending: the header says what TCP left to the device (p->off). */
+START_TEST(tap_vnet_send_header)
+{
+	int sv[2];
+	struct stats st;
+	uint8_t b[VNET_HDR_LEN + 4000];
+	struct vnet_hdr h;
+
+	stats_init(&st);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	struct netdev *d = vnet_dev_on(sv[0], &st);
+
+	/* Ethernet (IPv4) + IP 20 + TCP 32, and 2896 bytes of data to cut */
+	struct pkt *p = pkt_alloc(14 + 20 + 32 + 2896);
+	uint8_t *f = pkt_put(p, 14 + 20 + 32 + 2896);
+	memset(f, 0, p->len);
+	be16_put(f + 12, ETH_TYPE_IPV4);
+	f[14 + 20 + 12] = 8 << 4;               /* TCP data offset: 32 bytes */
+	p->off.csum_start = (uint16_t)(pkt_headroom(p) + 14 + 20);
+	p->off.csum_offset = TCP_CSUM_OFFSET;
+	p->off.gso_size = 1448;
+	ck_assert_int_eq(netdev_send(d, p, 0), 0);
+	ck_assert_int_eq(read(sv[1], b, sizeof(b)), VNET_HDR_LEN + 14 + 20 + 32 + 2896);
+	ck_assert_ptr_null(vnet_parse(b, sizeof(b), 14 + 20 + 32 + 2896, &h));
+	ck_assert_uint_eq(h.flags, VNET_F_NEEDS_CSUM);
+	ck_assert_uint_eq(h.gso_type, VNET_GSO_TCPV4);
+	ck_assert_uint_eq(h.gso_size, 1448);
+	ck_assert_uint_eq(h.csum_start, 34);
+	ck_assert_uint_eq(h.csum_offset, TCP_CSUM_OFFSET);
+	ck_assert_uint_eq(h.hdr_len, 66);
+	ck_assert_uint_eq(stats_get(&st, "tap.tx_gso_frames"), 1);
+
+	p = pkt_alloc(60);                      /* a plain frame: an all-zero header */
+	memset(pkt_put(p, 60), 0, 60);
+	ck_assert_int_eq(netdev_send(d, p, 0), 0);
+	ck_assert_int_eq(read(sv[1], b, sizeof(b)), VNET_HDR_LEN + 60);
+	for (int k = 0; k < VNET_HDR_LEN; k++)
+		ck_assert_uint_eq(b[k], 0);
+	ck_assert_uint_eq(stats_get(&st, "tap.tx_frames"), 2);
+	ck_assert_uint_eq(pkt_in_use(), 0);
+
+	netdev_close(d);
+	close(sv[1]);
 }
 END_TEST
 
@@ -409,6 +540,8 @@ Suite *offload_suite(void)
 	tcase_add_test(tc, gro_segments_of_one_burst_share_an_ack);
 	tcase_add_test(tc, full_segments_share_an_ack_only_while_behind);
 	tcase_add_test(tc, csum_complete_matches_software);
+	tcase_add_test(tc, tap_vnet_recv_burst);
+	tcase_add_test(tc, tap_vnet_send_header);
 	suite_add_tcase(s, tc);
 	return s;
 }
