@@ -1,5 +1,5 @@
 /* Network devices: a small ops table that moves whole Ethernet frames
- * (ARCHITECTURE.md decision 7). Devices compose: impair and pcap wrap any
+ * (stack/README.md, decision 7). Devices compose: impair and pcap wrap any
  * other device, so a host can be tap, impair(tap), pcap(impair(tap)), and a
  * simulated host the same around a simlink end.
  *

@@ -1,6 +1,6 @@
 /* The event loop of a host on a real TAP: the only code that reads the
  * clock. It waits in ppoll() on the device and the control socket until the
- * next deadline, then gives the stack the time (ARCHITECTURE.md decision 1).
+ * next deadline, then gives the stack the time (stack/README.md, decision 1).
  * Blocking socket calls wait through the same loop (the "driver"). */
 #include <errno.h>
 #include <poll.h>

@@ -1,5 +1,5 @@
 /* Packet buffers: one contiguous buffer per frame, with headroom so each
- * layer can prepend its header without copying (ARCHITECTURE.md decision 3).
+ * layer can prepend its header without copying (stack/README.md, decision 3).
  *
  *     head            data                 data+len          head+cap
  *      |<- headroom ->|<------ len ------->|<-- tailroom -->|

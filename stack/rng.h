@@ -1,7 +1,7 @@
 /* A seeded pseudo-random generator (xoshiro256**, seeded through splitmix64).
  * Every random choice in the stack (ISNs, ephemeral ports, DNS ids,
  * impairment dice) comes from one of these, so a fixed seed replays a run
- * exactly (ARCHITECTURE.md decision 2). Not for cryptographic keys: a
+ * exactly (stack/README.md, decision 2). Not for cryptographic keys: a
  * production host seeds it from getrandom(). */
 #ifndef TAPSTACK_RNG_H
 #define TAPSTACK_RNG_H

@@ -1,6 +1,6 @@
 /* One host: its interfaces, neighbor cache, routes, counters and trace.
  *
- * The core is single-threaded and never reads a clock (ARCHITECTURE.md
+ * The core is single-threaded and never reads a clock (stack/README.md,
  * decision 1): stack_poll() is given the time, does all the work due, and
  * stack_next_deadline() says when it wants to be called again. The event
  * loop in stack/loop.c drives a host on real time; tests drive it on

@@ -1,5 +1,5 @@
 /* Named counters: every packet counted and every drop reason has a name
- * such as "ip.bad_checksum" (ARCHITECTURE.md decision 6).
+ * such as "ip.bad_checksum" (stack/README.md, decision 6).
  *
  * Names live in one process-wide registry that gives each name a small
  * number (its id), the same for every stack in the process; each stack's

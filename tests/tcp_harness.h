@@ -1,7 +1,7 @@
 /* Test helpers for TCP: one host (10.0.0.2, port TH_HOST_PORT) and a peer
  * played by the test (10.0.0.1, port TH_PEER_PORT). A test puts a control
  * block in a state, injects segments and checks what the host sends, in the
- * script style of ARCHITECTURE.md:
+ * script style that tests/README.md describes:
  *
  *     struct tcp_harness t;
  *     th_init(&t);
