@@ -611,7 +611,6 @@ static void setup_once(void)
 	int used;
 	services_option("--log", "none", &used);
 	services_option("--dns-upstream", "10.0.0.1", &used);
-	services_option("--www", "tests/fuzz/seeds", &used);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
