@@ -51,7 +51,7 @@ FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-ping \
 	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc \
-	apache2-utils wrk dnsmasq-base dnsperf busybox clang
+	apache2-utils wrk dnsmasq-base dnsperf busybox clang libclang-rt-dev
 
 .PHONY: all lib apps tests test unit asan integration soak bench run stop deps clean help \
 	fuzz fuzz-bins
