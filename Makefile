@@ -9,9 +9,12 @@
 #   make bench      (root) the benchmark: figures, never a failure
 #   make labs-smoke (root) the labs' commands, headless: fails if a lab's facts changed
 #   make deps       (root) apt-get the Debian packages the build, tests and labs use
+#   make fuzz       coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS=N
+#                   (default 60) per target, in build-fuzz/ (tests/fuzz/README.md)
 #
 # Variables: BUILD=dir (default build), SAN=1 builds with AddressSanitizer and
-# UndefinedBehaviorSanitizer (make test does that in build-asan/).
+# UndefinedBehaviorSanitizer (make test does that in build-asan/), FUZZ=1 (with
+# CC=clang) instruments for libFuzzer (make fuzz does that in build-fuzz/).
 
 CC      ?= gcc
 BUILD   ?= build
@@ -22,6 +25,14 @@ LDLIBS  += -lpcap -lm
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+# FUZZ=1 (with CC=clang, BUILD=build-fuzz: what make fuzz passes): every
+# object instrumented for libFuzzer's coverage and the sanitizers; only the
+# targets themselves link libFuzzer's main.
+ifeq ($(FUZZ),1)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
@@ -34,12 +45,17 @@ APPS      := $(basename $(notdir $(wildcard apps/*.c)))
 APP_BINS  := $(APPS:%=$(BUILD)/%)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRCS)))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-ping \
 	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc \
-	apache2-utils wrk dnsmasq-base dnsperf busybox python3
+	apache2-utils wrk dnsmasq-base dnsperf busybox python3 clang libclang-rt-dev
 
-.PHONY: all lib apps tests test unit asan integration soak bench run stop deps clean help labs-smoke
+.PHONY: all lib apps tests test unit asan integration soak bench run stop deps clean help \
+	labs-smoke fuzz fuzz-bins
 
 all: lib apps tests
 
@@ -82,6 +98,33 @@ asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		TAPSTACK_TCP_SIM_SEEDS=20 build-asan/unit_tests
+
+# Coverage-guided fuzzing (tests/fuzz/README.md): every target of
+# tests/fuzz/fuzz_*.c built with clang, libFuzzer, ASan and UBSan against
+# the library built the same way in build-fuzz/, seeded from tests/vectors
+# and tests/fuzz/seeds, then run FUZZ_SECONDS each. Fails on any crash,
+# sanitizer report or oracle failure (the input's path is printed). Sends
+# nothing to any network: every target runs the stack in-process.
+fuzz:
+	@if ! command -v clang >/dev/null 2>&1; then \
+		echo "fuzz: SKIPPED: clang is not installed (make deps installs it)"; \
+		if [ -n "$$CI" ]; then echo "fuzz: FAILED: CI needs clang"; exit 1; fi; \
+		exit 0; \
+	fi
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ=1 fuzz-bins
+	tests/fuzz/run build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-bins: $(FUZZ_BINS) $(BUILD)/fuzz/seeds
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libapps.a $(BUILD)/libtapstack.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The seed extractor: frames of tests/vectors/*.pcap cut for each target.
+# Built without the fuzzer (it has its own main).
+$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -o $@ $< -lpcap
 
 # Real ping, arping and tshark against a host on a TAP, in a namespace the
 # test makes and removes. Needs root and /dev/net/tun; says SKIPPED otherwise.
@@ -166,10 +209,10 @@ stop:
 	labs/run-host --stop
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '/^$$/q;2,$$p' Makefile
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
 .SECONDARY:

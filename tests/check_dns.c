@@ -151,6 +151,82 @@ START_TEST(dns_encoder_compresses)
 }
 END_TEST
 
+/* Bug 11: the compression match must only see names already written. A
+ * name whose last labels repeat ("a.a.") was matched against the bytes the
+ * encoder had not written yet and came out as 01 61 c0 0c, a pointer into
+ * itself that dns_decode rejects as a loop. RFC 1035 4.1.4: a pointer
+ * points to a prior occurrence. Each name is encoded as the question, as
+ * an answer's owner and as CNAME rdata, into a buffer that is zeroed and
+ * into one that already holds the name's own uncompressed bytes (so bytes
+ * not yet written look like a match either way), and must decode back to
+ * itself with every pointer going backwards. */
+static void check_pointers_backwards(const uint8_t *w, size_t len, size_t from)
+{
+	/* walks the names of a one-question, one-record message */
+	size_t p = from;
+	for (int name = 0; name < 3 && p < len; name++) {
+		size_t start = p;
+		while (p < len && w[p] != 0 && (w[p] & 0xc0) != 0xc0)
+			p += 1 + w[p];
+		if (p + 1 < len && (w[p] & 0xc0) == 0xc0) {
+			size_t t = (size_t)(w[p] & 0x3f) << 8 | w[p + 1];
+			ck_assert_msg(t < start, "pointer at %zu to %zu: not before the name at %zu",
+				      p, t, start);
+			p += 2;
+		} else {
+			p++;
+		}
+		/* question: type and class; record: type, class, ttl, rdlength */
+		p += name == 0 ? 4 : name == 1 ? 10 : 0;
+	}
+}
+
+START_TEST(dns_encoder_no_self_pointer)
+{
+	static const char *names[] = { "a.a.", "a.a.a.", "x.y.x.y.", "www.lab.www.lab.",
+				       "b.a.b.a.b.", "lab.test.lab.test.", "a.b.c.a.b.c." };
+	static uint8_t buf[DNS_MSG_MAX];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const uint8_t *n = N(names[i]);
+		size_t nl = dns_name_len(n);
+		for (int fill = 0; fill < 2; fill++) {
+			/* the question alone */
+			memset(buf, 0, sizeof(buf));
+			if (fill)
+				for (size_t k = DNS_HDR_LEN; k + nl < sizeof(buf); k += nl)
+					memcpy(buf + k, n, nl);
+			dns_msg_init(&m, 7, DNS_F_QR, n, DNS_T_A, DNS_C_IN);
+			int len = dns_encode(&m, buf, sizeof(buf));
+			ck_assert_int_gt(len, 0);
+			const char *why = dns_decode(&m2, buf, (size_t)len);
+			ck_assert_msg(why == NULL, "%s (fill %d): %s", names[i], fill, why);
+			ck_assert(dns_name_eq(m2.qname, n));
+			/* nothing of the name's first occurrence may be a pointer */
+			ck_assert_int_eq(len, DNS_HDR_LEN + (int)nl + 4);
+			ck_assert_mem_eq(buf + DNS_HDR_LEN, n, nl);
+			/* with a record owned by it and a CNAME to it */
+			memset(buf, 0, sizeof(buf));
+			if (fill)
+				for (size_t k = DNS_HDR_LEN; k + nl < sizeof(buf); k += nl)
+					memcpy(buf + k, n, nl);
+			dns_msg_init(&m, 8, DNS_F_QR, N("q.test"), DNS_T_CNAME, DNS_C_IN);
+			ck_assert_int_eq(dns_msg_add(&m, DNS_S_ANSWER, n, DNS_T_CNAME, DNS_C_IN, 60, n,
+						     (uint16_t)nl), 0);
+			len = dns_encode(&m, buf, sizeof(buf));
+			ck_assert_int_gt(len, 0);
+			why = dns_decode(&m2, buf, (size_t)len);
+			ck_assert_msg(why == NULL, "%s as a record (fill %d): %s", names[i], fill, why);
+			ck_assert_int_eq(m2.an, 1);
+			ck_assert(dns_name_eq(m2.rr[0].name, n));
+			ck_assert(dns_name_eq(dns_rdata(&m2, &m2.rr[0]), n));
+			check_pointers_backwards(buf, (size_t)len, DNS_HDR_LEN);
+			/* the rdata is all one pointer to the owner */
+			ck_assert_uint_eq(be16_get(buf + len - 2), 0xc000 | (DNS_HDR_LEN + 8 + 4));
+		}
+	}
+}
+END_TEST
+
 /* ---- Captured messages */
 
 START_TEST(dns_vectors_dig_and_dnsmasq)
@@ -522,6 +598,7 @@ Suite *dns_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, dns_round_trip_every_type);
 	tcase_add_test(tc, dns_encoder_compresses);
+	tcase_add_test(tc, dns_encoder_no_self_pointer);
 	tcase_add_test(tc, dns_vectors_dig_and_dnsmasq);
 	tcase_add_test(tc, dns_vectors_truncated_and_tcp);
 	tcase_add_test(tc, dns_hostile_names);

@@ -393,6 +393,89 @@ START_TEST(http_response_heads)
 }
 END_TEST
 
+/* Bug 12: Content-Length was read with strtoll on a value that is not
+ * NUL-terminated: an empty value skipped the CRLFs after it (strtoll takes
+ * them for spaces) and read the body or whatever followed the buffer.
+ * RFC 9110 8.6: Content-Length = 1*DIGIT; RFC 9112 6.3 rule 5: a response
+ * with an invalid one is not read (-1). Each head sits in a buffer of its
+ * exact size, so ASan sees a read past it. */
+static const struct {
+	const char *value; /* the field line's value, NULL: no such line */
+	long long want;    /* content_length, or -2 for "the head is rejected" */
+} clen_cases[] = {
+	{ "12", 12 },
+	{ " 12 ", 12 },
+	{ "\t0\t", 0 },
+	{ "9223372036854775807", 9223372036854775807LL },
+	{ "12, 12", 12 },             /* RFC 9110 8.6: a list of one value repeated */
+	{ "", -2 },
+	{ " ", -2 },
+	{ "12abc", -2 },
+	{ "-1", -2 },
+	{ "+5", -2 },
+	{ "0x10", -2 },
+	{ "1 2", -2 },
+	{ "12, 13", -2 },
+	{ ",", -2 },
+	{ "9223372036854775808", -2 }, /* past int64_t */
+	{ "99999999999999999999999", -2 },
+};
+
+START_TEST(http_response_content_length)
+{
+	char head[256];
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length:%s\r\n\r\n",
+		 clen_cases[_i].value);
+	size_t n = strlen(head);
+	char *exact = malloc(n);
+	memcpy(exact, head, n);
+	struct http_response r;
+	int got = http_parse_response(exact, n, &r);
+	if (clen_cases[_i].want == -2) {
+		ck_assert_msg(got == -1, "Content-Length:\"%s\": %d, length %lld", clen_cases[_i].value,
+			      got, (long long)r.content_length);
+	} else {
+		ck_assert_int_eq(got, (int)n);
+		ck_assert_int_eq(r.content_length, clen_cases[_i].want);
+	}
+	free(exact);
+}
+END_TEST
+
+START_TEST(http_response_hostile_heads)
+{
+	struct http_response r;
+	/* an empty Content-Length and a body of digits: once taken for 42 */
+	const char *a = "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n42";
+	ck_assert_int_eq(http_parse_response(a, strlen(a), &r), -1);
+	/* two Content-Length fields that differ (RFC 9110 8.6), and that agree */
+	const char *b = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n";
+	ck_assert_int_eq(http_parse_response(b, strlen(b), &r), -1);
+	const char *c = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n";
+	ck_assert_int_eq(http_parse_response(c, strlen(c), &r), (int)strlen(c));
+	ck_assert_int_eq(r.content_length, 5);
+	/* RFC 9112 4: status-code = 3DIGIT; spaces were skipped by atoi into the
+	 * next lines and past the buffer */
+	static const char *bad[] = { "HTTP/1.1    \n", "HTTP/1.1  200 OK\r\n\r\n",
+				     "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n",
+				     "HTTP/1.x 200 OK\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n",
+				     "HTTP/1.1 \n\n\n\n200\n\n" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = strlen(bad[i]);
+		char *exact = malloc(n);
+		memcpy(exact, bad[i], n);
+		ck_assert_msg(http_parse_response(exact, n, &r) == -1, "accepted \"%s\"", bad[i]);
+		free(exact);
+	}
+	/* a reason phrase may be empty (RFC 9112 4: SP still required) */
+	const char *d = "HTTP/1.1 204 \r\n\r\n";
+	ck_assert_int_eq(http_parse_response(d, strlen(d), &r), (int)strlen(d));
+	ck_assert_int_eq(r.status, 204);
+	const char *e = "HTTP/1.1 204\r\n\r\n"; /* no SP: common, and taken */
+	ck_assert_int_eq(http_parse_response(e, strlen(e), &r), (int)strlen(e));
+}
+END_TEST
+
 START_TEST(http_chunked)
 {
 	const char *enc = "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: x\r\n\r\nNEXT";
@@ -449,6 +532,9 @@ Suite *http_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("client");
 	tcase_add_test(tc, http_response_heads);
+	tcase_add_loop_test(tc, http_response_content_length, 0,
+			    sizeof(clen_cases) / sizeof(clen_cases[0]));
+	tcase_add_test(tc, http_response_hostile_heads);
 	tcase_add_test(tc, http_chunked);
 	suite_add_tcase(s, tc);
 	return s;

@@ -396,18 +396,27 @@ static void put32(struct enc *e, uint32_t v)
 
 /* True if the name written at e->buf[off] (maybe compressed: we wrote it)
  * is the wire-form name, byte for byte: RFC 4343 4.1 asks that case be kept,
- * so a name is only replaced by a pointer to the same spelling. */
+ * so a name is only replaced by a pointer to the same spelling. Reads only
+ * bytes already written (below e->len), and follows pointers only
+ * backwards, so it ends even on a buffer it did not write. */
 static bool written_eq(const struct enc *e, size_t off, const uint8_t *name)
 {
 	for (;;) {
-		while ((e->buf[off] & 0xc0) == 0xc0)
-			off = (size_t)(e->buf[off] & 0x3f) << 8 | e->buf[off + 1];
+		while (off + 1 < e->len && (e->buf[off] & 0xc0) == 0xc0) {
+			size_t t = (size_t)(e->buf[off] & 0x3f) << 8 | e->buf[off + 1];
+			if (t >= off)
+				return false;
+			off = t;
+		}
+		if (off >= e->len)
+			return false;
 		uint8_t l = e->buf[off];
 		if (l != *name)
 			return false;
 		if (l == 0)
 			return true;
-		if (memcmp(e->buf + off + 1, name + 1, l) != 0)
+		if (l > DNS_LABEL_MAX || off + 1 + l > e->len ||
+		    memcmp(e->buf + off + 1, name + 1, l) != 0)
 			return false;
 		off += 1 + (size_t)l;
 		name += 1 + l;
@@ -415,23 +424,31 @@ static bool written_eq(const struct enc *e, size_t off, const uint8_t *name)
 }
 
 /* Writes a name, replacing its longest suffix already in the message with a
- * pointer to it (RFC 1035 4.1.4). */
+ * pointer to it (RFC 1035 4.1.4). Bug 11: the offsets of this name's own
+ * labels become candidates only once the whole name is written; before,
+ * a name whose last labels repeat ("a.a.") matched its own unwritten tail
+ * and became a pointer into itself (01 61 c0 0c). */
 static void put_name(struct enc *e, const uint8_t *name)
 {
+	uint16_t mine[DNS_NAME_MAX / 2];
+	int nmine = 0;
 	while (*name) {
 		for (int i = 0; i < e->noff && !e->full; i++) {
 			if (written_eq(e, e->off[i], name)) {
 				put16(e, (uint16_t)(0xc000 | e->off[i]));
-				return;
+				goto remember;
 			}
 		}
 		/* a pointer has 14 bits of offset */
-		if (!e->full && e->len < 0x4000 && e->noff < COMP_MAX)
-			e->off[e->noff++] = (uint16_t)e->len;
+		if (!e->full && e->len < 0x4000)
+			mine[nmine++] = (uint16_t)e->len;
 		put(e, name, 1 + (size_t)*name);
 		name += 1 + *name;
 	}
 	put(e, "", 1);
+remember:
+	for (int i = 0; i < nmine && !e->full && e->noff < COMP_MAX; i++)
+		e->off[e->noff++] = mine[i];
 }
 
 /* Writes rdata; the names in the types of RFC 1035 are compressed, those of

@@ -1,6 +1,6 @@
 /* HTTP/1.1 for a client: reading a response head and a chunked body. */
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,19 +18,58 @@ static bool list_ends_with(const char *v, size_t n, const char *word)
 	       (n == w || v[n - w - 1] == ',' || v[n - w - 1] == ' ');
 }
 
-/* Takes one field line name: value (line[0..n), no end). */
-static void response_field(const char *line, size_t n, struct http_response *r, bool *ka)
+/* RFC 9110 8.6: Content-Length = 1*DIGIT, read from v[0..n) only (it is not
+ * NUL-terminated: bug 12 was strtoll reading on past it), with optional
+ * whitespace around it. A comma-separated list of one value repeated
+ * ("5, 5") is taken as that value, as 8.6 allows. Returns the value, or -1
+ * if it is empty, has anything but digits, differs or overflows int64_t. */
+static int64_t content_length_parse(const char *v, size_t n)
+{
+	int64_t value = -1;
+	size_t i = 0;
+	for (;;) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i == n || v[i] < '0' || v[i] > '9')
+			return -1;
+		int64_t x = 0;
+		while (i < n && v[i] >= '0' && v[i] <= '9') {
+			int d = v[i++] - '0';
+			if (x > (INT64_MAX - d) / 10)
+				return -1;
+			x = x * 10 + d;
+		}
+		if (value >= 0 && x != value)
+			return -1;
+		value = x;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i == n)
+			return value;
+		if (v[i++] != ',')
+			return -1;
+	}
+}
+
+/* Takes one field line name: value (line[0..n), no end). Returns -1 if the
+ * field makes the response unreadable (an invalid or conflicting
+ * Content-Length, RFC 9112 6.3 rule 5), else 0. */
+static int response_field(const char *line, size_t n, struct http_response *r, bool *ka)
 {
 	const char *colon = memchr(line, ':', n);
 	if (!colon)
-		return;
+		return 0;
 	size_t nl = (size_t)(colon - line);
 	const char *v = colon + 1;
 	size_t vn = n - nl - 1;
 	while (vn && (*v == ' ' || *v == '\t'))
 		v++, vn--;
 	if (nl == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
-		r->content_length = strtoll(v, NULL, 10);
+		int64_t cl = content_length_parse(v, vn);
+		/* two fields must agree, like the values of one list */
+		if (cl < 0 || (r->content_length >= 0 && cl != r->content_length))
+			return -1;
+		r->content_length = cl;
 	} else if (nl == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
 		r->chunked = list_ends_with(v, vn, "chunked");
 	} else if (nl == 10 && strncasecmp(line, "Connection", 10) == 0) {
@@ -45,6 +84,7 @@ static void response_field(const char *line, size_t n, struct http_response *r, 
 		memcpy(r->location, v, k);
 		r->location[k] = '\0';
 	}
+	return 0;
 }
 
 int http_parse_response(const char *buf, size_t len, struct http_response *r)
@@ -61,12 +101,21 @@ int http_parse_response(const char *buf, size_t len, struct http_response *r)
 		if (n && buf[end - 1] == '\r')
 			n--;
 		if (line_no == 0) {
-			/* RFC 9112 4: status-line = HTTP-version SP status-code SP [reason] */
-			if (n < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ')
+			/* RFC 9112 4: status-line = HTTP-version SP status-code SP
+			 * [reason], status-code = 3DIGIT, read inside the line (atoi
+			 * skipped spaces and line ends past it); a line that ends
+			 * right after the code, without the SP, is taken too */
+			if (n < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' ||
+			    buf[7] > '9' || buf[8] != ' ' || (n > 12 && buf[12] != ' '))
 				return -1;
 			r->minor = buf[7] - '0';
-			r->status = atoi(buf + 9);
-			if (r->status < 100 || r->status > 999)
+			r->status = 0;
+			for (int k = 9; k < 12; k++) {
+				if (buf[k] < '0' || buf[k] > '9')
+					return -1;
+				r->status = r->status * 10 + (buf[k] - '0');
+			}
+			if (r->status < 100)
 				return -1;
 		} else if (n == 0) {
 			r->head_len = end + 1;
@@ -74,7 +123,8 @@ int http_parse_response(const char *buf, size_t len, struct http_response *r)
 				r->conn_close = true;
 			return (int)r->head_len;
 		} else {
-			response_field(buf + pos, n, r, &ka);
+			if (response_field(buf + pos, n, r, &ka) < 0)
+				return -1;
 		}
 		pos = end + 1;
 	}

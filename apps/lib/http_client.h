@@ -19,8 +19,9 @@ struct http_response {
 };
 
 /* Parses a response head at the start of buf[0..len). Returns its length
- * once complete, 0 if more bytes are needed, -1 if it is not HTTP or is
- * longer than 64 KiB. */
+ * once complete, 0 if more bytes are needed, -1 if it is not HTTP, is
+ * longer than 64 KiB, or has an invalid or conflicting Content-Length
+ * (RFC 9110 8.6, RFC 9112 6.3 rule 5: such a response is not read). */
 int http_parse_response(const char *buf, size_t len, struct http_response *r);
 
 /* RFC 9112 9.3, 6.3: true if the body of r (to a request of method
