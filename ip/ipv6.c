@@ -121,7 +121,13 @@ static const char *ipv6_walk_options(const uint8_t *buf, size_t off, size_t hlen
 			i++;
 			continue;
 		}
-		if (i + 2 > end || i + 2 + buf[i + 1] > end)
+		/* RFC 4443 3.4: the pointer names the byte where the error
+		 * was found: the option's length, or, when the header ends
+		 * before its length byte, the option's type (one past it
+		 * would point past the datagram) */
+		if (i + 2 > end)
+			return ext_fail(c, "ip6.bad_option_length", ICMP6_PARAM_HEADER, i);
+		if (i + 2 + buf[i + 1] > end)
 			return ext_fail(c, "ip6.bad_option_length", ICMP6_PARAM_HEADER, i + 1);
 		if (type != OPT_PADN) {
 			switch (type >> 6) {

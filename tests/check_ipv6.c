@@ -251,6 +251,29 @@ END_TEST
  * nodes and each address's solicited-node MAC are in it, one reference per
  * address; an address found a duplicate leaves, and frames to a MAC no
  * address needs any more are dropped as "eth.not_for_us". */
+/* RFC 4443 3.4: the parameter problem's pointer names a byte of the
+ * datagram. An option type as the last byte of its header has no length
+ * byte: the pointer names the type (it named the byte after it, past the
+ * datagram: found by tests/fuzz/fuzz_ipv6). */
+START_TEST(test_option_pointer_in_datagram)
+{
+	uint8_t d[IPV6_HDR_LEN + 8];
+	struct ipv6_chain c;
+
+	memset(d, 0, sizeof(d));
+	d[IPV6_HDR_LEN] = IP6_NH_NONE;      /* next header; length 0: 8 bytes */
+	d[IPV6_HDR_LEN + 7] = 1;            /* PadN's type, its length cut off */
+	ck_assert_str_eq(ipv6_walk_ext(d, sizeof(d), IP6_NH_DSTOPTS, &c), "ip6.bad_option_length");
+	ck_assert(c.send_param_problem);
+	ck_assert_uint_eq(c.pointer, IPV6_HDR_LEN + 7);
+	/* a length byte that runs past the header: the pointer names it */
+	d[IPV6_HDR_LEN + 6] = 1;
+	d[IPV6_HDR_LEN + 7] = 2;
+	ck_assert_str_eq(ipv6_walk_ext(d, sizeof(d), IP6_NH_DSTOPTS, &c), "ip6.bad_option_length");
+	ck_assert_uint_eq(c.pointer, IPV6_HDR_LEN + 7);
+}
+END_TEST
+
 START_TEST(test_mcast_filter_follows_addresses)
 {
 	struct harness h;
@@ -809,6 +832,7 @@ Suite *ipv6_suite(void)
 	tcase_add_test(c, test_dad);
 	tcase_add_test(c, test_dad_conflicts);
 	tcase_add_test(c, test_mcast_filter_follows_addresses);
+	tcase_add_test(c, test_option_pointer_in_datagram);
 	tcase_add_test(c, test_ns_gets_exact_na);
 	tcase_add_test(c, test_nud_states);
 	tcase_add_test(c, test_unresolved_and_bounded_queue);

@@ -17,12 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(c.off >= IPV6_HDR_LEN && c.off <= len, "upper layer at %zu of %zu",
 			    c.off, len);
 	else if (c.send_param_problem)
-		/* RFC 4443 3.4: the pointer names a byte of the datagram. It
-		 * may be len today: an option type as the header's last byte
-		 * gets a pointer at its missing length byte (ip/ipv6.c,
-		 * ipv6_walk_options; tests/fuzz/crashes/fuzz_ipv6-param-
-		 * pointer-past-end). Tighten to < len once that is fixed. */
-		FUZZ_ASSERT(c.pointer <= len, "parameter problem pointer %u of %zu",
+		/* RFC 4443 3.4: the pointer names a byte of the datagram
+		 * (tests/fuzz/crashes/fuzz_ipv6-param-pointer-past-end was an
+		 * option type as its header's last byte, pointed one past) */
+		FUZZ_ASSERT(c.pointer < len, "parameter problem pointer %u of %zu",
 			    (unsigned)c.pointer, len);
 	return 0;
 }
