@@ -185,6 +185,26 @@ labs-smoke: apps
 	if [ -n "$$failed" ]; then echo "labs-smoke: FAILED:$$failed"; exit 1; fi; \
 	echo "labs-smoke: every lab's smoke passed"
 
+# Build it yourself: graded checkpoints (labs/grade/README.md).
+#   make lab-tree CHECK=N DIR=PATH   a student tree: checkpoints 1..N blanked
+#                                    (ONLY=func blanks that function alone)
+#   make checkN                      grade checkpoint N (and those before it)
+#   make lab-selftest                prove the grader: each blank fails a test
+LAB_CHECKS := 1 2
+
+.PHONY: lab-tree lab-selftest $(LAB_CHECKS:%=check%)
+
+lab-tree:
+	@if [ -z "$(CHECK)" ] || [ -z "$(DIR)" ]; then echo "usage: make lab-tree CHECK=N DIR=PATH [ONLY=func]"; exit 2; fi
+	labs/grade/mktree --check $(CHECK) $(if $(ONLY),--only $(ONLY)) $(DIR)
+	@echo "lab-tree: checkpoints 1..$(CHECK) to write in $(DIR); then: cd $(DIR) && make check$(CHECK)"
+
+$(LAB_CHECKS:%=check%):
+	@labs/grade/check $(@:check%=%)
+
+lab-selftest:
+	@labs/grade/selftest $(LAB_CHECKS)
+
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \

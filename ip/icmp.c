@@ -146,6 +146,7 @@ static uint32_t icmp_timestamp_ms(const struct stack *s)
 static void icmp_echo_request(struct stack *s, struct netif *ifp, struct pkt *p,
 			      const struct ipv4_hdr *ip, const struct icmp_hdr *h)
 {
+	/* LAB check2 BEGIN stub: (void)s; (void)ifp; (void)ip; (void)h; (void)icmp_timestamp_ms; pkt_free(p); */
 	char src[IP4_STRLEN];
 	uint16_t id = (uint16_t)(h->rest >> 16), seq = (uint16_t)h->rest;
 
@@ -187,6 +188,7 @@ static void icmp_echo_request(struct stack *s, struct netif *ifp, struct pkt *p,
 	struct ipv4_tx tx = { .src = ip->dst, .dst = ip->src, .proto = IP_PROTO_ICMP,
 			      .opts = opts, .optlen = (size_t)optlen };
 	ipv4_output(s, p, &tx);
+	/* LAB check2 END */
 }
 
 /* Passes an echo reply's identifier, sequence and data to the callback, if

@@ -89,6 +89,7 @@ int route_del(struct route_table *t, const struct ipaddr *prefix, int len, const
  * equal metrics the one added first. NULL if none covers dst. */
 const struct route *route_lookup(const struct route_table *t, const struct ipaddr *dst)
 {
+	/* LAB check2 BEGIN stub: (void)t; (void)dst; return NULL; */
 	const struct route *best = NULL;
 
 	for (int i = 0; i < t->n; i++) {
@@ -100,6 +101,7 @@ const struct route *route_lookup(const struct route_table *t, const struct ipadd
 			best = r;
 	}
 	return best;
+	/* LAB check2 END */
 }
 
 /* The neighbor to resolve for dst through r: its gateway, or dst itself when

@@ -13,6 +13,7 @@
  * checks the two against each other. Returns a sum folded to 16 bits. */
 uint32_t csum_partial_rfc1071(const void *buf, size_t len, uint32_t sum)
 {
+	/* LAB check2 BEGIN stub: (void)buf; (void)len; (void)sum; return 0; */
 	const uint8_t *p = buf;
 	uint64_t acc = sum;     /* 64 bits: no carry lost, whatever the length */
 
@@ -26,6 +27,7 @@ uint32_t csum_partial_rfc1071(const void *buf, size_t len, uint32_t sum)
 	while (acc >> 16)
 		acc = (acc & 0xffff) + (acc >> 16);     /* "Fold 32-bit sum to 16 bits" */
 	return (uint32_t)acc;
+	/* LAB check2 END */
 }
 
 /* RFC 1071 4.1, the fast way: the same one's complement sum of 16-bit
@@ -39,9 +41,12 @@ uint32_t csum_partial_rfc1071(const void *buf, size_t len, uint32_t sum)
  * on every frame in and out without offload, so it is worth the few
  * lines: 3 times the speed of the 16-bit loop above (71 against 225 ns
  * per 1480 bytes, measured on the bench's machine). The odd final byte is
- * padded with zero (4.1). Returns a 32-bit partial sum. */
+ * padded with zero (4.1). Returns a 32-bit partial sum. In a lab tree of
+ * checkpoint 2 (labs/grade) its body is a call to csum_partial_rfc1071
+ * above, so that every checksum of the stack is the student's. */
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 {
+	/* LAB check2 BEGIN replace: return csum_partial_rfc1071(buf, len, sum); */
 	const uint8_t *p = buf;
 	uint64_t a = 0, b = 0, c = 0, d = 0;
 	uint64_t w[4];
@@ -92,6 +97,7 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 	acc += sum;
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	return (uint32_t)acc;
+	/* LAB check2 END */
 }
 
 uint16_t csum_fold(uint32_t sum)
