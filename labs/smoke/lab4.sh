@@ -99,12 +99,13 @@ check_grep "Q8: then Linux does not send: local error" 'local error: message too
 farx ip route get "$HOST_IP" >"$SMOKE_TMP/routeget" 2>&1
 check_grep "Q8: ip route get 10.0.0.2 on the far host shows the learned MTU" 'mtu 1000' "$SMOKE_TMP/routeget"
 frag0=$(nsx nstat -az IpFragCreates | awk '$1 == "IpFragCreates" { print $2 }')
+ffrag0=$(farx nstat -az IpFragCreates | awk '$1 == "IpFragCreates" { print $2 }')
 trace_mark
 farx ping -M dont -s 1400 -c 1 -W 3 "$HOST_IP" >"$SMOKE_TMP/pingdont.out" 2>&1
 check_grep "Q9: ping -M dont -s 1400 is answered" '1 received' "$SMOKE_TMP/pingdont.out"
 sleep 0.3
 trace_since
-check_in_order "Q9: the request comes in two fragments (cut by the router), is reassembled, the reply leaves whole" \
+check_in_order "Q9: the request comes in two fragments, is reassembled, the reply leaves whole" \
 	"$SMOKE_TMP/trace.now" \
 	'rx IP fragment 10\.0\.2\.9 -> 10\.0\.0\.2 id [0-9]+ offset 0 len 976 MF$' \
 	'rx IP fragment 10\.0\.2\.9 -> 10\.0\.0\.2 id [0-9]+ offset 976 len 432$' \
@@ -114,6 +115,8 @@ n=$(grep -c 'tx IP fragment 10\.0\.0\.2 -> 10\.0\.2\.9' "$SMOKE_TMP/trace.now")
 check_eq "Q9: the fresh host does not cut its reply (tx IP fragment lines)" 0 "$n"
 frag1=$(nsx nstat -az IpFragCreates | awk '$1 == "IpFragCreates" { print $2 }')
 check_eq "Q9: the lab router 10.0.0.1 cut the reply in two (IpFragCreates moved by)" 2 "$((${frag1:-0} - ${frag0:-0}))"
+ffrag1=$(farx nstat -az IpFragCreates | awk '$1 == "IpFragCreates" { print $2 }')
+check_eq "Q9: the far host cut its request itself, to the MTU it learned in Q8 (IpFragCreates moved by)" 2 "$((${ffrag1:-0} - ${ffrag0:-0}))"
 # the echo reply's struct ipv4_tx in ip/icmp.c sets no .df: 0 is IP_DF_DONT
 check_eq "Q9: ip/icmp.c sets no .df (lines)" 0 "$(grep -c '\.df' ip/icmp.c)"
 check_grep "Q9: ip/ipv4.h: df 0 is IP_DF_DONT" 'enum ip_df \{ IP_DF_DONT' ip/ipv4.h
