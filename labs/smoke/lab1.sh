@@ -5,7 +5,7 @@
 # reply's updated checksum, Record Route, the fragments and the counters,
 # one TCP connection state by state, the loss of --impair; and that the
 # files, functions and constants the handout cites are there.
-# Needs root and /dev/net/tun (make labs-smoke runs it). About 75 s (35 of
+# Needs root and /dev/net/tun (make labs-smoke runs it). About 50 s (30 of
 # them waiting for the ARP entry to go STALE, as question 2 asks).
 # shellcheck source=labs/smoke/lib.sh
 source "$(dirname "$0")/lib.sh"
