@@ -5,7 +5,8 @@
 # reply's updated checksum, Record Route, the fragments and the counters,
 # one TCP connection state by state, the loss of --impair; and that the
 # files, functions and constants the handout cites are there.
-# Needs root and /dev/net/tun (make labs-smoke runs it). About 40 s.
+# Needs root and /dev/net/tun (make labs-smoke runs it). About 50 s (30 of
+# them waiting for the ARP entry to go STALE, as question 2 asks).
 # shellcheck source=labs/smoke/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -19,13 +20,23 @@ nsx ping -c 1 -W 3 "$HOST_IP" >"$SMOKE_TMP/ping1.out" 2>&1
 check_grep "1: ping -c 1 answered" '1 received' "$SMOKE_TMP/ping1.out"
 wait_for "$TRACE" 'tx IP 10\.0\.0\.2 -> 10\.0\.0\.1 proto 1 len 84' 30
 trace_since
-check_in_order "1: the trace shows the ARP exchange, then the echo, as quoted" "$SMOKE_TMP/trace.now" \
-	'rx ARP who-has 10\.0\.0\.2 tell 10\.0\.0\.1$' \
+check_in_order "1: the trace shows the ARP exchange, then the echo, as quoted (a timestamp first)" "$SMOKE_TMP/trace.now" \
+	'^ *[0-9]+\.[0-9]{6} rx ARP who-has 10\.0\.0\.2 tell 10\.0\.0\.1$' \
 	'arp 10\.0\.0\.1 learned 02:00:00:00:00:01 REACHABLE$' \
 	'tx ARP 10\.0\.0\.2 is-at 02:00:00:00:00:02$' \
 	'rx ICMP echo request from 10\.0\.0\.1 id [0-9]+ seq 1 len 56$' \
 	'tx ICMP echo reply to 10\.0\.0\.1 id [0-9]+ seq 1$' \
 	'tx IP 10\.0\.0\.2 -> 10\.0\.0\.1 proto 1 len 84$'
+# 1: IPv6 start-up comes before the ARP exchange; the handout's filter leaves it out
+n=$(grep -n -m 1 'rx ARP who-has 10\.0\.0\.2' "$TRACE" | cut -d: -f1)
+if [ -n "$n" ] && [ "$n" -ge 30 ]; then
+	ok "1: $((n - 1)) lines of start-up (mostly IPv6) come before the first rx ARP (the handout: 30 to 50)"
+else
+	bad "1: want about 50 start-up lines before the first rx ARP; saw '${n:-none}'"
+fi
+v6=$(head -n "$((${n:-1} - 1))" "$TRACE" | grep -vE 'IPv6|ip6|ndp|mld|MLD|slaac|::| (NS|NA|RA|RS) |0x86dd' |
+	grep -cE 'IPv6|fe80|fd00|ff02')
+check_eq "1: the handout's grep -vE filter leaves no IPv6 line of the start-up" 0 "$v6"
 # Q1: the host learns from a request addressed to it; its reply is unicast
 pcap_fields -Y 'arp.opcode == 2 && arp.src.proto_ipv4 == 10.0.0.2' \
 	-T fields -e eth.dst -e arp.dst.hw_mac >"$SMOKE_TMP/arp_replies"
@@ -37,6 +48,18 @@ check_grep "Q1: link/arp.c cites RFC 826" 'RFC 826' link/arp.c
 "$TAPCTL" neigh >"$SMOKE_TMP/neigh" 2>&1
 check_grep "Q2: tapctl neigh shows 10.0.0.1 REACHABLE" '10\.0\.0\.1 .*02:00:00:00:00:01.*REACHABLE' "$SMOKE_TMP/neigh"
 check_grep "Q2: link/arp.h has the constant (30 s in REACHABLE)" '#define ARP_REACHABLE_US 30000000' link/arp.h
+# Q2: nothing sent for 35 s: REACHABLE -> STALE (ARP_REACHABLE_US), bounded wait
+stale=""
+for ((i = 0; i < 40; i++)); do
+	"$TAPCTL" neigh >"$SMOKE_TMP/neigh2" 2>&1
+	if grep -Eq '^10\.0\.0\.1 .*STALE' "$SMOKE_TMP/neigh2"; then stale=$i; break; fi
+	sleep 1
+done
+if [ -n "$stale" ]; then
+	ok "Q2: with nothing sent, 10.0.0.1 is STALE after $(grep -E '^10\.0\.0\.1 ' "$SMOKE_TMP/neigh2" | sed -E 's/.*(STALE age [0-9.]+s).*/\1/')"
+else
+	bad "Q2: 10.0.0.1 not STALE 40 s after the ping: $(grep -E '^10\.0\.0\.1 ' "$SMOKE_TMP/neigh2")"
+fi
 # Q3: the kernel learned the host's MAC
 nsx ip neigh show "$HOST_IP" >"$SMOKE_TMP/kneigh" 2>&1
 check_grep "Q3: the kernel's ip neigh has the host's MAC" '02:00:00:00:00:02' "$SMOKE_TMP/kneigh"
@@ -141,10 +164,11 @@ host_down
 host_up --trace --impair loss=10% --seed 1
 nsx ping -c 20 -i 0.2 -W 1 "$HOST_IP" >"$SMOKE_TMP/ping20.out" 2>&1
 rx=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' "$SMOKE_TMP/ping20.out")
-# about 19% of 20 are lost (1 - 0.9^2); none lost happens 1.5% of the time,
-# so that alone does not fail (impair.loss says the loss is on)
+# about 19% of 20 are lost (1 - 0.9^2); the handout says 1 to 8 is normal
+# (our runs with --seed 1: 5 or 6); none lost happens 1.5% of the time, so that
+# alone does not fail (impair.loss says the loss is on)
 if [ -n "$rx" ] && [ "$rx" -ge 10 ]; then
-	ok "Q12: with loss=10% each way $((20 - rx)) of 20 pings are lost (about 19% expected)"
+	ok "Q12: with loss=10% each way $((20 - rx)) of 20 pings are lost (about 19% expected; the handout: 1 to 8, our runs 5 or 6)"
 else
 	bad "Q12: want about 4 of 20 pings lost, at most 10; '$rx' answered"
 fi
