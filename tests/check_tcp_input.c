@@ -1056,6 +1056,61 @@ START_TEST(test_fin_out_of_order_held)
 }
 END_TEST
 
+/* RFC 9293 3.4, 3.10.7.4 eighth: nothing is valid past a FIN. A FIN that
+ * lands inside data held out of order already: the held bytes past it are
+ * thrown away (tcp.data_after_fin_bytes), and once the hole fills the FIN
+ * counts at its own sequence number. */
+START_TEST(test_fin_inside_held_data)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	/* [201, 401) held */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 201, .ack = t.iss + 1, .len = 200));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	/* [101, 251) with the FIN at 251, inside the held range */
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 101, .ack = t.iss + 1,
+			  .len = 150));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	/* the hole filled: the stream ends at 251, the FIN is acknowledged */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 252);
+	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
+	ck_assert(tp->fin_rcvd);
+	expect_read(fd, t.irs + 1, 250);
+	uint8_t b[4];
+	ck_assert_int_eq(net_recv(fd, b, sizeof(b), 0), 0);
+	ck_assert_uint_eq(count(&t, "tcp.data_after_fin_bytes"), 150);
+	th_fini(&t);
+}
+END_TEST
+
+/* The same with the FIN in order: held data past it never reaches the app. */
+START_TEST(test_fin_in_order_before_held_data)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 102);
+	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
+	ck_assert_int_eq(tp->nooo, 0);
+	expect_read(fd, t.irs + 1, 100);
+	uint8_t b[4];
+	ck_assert_int_eq(net_recv(fd, b, sizeof(b), 0), 0);
+	ck_assert_uint_eq(count(&t, "tcp.data_after_fin_bytes"), 100);
+	/* more data past the FIN: dropped, counted, never delivered */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 102, .ack = t.iss + 1, .len = 10));
+	ck_assert_uint_eq(count(&t, "tcp.data_after_fin"), 1);
+	ck_assert_int_eq(net_recv(fd, b, sizeof(b), 0), 0);
+	th_fini(&t);
+}
+END_TEST
+
 /* ---- 3.10.7.1 CLOSED ---------------------------------------------------- */
 
 START_TEST(test_closed_port_rst_like_linux)
@@ -1376,6 +1431,8 @@ Suite *tcp_input_suite(void)
 	tcase_add_test(tc, test_data_after_fin_ignored);
 	tcase_add_test(tc, test_fin_with_data);
 	tcase_add_test(tc, test_fin_out_of_order_held);
+	tcase_add_test(tc, test_fin_inside_held_data);
+	tcase_add_test(tc, test_fin_in_order_before_held_data);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("no_connection");
