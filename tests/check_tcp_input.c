@@ -353,6 +353,46 @@ START_TEST(test_simultaneous_open_plain_ack)
 }
 END_TEST
 
+/* RFC 9293 3.10.4 CLOSE in SYN-RECEIVED (nothing sent: a FIN, FIN-WAIT-1)
+ * and 3.10.7.4 fifth (FIN-WAIT-1 moves on only when the ACK covers our
+ * FIN): after a simultaneous open, shutdown(SHUT_WR) sends the FIN; the
+ * peer's ACK of our SYN alone must not pass for the ACK of the FIN. */
+START_TEST(test_simultaneous_open_shutdown_syn_ack_only)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
+	int fd = th_socket(&t, tp);
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs));
+	struct tcp_seg out;
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, SYN | ACK);
+	ck_assert_int_eq(tp->state, TCP_SYN_RECEIVED);
+	ck_assert_int_eq(net_shutdown(fd, SHUT_WR), 0);
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_1);
+	while (testdev_sent_count(t.h.dev) > 0)
+		th_expect(&t, &out);
+	/* the peer acknowledges our SYN, not our FIN */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_1);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 1);
+	ck_assert_uint_eq(tp->snd.max, t.iss + 2); /* the FIN, still outstanding */
+	/* the FIN goes again on the RTO */
+	th_advance(&t, 3000000);
+	bool fin_again = false;
+	while (testdev_sent_count(t.h.dev) > 0) {
+		th_expect(&t, &out);
+		if ((out.flags & FIN) && out.seq == t.iss + 1)
+			fin_again = true;
+	}
+	ck_assert(fin_again);
+	/* acknowledged at last: FIN-WAIT-2 */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 2));
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(test_syn_received_active_rst_refused)
 {
 	struct tcp_harness t;
@@ -1382,6 +1422,7 @@ Suite *tcp_input_suite(void)
 	tcase_add_test(tc, test_syn_sent_rst);
 	tcase_add_test(tc, test_simultaneous_open);
 	tcase_add_test(tc, test_simultaneous_open_plain_ack);
+	tcase_add_test(tc, test_simultaneous_open_shutdown_syn_ack_only);
 	tcase_add_test(tc, test_syn_received_active_rst_refused);
 	suite_add_tcase(s, tc);
 
