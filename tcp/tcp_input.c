@@ -654,6 +654,8 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 			       seg->ack - tp->iss, tp->snd.una - max_wnd - tp->iss,
 			       tp->snd.max - tp->iss);
 	}
+	/* RFC 1122 4.2.2.17: the peer answers, so zero-window probing may go on */
+	tp->persist_probes = 0;
 	/* our FIN has the sequence number after the data still queued, which
 	 * starts past our SYN while the SYN is unacknowledged (a CLOSE in
 	 * SYN-RECEIVED, RFC 9293 3.10.4, moved us to FIN-WAIT-1 with it in
