@@ -288,6 +288,7 @@ struct tcb {
 	int64_t t_keep;               /* keepalive, or establishment timeout */
 	int64_t t_2msl;               /* TIME-WAIT, or FIN-WAIT-2 timeout */
 	int persist_backoff;
+	int persist_probes;           /* zero-window probes sent since the peer's last acceptable ACK */
 	int keep_probes;
 	uint64_t keep_segs;           /* segs_in when the keepalive timer was armed (activity test) */
 	int64_t when;                 /* min of the timers: its key in the heap */
@@ -516,7 +517,9 @@ void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn);
 /* The persist timer expired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): sends a
  * zero-window probe of one new byte, or, if a small window is open and
  * nothing is in flight, what it allows (the RFC 1122 4.2.3.4 override).
- * An orphan (no socket) is dropped after TCP_MAX_RETRIES probes; may free tp. */
+ * A peer that answered none of the last TCP_MAX_RETRIES probes is timed
+ * out (ETIMEDOUT, tcp.persist_timeout), as is an orphan (no socket) after
+ * TCP_MAX_RETRIES probes answered or not; may free tp. */
 void tcp_persist_probe(struct tcb *tp);
 
 /* RFC 1122 4.2.3.6: a keep-alive probe, an ACK with seq snd.una - 1 and no data. */

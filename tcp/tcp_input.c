@@ -21,6 +21,7 @@
  * SYNs and ACKs that are not quite right) and PAWS of RFC 7323 are folded in
  * where the RFCs put them. Sending (ACKs, RSTs, data) is tcp_output.c's. */
 #include "tcp/tcp.h"
+#include "tcp/tcp_internal.h"
 #include "tcp/tcp_trace.h"
 
 #include <errno.h>
@@ -653,8 +654,15 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 			       seg->ack - tp->iss, tp->snd.una - max_wnd - tp->iss,
 			       tp->snd.max - tp->iss);
 	}
-	/* our FIN has sequence number snd.una + the data still queued */
-	rx->fin_acked = tp->fin_queued && SEQ_GT(seg->ack, tp->snd.una + (uint32_t)tp->sndbuf.len);
+	/* RFC 1122 4.2.2.17: the peer answers, so zero-window probing may go on */
+	tp->persist_probes = 0;
+	/* our FIN has the sequence number after the data still queued, which
+	 * starts past our SYN while the SYN is unacknowledged (a CLOSE in
+	 * SYN-RECEIVED, RFC 9293 3.10.4, moved us to FIN-WAIT-1 with it in
+	 * flight): only an ACK beyond the FIN acknowledges it (3.10.7.4
+	 * fifth, FIN-WAIT-1), never the ACK of the SYN alone */
+	rx->fin_acked = tp->fin_queued &&
+			SEQ_GT(seg->ack, tcp_data_seq(tp) + (uint32_t)tp->sndbuf.len);
 	/* RFC 6675 2: with SACK, an ACK is a duplicate if it SACKs new data
 	 * (even if the window moved). Outside recovery, one whose blocks
 	 * SACK nothing new (a D-SACK of a segment that came twice, say) is

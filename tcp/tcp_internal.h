@@ -1,7 +1,7 @@
 /* What the sending side of TCP shares between its files, and only them:
  * tcp_output.c (segment emission), tcp_sack.c (the SACK scoreboard) and
- * tcp_ack.c (the sender's ACK processing). The rest of the stack uses
- * tcp.h. Each function's full comment is at its definition. */
+ * tcp_ack.c (the sender's ACK processing); tcp_input.c asks tcp_data_seq
+ * where our FIN sits. The rest of the stack uses tcp.h. Each function's full comment is at its definition. */
 #ifndef TAPSTACK_TCP_INTERNAL_H
 #define TAPSTACK_TCP_INTERNAL_H
 

@@ -393,6 +393,7 @@ static void tcp_persist_update(struct tcb *tp)
 	} else if (tp->t_persist != TCP_NO_TIMER || tp->persist_backoff) {
 		tcp_timer_set(tp, &tp->t_persist, TCP_NO_TIMER);
 		tp->persist_backoff = 0;
+		tp->persist_probes = 0;
 	}
 }
 
@@ -552,6 +553,22 @@ void tcp_persist_probe(struct tcb *tp)
 			tcp_drop(tp, ETIMEDOUT);
 			return;
 		}
+		/* RFC 1122 4.2.2.17: probing goes on while the receiver answers
+		 * (tcp_input.c's fifth step clears persist_probes on any
+		 * acceptable ACK); one that answered none of TCP_MAX_RETRIES
+		 * probes is gone, and is timed out as a retransmission would be
+		 * (RFC 1122 4.2.3.5 R2; Linux counts unanswered probes against
+		 * tcp_retries2 the same way), an app holding the socket or not */
+		if (tp->persist_probes >= TCP_MAX_RETRIES) {
+			if (tp->s->trace) {
+				char name[128];
+				TRACE(tp->s, "tcp %s zero window: no answer to %d probes",
+				      tcb_str(tp, name, sizeof(name)), tp->persist_probes);
+			}
+			stats_inc(&tp->s->stats, "tcp.persist_timeout");
+			tcp_drop(tp, ETIMEDOUT);
+			return;
+		}
 		/* RFC 9293 3.8.6.1: probe a zero window with one new byte; snd.nxt
 		 * stays, snd.max covers it so the peer's ACK of it is acceptable */
 		if (tp->s->trace) {
@@ -566,6 +583,7 @@ void tcp_persist_probe(struct tcb *tp)
 			tp->snd.max = tp->snd.nxt + 1;
 		if (tp->persist_backoff < 30)
 			tp->persist_backoff++;
+		tp->persist_probes++;
 	}
 	tcp_persist_update(tp);
 }

@@ -9,7 +9,8 @@
  * yet, and its range [start, end) is recorded in tp->ooo (sorted, disjoint,
  * at most TCP_OOO_MAX). When in-order data reaches a range, rcv.nxt jumps
  * over it: the bytes are in the ring already. A FIN that arrives out of
- * order is held too (fin_pending, fin_seq) until rcv.nxt reaches it. What
+ * order is held too (fin_pending, fin_seq) until rcv.nxt reaches it, and
+ * nothing past it is kept (RFC 9293 3.4: no data beyond a FIN). What
  * is held is reported to the sender in the SACK blocks of our ACKs (RFC
  * 2018 4), newest first, a duplicate first of all (a D-SACK, RFC 2883 4).
  *
@@ -240,14 +241,44 @@ bool tcp_reass_covers(const struct tcb *tp, uint32_t a, uint32_t b)
 	return false;
 }
 
+/* RFC 9293 3.4, 3.10.7.4 eighth: no data beyond a FIN is valid. Ranges
+ * held out of order past the FIN at fin_seq are cut off (their bytes
+ * counted in tcp.data_after_fin_bytes), so tcp_reass_advance stops at the
+ * FIN and the eighth step finds rcv.nxt == fin_seq. The bytes stay in the
+ * ring past its end, unused, as after a range never filled. */
+static void tcp_reass_cut_at_fin(struct tcb *tp)
+{
+	uint64_t cut = 0;
+	int k = 0;
+
+	for (int i = 0; i < tp->nooo; i++) {
+		if (SEQ_GEQ(tp->ooo[i].start, tp->fin_seq)) {
+			cut += tp->ooo[i].end - tp->ooo[i].start;
+			continue;
+		}
+		if (SEQ_GT(tp->ooo[i].end, tp->fin_seq)) {
+			cut += tp->ooo[i].end - tp->fin_seq;
+			tp->ooo[i].end = tp->fin_seq;
+		}
+		tp->ooo[k++] = tp->ooo[i];
+	}
+	tp->nooo = k;
+	if (cut > 0) {
+		stats_add(&tp->s->stats, "tcp.data_after_fin_bytes", cut);
+		tp->ack_now = true;
+	}
+}
+
 /* Notes the segment's FIN at its sequence number; the eighth step counts
- * it when rcv.nxt gets there (at once if the segment was in order). */
+ * it when rcv.nxt gets there (at once if the segment was in order). What
+ * is held past it goes (tcp_reass_cut_at_fin). */
 void tcp_reass_note_fin(struct tcb *tp, const struct tcp_seg *seg)
 {
 	if (!(seg->flags & TCP_FLAG_FIN) || tp->fin_pending || tp->fin_rcvd)
 		return;
 	tp->fin_pending = true;
 	tp->fin_seq = seg->seq + (uint32_t)seg->len;
+	tcp_reass_cut_at_fin(tp);
 }
 
 /* ---- the SACK blocks we report (RFC 2018 4, RFC 2883 4) ----------------- */

@@ -353,6 +353,46 @@ START_TEST(test_simultaneous_open_plain_ack)
 }
 END_TEST
 
+/* RFC 9293 3.10.4 CLOSE in SYN-RECEIVED (nothing sent: a FIN, FIN-WAIT-1)
+ * and 3.10.7.4 fifth (FIN-WAIT-1 moves on only when the ACK covers our
+ * FIN): after a simultaneous open, shutdown(SHUT_WR) sends the FIN; the
+ * peer's ACK of our SYN alone must not pass for the ACK of the FIN. */
+START_TEST(test_simultaneous_open_shutdown_syn_ack_only)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
+	int fd = th_socket(&t, tp);
+	th_inject(&t, SEG(.flags = SYN, .seq = t.irs));
+	struct tcp_seg out;
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, SYN | ACK);
+	ck_assert_int_eq(tp->state, TCP_SYN_RECEIVED);
+	ck_assert_int_eq(net_shutdown(fd, SHUT_WR), 0);
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_1);
+	while (testdev_sent_count(t.h.dev) > 0)
+		th_expect(&t, &out);
+	/* the peer acknowledges our SYN, not our FIN */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1));
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_1);
+	ck_assert_uint_eq(tp->snd.una, t.iss + 1);
+	ck_assert_uint_eq(tp->snd.max, t.iss + 2); /* the FIN, still outstanding */
+	/* the FIN goes again on the RTO */
+	th_advance(&t, 3000000);
+	bool fin_again = false;
+	while (testdev_sent_count(t.h.dev) > 0) {
+		th_expect(&t, &out);
+		if ((out.flags & FIN) && out.seq == t.iss + 1)
+			fin_again = true;
+	}
+	ck_assert(fin_again);
+	/* acknowledged at last: FIN-WAIT-2 */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 2));
+	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(test_syn_received_active_rst_refused)
 {
 	struct tcp_harness t;
@@ -1056,6 +1096,61 @@ START_TEST(test_fin_out_of_order_held)
 }
 END_TEST
 
+/* RFC 9293 3.4, 3.10.7.4 eighth: nothing is valid past a FIN. A FIN that
+ * lands inside data held out of order already: the held bytes past it are
+ * thrown away (tcp.data_after_fin_bytes), and once the hole fills the FIN
+ * counts at its own sequence number. */
+START_TEST(test_fin_inside_held_data)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	/* [201, 401) held */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 201, .ack = t.iss + 1, .len = 200));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	/* [101, 251) with the FIN at 251, inside the held range */
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 101, .ack = t.iss + 1,
+			  .len = 150));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	/* the hole filled: the stream ends at 251, the FIN is acknowledged */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 252);
+	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
+	ck_assert(tp->fin_rcvd);
+	expect_read(fd, t.irs + 1, 250);
+	uint8_t b[4];
+	ck_assert_int_eq(net_recv(fd, b, sizeof(b), 0), 0);
+	ck_assert_uint_eq(count(&t, "tcp.data_after_fin_bytes"), 150);
+	th_fini(&t);
+}
+END_TEST
+
+/* The same with the FIN in order: held data past it never reaches the app. */
+START_TEST(test_fin_in_order_before_held_data)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	th_inject(&t, SEG(.flags = ACK | FIN, .seq = t.irs + 1, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 102);
+	ck_assert_int_eq(tp->state, TCP_CLOSE_WAIT);
+	ck_assert_int_eq(tp->nooo, 0);
+	expect_read(fd, t.irs + 1, 100);
+	uint8_t b[4];
+	ck_assert_int_eq(net_recv(fd, b, sizeof(b), 0), 0);
+	ck_assert_uint_eq(count(&t, "tcp.data_after_fin_bytes"), 100);
+	/* more data past the FIN: dropped, counted, never delivered */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 102, .ack = t.iss + 1, .len = 10));
+	ck_assert_uint_eq(count(&t, "tcp.data_after_fin"), 1);
+	ck_assert_int_eq(net_recv(fd, b, sizeof(b), 0), 0);
+	th_fini(&t);
+}
+END_TEST
+
 /* ---- 3.10.7.1 CLOSED ---------------------------------------------------- */
 
 START_TEST(test_closed_port_rst_like_linux)
@@ -1327,6 +1422,7 @@ Suite *tcp_input_suite(void)
 	tcase_add_test(tc, test_syn_sent_rst);
 	tcase_add_test(tc, test_simultaneous_open);
 	tcase_add_test(tc, test_simultaneous_open_plain_ack);
+	tcase_add_test(tc, test_simultaneous_open_shutdown_syn_ack_only);
 	tcase_add_test(tc, test_syn_received_active_rst_refused);
 	suite_add_tcase(s, tc);
 
@@ -1376,6 +1472,8 @@ Suite *tcp_input_suite(void)
 	tcase_add_test(tc, test_data_after_fin_ignored);
 	tcase_add_test(tc, test_fin_with_data);
 	tcase_add_test(tc, test_fin_out_of_order_held);
+	tcase_add_test(tc, test_fin_inside_held_data);
+	tcase_add_test(tc, test_fin_in_order_before_held_data);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("no_connection");

@@ -425,6 +425,72 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 }
 END_TEST
 
+/* RFC 1122 4.2.2.17 keeps probing while the receiver answers; one that
+ * never answers is timed out as a retransmission would be (Linux counts
+ * unanswered probes the same way): after TCP_MAX_RETRIES unanswered probes
+ * the connection ends with ETIMEDOUT, an app holding the socket or not. */
+START_TEST(zero_window_unanswered_probes_time_out)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	uint8_t buf[16];
+	int fd = th_socket(&t, tp);
+
+	tp->snd.wnd = 0;
+	th_queue(tp, 100);
+	tcp_output(tp);
+	for (int i = 0; i < TCP_MAX_RETRIES; i++) {
+		wait_exactly(&t, rto_steps[i] * SEC);
+		th_expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
+		th_expect_none(&t);
+	}
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	/* the next expiry: no answer to TCP_MAX_RETRIES probes */
+	th_advance(&t, 60 * SEC);
+	th_expect_none(&t);
+	ck_assert_int_eq(tp->state, TCP_CLOSED);
+	ck_assert_int_eq(net_recv(fd, buf, sizeof(buf), 0), -ETIMEDOUT);
+	ck_assert_uint_eq(counter(&t, "tcp.persist_timeout"), 1);
+	ck_assert_int_eq(net_close(fd), 0);
+	ck_assert_uint_eq(t.h.s.tcp.count, 0);
+	th_fini(&t);
+}
+END_TEST
+
+/* Any answer starts the count again: TCP_MAX_RETRIES - 1 unanswered
+ * probes, one answered (the window still shut), and as many again
+ * unanswered leave the connection open. */
+START_TEST(zero_window_answer_resets_the_probe_count)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+	th_socket(&t, tp);
+
+	tp->snd.wnd = 0;
+	th_queue(tp, 100);
+	tcp_output(tp);
+	int64_t iv = 1; /* seconds: 1, 2, 4 ... up to 60 (the backoff goes on) */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < TCP_MAX_RETRIES - 1; i++) {
+			wait_exactly(&t, iv * SEC);
+			iv = iv * 2 > 60 ? 60 : iv * 2;
+			th_expect_seg(&t, &out, 1, 1, TCP_FLAG_ACK);
+			th_expect_none(&t);
+		}
+		th_peer_ack(&t, tp, 1, 0);
+		th_expect_none(&t);
+	}
+	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
+	ck_assert_uint_eq(counter(&t, "tcp.window_probes"), 3 * (TCP_MAX_RETRIES - 1));
+	ck_assert_uint_eq(counter(&t, "tcp.persist_timeout"), 0);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(orphan_gives_up_probing_a_zero_window)
 {
 	struct tcp_harness t;
@@ -651,6 +717,8 @@ Suite *tcp_timer_suite(void)
 
 	tc = tcase_create("persist");
 	tcase_add_test(tc, zero_window_probes_back_off_and_never_time_out);
+	tcase_add_test(tc, zero_window_unanswered_probes_time_out);
+	tcase_add_test(tc, zero_window_answer_resets_the_probe_count);
 	tcase_add_test(tc, zero_window_probe_byte_accepted);
 	tcase_add_test(tc, orphan_gives_up_probing_a_zero_window);
 	tcase_add_test(tc, window_closed_with_data_in_flight_turns_rto_into_persist);
