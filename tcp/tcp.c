@@ -72,9 +72,9 @@ struct tcb *tcb_new(struct stack *s)
 	tp->rtt.rto = TCP_RTO_INITIAL_US;
 	tp->cc = s->tcp.cc_default;
 	tp->ssthresh = UINT32_MAX; /* RFC 5681 3.1: "arbitrarily high" at first */
-	tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl = TCP_NO_TIMER;
-	tp->when = TCP_NO_TIMER;
-	tp->heap_idx = -1;
+	tp->timer.rexmt = tp->timer.persist = tp->timer.delack = tp->timer.keep = tp->timer.twomsl = TCP_NO_TIMER;
+	tp->timer.when = TCP_NO_TIMER;
+	tp->timer.heap_idx = -1;
 	s->tcp.count++;
 	stats_inc(&s->stats, "tcp.tcb_created");
 	return tp;
@@ -170,17 +170,17 @@ static void tcb_unhash(struct tcb *tp)
 static void accept_unlink(struct tcb *lp, struct tcb *child)
 {
 	struct tcb *prev = NULL;
-	for (struct tcb *c = lp->accept_head; c; prev = c, c = c->accept_next) {
+	for (struct tcb *c = lp->listen.accept_head; c; prev = c, c = c->listen.accept_next) {
 		if (c != child)
 			continue;
 		if (prev)
-			prev->accept_next = c->accept_next;
+			prev->listen.accept_next = c->listen.accept_next;
 		else
-			lp->accept_head = c->accept_next;
-		if (lp->accept_tail == c)
-			lp->accept_tail = prev;
-		lp->naccept--;
-		c->accept_next = NULL;
+			lp->listen.accept_head = c->listen.accept_next;
+		if (lp->listen.accept_tail == c)
+			lp->listen.accept_tail = prev;
+		lp->listen.naccept--;
+		c->listen.accept_next = NULL;
 		return;
 	}
 }
@@ -192,26 +192,26 @@ void tcb_free(struct tcb *tp)
 	tcp_timer_remove(tp);
 	if (tp->listener) {
 		if (tp->state == TCP_SYN_RECEIVED)
-			tp->listener->nsyn--;
+			tp->listener->listen.nsyn--;
 		else
 			accept_unlink(tp->listener, tp);
 	}
 	/* a listener's children that were never accepted go with it */
 	if (tp->state == TCP_LISTEN) {
-		while (tp->accept_head) {
-			struct tcb *c = tp->accept_head;
-			tp->accept_head = c->accept_next;
+		while (tp->listen.accept_head) {
+			struct tcb *c = tp->listen.accept_head;
+			tp->listen.accept_head = c->listen.accept_next;
 			c->listener = NULL;
-			c->accept_next = NULL;
+			c->listen.accept_next = NULL;
 			tcp_send_rst(c);
 			tcb_free(c);
 		}
-		for (int i = 0; i < TCP_HASH_SIZE && tp->nsyn > 0; i++) {
+		for (int i = 0; i < TCP_HASH_SIZE && tp->listen.nsyn > 0; i++) {
 			for (struct tcb *c = s->tcp.hash[i], *next; c; c = next) {
 				next = c->hash_next;
 				if (c->listener == tp) {
 					c->listener = NULL;
-					tp->nsyn--;
+					tp->listen.nsyn--;
 					tcb_free(c);
 				}
 			}
@@ -304,27 +304,27 @@ void tcp_accept_enqueue(struct tcb *child)
 	struct tcb *lp = child->listener;
 	if (!lp)
 		return;
-	lp->nsyn--;
-	child->accept_next = NULL;
-	if (lp->accept_tail)
-		lp->accept_tail->accept_next = child;
+	lp->listen.nsyn--;
+	child->listen.accept_next = NULL;
+	if (lp->listen.accept_tail)
+		lp->listen.accept_tail->listen.accept_next = child;
 	else
-		lp->accept_head = child;
-	lp->accept_tail = child;
-	lp->naccept++;
+		lp->listen.accept_head = child;
+	lp->listen.accept_tail = child;
+	lp->listen.naccept++;
 	socket_wake(lp->so); /* the listener is readable: a connection to accept */
 }
 
 struct tcb *tcp_accept_dequeue(struct tcb *lp)
 {
-	struct tcb *c = lp->accept_head;
+	struct tcb *c = lp->listen.accept_head;
 	if (!c)
 		return NULL;
-	lp->accept_head = c->accept_next;
-	if (!lp->accept_head)
-		lp->accept_tail = NULL;
-	lp->naccept--;
-	c->accept_next = NULL;
+	lp->listen.accept_head = c->listen.accept_next;
+	if (!lp->listen.accept_head)
+		lp->listen.accept_tail = NULL;
+	lp->listen.naccept--;
+	c->listen.accept_next = NULL;
 	c->listener = NULL;
 	return c;
 }
@@ -395,8 +395,8 @@ void tcp_dump(struct stack *s, FILE *out)
 					snprintf(r, sizeof(r), v6 ? "[%s]:%u" : "%s:%u",
 						 ipaddr_ntop(&tp->raddr, a, sizeof(a)), tp->rport);
 				fprintf(out, "%-12s %7zu %7zu %-21s %-21s", tcp_state_name[tp->state],
-					tp->state == TCP_LISTEN ? (size_t)tp->naccept : tp->rcvbuf.len,
-					tp->state == TCP_LISTEN ? (size_t)tp->backlog : tp->sndbuf.len, l, r);
+					tp->state == TCP_LISTEN ? (size_t)tp->listen.naccept : tp->rcvbuf.len,
+					tp->state == TCP_LISTEN ? (size_t)tp->listen.backlog : tp->sndbuf.len, l, r);
 				if (tp->state != TCP_LISTEN)
 					fprintf(out, " snd_una %u snd_nxt %u rcv_nxt %u snd_wnd %u rcv_wnd %u"
 						" mss %u rtt %.1f/%.1f ms rto %.0f ms retrans %" PRIu64
@@ -404,7 +404,7 @@ void tcp_dump(struct stack *s, FILE *out)
 						tp->snd.una - tp->iss, tp->snd.nxt - tp->iss,
 						tp->rcv.nxt - tp->irs, tp->snd.wnd, tp->rcv.wnd, tp->opt.snd_mss,
 						tp->rtt.srtt / 1000.0, tp->rtt.rttvar / 1000.0, tp->rtt.rto / 1000.0,
-						tp->retransmits, tp->cwnd,
+						tp->stat.retransmits, tp->cwnd,
 						tp->ssthresh == UINT32_MAX ? 0 : tp->ssthresh,
 						tp->so ? "" : " orphan");
 				fputc('\n', out);

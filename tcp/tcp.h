@@ -73,7 +73,7 @@ struct tcb;
 #define TCP_KEEPALIVE_IDLE_US (2 * 3600 * 1000000LL) /* RFC 1122 4.2.3.6: >= 2 hours */
 #define TCP_KEEPALIVE_INTVL_US (75 * 1000000LL)
 #define TCP_KEEPALIVE_PROBES 9
-#define TCP_FIN_WAIT_2_US (60 * 1000000LL) /* an orphan in FIN-WAIT-2 is freed after this (t_2msl) */
+#define TCP_FIN_WAIT_2_US (60 * 1000000LL) /* an orphan in FIN-WAIT-2 is freed after this (timer.twomsl) */
 #define TCP_MAX_CONNECTIONS 65536    /* control blocks per host */
 #define TCP_HASH_SIZE 16384          /* buckets of the 4-tuple hash */
 #define TCP_CHALLENGE_ACK_LIMIT 10   /* RFC 5961 7: challenge ACKs per second per host */
@@ -216,7 +216,7 @@ struct tcb {
 	} rtt;
 	/* RFC 8985 7: tail loss probes */
 	struct {
-		bool armed;           /* t_rexmt is a tail loss probe's time, not the RTO (RFC 8985 7) */
+		bool armed;           /* timer.rexmt is a tail loss probe's time, not the RTO (RFC 8985 7) */
 		bool out;             /* a probe was sent and not yet acknowledged */
 		uint32_t high;        /* snd.max when it was sent */
 	} tlp;
@@ -281,28 +281,35 @@ struct tcb {
 	FILE *trace_file;
 	char *trace_path;
 
-	/* timers: absolute deadlines, TCP_NO_TIMER when off */
-	int64_t t_rexmt;              /* retransmission (also SYN, SYN-ACK, FIN) */
-	int64_t t_persist;            /* zero-window probe */
-	int64_t t_delack;             /* delayed ACK */
-	int64_t t_keep;               /* keepalive, or establishment timeout */
-	int64_t t_2msl;               /* TIME-WAIT, or FIN-WAIT-2 timeout */
-	int persist_backoff;
-	int persist_probes;           /* zero-window probes sent since the peer's last acceptable ACK */
-	int keep_probes;
-	uint64_t keep_segs;           /* segs_in when the keepalive timer was armed (activity test) */
-	int64_t when;                 /* min of the timers: its key in the heap */
-	int heap_idx;                 /* position in the timer heap, -1 if none */
+	/* timers: absolute deadlines, TCP_NO_TIMER when off (tcp_timer.c) */
+	struct {
+		int64_t rexmt;         /* retransmission (also SYN, SYN-ACK, FIN) */
+		int64_t persist;       /* zero-window probe */
+		int64_t delack;        /* delayed ACK */
+		int64_t keep;          /* keepalive, or establishment timeout */
+		int64_t twomsl;        /* TIME-WAIT (2 MSL), or FIN-WAIT-2 timeout */
+		int persist_backoff;
+		int persist_probes;    /* zero-window probes sent since the peer's last acceptable ACK */
+		int keep_probes;
+		uint64_t keep_segs;    /* stat.segs_in when the keepalive timer was armed (activity test) */
+		int64_t when;          /* min of the timers: its key in the heap */
+		int heap_idx;          /* position in the timer heap, -1 if none */
+	} timer;
 
-	/* a listener's queues (RFC 9293 3.10.1: backlog) */
-	int backlog;
-	int nsyn;                     /* children in SYN-RECEIVED */
-	struct tcb *accept_head, *accept_tail; /* established children not yet accepted */
-	int naccept;
-	struct tcb *accept_next;
+	/* a listener's queues (RFC 9293 3.10.1: backlog); accept_next links a
+	 * child into its listener's accept queue */
+	struct {
+		int backlog;
+		int nsyn;              /* children in SYN-RECEIVED */
+		struct tcb *accept_head, *accept_tail; /* established children not yet accepted */
+		int naccept;
+		struct tcb *accept_next;
+	} listen;
 
 	/* statistics shown by tapctl sockets */
-	uint64_t segs_in, segs_out, retransmits, bytes_acked, bytes_received;
+	struct {
+		uint64_t segs_in, segs_out, retransmits, bytes_acked, bytes_received;
+	} stat;
 	bool port_held;               /* lport counted in tcp_table.port_refs */
 	uint8_t family;               /* AF_INET or AF_INET6, the socket's: a wildcard
 					 listener takes only its own family (IPV6_V6ONLY) */
@@ -318,7 +325,7 @@ struct tcp_table {
 	struct tcb *listeners;            /* LISTEN tcbs, chained by hash_next */
 	unsigned count;                   /* control blocks alive */
 	unsigned time_wait;               /* of them, in TIME-WAIT */
-	struct tcb **heap;                /* timer heap, by tcb->when */
+	struct tcb **heap;                /* timer heap, by tcb->timer.when */
 	unsigned heap_len, heap_cap;
 	uint8_t isn_key[16];              /* RFC 6528 secret */
 	int64_t msl_us;                   /* 2*MSL is the TIME-WAIT */

@@ -175,7 +175,7 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 	bool fin_acked = tcp_fin_outstanding(tp) && ack == tp->snd.max;
 
 	ring_drop(&tp->sndbuf, data); /* (writable: tcp_input woke the socket) */
-	tp->bytes_acked += data;
+	tp->stat.bytes_acked += data;
 	tp->rtt.fresh = tcp_rtt_sample(tp, ack, seg);
 	if (syn && tp->rtt.backoff > 0 && tp->rtt.rto < TCP_RTO_SYN_LOST_US)
 		tp->rtt.rto = TCP_RTO_SYN_LOST_US; /* RFC 6298 5.7: the SYN timed out once */
@@ -201,12 +201,12 @@ void tcp_ack_advance(struct tcb *tp, uint32_t ack, const struct tcp_seg *seg)
 		tp->tlp.out = false; /* RFC 8985 7.4: the probe's episode is over */
 	if (tp->snd.una == tp->snd.max) {
 		tp->tlp.armed = false;
-		tcp_timer_set(tp, &tp->t_rexmt, TCP_NO_TIMER);
+		tcp_timer_set(tp, &tp->timer.rexmt, TCP_NO_TIMER);
 	} else {
 		tcp_rexmt_restart(tp);
 	}
 	if (fin_acked && !tp->so)
-		tcp_timer_set(tp, &tp->t_2msl, tp->s->now + TCP_FIN_WAIT_2_US); /* orphan timeout */
+		tcp_timer_set(tp, &tp->timer.twomsl, tp->s->now + TCP_FIN_WAIT_2_US); /* orphan timeout */
 }
 
 /* Resends the oldest unacknowledged segment: the SYN in the handshake,
@@ -273,7 +273,7 @@ void tcp_tlp_fire(struct tcb *tp)
 	}
 	tp->tlp.high = tp->snd.max;
 	/* RFC 8985 7.3: after the probe, the RTO */
-	tcp_timer_set(tp, &tp->t_rexmt, tp->s->now + tp->rtt.rto);
+	tcp_timer_set(tp, &tp->timer.rexmt, tp->s->now + tp->rtt.rto);
 }
 
 /* Contract in tcp.h. */

@@ -52,7 +52,7 @@ static uint32_t cc_iw(const struct tcb *tp)
 uint32_t tcp_cc_initial_window(const struct tcb *tp)
 {
 	/* only the SYN can have been sent again yet */
-	return tp->retransmits > 0 ? cc_smss(tp) : cc_iw(tp);
+	return tp->stat.retransmits > 0 ? cc_smss(tp) : cc_iw(tp);
 }
 
 /* Contract in tcp.h. */

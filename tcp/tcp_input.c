@@ -123,10 +123,10 @@ static void tcp_update_ts_recent(struct tcb *tp, const struct tcp_seg *seg)
 static void tcp_enter_time_wait(struct tcb *tp)
 {
 	tcp_set_state(tp, TCP_TIME_WAIT);
-	tcp_timer_set(tp, &tp->t_rexmt, TCP_NO_TIMER);
-	tcp_timer_set(tp, &tp->t_persist, TCP_NO_TIMER);
-	tcp_timer_set(tp, &tp->t_keep, TCP_NO_TIMER);
-	tcp_timer_set(tp, &tp->t_2msl, tp->s->now + 2 * tp->s->tcp.msl_us);
+	tcp_timer_set(tp, &tp->timer.rexmt, TCP_NO_TIMER);
+	tcp_timer_set(tp, &tp->timer.persist, TCP_NO_TIMER);
+	tcp_timer_set(tp, &tp->timer.keep, TCP_NO_TIMER);
+	tcp_timer_set(tp, &tp->timer.twomsl, tp->s->now + 2 * tp->s->tcp.msl_us);
 }
 
 /* ---- 3.10.7.1: CLOSED ------------------------------------------------- */
@@ -156,9 +156,9 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 
 	/* RFC 9293 3.10.1: at most backlog connections wait for accept();
 	 * beyond, the SYN is dropped without reply and the peer retries */
-	if (lp->nsyn + lp->naccept >= lp->backlog) {
+	if (lp->listen.nsyn + lp->listen.naccept >= lp->listen.backlog) {
 		rx_drop(rx, "tcp.listen_overflow", "SYN dropped: backlog %d full (%d + %d)",
-			lp->backlog, lp->nsyn, lp->naccept);
+			lp->listen.backlog, lp->listen.nsyn, lp->listen.naccept);
 		return;
 	}
 	struct tcb *tp = tcb_new(s);
@@ -196,7 +196,7 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 	tp->rcv.adv = tp->rcv.nxt + tp->rcv.wnd;
 
 	tp->listener = lp;
-	lp->nsyn++;
+	lp->listen.nsyn++;
 	tcb_hash(tp);
 	tcp_set_state(tp, TCP_SYN_RECEIVED);
 	stats_inc(&s->stats, "tcp.passive_opens");
@@ -513,7 +513,7 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 			       tp->rcv.nxt - tp->irs, rcv_window(tp));
 	if (tp->state == TCP_TIME_WAIT && (seg->flags & TCP_FLAG_FIN) &&
 	    seg->seq + (uint32_t)seg->len + 1 == tp->rcv.nxt) {
-		tcp_timer_set(tp, &tp->t_2msl, rx->s->now + 2 * rx->s->tcp.msl_us);
+		tcp_timer_set(tp, &tp->timer.twomsl, rx->s->now + 2 * rx->s->tcp.msl_us);
 		stats_inc(&rx->s->stats, "tcp.time_wait_fin");
 	}
 	if (seg->len > 0 && SEQ_LEQ(seg->seq + (uint32_t)seg->len, tp->rcv.nxt)) {
@@ -655,7 +655,7 @@ static bool tcp_check_ack(struct tcp_rx *rx)
 			       tp->snd.max - tp->iss);
 	}
 	/* RFC 1122 4.2.2.17: the peer answers, so zero-window probing may go on */
-	tp->persist_probes = 0;
+	tp->timer.persist_probes = 0;
 	/* our FIN has the sequence number after the data still queued, which
 	 * starts past our SYN while the SYN is unacknowledged (a CLOSE in
 	 * SYN-RECEIVED, RFC 9293 3.10.4, moved us to FIN-WAIT-1 with it in
@@ -842,7 +842,7 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 	if (!tp) {
 		tcp_input_closed(&rx);
 	} else {
-		tp->segs_in++;
+		tp->stat.segs_in++;
 		if (tp->state == TCP_LISTEN) {
 			rx.tp = NULL;
 			tcp_input_listen(&rx, tp);

@@ -54,7 +54,7 @@ static const char *tcp_pair(const struct ipaddr *src, uint16_t sport, const stru
  * around to iss after sending 4 GB is not taken for one in its handshake.) */
 bool tcp_syn_unacked(const struct tcb *tp)
 {
-	return tp->snd.una == tp->iss && tp->bytes_acked == 0;
+	return tp->snd.una == tp->iss && tp->stat.bytes_acked == 0;
 }
 
 /* Sequence number of the first byte in tp->sndbuf. */
@@ -128,13 +128,13 @@ void tcp_rexmt_restart(struct tcb *tp)
 {
 	int64_t pto = tcp_tlp_timeout(tp);
 	tp->tlp.armed = pto > 0;
-	tcp_timer_set(tp, &tp->t_rexmt, tp->s->now + (pto > 0 ? pto : tp->rtt.rto));
+	tcp_timer_set(tp, &tp->timer.rexmt, tp->s->now + (pto > 0 ? pto : tp->rtt.rto));
 }
 
 /* Arms the retransmission timer if it is off (RFC 6298 5.1). */
 void tcp_rexmt_arm(struct tcb *tp)
 {
-	if (tp->t_rexmt == TCP_NO_TIMER)
+	if (tp->timer.rexmt == TCP_NO_TIMER)
 		tcp_rexmt_restart(tp);
 }
 
@@ -145,9 +145,9 @@ static void tcp_rexmt_new_data(struct tcb *tp)
 	int64_t pto = tcp_tlp_timeout(tp);
 	int64_t when = tp->s->now + pto;
 
-	if (pto > 0 && (tp->tlp.armed || tp->t_rexmt == TCP_NO_TIMER || when < tp->t_rexmt)) {
+	if (pto > 0 && (tp->tlp.armed || tp->timer.rexmt == TCP_NO_TIMER || when < tp->timer.rexmt)) {
 		tp->tlp.armed = true;
-		tcp_timer_set(tp, &tp->t_rexmt, when);
+		tcp_timer_set(tp, &tp->timer.rexmt, when);
 	} else {
 		tcp_rexmt_arm(tp);
 	}
@@ -236,8 +236,8 @@ static void tcp_ack_sent(struct tcb *tp, uint32_t wnd)
 	tp->rcv.adv = tp->rcv.nxt + wnd;
 	tp->ack_now = false;
 	tp->delack_segs = 0;
-	if (tp->t_delack != TCP_NO_TIMER)
-		tcp_timer_set(tp, &tp->t_delack, TCP_NO_TIMER);
+	if (tp->timer.delack != TCP_NO_TIMER)
+		tcp_timer_set(tp, &tp->timer.delack, TCP_NO_TIMER);
 }
 
 /* Sends one segment of the connection: seq, flags, and len bytes of the
@@ -271,7 +271,7 @@ int tcp_send_seg(struct tcb *tp, uint32_t seq, uint8_t flags, size_t len)
 	}
 	if (len > 0)
 		tp->last_data_sent = tp->s->now > 0 ? tp->s->now : 1;
-	tp->segs_out++;
+	tp->stat.segs_out++;
 	if (flags & TCP_FLAG_ACK)
 		tcp_ack_sent(tp, wnd);
 	return r;
@@ -284,7 +284,7 @@ void tcp_count_rexmit(struct tcb *tp, uint32_t len)
 {
 	if (tp->undo.armed && tp->rec.in_recovery)
 		tp->undo.retrans++;
-	tp->retransmits++;
+	tp->stat.retransmits++;
 	stats_inc(&tp->s->stats, "tcp.retransmits");
 	stats_add(&tp->s->stats, "tcp.retransmitted_bytes", len);
 	tp->rtt.start = 0;
@@ -373,7 +373,7 @@ uint32_t tcp_usable_window(const struct tcb *tp)
 static int64_t tcp_persist_interval(const struct tcb *tp)
 {
 	int64_t iv = tp->rtt.rto;
-	for (int i = 0; i < tp->persist_backoff && iv < TCP_PERSIST_MAX_US; i++)
+	for (int i = 0; i < tp->timer.persist_backoff && iv < TCP_PERSIST_MAX_US; i++)
 		iv *= 2;
 	if (iv < TCP_PERSIST_MIN_US)
 		iv = TCP_PERSIST_MIN_US;
@@ -386,14 +386,14 @@ static int64_t tcp_persist_interval(const struct tcb *tp)
 static void tcp_persist_update(struct tcb *tp)
 {
 	uint32_t off = tp->snd.nxt - tcp_data_seq(tp);
-	bool waiting = tcp_can_send(tp) && off < tp->sndbuf.len && tp->t_rexmt == TCP_NO_TIMER;
+	bool waiting = tcp_can_send(tp) && off < tp->sndbuf.len && tp->timer.rexmt == TCP_NO_TIMER;
 	if (waiting) {
-		if (tp->t_persist == TCP_NO_TIMER)
-			tcp_timer_set(tp, &tp->t_persist, tp->s->now + tcp_persist_interval(tp));
-	} else if (tp->t_persist != TCP_NO_TIMER || tp->persist_backoff) {
-		tcp_timer_set(tp, &tp->t_persist, TCP_NO_TIMER);
-		tp->persist_backoff = 0;
-		tp->persist_probes = 0;
+		if (tp->timer.persist == TCP_NO_TIMER)
+			tcp_timer_set(tp, &tp->timer.persist, tp->s->now + tcp_persist_interval(tp));
+	} else if (tp->timer.persist != TCP_NO_TIMER || tp->timer.persist_backoff) {
+		tcp_timer_set(tp, &tp->timer.persist, TCP_NO_TIMER);
+		tp->timer.persist_backoff = 0;
+		tp->timer.persist_probes = 0;
 	}
 }
 
@@ -416,11 +416,11 @@ static bool tcp_window_update_due(struct tcb *tp)
  * (SO_KEEPALIVE, RFC 1122 4.2.3.6) and has none running. */
 static void tcp_keepalive_start(struct tcb *tp)
 {
-	if (!tp->keepalive || tp->t_keep != TCP_NO_TIMER || tp->state != TCP_ESTABLISHED)
+	if (!tp->keepalive || tp->timer.keep != TCP_NO_TIMER || tp->state != TCP_ESTABLISHED)
 		return;
-	tp->keep_probes = 0;
-	tp->keep_segs = tp->segs_in;
-	tcp_timer_set(tp, &tp->t_keep, tp->s->now + TCP_KEEPALIVE_IDLE_US);
+	tp->timer.keep_probes = 0;
+	tp->timer.keep_segs = tp->stat.segs_in;
+	tcp_timer_set(tp, &tp->timer.keep, tp->s->now + TCP_KEEPALIVE_IDLE_US);
 }
 
 /* With a device that cuts segments itself (TSO, netdev.h tso_max): the
@@ -534,7 +534,7 @@ int tcp_output(struct tcb *tp)
 void tcp_persist_probe(struct tcb *tp)
 {
 	uint32_t off = tp->snd.nxt - tcp_data_seq(tp);
-	if (!tcp_can_send(tp) || off >= tp->sndbuf.len || tp->t_rexmt != TCP_NO_TIMER) {
+	if (!tcp_can_send(tp) || off >= tp->sndbuf.len || tp->timer.rexmt != TCP_NO_TIMER) {
 		tcp_persist_update(tp);
 		return;
 	}
@@ -546,7 +546,7 @@ void tcp_persist_probe(struct tcb *tp)
 		bool fin = tp->fin_queued && tcp_state_fin_sent(tp->state) && off + len == tp->sndbuf.len;
 		tcp_send_data(tp, len, fin);
 	} else {
-		if (!tp->so && tp->persist_backoff >= TCP_MAX_RETRIES) {
+		if (!tp->so && tp->timer.persist_backoff >= TCP_MAX_RETRIES) {
 			/* no app is left to wait for the window: give up on an
 			 * orphan as Linux does (tcp_orphan_retries) */
 			stats_inc(&tp->s->stats, "tcp.orphan_persist_timeout");
@@ -559,11 +559,11 @@ void tcp_persist_probe(struct tcb *tp)
 		 * probes is gone, and is timed out as a retransmission would be
 		 * (RFC 1122 4.2.3.5 R2; Linux counts unanswered probes against
 		 * tcp_retries2 the same way), an app holding the socket or not */
-		if (tp->persist_probes >= TCP_MAX_RETRIES) {
+		if (tp->timer.persist_probes >= TCP_MAX_RETRIES) {
 			if (tp->s->trace) {
 				char name[128];
 				TRACE(tp->s, "tcp %s zero window: no answer to %d probes",
-				      tcb_str(tp, name, sizeof(name)), tp->persist_probes);
+				      tcb_str(tp, name, sizeof(name)), tp->timer.persist_probes);
 			}
 			stats_inc(&tp->s->stats, "tcp.persist_timeout");
 			tcp_drop(tp, ETIMEDOUT);
@@ -575,15 +575,15 @@ void tcp_persist_probe(struct tcb *tp)
 			char name[128];
 			TRACE(tp->s, "tcp %s zero window probe seq %u (backoff %d)",
 			      tcb_str(tp, name, sizeof(name)), tp->snd.nxt - tp->iss,
-			      tp->persist_backoff);
+			      tp->timer.persist_backoff);
 		}
 		stats_inc(&tp->s->stats, "tcp.window_probes");
 		tcp_send_seg(tp, tp->snd.nxt, TCP_FLAG_ACK, 1);
 		if (SEQ_GT(tp->snd.nxt + 1, tp->snd.max))
 			tp->snd.max = tp->snd.nxt + 1;
-		if (tp->persist_backoff < 30)
-			tp->persist_backoff++;
-		tp->persist_probes++;
+		if (tp->timer.persist_backoff < 30)
+			tp->timer.persist_backoff++;
+		tp->timer.persist_probes++;
 	}
 	tcp_persist_update(tp);
 }
@@ -670,7 +670,7 @@ void tcp_send_syn(struct tcb *tp)
 	if (synack)
 		seg.ack = tp->rcv.nxt;
 	if (tcp_tx(tp->s, &tp->laddr, &tp->raddr, &seg, NULL, 0, 0, tp) != -ENOBUFS)
-		tp->segs_out++;
+		tp->stat.segs_out++;
 	if (synack)
 		tcp_ack_sent(tp, wnd);
 	tp->snd.una = tp->iss;

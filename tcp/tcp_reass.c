@@ -74,12 +74,12 @@ static void tcp_delay_ack(struct tcb *tp, const struct tcp_seg *seg, size_t len)
 
 	tp->delack_segs += segs;
 	if (tp->delack_segs < 2) {
-		if (tp->t_delack == TCP_NO_TIMER)
-			tcp_timer_set(tp, &tp->t_delack, tp->s->now + TCP_DELACK_US);
+		if (tp->timer.delack == TCP_NO_TIMER)
+			tcp_timer_set(tp, &tp->timer.delack, tp->s->now + TCP_DELACK_US);
 	} else if ((segs >= 2 || tp->s->rx_backlog) &&
 		   (size_t)tp->delack_segs * tp->opt.rcv_mss < TCP_ACK_STRETCH_MAX) {
-		if (tp->t_delack > tp->s->now)
-			tcp_timer_set(tp, &tp->t_delack, tp->s->now); /* at the end of the burst */
+		if (tp->timer.delack > tp->s->now)
+			tcp_timer_set(tp, &tp->timer.delack, tp->s->now); /* at the end of the burst */
 	} else {
 		tp->ack_now = true;
 	}
@@ -99,7 +99,7 @@ void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg)
 		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
 	}
 	tp->rcv.nxt += (uint32_t)n;
-	tp->bytes_received += n;
+	tp->stat.bytes_received += n;
 	tcp_reass_note_fin(tp, seg);
 	if (tcp_reass_advance(tp)) {
 		/* RFC 5681 4.2: a segment that fills a hole is ACKed at once */
@@ -223,7 +223,7 @@ bool tcp_reass_advance(struct tcb *tp)
 			uint32_t n = tp->ooo[0].end - tp->rcv.nxt;
 			ring_extend(&tp->rcvbuf, n);
 			tp->rcv.nxt += n;
-			tp->bytes_received += n;
+			tp->stat.bytes_received += n;
 		}
 		memmove(&tp->ooo[0], &tp->ooo[1], (size_t)(tp->nooo - 1) * sizeof(tp->ooo[0]));
 		tp->nooo--;

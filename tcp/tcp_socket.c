@@ -70,7 +70,7 @@ static int tcp_so_listen(struct socket *so, int backlog)
 	if (!tp)
 		return -EINVAL;
 	if (tp->state == TCP_LISTEN) {
-		tp->backlog = backlog; /* listen() again changes the backlog */
+		tp->listen.backlog = backlog; /* listen() again changes the backlog */
 		return 0;
 	}
 	if (tp->state != TCP_CLOSED)
@@ -87,7 +87,7 @@ static int tcp_so_listen(struct socket *so, int backlog)
 	struct tcb *other = tcp_lookup_listener(so->s, &probe, tp->lport);
 	if (other && (other->laddr.family == 0 || ipaddr_eq(&other->laddr, &tp->laddr)))
 		return -EADDRINUSE;
-	tp->backlog = backlog;
+	tp->listen.backlog = backlog;
 	tcp_set_state(tp, TCP_LISTEN);
 	tcb_hash(tp);
 	so->listening = true;
@@ -275,7 +275,7 @@ static void tcp_window_update(struct tcb *tp)
 	 * the new window rather than at its timer: it costs no extra segment,
 	 * and a sender whose whole window is one segment (after an RTO, RFC
 	 * 5681 3.1) does not wait 200 ms per round trip for it */
-	bool owed = tp->t_delack != TCP_NO_TIMER;
+	bool owed = tp->timer.delack != TCP_NO_TIMER;
 	if (SEQ_GEQ(tp->rcv.nxt + wnd, tp->rcv.adv + step) && (held_back || owed))
 		tcp_send_ack(tp);
 }
@@ -319,7 +319,7 @@ static short tcp_so_poll(struct socket *so)
 		return ev | POLLHUP | POLLIN;
 	switch (tp->state) {
 	case TCP_LISTEN:
-		if (tp->accept_head)
+		if (tp->listen.accept_head)
 			ev |= POLLIN;
 		return ev;
 	case TCP_CLOSED:
@@ -412,7 +412,7 @@ static void tcp_so_close(struct socket *so)
 	so->proto = NULL;
 	/* an orphan must not wait forever for a peer that never closes */
 	if (tcp_state_fin_wait(tp->state))
-		tcp_timer_set(tp, &tp->t_2msl, s->now + TCP_ORPHAN_TIMEOUT_US);
+		tcp_timer_set(tp, &tp->timer.twomsl, s->now + TCP_ORPHAN_TIMEOUT_US);
 }
 
 /* Reads an int option. */
@@ -489,10 +489,10 @@ static int tcp_so_setsockopt(struct socket *so, int level, int name, const void 
 			return r;
 		if (tp) {
 			tp->keepalive = v != 0;
-			tp->keep_segs = tp->segs_in; /* idle counts from now */
+			tp->timer.keep_segs = tp->stat.segs_in; /* idle counts from now */
 			int64_t when = tp->keepalive && tp->state == TCP_ESTABLISHED
 					       ? so->s->now + TCP_KEEPALIVE_IDLE_US : TCP_NO_TIMER;
-			tcp_timer_set(tp, &tp->t_keep, when);
+			tcp_timer_set(tp, &tp->timer.keep, when);
 		}
 		return 0;
 	case SO_LINGER: {

@@ -1,6 +1,6 @@
 /* TCP timers: each control block keeps its five timers as absolute
- * deadlines (t_rexmt, t_persist, t_delack, t_keep, t_2msl) and sits in one
- * binary min-heap of the host, keyed by the earliest of them (tp->when).
+ * deadlines (timer.rexmt, .persist, .delack, .keep, .twomsl) and sits in one
+ * binary min-heap of the host, keyed by the earliest of them (tp->timer.when).
  * Changing a timer costs O(log n), finding the next deadline O(1), and an
  * idle connection costs nothing until its deadline: nothing scans the
  * connections. See tcp.h.
@@ -21,15 +21,15 @@
 /* The earliest of tp's five timers, or TCP_NO_TIMER. */
 static int64_t tcb_earliest(const struct tcb *tp)
 {
-	int64_t w = tp->t_rexmt;
-	if (tp->t_persist < w)
-		w = tp->t_persist;
-	if (tp->t_delack < w)
-		w = tp->t_delack;
-	if (tp->t_keep < w)
-		w = tp->t_keep;
-	if (tp->t_2msl < w)
-		w = tp->t_2msl;
+	int64_t w = tp->timer.rexmt;
+	if (tp->timer.persist < w)
+		w = tp->timer.persist;
+	if (tp->timer.delack < w)
+		w = tp->timer.delack;
+	if (tp->timer.keep < w)
+		w = tp->timer.keep;
+	if (tp->timer.twomsl < w)
+		w = tp->timer.twomsl;
 	return w;
 }
 
@@ -37,7 +37,7 @@ static int64_t tcb_earliest(const struct tcb *tp)
 static void heap_put(struct tcp_table *t, unsigned i, struct tcb *tp)
 {
 	t->heap[i] = tp;
-	tp->heap_idx = (int)i;
+	tp->timer.heap_idx = (int)i;
 }
 
 /* Moves the tcb at index i up while it is earlier than its parent. */
@@ -46,7 +46,7 @@ static void heap_up(struct tcp_table *t, unsigned i)
 	struct tcb *tp = t->heap[i];
 	while (i > 0) {
 		unsigned parent = (i - 1) / 2;
-		if (t->heap[parent]->when <= tp->when)
+		if (t->heap[parent]->timer.when <= tp->timer.when)
 			break;
 		heap_put(t, i, t->heap[parent]);
 		i = parent;
@@ -62,9 +62,9 @@ static void heap_down(struct tcp_table *t, unsigned i)
 		unsigned c = 2 * i + 1;
 		if (c >= t->heap_len)
 			break;
-		if (c + 1 < t->heap_len && t->heap[c + 1]->when < t->heap[c]->when)
+		if (c + 1 < t->heap_len && t->heap[c + 1]->timer.when < t->heap[c]->timer.when)
 			c++;
-		if (t->heap[c]->when >= tp->when)
+		if (t->heap[c]->timer.when >= tp->timer.when)
 			break;
 		heap_put(t, i, t->heap[c]);
 		i = c;
@@ -92,13 +92,13 @@ static bool heap_insert(struct tcp_table *t, struct tcb *tp)
  * or down to where it belongs. */
 static void heap_delete(struct tcp_table *t, struct tcb *tp)
 {
-	unsigned i = (unsigned)tp->heap_idx;
+	unsigned i = (unsigned)tp->timer.heap_idx;
 	struct tcb *last = t->heap[--t->heap_len];
-	tp->heap_idx = -1;
+	tp->timer.heap_idx = -1;
 	if (i < t->heap_len) {
 		heap_put(t, i, last);
 		heap_up(t, i);
-		heap_down(t, (unsigned)last->heap_idx);
+		heap_down(t, (unsigned)last->timer.heap_idx);
 	}
 }
 
@@ -108,30 +108,30 @@ void tcp_timer_set(struct tcb *tp, int64_t *timer, int64_t when)
 	struct tcp_table *t = &tp->s->tcp;
 
 	*timer = when;
-	tp->when = tcb_earliest(tp);
-	if (tp->when == TCP_NO_TIMER) {
-		if (tp->heap_idx >= 0)
+	tp->timer.when = tcb_earliest(tp);
+	if (tp->timer.when == TCP_NO_TIMER) {
+		if (tp->timer.heap_idx >= 0)
 			heap_delete(t, tp);
-	} else if (tp->heap_idx < 0) {
+	} else if (tp->timer.heap_idx < 0) {
 		if (!heap_insert(t, tp))
 			stats_inc(&tp->s->stats, "tcp.timer_nomem");
 	} else {
-		heap_up(t, (unsigned)tp->heap_idx);
-		heap_down(t, (unsigned)tp->heap_idx);
+		heap_up(t, (unsigned)tp->timer.heap_idx);
+		heap_down(t, (unsigned)tp->timer.heap_idx);
 	}
 }
 
 /* Contract in tcp.h. The timers' values are left as they are. */
 void tcp_timer_remove(struct tcb *tp)
 {
-	if (tp->heap_idx >= 0)
+	if (tp->timer.heap_idx >= 0)
 		heap_delete(&tp->s->tcp, tp);
 }
 
 /* Contract in tcp.h. */
 int64_t tcp_next_deadline(struct stack *s)
 {
-	return s->tcp.heap_len ? s->tcp.heap[0]->when : INT64_MAX;
+	return s->tcp.heap_len ? s->tcp.heap[0]->timer.when : INT64_MAX;
 }
 
 /* ---- the actions --------------------------------------------------------- */
@@ -245,27 +245,27 @@ static void tcp_timer_keep(struct tcb *tp)
 	bool alive = tcp_state_keepalive(tp->state);
 
 	if (!tp->keepalive || !alive) {
-		tp->keep_probes = 0;
+		tp->timer.keep_probes = 0;
 		return;
 	}
-	if (tp->segs_in != tp->keep_segs || tp->snd.una != tp->snd.max) {
-		tp->keep_probes = 0;
-		tp->keep_segs = tp->segs_in;
-		tcp_timer_set(tp, &tp->t_keep, now + TCP_KEEPALIVE_IDLE_US);
+	if (tp->stat.segs_in != tp->timer.keep_segs || tp->snd.una != tp->snd.max) {
+		tp->timer.keep_probes = 0;
+		tp->timer.keep_segs = tp->stat.segs_in;
+		tcp_timer_set(tp, &tp->timer.keep, now + TCP_KEEPALIVE_IDLE_US);
 		return;
 	}
-	if (tp->keep_probes >= TCP_KEEPALIVE_PROBES) {
+	if (tp->timer.keep_probes >= TCP_KEEPALIVE_PROBES) {
 		char name[128];
 		TRACE(tp->s, "tcp %s keep-alive: no answer to %d probes",
-		      tcb_str(tp, name, sizeof(name)), tp->keep_probes);
+		      tcb_str(tp, name, sizeof(name)), tp->timer.keep_probes);
 		stats_inc(&tp->s->stats, "tcp.keepalive_timeout");
 		tcp_drop(tp, ETIMEDOUT);
 		return;
 	}
-	tp->keep_probes++;
+	tp->timer.keep_probes++;
 	tcp_send_keepalive(tp);
-	tp->keep_segs = tp->segs_in;
-	tcp_timer_set(tp, &tp->t_keep, now + TCP_KEEPALIVE_INTVL_US);
+	tp->timer.keep_segs = tp->stat.segs_in;
+	tcp_timer_set(tp, &tp->timer.keep, now + TCP_KEEPALIVE_INTVL_US);
 }
 
 /* TIME-WAIT lasted 2*MSL (RFC 9293 3.10.7.4), or an orphan (no socket)
@@ -287,20 +287,20 @@ static void tcp_timer_2msl(struct tcb *tp)
 static void tcp_timer_fire(struct tcb *tp)
 {
 	tcp_socket_wake(tp); /* a timeout may end the connection (epoll asks again) */
-	if (tp->t_rexmt == tp->when) {
-		tcp_timer_set(tp, &tp->t_rexmt, TCP_NO_TIMER);
+	if (tp->timer.rexmt == tp->timer.when) {
+		tcp_timer_set(tp, &tp->timer.rexmt, TCP_NO_TIMER);
 		tcp_timer_rexmt(tp);
-	} else if (tp->t_persist == tp->when) {
-		tcp_timer_set(tp, &tp->t_persist, TCP_NO_TIMER);
+	} else if (tp->timer.persist == tp->timer.when) {
+		tcp_timer_set(tp, &tp->timer.persist, TCP_NO_TIMER);
 		tcp_persist_probe(tp);
-	} else if (tp->t_delack == tp->when) {
-		tcp_timer_set(tp, &tp->t_delack, TCP_NO_TIMER);
+	} else if (tp->timer.delack == tp->timer.when) {
+		tcp_timer_set(tp, &tp->timer.delack, TCP_NO_TIMER);
 		tcp_timer_delack(tp);
-	} else if (tp->t_keep == tp->when) {
-		tcp_timer_set(tp, &tp->t_keep, TCP_NO_TIMER);
+	} else if (tp->timer.keep == tp->timer.when) {
+		tcp_timer_set(tp, &tp->timer.keep, TCP_NO_TIMER);
 		tcp_timer_keep(tp);
 	} else {
-		tcp_timer_set(tp, &tp->t_2msl, TCP_NO_TIMER);
+		tcp_timer_set(tp, &tp->timer.twomsl, TCP_NO_TIMER);
 		tcp_timer_2msl(tp);
 	}
 }
@@ -311,6 +311,6 @@ static void tcp_timer_fire(struct tcb *tp)
 void tcp_timer_run(struct stack *s)
 {
 	struct tcp_table *t = &s->tcp;
-	while (t->heap_len > 0 && t->heap[0]->when <= s->now)
+	while (t->heap_len > 0 && t->heap[0]->timer.when <= s->now)
 		tcp_timer_fire(t->heap[0]);
 }

@@ -125,8 +125,8 @@ START_TEST(test_listen_handshake_accept_queue)
 	struct tcb *lp = th_tcb_in_state(&t, TCP_LISTEN);
 	uint32_t iss;
 	struct tcb *c = passive_syn(&t, lp, TH_PEER_PORT, &iss);
-	ck_assert_int_eq(lp->nsyn, 1);
-	ck_assert_int_eq(lp->naccept, 0);
+	ck_assert_int_eq(lp->listen.nsyn, 1);
+	ck_assert_int_eq(lp->listen.naccept, 0);
 	ck_assert_uint_eq(c->rcv.nxt, t.irs + 1);
 	ck_assert_uint_eq(c->snd.nxt, iss + 1);
 
@@ -135,8 +135,8 @@ START_TEST(test_listen_handshake_accept_queue)
 	ck_assert_int_eq(c->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(c->snd.una, iss + 1);
 	ck_assert_uint_eq(c->snd.wnd, 30000);
-	ck_assert_int_eq(lp->nsyn, 0);
-	ck_assert_int_eq(lp->naccept, 1);
+	ck_assert_int_eq(lp->listen.nsyn, 0);
+	ck_assert_int_eq(lp->listen.naccept, 1);
 	ck_assert_ptr_eq(tcp_accept_dequeue(lp), c);
 	ck_assert_ptr_null(c->listener);
 	ck_assert_uint_eq(count(&t, "tcp.passive_opens"), 1);
@@ -172,14 +172,14 @@ START_TEST(test_listen_backlog_overflow)
 	struct tcp_harness t;
 	th_init(&t);
 	struct tcb *lp = th_tcb_in_state(&t, TCP_LISTEN);
-	lp->backlog = 1;
+	lp->listen.backlog = 1;
 	uint32_t iss;
 	passive_syn(&t, lp, TH_PEER_PORT, &iss);
 	th_inject(&t, SEG(.sport = TH_PEER_PORT + 1, .flags = SYN, .seq = 9));
 	th_expect_none(&t);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT + 1));
 	ck_assert_uint_eq(count(&t, "tcp.listen_overflow"), 1);
-	ck_assert_int_eq(lp->nsyn, 1);
+	ck_assert_int_eq(lp->listen.nsyn, 1);
 	th_fini(&t);
 }
 END_TEST
@@ -199,7 +199,7 @@ START_TEST(test_syn_received_rst_frees_child)
 	th_inject(&t, SEG(.flags = RST, .seq = t.irs + 1));
 	th_expect_none(&t);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
-	ck_assert_int_eq(lp->nsyn, 0);
+	ck_assert_int_eq(lp->listen.nsyn, 0);
 	ck_assert_int_eq(lp->state, TCP_LISTEN);
 	ck_assert_uint_eq(t.h.s.tcp.count, 1);
 	th_fini(&t);
@@ -229,7 +229,7 @@ START_TEST(test_syn_received_syn_again_and_bad_ack)
 	th_inject(&t, SEG(.flags = SYN, .seq = t.irs + 10));
 	th_expect_none(&t);
 	ck_assert_ptr_null(conn(&t, TH_PEER_PORT));
-	ck_assert_int_eq(lp->nsyn, 0);
+	ck_assert_int_eq(lp->listen.nsyn, 0);
 	th_fini(&t);
 }
 END_TEST
@@ -249,7 +249,7 @@ START_TEST(test_syn_sent_to_established)
 	ck_assert_uint_eq(tp->irs, t.irs);
 	ck_assert_uint_eq(tp->snd.wnd, 20000);
 	ck_assert_uint_eq(tp->opt.snd_mss, 1000);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
 	th_fini(&t);
 }
 END_TEST
@@ -455,7 +455,7 @@ START_TEST(test_fin_wait_1_to_closing_to_time_wait)
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 2, .ack = t.iss + 2));
 	th_expect_none(&t);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
-	ck_assert_int_eq(tp->t_2msl, t.h.now + 2 * t.h.s.tcp.msl_us);
+	ck_assert_int_eq(tp->timer.twomsl, t.h.now + 2 * t.h.s.tcp.msl_us);
 	th_fini(&t);
 }
 END_TEST
@@ -480,7 +480,7 @@ START_TEST(test_fin_wait_2_to_time_wait_and_expiry)
 	th_inject(&t, SEG(.flags = FIN | ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
-	ck_assert_int_eq(tp->t_2msl, t.h.now + 2 * t.h.s.tcp.msl_us);
+	ck_assert_int_eq(tp->timer.twomsl, t.h.now + 2 * t.h.s.tcp.msl_us);
 	ck_assert_uint_eq(t.h.s.tcp.time_wait, 1); /* counted (tcpcat stops waiting on it) */
 	th_advance(&t, 2 * t.h.s.tcp.msl_us - 1);
 	ck_assert_ptr_nonnull(conn(&t, TH_PEER_PORT));
@@ -532,7 +532,7 @@ START_TEST(test_time_wait_fin_retransmit)
 	th_inject(&t, SEG(.flags = FIN | ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	expect_ack(&t, t.iss + 2, t.irs + 2);
 	ck_assert_int_eq(tp->state, TCP_TIME_WAIT);
-	ck_assert_int_eq(tp->t_2msl, t.h.now + 2 * t.h.s.tcp.msl_us);
+	ck_assert_int_eq(tp->timer.twomsl, t.h.now + 2 * t.h.s.tcp.msl_us);
 	th_fini(&t);
 }
 END_TEST
@@ -886,7 +886,7 @@ START_TEST(test_data_in_order_delayed_ack)
 	th_advance(&t, 1);
 	expect_ack(&t, t.iss + 1, t.irs + 101);
 	expect_read(fd, t.irs + 1, 100);
-	ck_assert_uint_eq(tp->bytes_received, 100);
+	ck_assert_uint_eq(tp->stat.bytes_received, 100);
 	th_fini(&t);
 }
 END_TEST
@@ -932,7 +932,7 @@ START_TEST(test_data_out_of_order_then_fill)
 	expect_ack(&t, t.iss + 1, t.irs + 401);
 	ck_assert_int_eq(tp->nooo, 0);
 	expect_read(fd, t.irs + 1, 400);
-	ck_assert_uint_eq(tp->bytes_received, 400);
+	ck_assert_uint_eq(tp->stat.bytes_received, 400);
 	th_fini(&t);
 }
 END_TEST

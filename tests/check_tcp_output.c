@@ -45,7 +45,7 @@ START_TEST(segments_at_mss_then_nagle_holds_the_tail)
 	th_expect_none(&t);
 	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1 + 2 * MSS);
 	ck_assert_uint_eq(tp->snd.max, tp->snd.nxt);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000); /* RFC 6298 5.1 */
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 1000000); /* RFC 6298 5.1 */
 	/* half acknowledged: still data in flight, still held */
 	th_peer_ack(&t, tp, 1 + MSS, 65535);
 	th_expect_none(&t);
@@ -141,16 +141,16 @@ START_TEST(sender_sws_half_the_max_window_and_override)
 	 * queued data: held, though nothing is in flight... */
 	th_peer_ack(&t, tp, 1001, 300);
 	th_expect_none(&t);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
 	/* ...until the override (persist) timer, one RTO later */
-	ck_assert_int_eq(tp->t_persist, t.h.now + 1000000);
+	ck_assert_int_eq(tp->timer.persist, t.h.now + 1000000);
 	th_advance(&t, 999999);
 	th_expect_none(&t);
 	th_advance(&t, 1);
 	th_expect_seg(&t, &out, 1001, 300, TCP_FLAG_ACK);
 	th_expect_none(&t);
-	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
+	ck_assert_int_eq(tp->timer.persist, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 1000000);
 	/* a 500-byte window is half the largest one: sent at once */
 	th_peer_ack(&t, tp, 1301, 500);
 	th_expect_seg(&t, &out, 1301, 500, TCP_FLAG_ACK);
@@ -191,8 +191,8 @@ START_TEST(fin_after_data_in_fin_wait_1_and_retransmitted)
 	th_peer_ack(&t, tp, 2102, 65535);
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
 	ck_assert_uint_eq(tp->sndbuf.len, 0);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
-	ck_assert_uint_eq(tp->bytes_acked, 2100);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
+	ck_assert_uint_eq(tp->stat.bytes_acked, 2100);
 	th_fini(&t);
 }
 END_TEST
@@ -219,7 +219,7 @@ START_TEST(fin_in_last_ack_alone_and_its_ack_frees)
 	th_expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
 	th_advance(&t, 2000000);
 	th_expect_seg(&t, &out, 1, 0, TCP_FLAG_ACK | TCP_FLAG_FIN);
-	ck_assert_uint_eq(tp->retransmits, 2);
+	ck_assert_uint_eq(tp->stat.retransmits, 2);
 	/* acknowledged: the connection is over and, with no socket, freed */
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 2, .ack = t.iss + 2));
 	th_expect_none(&t);
@@ -267,7 +267,7 @@ START_TEST(syn_options_laid_out_like_linux)
 	ck_assert_uint_eq(ours[19], 7);
 	/* the SYN is timed, the retransmission timer runs */
 	ck_assert_uint_eq(tp->snd.nxt, t.iss + 1);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 1000000);
 	th_fini(&t);
 }
 END_TEST
@@ -448,7 +448,7 @@ START_TEST(karn_no_sample_from_a_retransmitted_segment)
 	ck_assert(!tp->rtt.valid);
 	ck_assert_int_eq(tp->rtt.rto, 2000000);
 	ck_assert_int_eq(tp->rtt.backoff, 0);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
 	/* the next segment, sent once, is measured */
 	timed_exchange(&t, tp, 50000);
 	ck_assert(tp->rtt.valid);
@@ -488,7 +488,7 @@ START_TEST(timestamps_give_the_rtt_even_for_retransmissions)
 	ck_assert_int_eq(tp->rtt.srtt, 40000);
 	ck_assert_int_eq(tp->rtt.rttvar, 20000);
 	/* a timeout; the retransmission's TSval comes back 30 ms after it */
-	th_advance(&t, tp->t_rexmt - t.h.now);
+	th_advance(&t, tp->timer.rexmt - t.h.now);
 	th_expect_seg(&t, &out, 1 + 1448, 1448, TCP_FLAG_ACK);
 	uint32_t tsval2 = out.opt.tsval;
 	ck_assert_uint_ne(tsval2, tsval);
@@ -516,20 +516,20 @@ START_TEST(ack_advance_frees_the_ring_and_restarts_or_stops_the_timer)
 	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 1 + 2 * MSS, 80, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_uint_eq(tp->sndbuf.len, 3000);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + 1000000);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 1000000);
 	th_advance(&t, 300000);
 	th_peer_ack(&t, tp, 1 + MSS, 65535);
 	ck_assert_uint_eq(tp->sndbuf.len, 3000 - MSS);
 	ck_assert_uint_eq(tp->snd.una, t.iss + 1 + MSS);
-	ck_assert_uint_eq(tp->bytes_acked, MSS);
+	ck_assert_uint_eq(tp->stat.bytes_acked, MSS);
 	/* RFC 6298 5.3: restarted from now, with the new RTO */
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rtt.rto);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + tp->rtt.rto);
 	ck_assert_int_eq(tp->rtt.rto, 300000 + 4 * 150000);
 	/* RFC 6298 5.2: all acknowledged, the timer stops */
 	th_peer_ack(&t, tp, 3001, 65535);
 	ck_assert_uint_eq(tp->sndbuf.len, 0);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
-	ck_assert_uint_eq(tp->bytes_acked, 3000);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
+	ck_assert_uint_eq(tp->stat.bytes_acked, 3000);
 	th_expect_none(&t);
 	th_fini(&t);
 }
@@ -787,22 +787,22 @@ START_TEST(ack_clears_the_delayed_ack_state)
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 
 	tp->delack_segs = 1;
-	tcp_timer_set(tp, &tp->t_delack, t.h.now + 200000);
+	tcp_timer_set(tp, &tp->timer.delack, t.h.now + 200000);
 	tp->ack_now = true;
 	tcp_output(tp);
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
 	ck_assert(!tp->ack_now);
 	ck_assert_int_eq(tp->delack_segs, 0);
-	ck_assert_int_eq(tp->t_delack, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.delack, TCP_NO_TIMER);
 	/* a data segment carries the ACK just as well */
-	tcp_timer_set(tp, &tp->t_delack, t.h.now + 200000);
+	tcp_timer_set(tp, &tp->timer.delack, t.h.now + 200000);
 	tp->ack_now = true;
 	th_queue(tp, 10);
 	tcp_output(tp);
 	th_expect_seg(&t, &out, 1, 10, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
-	ck_assert_int_eq(tp->t_delack, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.delack, TCP_NO_TIMER);
 	th_fini(&t);
 }
 END_TEST
@@ -833,10 +833,10 @@ START_TEST(reno_initial_window_growth_and_halving)
 	cc->init(tp);
 	ck_assert_uint_eq(tp->cwnd, 17920);
 	tp->opt.snd_mss = 1460;
-	tp->retransmits = 1; /* the SYN was lost: one segment (RFC 5681 3.1) */
+	tp->stat.retransmits = 1; /* the SYN was lost: one segment (RFC 5681 3.1) */
 	cc->init(tp);
 	ck_assert_uint_eq(tp->cwnd, 1460);
-	tp->retransmits = 0;
+	tp->stat.retransmits = 0;
 	cc->init(tp);
 	ck_assert_uint_eq(tp->ssthresh, UINT32_MAX);
 	/* slow start: + min(acked, 2 SMSS) per ACK (RFC 3465 2.2, L = 2 SMSS) */
@@ -909,16 +909,16 @@ START_TEST(sequence_numbers_wrap_around)
 	/* an ACK across the wrap frees what it covers */
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
 	ck_assert_uint_eq(tp->sndbuf.len, MSS);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rtt.rto);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + tp->rtt.rto);
 	/* a timeout retransmits the right bytes past the wrap */
-	th_advance(&t, tp->t_rexmt - t.h.now);
+	th_advance(&t, tp->timer.rexmt - t.h.now);
 	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	/* the peer's data also wraps: 300 bytes from irs + 1 */
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_PSH, .seq = t.irs + 1,
 			  .ack = t.iss + 1 + 4 * MSS, .len = 300));
 	ck_assert_uint_eq(tp->rcv.nxt, t.irs + 301);
 	ck_assert_uint_eq(tp->sndbuf.len, 0);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
 	tcp_send_ack(tp);
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.ack, 0x2du);
@@ -1072,7 +1072,7 @@ START_TEST(newreno_partial_acks_recover_three_losses_without_rto)
 	ck_assert_uint_eq(tp->cwnd, w < 6 * MSS ? w : 6 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 1); /* one reduction */
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
-	ck_assert_uint_eq(tp->retransmits, 3);
+	ck_assert_uint_eq(tp->stat.retransmits, 3);
 	ck_assert_uint_eq(tp->ssthresh, 6 * MSS);
 	take_all(&t, 0, NULL);
 	(void)out;
@@ -1400,7 +1400,7 @@ START_TEST(sack_scoreboard_and_hole_retransmission)
 	ck_assert(!tp->rec.in_recovery && !tp->rec.sack_recovery);
 	ck_assert_uint_eq(tp->cwnd, 5 * M); /* stays at ssthresh */
 	ck_assert_int_eq(tp->sack.nscoreboard, 0);
-	ck_assert_uint_eq(tp->retransmits, 3);
+	ck_assert_uint_eq(tp->stat.retransmits, 3);
 	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes"), 3 * MSS);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
 	th_fini(&t);
@@ -1537,7 +1537,7 @@ START_TEST(sack_lost_retransmission_sent_again_without_rto)
 	/* it arrives: all of 0..13 is acknowledged, no RTO was needed */
 	th_peer_ack(&t, tp, 1 + 14 * M, 65535);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
-	ck_assert_uint_eq(tp->retransmits, 2);
+	ck_assert_uint_eq(tp->stat.retransmits, 2);
 	take_all(&t, 0, NULL);
 	th_fini(&t);
 }
@@ -1556,7 +1556,7 @@ START_TEST(sack_retransmission_acked_with_the_news_is_not_lost)
 	/* the retransmission arrived (ack 12) and so did 12 (SACKed) */
 	peer_sack(&t, tp, 1 + 12 * M, 1, (const uint32_t[][2]){ { 1 + 12 * M, 1 + 13 * M } });
 	ck_assert_uint_eq(counter(&t, "tcp.lost_retransmit"), 0);
-	ck_assert_uint_eq(tp->retransmits, 1);
+	ck_assert_uint_eq(tp->stat.retransmits, 1);
 	while (testdev_sent_count(t.h.dev)) { /* new data only, never 0 again */
 		th_expect(&t, &out);
 		ck_assert(SEQ_GEQ(out.seq, t.iss + 1 + 17 * M));
@@ -1580,7 +1580,7 @@ START_TEST(dsack_only_acks_are_not_duplicates)
 	ck_assert(!tp->rec.in_recovery && !tp->rec.sack_recovery);
 	ck_assert_uint_eq(counter(&t, "tcp.dsack_received"), 4);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 0);
-	ck_assert_uint_eq(tp->retransmits, 0);
+	ck_assert_uint_eq(tp->stat.retransmits, 0);
 	/* the same with an ordinary SACK of new data each time: the third is
 	 * a fast retransmit */
 	for (uint32_t i = 3; i <= 5; i++)
@@ -1655,7 +1655,7 @@ START_TEST(tail_loss_probe_before_the_rto)
 	th_expect_none(&t);
 	/* RFC 8985 7.2: PTO = 2 * SRTT, before the RTO */
 	ck_assert(tp->tlp.armed);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + 40000);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 40000);
 	th_advance(&t, 40000);
 	/* 7.3: new data goes if the peer's window allows, past cwnd */
 	th_expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
@@ -1663,7 +1663,7 @@ START_TEST(tail_loss_probe_before_the_rto)
 	ck_assert_uint_eq(counter(&t, "tcp.tlp"), 1);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
 	ck_assert(!tp->tlp.armed && tp->tlp.out);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + 200000); /* then the RTO */
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 200000); /* then the RTO */
 	ck_assert_uint_eq(tp->cwnd, 2 * MSS);
 	/* the ACK of everything ends the episode; with nothing new to send, a
 	 * later probe sends the last segment again */
@@ -1674,11 +1674,11 @@ START_TEST(tail_loss_probe_before_the_rto)
 	th_expect_seg(&t, &out, 1 + 3 * MSS, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert(tp->tlp.armed);
-	th_advance(&t, tp->t_rexmt - t.h.now);
+	th_advance(&t, tp->timer.rexmt - t.h.now);
 	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	ck_assert_uint_eq(counter(&t, "tcp.tlp_retransmits"), 1);
 	/* no second probe: the RTO comes next */
-	th_advance(&t, tp->t_rexmt - t.h.now);
+	th_advance(&t, tp->timer.rexmt - t.h.now);
 	ck_assert_uint_eq(counter(&t, "tcp.rto"), 1);
 	ck_assert_uint_eq(counter(&t, "tcp.tlp"), 2);
 	while (testdev_sent_count(t.h.dev))
@@ -1690,7 +1690,7 @@ START_TEST(tail_loss_probe_before_the_rto)
 	tcp_output(tp);
 	th_expect(&t, &out);
 	ck_assert(!tp->tlp.armed);
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + tp->rtt.rto);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + tp->rtt.rto);
 	th_fini(&t);
 }
 END_TEST
@@ -1735,7 +1735,7 @@ START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
 	 * lasts 180 s (RFC 1122 4.2.3.5: at least 100 s) */
 	int64_t start = t.h.now;
 	while (tp->state == TCP_ESTABLISHED && t.h.now - start < 400 * 1000000LL) {
-		th_advance(&t, tp->t_rexmt - t.h.now);
+		th_advance(&t, tp->timer.rexmt - t.h.now);
 		while (testdev_sent_count(t.h.dev)) /* retransmissions, ARP probes */
 			pkt_free(testdev_take_sent(t.h.dev));
 	}

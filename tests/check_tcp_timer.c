@@ -44,7 +44,7 @@ static uint64_t xs(void)
 
 static int64_t *timer_field(struct tcb *tp, int k)
 {
-	int64_t *f[5] = { &tp->t_rexmt, &tp->t_persist, &tp->t_delack, &tp->t_keep, &tp->t_2msl };
+	int64_t *f[5] = { &tp->timer.rexmt, &tp->timer.persist, &tp->timer.delack, &tp->timer.keep, &tp->timer.twomsl };
 	return f[k];
 }
 
@@ -65,11 +65,11 @@ static void check_heap(struct stack *s, unsigned expect_len)
 	ck_assert_uint_eq(t->heap_len, expect_len);
 	for (unsigned i = 0; i < t->heap_len; i++) {
 		struct tcb *tp = t->heap[i];
-		ck_assert_int_eq(tp->heap_idx, (int)i);
-		ck_assert_int_eq(tp->when, min5(tp));
-		ck_assert_int_ne(tp->when, TCP_NO_TIMER);
+		ck_assert_int_eq(tp->timer.heap_idx, (int)i);
+		ck_assert_int_eq(tp->timer.when, min5(tp));
+		ck_assert_int_ne(tp->timer.when, TCP_NO_TIMER);
 		if (i > 0)
-			ck_assert_int_le(t->heap[(i - 1) / 2]->when, tp->when);
+			ck_assert_int_le(t->heap[(i - 1) / 2]->timer.when, tp->timer.when);
 	}
 }
 
@@ -116,14 +116,14 @@ START_TEST(heap_matches_brute_force_min)
 		unsigned in = 0;
 		for (int j = 0; j < HEAP_N; j++) {
 			if (removed[j]) {
-				ck_assert_int_eq(tps[j]->heap_idx, -1);
+				ck_assert_int_eq(tps[j]->timer.heap_idx, -1);
 				continue;
 			}
 			int64_t m = min5(tps[j]);
 			if (m != TCP_NO_TIMER)
 				in++;
 			else
-				ck_assert_int_eq(tps[j]->heap_idx, -1);
+				ck_assert_int_eq(tps[j]->timer.heap_idx, -1);
 			if (m < want)
 				want = m;
 		}
@@ -186,7 +186,7 @@ START_TEST(idle_connections_cost_only_their_deadline)
 	for (int i = 0; i < IDLE; i++) {
 		idle[i] = tcb_new(s);
 		ck_assert_ptr_nonnull(idle[i]);
-		tcp_timer_set(idle[i], &idle[i]->t_keep, 2 * 3600 * SEC + i);
+		tcp_timer_set(idle[i], &idle[i]->timer.keep, 2 * 3600 * SEC + i);
 	}
 	/* a busy connection among them: its deadline is the next one */
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
@@ -194,7 +194,7 @@ START_TEST(idle_connections_cost_only_their_deadline)
 	th_queue(tp, 100);
 	tcp_output(tp);
 	th_expect(&t, &out);
-	ck_assert_int_eq(tcp_next_deadline(s), tp->t_rexmt);
+	ck_assert_int_eq(tcp_next_deadline(s), tp->timer.rexmt);
 	ck_assert_uint_eq(s->tcp.heap_len, IDLE + 1);
 	th_peer_ack(&t, tp, 101, 65535);
 	ck_assert_int_eq(tcp_next_deadline(s), 2 * 3600 * SEC);
@@ -295,11 +295,11 @@ START_TEST(rto_goes_back_to_snd_una)
 	th_expect_seg(&t, &out, 1 + MSS, MSS, TCP_FLAG_ACK);
 	th_expect_seg(&t, &out, 1 + 2 * MSS, MSS, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_expect_none(&t);
-	ck_assert_uint_eq(tp->retransmits, 3);
+	ck_assert_uint_eq(tp->stat.retransmits, 3);
 	/* the timer restarted with the backed-off RTO (no sample: Karn) */
-	ck_assert_int_eq(tp->t_rexmt, t.h.now + 2 * SEC);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 2 * SEC);
 	th_peer_ack(&t, tp, 1 + 3 * MSS, 65535);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
 	ck_assert_uint_eq(tp->sndbuf.len, 0);
 	th_fini(&t);
 }
@@ -366,7 +366,7 @@ START_TEST(synack_retries_then_child_freed)
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
 	uint32_t iss = out.seq;
-	ck_assert_int_eq(lp->nsyn, 1);
+	ck_assert_int_eq(lp->listen.nsyn, 1);
 	ck_assert_uint_eq(t.h.s.tcp.count, 2);
 	for (int i = 0; i < TCP_SYN_RETRIES; i++) {
 		wait_exactly(&t, rto_steps[i] * SEC);
@@ -377,7 +377,7 @@ START_TEST(synack_retries_then_child_freed)
 	}
 	th_advance(&t, 32 * SEC);
 	th_expect_none(&t);
-	ck_assert_int_eq(lp->nsyn, 0);
+	ck_assert_int_eq(lp->listen.nsyn, 0);
 	ck_assert_uint_eq(t.h.s.tcp.count, 1); /* the listener alone */
 	th_fini(&t);
 }
@@ -398,7 +398,7 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 	th_queue(tp, 100);
 	tcp_output(tp);
 	th_expect_none(&t);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
 	/* RFC 9293 3.8.6.1: one new byte, at 1, 2, 4 ... s, up to 60 s */
 	static const int64_t steps[] = { 1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60 };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -416,8 +416,8 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 	/* the window opens: the data goes, the probing stops */
 	th_peer_ack(&t, tp, 1, 65535);
 	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
-	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
-	ck_assert_int_eq(tp->persist_backoff, 0);
+	ck_assert_int_eq(tp->timer.persist, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.persist_backoff, 0);
 	th_peer_ack(&t, tp, 101, 65535);
 	th_advance(&t, 120 * SEC);
 	th_expect_none(&t);
@@ -531,8 +531,8 @@ START_TEST(zero_window_probe_byte_accepted)
 	th_expect_seg(&t, &out, 2, 99, TCP_FLAG_ACK | TCP_FLAG_PSH);
 	th_peer_ack(&t, tp, 101, 1000);
 	ck_assert_uint_eq(tp->sndbuf.len, 0);
-	ck_assert_int_eq(tp->t_persist, TCP_NO_TIMER);
-	ck_assert_int_eq(tp->t_rexmt, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.persist, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.rexmt, TCP_NO_TIMER);
 	th_fini(&t);
 }
 END_TEST
@@ -576,13 +576,13 @@ START_TEST(delayed_ack_fires_at_200ms)
 
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK | TCP_FLAG_PSH, .seq = t.irs + 1, .ack = t.iss + 1,
 			  .len = 100));
-	ck_assert_int_eq(tp->t_delack, t.h.now + TCP_DELACK_US);
+	ck_assert_int_eq(tp->timer.delack, t.h.now + TCP_DELACK_US);
 	wait_exactly(&t, TCP_DELACK_US);
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
 	ck_assert_uint_eq(out.ack, t.irs + 101);
 	ck_assert_uint_eq(out.seq, t.iss + 1);
-	ck_assert_int_eq(tp->t_delack, TCP_NO_TIMER);
+	ck_assert_int_eq(tp->timer.delack, TCP_NO_TIMER);
 	th_advance(&t, SEC);
 	th_expect_none(&t);
 	th_fini(&t);
@@ -677,7 +677,7 @@ START_TEST(orphan_fin_wait_2_times_out)
 
 	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = t.iss + 2));
 	ck_assert_int_eq(tp->state, TCP_FIN_WAIT_2);
-	ck_assert_int_eq(tp->t_2msl, t.h.now + TCP_FIN_WAIT_2_US);
+	ck_assert_int_eq(tp->timer.twomsl, t.h.now + TCP_FIN_WAIT_2_US);
 	th_advance(&t, TCP_FIN_WAIT_2_US - 1);
 	ck_assert_uint_eq(t.h.s.tcp.count, 1);
 	th_advance(&t, 1);

@@ -34,7 +34,7 @@ struct tcb *th_tcb_in_state(struct tcp_harness *t, enum tcp_state st)
 	tcb_take_port(tp, TH_HOST_PORT);
 	if (st == TCP_LISTEN) {
 		memset(&tp->laddr, 0, sizeof(tp->laddr));
-		tp->backlog = 8;
+		tp->listen.backlog = 8;
 		tp->state = TCP_LISTEN;
 		tcb_hash(tp);
 		return tp;
@@ -97,9 +97,9 @@ struct tcb *th_tcb_in_state(struct tcp_harness *t, enum tcp_state st)
 	tp->rcv.adv = tp->rcv.nxt + tp->rcv.wnd;
 	tcb_hash(tp);
 	if (tp->snd.una != tp->snd.nxt)
-		tcp_timer_set(tp, &tp->t_rexmt, s->now + tp->rtt.rto);
+		tcp_timer_set(tp, &tp->timer.rexmt, s->now + tp->rtt.rto);
 	if (st == TCP_TIME_WAIT)
-		tcp_timer_set(tp, &tp->t_2msl, s->now + 2 * s->tcp.msl_us);
+		tcp_timer_set(tp, &tp->timer.twomsl, s->now + 2 * s->tcp.msl_us);
 	return tp;
 }
 
