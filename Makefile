@@ -93,11 +93,13 @@ unit: tests
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (the
 # simulated TCP transfer with 20 of its 100 seeds: the sanitizers are slow;
-# the plain build runs all 100).
+# the plain build runs all 100). Check's per-test time limits are tripled
+# here (CK_TIMEOUT_MULTIPLIER), as the sanitizers make every test 2-3 times
+# slower: a limit is a hang detector, not a speed test.
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		TAPSTACK_TCP_SIM_SEEDS=20 build-asan/unit_tests
+		CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-3} TAPSTACK_TCP_SIM_SEEDS=20 build-asan/unit_tests
 
 # Coverage-guided fuzzing (tests/fuzz/README.md): every target of
 # tests/fuzz/fuzz_*.c built with clang, libFuzzer, ASan and UBSan against

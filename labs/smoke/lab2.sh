@@ -67,11 +67,14 @@ check_grep "Q1, Q4: the DAD probes come from :: to ff02::1:ff00:2 (33:33:ff:00:0
 check_grep "Q4: ... and fd00::2's probe to the same group" '^33:33:ff:00:00:02	ff02::1:ff00:2	fd00::2$' "$SMOKE_TMP/dad"
 pcap_fields -Y 'icmpv6.type == 143' -T fields -e ipv6.src -e ipv6.hlim -e ipv6.nxt >"$SMOKE_TMP/mld"
 check_grep "Q21, Q22: an MLDv2 report from ::, hop limit 1, in a hop-by-hop header" '^::	1	0$' "$SMOKE_TMP/mld"
-check_cites "Q1-Q5, Q7-Q19: ip/ndp.c's functions" ip/ndp.c ndp_send_ns ndp_dad_timer ndp_na_input \
-	ndp_dad_failed ndp_learn_from_ns ndp_output ndp_send_na ndp_set_state ndp_ra_params \
-	ndp_entry_expire ndp_addr_eui64 ndp_addr_stable ndp_ra_input ndp_slaac_prefix ndp_slaac_refresh
-check_cites "Q2, Q9, Q10, Q17: ip/ndp.h's constants" ip/ndp.h NDP_DAD_TRANSMITS NDP_RETRANS_US \
-	NDP_HOP_LIMIT NDP_REACHABLE_US NDP_DELAY_US NDP_IDGEN_RETRIES
+check_cites "Q1-Q5, Q7-Q19: ip/ndp.c's functions" ip/ndp.c ndp_send_ns ndp_na_input \
+	ndp_learn_from_ns ndp_output ndp_send_na ndp_set_state ndp_ra_params \
+	ndp_entry_expire ndp_ra_input
+check_cites "Q2-Q5, Q15-Q19: ip/slaac.c's functions" ip/slaac.c ndp_dad_timer ndp_dad_failed \
+	ndp_addr_eui64 ndp_addr_stable ndp_slaac_prefix ndp_slaac_refresh
+check_cites "Q2, Q9, Q10: ip/ndp.h's constants" ip/ndp.h NDP_RETRANS_US \
+	NDP_HOP_LIMIT NDP_REACHABLE_US NDP_DELAY_US
+check_cites "Q2, Q17: ip/slaac.h's constants" ip/slaac.h NDP_DAD_TRANSMITS NDP_IDGEN_RETRIES
 check_grep "Q10: 30 s REACHABLE" '#define NDP_REACHABLE_US 30000000' ip/ndp.h
 check_grep "Q10: 5 s DELAY" '#define NDP_DELAY_US 5000000' ip/ndp.h
 check_cites "Q6: ip/ipv6.c's functions" ip/ipv6.c ip6_solicited_node ip6_mcast_mac

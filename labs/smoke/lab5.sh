@@ -155,7 +155,7 @@ trace_since
 n=$(grep -c "drop eth\.not_for_us type 0x0800 02:00:00:00:00:01 -> $B_MAC\$" "$SMOKE_TMP/trace.now")
 check_eq "9: the host on tap0 dropped the first echo to 10.0.0.3 only (flooded, then learned)" 1 "$n"
 check_grep "Q10: eth_for_us is in link/eth.c" '^static bool eth_for_us\(' link/eth.c
-check_cites "Q10: eth_for_us's three tests" link/eth.c mac_is_broadcast ndp_joined_mac
+check_cites "Q10: eth_for_us's three tests" link/eth.c mac_is_broadcast netif_mcast_has
 # multicast for groups the host did not join (the other host's MLD and NS)
 check_grep "11: the host on tap0 dropped a 33:33 frame of a group it did not join" \
 	'drop eth\.not_for_us type 0x86dd [0-9a-f:]+ -> 33:33:' "$TRACE"
