@@ -549,7 +549,11 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 	if (plen + IPV6_HDR_LEN <= mtu)
 		return ipv6_send_frame(s, ifp, p, dst, nexthop);
 
-	/* RFC 8200 4.5, 5: larger than the path takes: the source cuts it */
+	/* RFC 8200 4.5, 5: larger than the path takes: the source cuts it.
+	 * A checksum left partial for the device (pkt.h) is finished first,
+	 * as ipv4_output does: the device sees only fragments, and sums none
+	 * of them (RFC 8200 8.1: the checksum covers the whole datagram) */
+	pkt_csum_complete(p);
 	struct pkt *f = ipv6_fragment(s, p, mtu);
 	if (!f)
 		return -ENOBUFS;
