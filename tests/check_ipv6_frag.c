@@ -1035,7 +1035,17 @@ END_TEST
 /* Injects an IPv4 "fragmentation needed" with next-hop MTU mtu from the
  * peer, quoting a TCP segment 10.0.0.2:TH_HOST_PORT -> the peer with
  * sequence number seq. */
+static void inject_frag_needed_tcp_from(struct tcp_harness *t, uint16_t sport, uint32_t seq,
+					uint16_t mtu);
+
 static void inject_frag_needed_tcp(struct tcp_harness *t, uint32_t seq, uint16_t mtu)
+{
+	inject_frag_needed_tcp_from(t, TH_HOST_PORT, seq, mtu);
+}
+
+/* The same, quoting a segment from port sport. */
+static void inject_frag_needed_tcp_from(struct tcp_harness *t, uint16_t sport, uint32_t seq,
+					uint16_t mtu)
 {
 	uint8_t f[256], body[64];
 	memset(body, 0, sizeof(body));
@@ -1043,7 +1053,7 @@ static void inject_frag_needed_tcp(struct tcp_harness *t, uint32_t seq, uint16_t
 	struct ipv4_hdr ip = { .version = 4, .ihl = 5, .total_len = 1500, .ttl = 64,
 			       .proto = IP_PROTO_TCP, .src = TH_HOST_IP, .dst = TH_PEER_IP };
 	ipv4_emit(&ip, q);
-	be16_put(q + 20, TH_HOST_PORT);
+	be16_put(q + 20, sport);
 	be16_put(q + 22, TH_PEER_PORT);
 	be32_put(q + 24, seq);
 	body[0] = ICMP_DEST_UNREACH;
@@ -1174,6 +1184,107 @@ START_TEST(test_partial_checksum_fragmented)
 }
 END_TEST
 
+/* The path MTU cache as `tapctl routes` shows it. */
+static char *routes_report(struct stack *st)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&buf, &size);
+	ck_assert_int_eq(stack_report(st, "routes", out), 0);
+	fclose(out);
+	return buf;
+}
+
+/* Defect 6 (issue 20), RFC 5927 4.1, 7: "fragmentation needed" quoting a
+ * TCP segment whose sequence number is not in flight, or a connection
+ * that does not exist, is a forgery (or stale): it lowers neither the
+ * connection's MSS nor the path MTU ("pmtu.unvalidated"); one quoting a
+ * segment in flight lowers both, as before. */
+START_TEST(test_ipv4_frag_needed_tcp_unvalidated)
+{
+	static uint8_t data[2000];
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	ring_write(&tp->sndbuf, data, sizeof(data));
+	tp->snd.nxt = tp->snd.max = t.iss + 1461;
+	struct ipaddr peer = ipaddr_v4(TH_PEER_IP);
+	char *before = routes_report(&t.h.s);
+
+	/* past SND.NXT, and before SND.UNA */
+	inject_frag_needed_tcp(&t, t.iss + 1461, 600);
+	inject_frag_needed_tcp(&t, t.iss, 600);
+	ck_assert_uint_eq(pmtu_get(&t.h.s, &peer, MTU), MTU);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.icmp_out_of_window"), 2);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.unvalidated"), 2);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.lowered"), 0);
+	ck_assert_uint_eq(ip_max_payload(&t.h.s, &peer), 1480);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1460);
+	char *after = routes_report(&t.h.s);
+	ck_assert_str_eq(after, before);
+	ck_assert_msg(!strstr(after, "cache "), "routes:\n%s", after);
+	free(after);
+	th_expect_none(&t);
+
+	/* no such connection: another local port */
+	inject_frag_needed_tcp_from(&t, TH_HOST_PORT + 1, t.iss + 1, 600);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.icmp_no_connection"), 1);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.unvalidated"), 3);
+	ck_assert_uint_eq(pmtu_get(&t.h.s, &peer, MTU), MTU);
+	th_expect_none(&t);
+
+	/* in flight: taken */
+	inject_frag_needed_tcp(&t, t.iss + 1, 1000);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.lowered"), 1);
+	ck_assert_uint_eq(pmtu_get(&t.h.s, &peer, MTU), 1000);
+	ck_assert_uint_eq(tp->opt.snd_mss, 960);
+	after = routes_report(&t.h.s);
+	ck_assert_msg(strstr(after, "cache 10.0.0.1 mtu 1000 expires 600s\n"), "routes:\n%s", after);
+	free(after);
+	free(before);
+	struct tcp_seg out;
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.seq, t.iss + 1);
+	ck_assert_uint_eq(out.len, 960);
+	th_fini(&t);
+}
+END_TEST
+
+/* The same for IPv6: a Packet Too Big quoting a TCP segment of no
+ * connection leaves the path MTU alone; one quoting our UDP datagram
+ * (no sequence number to check: its source is ours) lowers it. */
+START_TEST(test_packet_too_big_tcp_unvalidated)
+{
+	uint8_t d[128];
+	struct harness h;
+	start(&h);
+	struct ipaddr peer = v6("fd00::1");
+	our_datagram(d, "fd00::1");
+	d[6] = IP6_NH_TCP;
+	memset(d + IPV6_HDR_LEN, 0, 64);
+	be16_put(d + IPV6_HDR_LEN, 40000);
+	be16_put(d + IPV6_HDR_LEN + 2, 80);
+	be32_put(d + IPV6_HDR_LEN + 4, 12345);
+	d[IPV6_HDR_LEN + 12] = 5 << 4;
+	inject_ptb(&h, 1280, d, 104);
+	ck_assert_uint_eq(pmtu_get(&h.s, &peer, MTU), MTU);
+	ck_assert_uint_eq(count(&h, "tcp.icmp_no_connection"), 1);
+	ck_assert_uint_eq(count(&h, "pmtu.unvalidated"), 1);
+	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 0);
+	char *r = routes_report(&h.s);
+	ck_assert_msg(!strstr(r, "cache "), "routes:\n%s", r);
+	free(r);
+	/* a UDP datagram of ours: taken */
+	d[6] = IP6_NH_UDP;
+	inject_ptb(&h, 1280, d, 104);
+	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 1);
+	ck_assert_uint_eq(pmtu_get(&h.s, &peer, MTU), 1280);
+	ck_assert_uint_eq(count(&h, "pmtu.unvalidated"), 1);
+	expect_quiet(&h);
+	harness_fini(&h);
+}
+END_TEST
+
 Suite *ipv6_frag_suite(void)
 {
 	Suite *s = suite_create("ipv6_frag");
@@ -1211,6 +1322,8 @@ Suite *ipv6_frag_suite(void)
 	tcase_add_test(tc, test_ipv4_frag_needed);
 	tcase_add_test(tc, test_ipv4_frag_needed_tcp);
 	tcase_add_test(tc, test_ipv4_frag_needed_syn);
+	tcase_add_test(tc, test_ipv4_frag_needed_tcp_unvalidated);
+	tcase_add_test(tc, test_packet_too_big_tcp_unvalidated);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
