@@ -1285,6 +1285,47 @@ START_TEST(test_packet_too_big_tcp_unvalidated)
 }
 END_TEST
 
+/* A TCP segment for the device to cut (TSO: gso_size set, tso_max) is not
+ * the source's to fragment: it leaves whole, its checksum and its cutting
+ * left to the device, as ipv4_output leaves one (RFC 8200 5: the
+ * segments the device makes each fit the path). */
+START_TEST(test_tso_segment_not_fragmented)
+{
+	struct harness h;
+	start(&h);
+	h.dev->tso_max = 65535;
+	struct ipaddr host = v6("fd00::2"), peer = v6("fd00::1");
+	size_t len = TCP_HDR_LEN + 2 * 1440;
+	struct pkt *p = pkt_alloc(len);
+	uint8_t *b = pkt_put(p, len);
+	struct tcp_seg seg = { .sport = 80, .dport = 40000, .seq = 1000, .ack = 2000,
+			       .flags = TCP_FLAG_ACK, .wnd = 65535 };
+	ck_assert_uint_eq(tcp_emit(&seg, b), TCP_HDR_LEN);
+	for (size_t i = TCP_HDR_LEN; i < len; i++)
+		b[i] = (uint8_t)(i * 5 + 1);
+	tcp_set_checksum_partial(&host, &peer, b, len);
+	p->off.csum_start = (uint16_t)pkt_headroom(p);
+	p->off.csum_offset = TCP_CSUM_OFFSET;
+	p->off.gso_size = 1440;
+	ck_assert_int_eq(ipv6_output(&h.s, p, &host, &peer, IP_PROTO_TCP, 0), 0);
+	struct pkt *r = next_tx(&h);
+	struct ipv6_hdr ip;
+	ck_assert_ptr_null(ipv6_parse(r->data + L3, r->len - L3, &ip));
+	ck_assert_msg(ip.next == IP_PROTO_TCP, "next header %u: the TSO segment was fragmented",
+		      ip.next);
+	ck_assert_uint_eq(r->len, L4 + len);
+	ck_assert_uint_eq(r->off.gso_size, 1440);
+	ck_assert_ptr_eq(r->head + r->off.csum_start, r->data + L4);
+	ck_assert(!tcp_checksum_ok(&host, &peer, r->data + L4, len)); /* the device's to finish */
+	pkt_csum_complete(r);
+	ck_assert(tcp_checksum_ok(&host, &peer, r->data + L4, len));
+	ck_assert_uint_eq(count(&h, "ip6.fragmented"), 0);
+	pkt_free(r);
+	expect_quiet(&h);
+	harness_fini(&h);
+}
+END_TEST
+
 Suite *ipv6_frag_suite(void)
 {
 	Suite *s = suite_create("ipv6_frag");
@@ -1313,6 +1354,7 @@ Suite *ipv6_frag_suite(void)
 			    (int)(sizeof(ping_sizes) / sizeof(ping_sizes[0])));
 	tcase_add_test(tc, test_ids_differ);
 	tcase_add_test(tc, test_partial_checksum_fragmented);
+	tcase_add_test(tc, test_tso_segment_not_fragmented);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pmtu");
