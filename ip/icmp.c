@@ -271,14 +271,10 @@ static void icmp_error_input(struct stack *s, struct pkt *p, const struct ipv4_h
 	}
 	uint16_t sport = be16_get(l4), dport = be16_get(l4 + 2);
 	int err = icmp_error_errno(h->type, h->code);
-	/* RFC 1191 4: "fragmentation needed" carries the next-hop MTU in the
-	 * low 16 bits; it lowers the path MTU to the quoted destination
-	 * (ip/pmtu.h). 0 is an old router that does not say (RFC 1191 5:
-	 * plateau guessing is not done, the transport's own value stays) */
-	if (h->type == ICMP_DEST_UNREACH && h->code == ICMP_FRAG_NEEDED && (h->rest & 0xffff)) {
-		struct netif *ifp = stack_netif(s, p->ifindex);
-		pmtu_update(s, &remote, h->rest & 0xffff, ifp ? ifp->mtu : 65535);
-	}
+	/* whether the quote may lower the path MTU: a TCP quote only when TCP
+	 * finds it valid (below); any other only because its source is ours
+	 * (checked above: RFC 8201 5.2, RFC 1191 as a host) */
+	bool valid = true;
 
 	switch (q[QIP_OFF_PROTO]) {
 	case IP_PROTO_UDP:
@@ -295,14 +291,31 @@ static void icmp_error_input(struct stack *s, struct pkt *p, const struct ipv4_h
 		      icmp_error_name(h->type, h->code), ip4_ntop(ip->src, src), ip4_ntop(qsrc, qs),
 		      sport, ip4_ntop(qdst, qd), dport);
 		if (err)
-			tcp_icmp_error(s, &local, sport, &remote, dport, be32_get(l4 + 4), err,
-				       (uint16_t)h->rest);
+			valid = tcp_icmp_error(s, &local, sport, &remote, dport, be32_get(l4 + 4),
+					       err, (uint16_t)h->rest);
 		break;
 	default:
 		TRACE(s, "rx ICMP %s from %s about proto %u %s -> %s (type %u code %u)",
 		      icmp_error_name(h->type, h->code), ip4_ntop(ip->src, src), q[QIP_OFF_PROTO],
 		      ip4_ntop(qsrc, qs), ip4_ntop(qdst, qd), h->type, h->code);
 		break;
+	}
+	/* RFC 1191 4: "fragmentation needed" carries the next-hop MTU in the
+	 * low 16 bits; it lowers the path MTU to the quoted destination
+	 * (ip/pmtu.h). 0 is an old router that does not say (RFC 1191 5:
+	 * plateau guessing is not done, the transport's own value stays).
+	 * RFC 5927 4.1, 7: only after the transport has found the quote
+	 * valid; a forged one about a TCP segment not in flight, or about no
+	 * connection, changes nothing ("pmtu.unvalidated") */
+	if (h->type == ICMP_DEST_UNREACH && h->code == ICMP_FRAG_NEEDED && (h->rest & 0xffff)) {
+		struct netif *ifp = stack_netif(s, p->ifindex);
+		if (valid) {
+			pmtu_update(s, &remote, h->rest & 0xffff, ifp ? ifp->mtu : 65535);
+		} else {
+			stats_inc(&s->stats, "pmtu.unvalidated");
+			TRACE(s, "pmtu %s: mtu %u from %s not taken, the quote is not valid",
+			      ip4_ntop(qdst, qd), h->rest & 0xffff, ip4_ntop(ip->src, src));
+		}
 	}
 	pkt_free(p);
 	return;

@@ -245,10 +245,26 @@ static void icmpv6_packet_too_big(struct stack *s, struct netif *ifp, struct pkt
 	}
 	TRACE(s, "rx ICMPv6 packet too big from %s: mtu %u to %s", ipaddr_ntop(&rx->src, a, sizeof(a)),
 	      h->rest, ipaddr_ntop(&qh.dst, b, sizeof(b)));
-	unsigned mtu = pmtu_update(s, &qh.dst, h->rest, ifp->mtu);
-	if (mtu && l4 && proto == IP6_NH_TCP)
-		tcp_icmp_error(s, &qh.src, be16_get(l4), &qh.dst, be16_get(l4 + 2),
-			       be32_get(l4 + 4), EMSGSIZE, (uint16_t)(mtu > 65535 ? 65535 : mtu));
+	/* RFC 5927 4.1, 7: a TCP quote lowers the path MTU only when TCP
+	 * finds it valid (the connection, a sequence number in flight); TCP
+	 * is told the smaller of the new MTU and the one cached, at least
+	 * 1280. Any other quote (UDP, ICMPv6, a non-first
+	 * fragment) is taken because its source is ours (RFC 8201 5.2,
+	 * checked above) */
+	if (l4 && proto == IP6_NH_TCP) {
+		unsigned cur = pmtu_get(s, &qh.dst, ifp->mtu);
+		uint32_t tmtu = h->rest < cur ? h->rest : cur;
+		tmtu = tmtu < PMTU_MIN_V6 ? PMTU_MIN_V6 : tmtu; /* RFC 8201 4, as pmtu_update */
+		if (!tcp_icmp_error(s, &qh.src, be16_get(l4), &qh.dst, be16_get(l4 + 2),
+				    be32_get(l4 + 4), EMSGSIZE, (uint16_t)(tmtu > 65535 ? 65535 : tmtu))) {
+			stats_inc(&s->stats, "pmtu.unvalidated");
+			TRACE(s, "pmtu %s: mtu %u not taken, the quote is not valid",
+			      ipaddr_ntop(&qh.dst, b, sizeof(b)), h->rest);
+			pkt_free(p);
+			return;
+		}
+	}
+	pmtu_update(s, &qh.dst, h->rest, ifp->mtu);
 	pkt_free(p);
 }
 

@@ -30,6 +30,8 @@
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
 #include "stack/pkt.h"
+#include "stack/rng.h"
+#include "stack/siphash.h"
 #include "stack/stack.h"
 
 /* Field offsets in the header. */
@@ -301,6 +303,49 @@ static int ipv4_route(struct stack *s, uint32_t dst, struct netif **ifp, uint32_
 	return 0;
 }
 
+/* The bucket of (src, dst, proto) in *bucket, and its offset. */
+static uint16_t ipv4_ident_hash(const struct ipv4_ident *id, uint32_t src, uint32_t dst,
+				uint8_t proto, size_t *bucket)
+{
+	uint8_t m[9];
+	be32_put(m, src);
+	be32_put(m + 4, dst);
+	m[8] = proto;
+	uint64_t h = siphash24(id->key, m, sizeof(m));
+	*bucket = (size_t)(h % IPV4_IDENT_BUCKETS);
+	return (uint16_t)(h >> 48);
+}
+
+/* See ipv4.h. The key comes from its own generator, so the host's draws
+ * (ports, sequence numbers) stay what they were. */
+void ipv4_ident_init(struct ipv4_ident *id, uint64_t seed)
+{
+	struct rng r;
+	rng_seed(&r, seed ^ 0x6864773964867739ull);
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t k = rng_next(&r);
+		memcpy(id->key + i, &k, 8);
+	}
+	memset(id->next, 0, sizeof(id->next));
+}
+
+/* See ipv4.h. */
+uint16_t ipv4_ident_peek(const struct ipv4_ident *id, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	size_t b;
+	uint16_t off = ipv4_ident_hash(id, src, dst, proto, &b);
+	return (uint16_t)(off + id->next[b]);
+}
+
+/* Takes the identification of the next datagram src -> dst (RFC 6864
+ * 4.1, RFC 7739 5.3: per destination, unpredictable from outside). */
+static uint16_t ipv4_ident_take(struct ipv4_ident *id, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	size_t b;
+	uint16_t off = ipv4_ident_hash(id, src, dst, proto, &b);
+	return (uint16_t)(off + id->next[b]++);
+}
+
 /* See ipv4.h. The walk a datagram takes on its way out, step by step.
  * Consumes p. */
 int ipv4_output(struct stack *s, struct pkt *p, const struct ipv4_tx *tx)
@@ -344,7 +389,8 @@ int ipv4_output(struct stack *s, struct pkt *p, const struct ipv4_tx *tx)
 	bool set_df = tx->df == IP_DF_DO || (tx->df == IP_DF_WANT && fits);
 
 	/* 4. Header (RFC 791 3.1): a fresh identification per datagram (its
-	 *    fragments share it), DF as step 3 chose, the TTL asked for or
+	 *    fragments share it; RFC 6864 4.1, RFC 7739: from the counter of
+	 *    its source, destination and protocol, ipv4.h), DF as step 3 chose, the TTL asked for or
 	 *    IPV4_DEFAULT_TTL (RFC 1122 3.2.1.7), and the checksum */
 	uint8_t *hdr = pkt_push(p, hlen);
 	if (!hdr) {
@@ -355,7 +401,7 @@ int ipv4_output(struct stack *s, struct pkt *p, const struct ipv4_tx *tx)
 		.version = 4,
 		.ihl = 5,
 		.total_len = (uint16_t)total,
-		.id = s->ip_id++,
+		.id = ipv4_ident_take(&s->ip_ident, src, tx->dst, tx->proto),
 		.frag = set_df ? IPV4_FLAG_DF : 0,
 		.ttl = tx->ttl ? tx->ttl : IPV4_DEFAULT_TTL,
 		.proto = tx->proto,

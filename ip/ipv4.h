@@ -37,6 +37,27 @@ struct ipv4_hdr {
 	uint32_t src, dst;       /* host order */
 };
 
+/* The identifications of the datagrams a host sends (RFC 6864 4.1, RFC
+ * 7739 5.3): not one global counter, whose steps anyone who talks to the
+ * host can see (the idle scan), but one counter in IPV4_IDENT_BUCKETS,
+ * picked by a keyed hash (SipHash) of source, destination and protocol,
+ * plus an offset from the same hash. Two destinations see sequences that
+ * do not move together (unless they share a bucket, one chance in 1024),
+ * and nobody without the key can tell which bucket is whose. */
+#define IPV4_IDENT_BUCKETS 1024
+struct ipv4_ident {
+	uint8_t key[16];
+	uint16_t next[IPV4_IDENT_BUCKETS];
+};
+
+/* Sets the key from seed; every counter starts at 0 (the hash's offset
+ * makes the first identifications unpredictable). */
+void ipv4_ident_init(struct ipv4_ident *id, uint64_t seed);
+
+/* The identification the next datagram src -> dst of protocol proto will
+ * carry (ipv4_output takes it), without taking it. */
+uint16_t ipv4_ident_peek(const struct ipv4_ident *id, uint32_t src, uint32_t dst, uint8_t proto);
+
 /* Parses and checks the header at buf, where len is the number of bytes the
  * frame carries after the Ethernet header. Checks in this order and returns
  * the first failure's reason, or NULL: "ip.short_packet" (len < 20),

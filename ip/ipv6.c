@@ -520,6 +520,11 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 	 * RA's MTU option may lower, RFC 4861 6.3.4) */
 	unsigned link_mtu = ndp_link_mtu(ifp);
 	unsigned mtu = ip6_is_multicast(dst) ? link_mtu : pmtu_get(s, dst, link_mtu);
+	/* it fits if it is no larger than the path takes, or if it is a TCP
+	 * segment for the device to cut (TSO, pkt.h) and the device takes
+	 * one that large, as for IPv4 (ipv4_output) */
+	bool fits = plen + IPV6_HDR_LEN <= mtu ||
+		    (p->off.gso_size && plen + IPV6_HDR_LEN <= ifp->dev->tso_max);
 
 	/* RFC 8200 3: the payload length has 16 bits (no jumbograms) */
 	if (plen > 65535) {
@@ -546,10 +551,14 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 	stats_inc(&s->stats, "ip6.tx");
 	TRACE(s, "tx IPv6 %s -> %s next %u len %zu", ipaddr_ntop(src, a, sizeof(a)),
 	      ipaddr_ntop(dst, b, sizeof(b)), proto, plen);
-	if (plen + IPV6_HDR_LEN <= mtu)
+	if (fits)
 		return ipv6_send_frame(s, ifp, p, dst, nexthop);
 
-	/* RFC 8200 4.5, 5: larger than the path takes: the source cuts it */
+	/* RFC 8200 4.5, 5: larger than the path takes: the source cuts it.
+	 * A checksum left partial for the device (pkt.h) is finished first,
+	 * as ipv4_output does: the device sees only fragments, and sums none
+	 * of them (RFC 8200 8.1: the checksum covers the whole datagram) */
+	pkt_csum_complete(p);
 	struct pkt *f = ipv6_fragment(s, p, mtu);
 	if (!f)
 		return -ENOBUFS;

@@ -23,7 +23,7 @@ void stack_init(struct stack *s, const char *name, uint64_t seed)
 	pmtu_init(&s->pmtu);
 	udp_init(&s->udp);
 	tcp_init(s);
-	s->ip_id = (uint16_t)rng_next(&s->rng);
+	ipv4_ident_init(&s->ip_ident, rng_next(&s->rng)); /* one draw, as before */
 }
 
 void stack_fini(struct stack *s)

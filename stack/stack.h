@@ -71,7 +71,7 @@ struct stack {
 	struct pmtu_cache pmtu;    /* path MTUs learned (RFC 8201, RFC 1191) */
 	struct udp_table udp;      /* bound UDP sockets */
 	struct tcp_table tcp;      /* TCP connections and listeners */
-	uint16_t ip_id;            /* next IPv4 identification */
+	struct ipv4_ident ip_ident; /* IPv4 identifications, per destination (ip/ipv4.h) */
 	bool rx_backlog;           /* the last poll read a full burst from a device: frames
 				      wait faster than the host takes them (tcp_delay_ack) */
 };

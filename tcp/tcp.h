@@ -438,8 +438,10 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 /* Called by ICMP for an error about a segment we sent (RFC 1122 4.2.3.9,
  * RFC 5927): port/protocol unreachable in SYN-SENT aborts; frag needed
  * lowers snd_mss; other errors are soft: counted ("tcp.icmp_soft") and
- * otherwise ignored, the retransmission timer decides. */
-void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
+ * otherwise ignored, the retransmission timer decides. Returns whether
+ * the quote is valid (it names a connection and a sequence number in
+ * flight, RFC 5927 4.1): ICMP lowers the path MTU only then. */
+bool tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err, uint16_t mtu);
 
 /* ---- tcp_reass.c: the receiver's data, out-of-order data ----------------- */

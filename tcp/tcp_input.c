@@ -866,15 +866,17 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 
 /* An ICMP error about a segment we sent (RFC 1122 4.2.3.9, RFC 5927).
  * The quoted sequence number must be one we have in flight, [snd.una,
- * snd.max), else it is a forgery or stale (RFC 5927 4.1). Fragmentation
- * needed lowers snd_mss and resends what is in flight at the new size at
- * once (RFC 1191 6.4; a SYN, or in fast recovery the oldest segment,
- * alone). A hard
- * error (port or protocol unreachable) aborts only a connection still
- * opening (RFC 5927 4.2 treats it as soft once established, as Linux);
- * every other error is soft: counted, nothing else (the connection times
- * out on its own if the path stays broken). */
-void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
+ * snd.max), else it is a forgery or stale (RFC 5927 4.1): ignored, and
+ * false returned so that ICMP does not lower the path MTU either (RFC
+ * 5927 7: the blind performance-degrading attack); true for a valid
+ * quote, whatever is done with it. Fragmentation needed lowers snd_mss
+ * and resends what is in flight at the new size at once (RFC 1191 6.4; a
+ * SYN, or in fast recovery the oldest segment, alone). A hard error
+ * (port or protocol unreachable) aborts only a connection still opening
+ * (RFC 5927 4.2 treats it as soft once established, as Linux); every
+ * other error is soft: counted, nothing else (the connection times out on
+ * its own if the path stays broken). */
+bool tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		    const struct ipaddr *remote, uint16_t rport, uint32_t seq, int err,
 		    uint16_t mtu)
 {
@@ -882,13 +884,13 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 
 	if (!tp || tp->state == TCP_LISTEN) {
 		stats_inc(&s->stats, "tcp.icmp_no_connection");
-		return;
+		return false;
 	}
 	if (!SEQ_IN(seq, tp->snd.una, tp->snd.max)) {
 		stats_inc(&s->stats, "tcp.icmp_out_of_window");
 		TRACE(s, "tcp ICMP error ignored: seq %u not in flight [%u, %u)", seq - tp->iss,
 		      tp->snd.una - tp->iss, tp->snd.max - tp->iss);
-		return;
+		return false;
 	}
 	if (err == EMSGSIZE) {
 		/* RFC 8201 4: an IPv6 path is never below 1280 bytes */
@@ -898,7 +900,7 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		uint16_t mss = (uint16_t)(pmtu - (v6 ? IPV6_HDR_LEN : IPV4_HDR_LEN) - TCP_HDR_LEN);
 		stats_inc(&s->stats, "tcp.icmp_frag_needed");
 		if (mtu == 0 || mss >= tp->opt.snd_mss)
-			return;
+			return true;
 		TRACE(s, "tcp path MTU %u: snd_mss %u -> %u, resending from seq %u", pmtu,
 		      tp->opt.snd_mss, mss, tp->snd.una - tp->iss);
 		tp->opt.snd_mss = mss;
@@ -909,16 +911,17 @@ void tcp_icmp_error(struct stack *s, const struct ipaddr *local, uint16_t lport,
 		 * A SYN, and data in fast recovery, go again alone. */
 		if (tp->rec.in_recovery || !tcp_state_have_established(tp->state)) {
 			tcp_retransmit(tp);
-			return;
+			return true;
 		}
 		tp->snd.nxt = tp->snd.una;
 		tcp_output(tp);
-		return;
+		return true;
 	}
 	if (tp->state == TCP_SYN_SENT && (err == ECONNREFUSED || err == ENOPROTOOPT)) {
 		stats_inc(&s->stats, "tcp.icmp_hard");
 		tcp_drop(tp, err);
-		return;
+		return true;
 	}
 	stats_inc(&s->stats, "tcp.icmp_soft");
+	return true;
 }

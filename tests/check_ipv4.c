@@ -360,7 +360,8 @@ START_TEST(test_output_header)
 
 	harness_init(&h, "10.0.0.2/24", NULL);
 	harness_learn_peer(&h);
-	uint16_t id = h.s.ip_id;
+	uint16_t id = ipv4_ident_peek(&h.s.ip_ident, HOST, PEER, 253);
+	uint16_t id_udp = ipv4_ident_peek(&h.s.ip_ident, HOST, PEER, IP_PROTO_UDP);
 	ck_assert_int_eq(ipv4_output(&h.s, payload(100),
 				&(struct ipv4_tx){ .dst = PEER, .proto = 253 }), 0);
 	ck_assert_int_eq(ipv4_output(&h.s, payload(10),
@@ -388,11 +389,59 @@ START_TEST(test_output_header)
 	ip = r->data + ETH_HDR_LEN;
 	ck_assert_ptr_null(ipv4_parse(ip, r->len - ETH_HDR_LEN, &hd));
 	ck_assert_uint_eq(hd.total_len, 30);
-	ck_assert_uint_eq(hd.id, (uint16_t)(id + 1));
+	ck_assert_uint_eq(hd.id, id_udp); /* its own sequence (RFC 6864 4.1) */
 	ck_assert_uint_eq(hd.ttl, 7);
 	ck_assert_uint_eq(hd.proto, IP_PROTO_UDP);
 	pkt_free(r);
 	ck_assert_uint_eq(count(&h, "ip.tx"), 2);
+	ck_assert_uint_eq(ipv4_ident_peek(&h.s.ip_ident, HOST, PEER, 253), (uint16_t)(id + 1));
+	ck_assert_uint_eq(ipv4_ident_peek(&h.s.ip_ident, HOST, PEER, IP_PROTO_UDP),
+			  (uint16_t)(id_udp + 1));
+	harness_fini(&h);
+}
+END_TEST
+
+/* Sends a 40-byte UDP-numbered datagram to dst (by the gateway) and
+ * returns the identification of the frame that leaves (one frame). */
+static uint16_t sent_id(struct harness *h, uint32_t dst, uint16_t df)
+{
+	struct pkt *p = pkt_alloc(40);
+	memset(pkt_put(p, 40), 0, 40);
+	ck_assert_int_eq(ipv4_output(&h->s, p,
+				&(struct ipv4_tx){ .dst = dst, .proto = IP_PROTO_UDP,
+						   .df = df ? IP_DF_DO : IP_DF_DONT }), 0);
+	struct pkt *r = expect_tx(h);
+	struct ipv4_hdr hd;
+	ck_assert_ptr_null(ipv4_parse(r->data + ETH_HDR_LEN, r->len - ETH_HDR_LEN, &hd));
+	ck_assert_uint_eq(hd.dst, dst);
+	ck_assert_uint_eq(hd.frag & IPV4_FLAG_DF, df);
+	pkt_free(r);
+	return hd.id;
+}
+
+/* Issue 20: one global sequential identification lets anyone who talks
+ * to the host count what it sends to others (the idle scan). RFC 6864
+ * 4.1, RFC 7739 5.3: the sequence destination A sees does not advance
+ * when the host sends to B, and B's identifications are not the next
+ * numbers of A's. (That fragments of one datagram share theirs:
+ * check_frag.c's take_datagram checks it of every datagram cut.) */
+START_TEST(test_output_ids_per_destination)
+{
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", "10.0.0.1");
+	harness_learn_peer(&h);
+	const uint32_t a = IP(192, 0, 2, 1), b = IP(198, 51, 100, 7);
+	uint16_t a0 = sent_id(&h, a, 0);
+	uint16_t b0 = sent_id(&h, b, 0);
+	uint16_t b1 = sent_id(&h, b, IPV4_FLAG_DF);
+	uint16_t a1 = sent_id(&h, a, IPV4_FLAG_DF);
+	ck_assert_msg(a1 == (uint16_t)(a0 + 1),
+		      "A saw ids %u then %u: the datagrams to B moved its sequence", a0, a1);
+	ck_assert_uint_eq(b1, (uint16_t)(b0 + 1)); /* B has a sequence of its own */
+	ck_assert_uint_ne(b0, (uint16_t)(a0 + 1));
+	for (int i = 0; i < 100; i++)
+		sent_id(&h, b, 0);
+	ck_assert_uint_eq(sent_id(&h, a, 0), (uint16_t)(a0 + 2));
 	harness_fini(&h);
 }
 END_TEST
@@ -746,6 +795,7 @@ Suite *ipv4_suite(void)
 
 	tc = tcase_create("output");
 	tcase_add_test(tc, test_output_header);
+	tcase_add_test(tc, test_output_ids_per_destination);
 	tcase_add_test(tc, test_output_given_source);
 	tcase_add_test(tc, test_output_no_route);
 	tcase_add_test(tc, test_output_too_big);

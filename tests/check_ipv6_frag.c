@@ -29,6 +29,7 @@
 #include "tests/harness.h"
 #include "tests/tcp_harness.h"
 #include "stack/ring.h"
+#include "tcp/tcp_codec.h"
 
 #define PCAP "ipv6-fragments.pcap"
 #define L3 ETH_HDR_LEN
@@ -1034,7 +1035,17 @@ END_TEST
 /* Injects an IPv4 "fragmentation needed" with next-hop MTU mtu from the
  * peer, quoting a TCP segment 10.0.0.2:TH_HOST_PORT -> the peer with
  * sequence number seq. */
+static void inject_frag_needed_tcp_from(struct tcp_harness *t, uint16_t sport, uint32_t seq,
+					uint16_t mtu);
+
 static void inject_frag_needed_tcp(struct tcp_harness *t, uint32_t seq, uint16_t mtu)
+{
+	inject_frag_needed_tcp_from(t, TH_HOST_PORT, seq, mtu);
+}
+
+/* The same, quoting a segment from port sport. */
+static void inject_frag_needed_tcp_from(struct tcp_harness *t, uint16_t sport, uint32_t seq,
+					uint16_t mtu)
 {
 	uint8_t f[256], body[64];
 	memset(body, 0, sizeof(body));
@@ -1042,7 +1053,7 @@ static void inject_frag_needed_tcp(struct tcp_harness *t, uint32_t seq, uint16_t
 	struct ipv4_hdr ip = { .version = 4, .ihl = 5, .total_len = 1500, .ttl = 64,
 			       .proto = IP_PROTO_TCP, .src = TH_HOST_IP, .dst = TH_PEER_IP };
 	ipv4_emit(&ip, q);
-	be16_put(q + 20, TH_HOST_PORT);
+	be16_put(q + 20, sport);
 	be16_put(q + 22, TH_PEER_PORT);
 	be32_put(q + 24, seq);
 	body[0] = ICMP_DEST_UNREACH;
@@ -1118,6 +1129,203 @@ START_TEST(test_ipv4_frag_needed_tcp)
 }
 END_TEST
 
+/* Defect 5 (issue 20): a TCP segment whose checksum is left partial for a
+ * device that offloads (tso_max, as tests/check_offload.c builds one),
+ * larger than the path MTU a Packet Too Big taught: it leaves in
+ * fragments, which the device never sums, so the checksum must be
+ * finished in software first (as ipv4_output does). The datagram put back
+ * together from its fragments carries a TCP checksum that verifies. */
+START_TEST(test_partial_checksum_fragmented)
+{
+	struct harness h;
+	start(&h);
+	h.dev->tso_max = 65535;
+	struct ipaddr host = v6("fd00::2"), peer = v6("fd00::1");
+	ck_assert_uint_eq(pmtu_update(&h.s, &peer, 1280, MTU), 1280);
+	size_t len = TCP_HDR_LEN + 1400;
+	struct pkt *p = pkt_alloc(len);
+	uint8_t *b = pkt_put(p, len);
+	struct tcp_seg seg = { .sport = 80, .dport = 40000, .seq = 1000, .ack = 2000,
+			       .flags = TCP_FLAG_ACK, .wnd = 65535 };
+	ck_assert_uint_eq(tcp_emit(&seg, b), TCP_HDR_LEN);
+	for (size_t i = TCP_HDR_LEN; i < len; i++)
+		b[i] = (uint8_t)(i * 7 + 3);
+	tcp_set_checksum_partial(&host, &peer, b, len);
+	p->off.csum_start = (uint16_t)pkt_headroom(p);
+	p->off.csum_offset = TCP_CSUM_OFFSET;
+	ck_assert_int_eq(ipv6_output(&h.s, p, &host, &peer, IP_PROTO_TCP, 0), 0);
+	size_t at = 0, frames = 0;
+	bool more = true;
+	while (more) {
+		struct pkt *r = next_tx(&h);
+		struct ipv6_hdr ip;
+		struct ipv6_frag_hdr f;
+		ck_assert_uint_le(r->len, ETH_HDR_LEN + 1280);
+		ck_assert_ptr_null(ipv6_parse(r->data + L3, r->len - L3, &ip));
+		ck_assert_uint_eq(ip.next, IP6_NH_FRAGMENT);
+		ck_assert_uint_eq(r->off.csum_start, 0); /* nothing left to the device */
+		ipv6_frag_parse(r->data + L4, &f);
+		ck_assert_uint_eq(f.next, IP_PROTO_TCP);
+		ck_assert_uint_eq(f.offset, at);
+		size_t dlen = ip.payload_len - IP6_FRAG_HDR_LEN;
+		memcpy(got + at, r->data + LF, dlen);
+		at += dlen;
+		more = f.more;
+		frames++;
+		pkt_free(r);
+	}
+	ck_assert_uint_eq(frames, 2);
+	ck_assert_uint_eq(at, len);
+	ck_assert_msg(tcp_checksum_ok(&host, &peer, got, len),
+		      "the reassembled segment's TCP checksum 0x%04x does not verify",
+		      be16_get(got + TCP_CSUM_OFFSET));
+	expect_quiet(&h);
+	harness_fini(&h);
+}
+END_TEST
+
+/* The path MTU cache as `tapctl routes` shows it. */
+static char *routes_report(struct stack *st)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&buf, &size);
+	ck_assert_int_eq(stack_report(st, "routes", out), 0);
+	fclose(out);
+	return buf;
+}
+
+/* Defect 6 (issue 20), RFC 5927 4.1, 7: "fragmentation needed" quoting a
+ * TCP segment whose sequence number is not in flight, or a connection
+ * that does not exist, is a forgery (or stale): it lowers neither the
+ * connection's MSS nor the path MTU ("pmtu.unvalidated"); one quoting a
+ * segment in flight lowers both, as before. */
+START_TEST(test_ipv4_frag_needed_tcp_unvalidated)
+{
+	static uint8_t data[2000];
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	ring_write(&tp->sndbuf, data, sizeof(data));
+	tp->snd.nxt = tp->snd.max = t.iss + 1461;
+	struct ipaddr peer = ipaddr_v4(TH_PEER_IP);
+	char *before = routes_report(&t.h.s);
+
+	/* past SND.NXT, and before SND.UNA */
+	inject_frag_needed_tcp(&t, t.iss + 1461, 600);
+	inject_frag_needed_tcp(&t, t.iss, 600);
+	ck_assert_uint_eq(pmtu_get(&t.h.s, &peer, MTU), MTU);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.icmp_out_of_window"), 2);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.unvalidated"), 2);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.lowered"), 0);
+	ck_assert_uint_eq(ip_max_payload(&t.h.s, &peer), 1480);
+	ck_assert_uint_eq(tp->opt.snd_mss, 1460);
+	char *after = routes_report(&t.h.s);
+	ck_assert_str_eq(after, before);
+	ck_assert_msg(!strstr(after, "cache "), "routes:\n%s", after);
+	free(after);
+	th_expect_none(&t);
+
+	/* no such connection: another local port */
+	inject_frag_needed_tcp_from(&t, TH_HOST_PORT + 1, t.iss + 1, 600);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "tcp.icmp_no_connection"), 1);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.unvalidated"), 3);
+	ck_assert_uint_eq(pmtu_get(&t.h.s, &peer, MTU), MTU);
+	th_expect_none(&t);
+
+	/* in flight: taken */
+	inject_frag_needed_tcp(&t, t.iss + 1, 1000);
+	ck_assert_uint_eq(stats_get(&t.h.s.stats, "pmtu.lowered"), 1);
+	ck_assert_uint_eq(pmtu_get(&t.h.s, &peer, MTU), 1000);
+	ck_assert_uint_eq(tp->opt.snd_mss, 960);
+	after = routes_report(&t.h.s);
+	ck_assert_msg(strstr(after, "cache 10.0.0.1 mtu 1000 expires 600s\n"), "routes:\n%s", after);
+	free(after);
+	free(before);
+	struct tcp_seg out;
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.seq, t.iss + 1);
+	ck_assert_uint_eq(out.len, 960);
+	th_fini(&t);
+}
+END_TEST
+
+/* The same for IPv6: a Packet Too Big quoting a TCP segment of no
+ * connection leaves the path MTU alone; one quoting our UDP datagram
+ * (no sequence number to check: its source is ours) lowers it. */
+START_TEST(test_packet_too_big_tcp_unvalidated)
+{
+	uint8_t d[128];
+	struct harness h;
+	start(&h);
+	struct ipaddr peer = v6("fd00::1");
+	our_datagram(d, "fd00::1");
+	d[6] = IP6_NH_TCP;
+	memset(d + IPV6_HDR_LEN, 0, 64);
+	be16_put(d + IPV6_HDR_LEN, 40000);
+	be16_put(d + IPV6_HDR_LEN + 2, 80);
+	be32_put(d + IPV6_HDR_LEN + 4, 12345);
+	d[IPV6_HDR_LEN + 12] = 5 << 4;
+	inject_ptb(&h, 1280, d, 104);
+	ck_assert_uint_eq(pmtu_get(&h.s, &peer, MTU), MTU);
+	ck_assert_uint_eq(count(&h, "tcp.icmp_no_connection"), 1);
+	ck_assert_uint_eq(count(&h, "pmtu.unvalidated"), 1);
+	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 0);
+	char *r = routes_report(&h.s);
+	ck_assert_msg(!strstr(r, "cache "), "routes:\n%s", r);
+	free(r);
+	/* a UDP datagram of ours: taken */
+	d[6] = IP6_NH_UDP;
+	inject_ptb(&h, 1280, d, 104);
+	ck_assert_uint_eq(count(&h, "pmtu.lowered"), 1);
+	ck_assert_uint_eq(pmtu_get(&h.s, &peer, MTU), 1280);
+	ck_assert_uint_eq(count(&h, "pmtu.unvalidated"), 1);
+	expect_quiet(&h);
+	harness_fini(&h);
+}
+END_TEST
+
+/* A TCP segment for the device to cut (TSO: gso_size set, tso_max) is not
+ * the source's to fragment: it leaves whole, its checksum and its cutting
+ * left to the device, as ipv4_output leaves one (RFC 8200 5: the
+ * segments the device makes each fit the path). */
+START_TEST(test_tso_segment_not_fragmented)
+{
+	struct harness h;
+	start(&h);
+	h.dev->tso_max = 65535;
+	struct ipaddr host = v6("fd00::2"), peer = v6("fd00::1");
+	size_t len = TCP_HDR_LEN + 2 * 1440;
+	struct pkt *p = pkt_alloc(len);
+	uint8_t *b = pkt_put(p, len);
+	struct tcp_seg seg = { .sport = 80, .dport = 40000, .seq = 1000, .ack = 2000,
+			       .flags = TCP_FLAG_ACK, .wnd = 65535 };
+	ck_assert_uint_eq(tcp_emit(&seg, b), TCP_HDR_LEN);
+	for (size_t i = TCP_HDR_LEN; i < len; i++)
+		b[i] = (uint8_t)(i * 5 + 1);
+	tcp_set_checksum_partial(&host, &peer, b, len);
+	p->off.csum_start = (uint16_t)pkt_headroom(p);
+	p->off.csum_offset = TCP_CSUM_OFFSET;
+	p->off.gso_size = 1440;
+	ck_assert_int_eq(ipv6_output(&h.s, p, &host, &peer, IP_PROTO_TCP, 0), 0);
+	struct pkt *r = next_tx(&h);
+	struct ipv6_hdr ip;
+	ck_assert_ptr_null(ipv6_parse(r->data + L3, r->len - L3, &ip));
+	ck_assert_msg(ip.next == IP_PROTO_TCP, "next header %u: the TSO segment was fragmented",
+		      ip.next);
+	ck_assert_uint_eq(r->len, L4 + len);
+	ck_assert_uint_eq(r->off.gso_size, 1440);
+	ck_assert_ptr_eq(r->head + r->off.csum_start, r->data + L4);
+	ck_assert(!tcp_checksum_ok(&host, &peer, r->data + L4, len)); /* the device's to finish */
+	pkt_csum_complete(r);
+	ck_assert(tcp_checksum_ok(&host, &peer, r->data + L4, len));
+	ck_assert_uint_eq(count(&h, "ip6.fragmented"), 0);
+	pkt_free(r);
+	expect_quiet(&h);
+	harness_fini(&h);
+}
+END_TEST
+
 Suite *ipv6_frag_suite(void)
 {
 	Suite *s = suite_create("ipv6_frag");
@@ -1145,6 +1353,8 @@ Suite *ipv6_frag_suite(void)
 	tcase_add_loop_test(tc, test_big_ping_reply, 0,
 			    (int)(sizeof(ping_sizes) / sizeof(ping_sizes[0])));
 	tcase_add_test(tc, test_ids_differ);
+	tcase_add_test(tc, test_partial_checksum_fragmented);
+	tcase_add_test(tc, test_tso_segment_not_fragmented);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pmtu");
@@ -1154,6 +1364,8 @@ Suite *ipv6_frag_suite(void)
 	tcase_add_test(tc, test_ipv4_frag_needed);
 	tcase_add_test(tc, test_ipv4_frag_needed_tcp);
 	tcase_add_test(tc, test_ipv4_frag_needed_syn);
+	tcase_add_test(tc, test_ipv4_frag_needed_tcp_unvalidated);
+	tcase_add_test(tc, test_packet_too_big_tcp_unvalidated);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
