@@ -38,11 +38,16 @@ check_in_order "1: full-sized segments, the ICMP, the lowered path MTU and MSS, 
 	"$SMOKE_TMP/trace.now" \
 	'tx TCP 10\.0\.0\.2:80 -> 10\.0\.2\.9:[0-9]+ \[ACK\] seq [0-9]+ ack [0-9]+ win [0-9]+ len 1448$' \
 	'tx IP 10\.0\.0\.2 -> 10\.0\.2\.9 proto 6 len 1500$' \
-	'pmtu 10\.0\.2\.9: 1500 -> 1000$' \
 	'rx ICMP fragmentation needed from 10\.0\.0\.1 about TCP 10\.0\.0\.2:80 -> 10\.0\.2\.9:[0-9]+$' \
 	'tcp path MTU 1000: snd_mss 1460 -> 960, resending from seq [0-9]+$' \
 	'tx TCP 10\.0\.0\.2:80 -> 10\.0\.2\.9:[0-9]+ \[ACK\] seq [0-9]+ ack [0-9]+ win [0-9]+ len 948$' \
 	'tx IP 10\.0\.0\.2 -> 10\.0\.2\.9 proto 6 len 1000$'
+# the cache is lowered once TCP has found the quote valid (ip/icmp.c asks
+# tcp_icmp_error first, RFC 5927)
+check_in_order "1: the ICMP, TCP's check of the quote, then the cache" "$SMOKE_TMP/trace.now" \
+	'rx ICMP fragmentation needed from 10\.0\.0\.1 about TCP 10\.0\.0\.2:80 -> 10\.0\.2\.9:[0-9]+$' \
+	'tcp path MTU 1000: snd_mss 1460 -> 960, resending from seq [0-9]+$' \
+	'pmtu 10\.0\.2\.9: 1500 -> 1000$'
 # Q2: the data segments by size: some of 1500, the rest at most 1000
 pcap_fields -Y 'ip.dst==10.0.2.9 && tcp.len>0' -T fields -e ip.len >"$SMOKE_TMP/sizes"
 big=$(awk '$1 == 1500 { n++ } END { print n + 0 }' "$SMOKE_TMP/sizes")
@@ -77,8 +82,8 @@ got=$(farx curl -s --max-time 30 -o /dev/null -w '%{http_code} %{size_download}'
 check_eq "2: the download through the 576-byte link" "200 1000000" "$got"
 trace_since
 check_in_order "Q6: the new connection starts at MSS 960 and goes down to 536" "$SMOKE_TMP/trace.now" \
-	'pmtu 10\.0\.2\.9: 1000 -> 576$' \
-	'tcp path MTU 576: snd_mss 960 -> 536, resending from seq [0-9]+$'
+	'tcp path MTU 576: snd_mss 960 -> 536, resending from seq [0-9]+$' \
+	'pmtu 10\.0\.2\.9: 1000 -> 576$'
 check_grep "Q7: ip/pmtu.h's floor for IPv4 is 552" '#define PMTU_MIN_V4 552' ip/pmtu.h
 
 # ---- 3. The same from Linux's side: first a fresh host (its cache still
