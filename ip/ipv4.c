@@ -322,10 +322,7 @@ void ipv4_ident_init(struct ipv4_ident *id, uint64_t seed)
 {
 	struct rng r;
 	rng_seed(&r, seed ^ 0x6864773964867739ull);
-	for (int i = 0; i < 16; i += 8) {
-		uint64_t k = rng_next(&r);
-		memcpy(id->key + i, &k, 8);
-	}
+	rng_fill(&r, id->key, sizeof(id->key));
 	memset(id->next, 0, sizeof(id->next));
 }
 

@@ -135,10 +135,7 @@ void ndp_secret_init(struct ndp_cache *c, uint64_t seed)
 	struct rng r;
 
 	rng_seed(&r, seed ^ 0x72177217deadbeefull);
-	for (int i = 0; i < 16; i += 8) {
-		uint64_t k = rng_next(&r);
-		memcpy(c->iid_key + i, &k, 8);
-	}
+	rng_fill(&r, c->iid_key, sizeof(c->iid_key));
 }
 
 /* ---- Groups ---- */

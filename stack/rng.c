@@ -1,6 +1,8 @@
 /* xoshiro256** (Blackman and Vigna), seeded through splitmix64. */
 #include "stack/rng.h"
 
+#include <string.h>
+
 static uint64_t splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -59,4 +61,18 @@ bool rng_chance(struct rng *r, double p)
 	if (p >= 1)
 		return true;
 	return rng_double(r) < p;
+}
+
+/* See rng.h. */
+void rng_fill(struct rng *r, void *buf, size_t len)
+{
+	uint8_t *b = buf;
+
+	while (len > 0) {
+		uint64_t k = rng_next(r);
+		size_t n = len < 8 ? len : 8;
+		memcpy(b, &k, n);
+		b += n;
+		len -= n;
+	}
 }

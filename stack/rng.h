@@ -7,6 +7,7 @@
 #define TAPSTACK_RNG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct rng {
@@ -18,6 +19,10 @@ void rng_seed(struct rng *r, uint64_t seed);
 
 /* Next 64 random bits. */
 uint64_t rng_next(struct rng *r);
+
+/* Fills len bytes of buf with the next draws, 8 bytes a draw (a key for
+ * siphash: ISNs, stable IPv6 identifiers, IPv4 identifications). */
+void rng_fill(struct rng *r, void *buf, size_t len);
 
 /* A uniform integer in [0, n); n == 0 returns 0. */
 uint64_t rng_below(struct rng *r, uint64_t n);

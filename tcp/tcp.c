@@ -30,10 +30,7 @@ void tcp_init(struct stack *s)
 {
 	struct tcp_table *t = &s->tcp;
 	memset(t, 0, sizeof(*t));
-	for (int i = 0; i < 16; i += 8) {
-		uint64_t k = rng_next(&s->rng);
-		memcpy(t->isn_key + i, &k, 8);
-	}
+	rng_fill(&s->rng, t->isn_key, sizeof(t->isn_key));
 	t->msl_us = TCP_MSL_US;
 	t->rto_min_us = TCP_RTO_MIN_US;
 	t->challenge_tokens = TCP_CHALLENGE_ACK_LIMIT;
