@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ip/addr.h"
+#include "ip/firewall.h"
 #include "ip/icmp.h"
 #include "ip/ip.h"
 #include "ip/ipv4_frag.h"
@@ -269,6 +270,9 @@ void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p)
 		if (reason)
 			goto drop;
 	}
+	/* the stateful filter (ip/firewall.c) decides what goes up */
+	if (s->fw && !fw_input(s, p, h.proto, (size_t)h.ihl * 4))
+		return;
 	ipv4_deliver(s, ifp, p, &h, ip_bcast || (p->flags & PKT_LINK_BCAST));
 	return;
 
@@ -416,6 +420,9 @@ int ipv4_output(struct stack *s, struct pkt *p, const struct ipv4_tx *tx)
 		be16_put(hdr + IP_OFF_CHECKSUM, inet_csum(hdr, hlen));
 	}
 	p->flags = 0;
+	/* the stateful filter (ip/firewall.c) notes the flow the host opens */
+	if (s->fw)
+		fw_output(s, p, tx->proto, hlen);
 	stats_inc(&s->stats, "ip.tx");
 	TRACE(s, "tx IP %s -> %s proto %u len %zu", ip4_ntop(src, a), ip4_ntop(tx->dst, b),
 	      tx->proto, total);

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ip/firewall.h"
 #include "ip/icmpv6.h"
 #include "ip/ip.h"
 #include "ip/ipv6_frag.h"
@@ -414,6 +415,9 @@ void ipv6_input(struct stack *s, struct netif *ifp, struct pkt *p)
 		reason = "ip6.to_tentative";
 		goto drop;
 	}
+	/* the stateful filter (ip/firewall.c) decides what goes up */
+	if (s->fw && !fw_input(s, p, c.proto, c.off))
+		return;
 	ipv6_deliver(s, ifp, p, &h, &c, mcast || (p->flags & PKT_LINK_BCAST));
 	return;
 
@@ -548,6 +552,9 @@ static int ipv6_send(struct stack *s, struct netif *ifp, struct pkt *p, const st
 	h.src.family = AF_INET6;
 	ipv6_emit(&h, hdr);
 	p->flags = 0;
+	/* the stateful filter (ip/firewall.c) notes the flow the host opens */
+	if (s->fw)
+		fw_output(s, p, proto, IPV6_HDR_LEN);
 	stats_inc(&s->stats, "ip6.tx");
 	TRACE(s, "tx IPv6 %s -> %s next %u len %zu", ipaddr_ntop(src, a, sizeof(a)),
 	      ipaddr_ntop(dst, b, sizeof(b)), proto, plen);

@@ -1,6 +1,7 @@
 /* One host: setup, the poll entry point, deadlines, drops and tracing. */
 #include "stack/stack.h"
 #include "stack/socket.h"
+#include "ip/firewall.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +34,7 @@ void stack_fini(struct stack *s)
 	reasm_flush(&s->reasm);
 	reasm_flush(&s->reasm6);
 	tcp_fini(s);
+	fw_disable(s);
 	for (int i = 0; i < s->nifs; i++)
 		s->ifs[i].dev->stats = NULL;
 }
@@ -249,10 +251,12 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		tcp_dump(s, out);
 	} else if (strcmp(cmd, "memory") == 0) {
 		memory_dump(s, out);
+	} else if (strcmp(cmd, "firewall") == 0) {
+		fw_dump(s, out);
 	} else if (strcmp(cmd, "help") == 0) {
-		fprintf(out, "commands: stats neigh addrs routes sockets memory help\n");
+		fprintf(out, "commands: stats neigh addrs routes sockets memory firewall help\n");
 	} else {
-		fprintf(out, "unknown command '%s'; commands: stats neigh addrs routes sockets memory help\n",
+		fprintf(out, "unknown command '%s'; commands: stats neigh addrs routes sockets memory firewall help\n",
 			cmd);
 		return -1;
 	}

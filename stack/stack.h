@@ -30,6 +30,8 @@
 #include "stack/rng.h"
 #include "stack/stats.h"
 
+struct fw;
+
 #define TAPSTACK_VERSION "0.1.0"
 #define STACK_MAX_IFS 4
 #define STACK_RX_BURST 64          /* frames read from one device per poll */
@@ -72,6 +74,7 @@ struct stack {
 	struct udp_table udp;      /* bound UDP sockets */
 	struct tcp_table tcp;      /* TCP connections and listeners */
 	struct ipv4_ident ip_ident; /* IPv4 identifications, per destination (ip/ipv4.h) */
+	struct fw *fw;             /* the stateful packet filter (ip/firewall.h); NULL: off */
 	bool rx_backlog;           /* the last poll read a full burst from a device: frames
 				      wait faster than the host takes them (tcp_delay_ack) */
 };

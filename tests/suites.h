@@ -33,6 +33,7 @@ SUITE(tcp_cc_suite)    /* tests/check_tcp_cc.c: congestion control shapes per RT
 SUITE(http_suite)      /* tests/check_http.c: HTTP request parser, paths, ranges, dates, MIME, client side */
 SUITE(http_sim_suite)  /* tests/check_http_sim.c: httpd and a client on a lossy simlink: 20 MB, 100 keep-alive requests */
 SUITE(dns_suite)       /* tests/check_dns.c: DNS codec, hostile messages, cache on virtual time */
+SUITE(firewall_suite)  /* tests/check_firewall.c: the stateful packet filter: rules, flows, related ICMP, expiry, the table's bound */
 SUITE(dns_sim_suite)   /* tests/check_dns_sim.c: DNS queries over a lossy simlink, retries, spoofing */
 
 #ifdef TAPSTACK_SUITES_UNDEF
