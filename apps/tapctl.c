@@ -27,6 +27,8 @@ static void usage(FILE *out)
 	      "           windows, RTT, RTO, retransmissions, cwnd\n"
 	      "  memory   the stack's own bytes for TCP: control blocks, the ring buffers\n"
 	      "           they have allocated, sockets; bytes per control block\n"
+	      "  firewall the filter's rules with the packets and bytes each decided,\n"
+	      "           then the flows it tracks: state, age, idle, expiry, packets\n"
 	      "\n"
 	      "Options:\n"
 	      "  --ctl PATH   the host's control socket (default: that of the host labs/run-host\n"
@@ -76,12 +78,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) {
-		fprintf(stderr, "tapctl: which command? stats, neigh, addrs, routes, sockets or memory (see --help)\n");
+		fprintf(stderr, "tapctl: which command? stats, neigh, addrs, routes, sockets, memory or firewall (see --help)\n");
 		return 2;
 	}
 	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "addrs") && strcmp(cmd, "routes") &&
-	    strcmp(cmd, "sockets") && strcmp(cmd, "memory")) {
-		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, addrs, routes, sockets or memory\n",
+	    strcmp(cmd, "sockets") && strcmp(cmd, "memory") && strcmp(cmd, "firewall")) {
+		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, addrs, routes, sockets, memory or firewall\n",
 			cmd);
 		return 2;
 	}

@@ -29,7 +29,7 @@ static void usage(FILE *out)
 	fputs("\nOther options:\n"
 	      "  --help            this text\n"
 	      "  --version         the version\n"
-	      "\nLook inside a running host with: tapctl --ctl PATH stats|neigh|addrs|routes|sockets|memory\n",
+	      "\nLook inside a running host with: tapctl --ctl PATH stats|neigh|addrs|routes|sockets|memory|firewall\n",
 	      out);
 }
 

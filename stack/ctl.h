@@ -1,6 +1,6 @@
 /* The control socket: a Unix stream socket on which a host answers one
  * command per connection ("stats", "neigh", "addrs", "routes",
- * "sockets", "memory", "help": stack_report in stack/stack.c) with text,
+ * "sockets", "memory", "firewall", "help": stack_report in stack/stack.c) with text,
  * for tapctl. */
 #ifndef TAPSTACK_CTL_H
 #define TAPSTACK_CTL_H

@@ -10,6 +10,7 @@
 
 #include "link/pcapdev.h"
 #include "link/tap.h"
+#include "ip/firewall.h"
 #include "ip/ipv6.h"
 #include "stack/ctl.h"
 #include "stack/net.h"
@@ -203,6 +204,70 @@ static int parse_tcp_trace(struct host_opts *o, const char *prog, const char *v)
 	return 0;
 }
 
+/* The rules of --firewall or --firewall-file (flag): checked now, so a
+ * typo stops the program with the parser's advice (ip/firewall.c);
+ * host_open applies them. */
+static int firewall_rules(struct host_opts *o, const char *prog, const char *flag, const char *v)
+{
+	static struct fw_rules check; /* static: 12 KB, not on the stack */
+	char err[320];
+
+	if (o->firewall) {
+		fprintf(stderr, "%s: give the rules once, with --firewall or --firewall-file\n", prog);
+		return -1;
+	}
+	if (fw_rules_parse(v, &check, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, flag, err);
+		return -1;
+	}
+	o->firewall = v;
+	return 0;
+}
+
+static int parse_firewall(struct host_opts *o, const char *prog, const char *v)
+{
+	return firewall_rules(o, prog, "--firewall", v);
+}
+
+/* --firewall-file FILE: the rules, one a line, '#' comments. The text
+ * lives as long as the process, as the other flags' values do. */
+static int parse_firewall_file(struct host_opts *o, const char *prog, const char *v)
+{
+	FILE *f = fopen(v, "r");
+	if (!f) {
+		fprintf(stderr, "%s: --firewall-file: cannot read %s: %s\n", prog, v, strerror(errno));
+		return -1;
+	}
+	static char text[65536];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	bool more = fgetc(f) != EOF;
+	fclose(f);
+	if (more) {
+		fprintf(stderr, "%s: --firewall-file: %s is larger than %zu bytes\n", prog, v,
+			sizeof(text) - 1);
+		return -1;
+	}
+	text[n] = '\0';
+	char flag[160];
+	snprintf(flag, sizeof(flag), "--firewall-file %s", v);
+	return firewall_rules(o, prog, flag, text);
+}
+
+static int parse_firewall_flows(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || !*v || *end || n < 1 || n > FW_FLOWS_MAX) {
+		fprintf(stderr, "%s: --firewall-flows: '%s' is not a number of flows from 1 to %d\n",
+			prog, v, FW_FLOWS_MAX);
+		return -1;
+	}
+	o->fw_flows = (unsigned)n;
+	return 0;
+}
+
 /* Every common flag, in the order --help lists them: the one table both
  * host_opts_parse and host_opts_usage read, so the help cannot drift from
  * what is parsed. A help text's further lines (after a \n) are indented
@@ -259,10 +324,21 @@ static const struct host_flag {
 	{ "--tcp-trace", "FILE", parse_tcp_trace,
 	  "write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
 	  "plot it with tcpplot FILE > plot.svg" },
+	{ "--firewall", "RULES", parse_firewall,
+	  "a stateful packet filter: inbound packets pass when they belong\n"
+	  "to a flow the host opened (or a rule let in), or as the rules say,\n"
+	  "in order, first match; the rest are dropped silently. E.g.\n"
+	  "'allow tcp 80,443; allow udp 53; allow icmp echo;\n"
+	  " allow tcp 22 from 10.0.0.0/24; deny' (tapctl firewall)" },
+	{ "--firewall-file", "FILE", parse_firewall_file,
+	  "the same rules from FILE, one a line, # comments" },
+	{ "--firewall-flows", "N", parse_firewall_flows,
+	  "flows the firewall tracks at most (default 4096); when full,\n"
+	  "the oldest not established is forgotten (fw.flows_evicted)" },
 };
 
 #define HOST_FLAG_COUNT (sizeof(host_flags) / sizeof(host_flags[0]))
-#define HOST_HELP_NAME_WIDTH 16 /* "--tcp-trace FILE", the longest */
+#define HOST_HELP_NAME_WIDTH 20 /* "--firewall-file FILE", the longest */
 
 void host_opts_usage(FILE *out)
 {
@@ -361,6 +437,8 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	host_opts_apply(o, &h->s);
 	if (o->trace)
 		h->s.trace = stderr;
+	if (o->firewall && fw_enable(&h->s, o->firewall, o->fw_flows, err, errlen) < 0)
+		return -1;
 
 	/* Offload moves 64 KB per system call (link/tap_vnet.c), but the frames
 	 * are then not those of a wire: impair would lose or corrupt 45

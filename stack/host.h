@@ -51,6 +51,8 @@ struct host_opts {
 	const char *cc;           /* --cc NAME: TCP congestion control; NULL = the default */
 	const char *tcp_trace;    /* --tcp-trace FILE: CSV of TCP events (tcp/tcp_trace.h) */
 	uint32_t iw_segs;         /* --iw N: TCP initial window in segments; 0 = RFC 6928's */
+	const char *firewall;     /* --firewall RULES or the text of --firewall-file (ip/firewall.h) */
+	unsigned fw_flows;        /* --firewall-flows N: its table's size; 0 = FW_FLOWS_DEFAULT */
 };
 
 void host_opts_init(struct host_opts *o);
