@@ -714,7 +714,8 @@ bool fw_input(struct stack *s, struct pkt *p, uint8_t proto, size_t l4off)
 		stack_drop(s, p, reason, "%s", fw_describe(&pk, d, sizeof(d)));
 		return false;
 	}
-	/* 1. RFC 4861 and RFC 3810: neighbor discovery and MLD hold the link
+	/* 1. RFC 4890 4.4.1 (traffic for the host itself that must not be
+	 *    dropped), RFC 4861 and RFC 3810: neighbor discovery and MLD hold the link
 	 *    together (without them there is no IPv6 at all, as there is no
 	 *    IPv4 without ARP, which never comes here); never filtered */
 	if (proto == IP_PROTO_ICMPV6 &&
