@@ -431,6 +431,95 @@ START_TEST(test_icmp_echo)
 }
 END_TEST
 
+/* An error about the host's own ping is related by the echo identifier. */
+START_TEST(test_icmp_error_about_echo)
+{
+	struct harness h;
+	uint8_t f[600];
+	harness_init(&h, "10.0.0.2/24", NULL);
+	harness_learn_peer(&h);
+	enable(&h.s, "deny", 0);
+	ck_assert_int_eq(icmp_send_echo(&h.s, PEER, 78, 1, NULL, 0), 0);
+	struct pkt *p = expect_tx(&h);
+	uint8_t dgram[64];
+	size_t dlen = p->len - L3;
+	memcpy(dgram, p->data + L3, dlen);
+	pkt_free(p);
+	be16_put(dgram + IPV4_HDR_LEN + 4, 79); /* another identifier: nothing */
+	inject(&h, f, icmp_error(f, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, dgram, dlen));
+	ck_assert_uint_eq(count(&h.s, "fw.denied"), 1);
+	be16_put(dgram + IPV4_HDR_LEN + 4, 78);
+	inject(&h, f, icmp_error(f, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, dgram, dlen));
+	ck_assert_uint_eq(count(&h.s, "fw.related"), 1);
+	ck_assert_uint_eq(count(&h.s, "icmp.rx_error"), 1);
+	harness_fini(&h);
+}
+END_TEST
+
+/* Hostile and malformed input: transport headers too short to read are
+ * dropped under fw.short_header, quotes that lie about their lengths are
+ * never related, and 3000 random datagrams of every protocol leave no
+ * buffer behind (harness_fini checks; make asan checks every read). */
+START_TEST(test_malformed_dropped)
+{
+	struct harness h;
+	uint8_t f[600], b[128];
+	harness_init(&h, "10.0.0.2/24", NULL);
+	harness_learn_peer(&h);
+	enable(&h.s, "allow", 0);
+	memset(b, 0, sizeof(b));
+	const uint8_t protos[] = { IP_PROTO_TCP, IP_PROTO_UDP, IP_PROTO_ICMP };
+	for (size_t i = 0; i < 3; i++)
+		inject(&h, f, build_ipv4_frame(f, t_mac_host, t_mac_peer, PEER, HOST, protos[i], b, 4));
+	ck_assert_uint_eq(count(&h.s, "fw.short_header"), 3);
+	ck_assert_uint_eq(count(&h.s, "ip.delivered"), 0);
+	expect_no_tx(&h);
+	fw_disable(&h.s);
+
+	/* a UDP flow, then errors whose quote says more than it holds */
+	harness_fini(&h);
+	uint16_t lport;
+	uint8_t dgram[256];
+	size_t dlen;
+	int fd = udp_client(&h, "deny", 0, &lport, dgram, &dlen);
+	uint8_t q[256];
+	memcpy(q, dgram, dlen);
+	/* IHL 6: 24 bytes of header, and 4 bytes after it (the ports of
+	 * the flow, where a reader that trusts IHL would find them): 8 are
+	 * needed (RFC 792: the header and 64 bits of the datagram) */
+	q[0] = 0x46;
+	be16_put(q + 24, lport);
+	be16_put(q + 26, 53);
+	inject(&h, f, icmp_error(f, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, q, 28));
+	memcpy(q, dgram, dlen);
+	q[0] = 0x65; /* not IPv4 */
+	inject(&h, f, icmp_error(f, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, q, dlen));
+	inject(&h, f, icmp_error(f, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dgram, 0));
+	ck_assert_uint_eq(count(&h.s, "fw.related"), 0);
+	ck_assert_uint_eq(count(&h.s, "fw.denied"), 3);
+
+	struct rng r;
+	rng_seed(&r, 20);
+	for (int i = 0; i < 3000; i++) {
+		size_t len = (size_t)rng_below(&r, sizeof(b));
+		rng_fill(&r, b, len);
+		const uint8_t any[] = { IP_PROTO_TCP, IP_PROTO_UDP, IP_PROTO_ICMP, 2, 58 };
+		uint8_t proto = any[rng_below(&r, sizeof(any))];
+		if (proto == IP_PROTO_ICMP && len > 8 && (i & 1)) {
+			/* an error quoting a mangled copy of the query */
+			b[0] = ICMP_DEST_UNREACH;
+			memcpy(b + 8, dgram, len - 8 < dlen ? len - 8 : dlen);
+			b[8 + rng_below(&r, len - 8)] ^= (uint8_t)(1 + rng_below(&r, 255));
+		}
+		inject(&h, f, build_ipv4_frame(f, t_mac_host, t_mac_peer, PEER, HOST, proto, b, len));
+		drop_tx(&h);
+	}
+	ck_assert_uint_le(h.s.fw->nflows, 1);
+	net_close(fd);
+	harness_fini(&h);
+}
+END_TEST
+
 /* ---- Time and the table's bound ---- */
 
 /* A flow lives 30 s after a datagram nobody answered, 180 s once replies
@@ -618,6 +707,8 @@ Suite *firewall_suite(void)
 	tcase_add_test(tc, test_udp_reply_passes);
 	tcase_add_test(tc, test_icmp_error_related);
 	tcase_add_test(tc, test_icmp_echo);
+	tcase_add_test(tc, test_icmp_error_about_echo);
+	tcase_add_test(tc, test_malformed_dropped);
 	tcase_add_test(tc, test_udp_flows_expire);
 	tcase_add_test(tc, test_table_bound_under_flood);
 	tcase_add_test(tc, test_ipv6);
