@@ -3,7 +3,8 @@
 # kernel: with 'allow tcp 80; allow udp 53; deny', nmap -sS finds port 80
 # open and 7 and 9 filtered (the host's echo and discard services listen
 # there, but the SYNs are dropped in silence: no RST in the capture); curl
-# gets a page from port 80; ping gets no answer; the host's own question
+# gets a page from port 80, over IPv4 and IPv6 (neighbor discovery is
+# never filtered); ping and ping -6 get no answer; the host's own question
 # to the lab's dnsmasq gets its answer back (established: dig through the
 # host's DNS service works); tapctl firewall shows the counts of the rules
 # moved and the flows; the pcap is clean.
@@ -13,7 +14,10 @@ source "$(dirname "$0")/lib.sh"
 command -v nmap >/dev/null || fail "nmap is missing (sudo make deps installs it)"
 command -v curl >/dev/null || fail "curl is missing (sudo make deps installs it)"
 
-host_start --firewall 'allow tcp 80; allow udp 53; deny' --dns-upstream "$GW_IP"
+host_start --firewall 'allow tcp 80; allow udp 53; deny' --dns-upstream "$GW_IP" \
+	--ip6 fd00::2/64
+dad_done() { [ "$(stat_get ndp.dad_ok)" -ge 2 ]; }
+wait_until 5 dad_done || fail "DAD did not finish under the firewall"
 
 fwdump() {
 	"$TAPCTL" --ctl "$CTL" firewall
@@ -43,6 +47,18 @@ if nsx ping -c 2 -W 1 "$HOST_IP" >"$TMP/ping.log" 2>&1; then
 fi
 ok "ping: no answer"
 
+# --- IPv6: neighbor discovery is never filtered, so curl reaches port 80
+# over IPv6 (the kernel has to learn the host's MAC by NDP first); ping -6
+# is dropped like ping
+nsx timeout 10 curl -sS -g -o "$TMP/body6" "http://[fd00::2]/bytes/1000" ||
+	fail "curl http://[fd00::2]/bytes/1000 failed"
+[ "$(stat -c %s "$TMP/body6")" -eq 1000 ] || fail "curl -6: $(stat -c %s "$TMP/body6") bytes, want 1000"
+if nsx ping -6 -c 2 -W 1 fd00::2 >"$TMP/ping6.log" 2>&1; then
+	fail "ping -6 got an answer through 'deny': $(cat "$TMP/ping6.log")"
+fi
+[ "$(stat_get fw.never_filtered)" -ge 1 ] || fail "fw.never_filtered did not move"
+ok "IPv6: curl over NDP works (fw.never_filtered $(stat_get fw.never_filtered)), ping -6 no answer"
+
 # --- established: the host's DNS service asks dnsmasq on 10.0.0.1 (a flow
 # the host opens); the answer comes back through the filter
 if command -v dnsmasq >/dev/null && command -v dig >/dev/null; then
@@ -59,7 +75,7 @@ fwdump >"$TMP/fw.txt"
 a=$(rule_packets "allow tcp 80")
 d=$(rule_packets "deny")
 [ "${a:-0}" -ge 2 ] || fail "rule 'allow tcp 80' counted '$a' packets: $(cat "$TMP/fw.txt")"
-[ "${d:-0}" -ge 4 ] || fail "rule 'deny' counted '$d' packets (2 SYNs, 2 pings at least): $(cat "$TMP/fw.txt")"
+[ "${d:-0}" -ge 6 ] || fail "rule 'deny' counted '$d' packets (2 SYNs, 4 pings at least): $(cat "$TMP/fw.txt")"
 [ "$(stat_get fw.denied)" -ge 4 ] || fail "fw.denied is $(stat_get fw.denied)"
 [ "$(stat_get fw.established)" -ge 1 ] || fail "fw.established is $(stat_get fw.established)"
 ok "tapctl firewall: 'allow tcp 80' $a packets, 'deny' $d packets; fw.denied $(stat_get fw.denied)"
@@ -72,7 +88,7 @@ ok "--trace names the rule: $(grep -m1 "10.0.0.2:7 SYN: deny" "$TRACE" | cut -c1
 host_stop
 n=$(tshark -r "$PCAP" -Y "ip.src == $HOST_IP && (tcp.srcport == 7 || tcp.srcport == 9)" 2>/dev/null | wc -l)
 [ "$n" -eq 0 ] || fail "the host sent $n segments from ports 7 or 9"
-n=$(tshark -r "$PCAP" -Y "ip.src == $HOST_IP && icmp.type == 0" 2>/dev/null | wc -l)
+n=$(tshark -r "$PCAP" -Y "(ip.src == $HOST_IP && icmp.type == 0) || (ipv6.src == fd00::2 && icmpv6.type == 129)" 2>/dev/null | wc -l)
 [ "$n" -eq 0 ] || fail "the host sent $n echo replies"
 ok "pcap: nothing from ports 7 or 9, no echo reply"
 check_pcap "$PCAP"
