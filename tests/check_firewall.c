@@ -598,6 +598,34 @@ START_TEST(test_table_bound_under_flood)
 }
 END_TEST
 
+/* A SYN flood to the listed port, into a table of 8 flows: the half-open
+ * flows evict each other, the established connection keeps its flow. */
+START_TEST(test_syn_flood_keeps_established)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	enable(&t.h.s, "allow tcp 7000; deny", 8);
+	th_tcb_in_state(&t, TCP_LISTEN);
+	th_inject(&t, SEG(.flags = TCP_FLAG_SYN, .seq = t.irs));
+	struct tcp_seg out;
+	th_expect(&t, &out);
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = out.seq + 1));
+	ck_assert_uint_eq(count(&t.h.s, "fw.established"), 1);
+
+	for (int i = 0; i < 100; i++) {
+		th_inject(&t, SEG(.sport = (uint16_t)(41000 + i), .flags = TCP_FLAG_SYN, .seq = 1));
+		drop_tx(&t.h);
+	}
+	ck_assert_uint_eq(t.h.s.fw->nflows, 8);
+	ck_assert_uint_eq(count(&t.h.s, "fw.flows_evicted"), 101 - 8);
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = t.irs + 1, .ack = out.seq + 1,
+			  .len = 5, .data = (const uint8_t *)"hello"));
+	ck_assert_uint_eq(count(&t.h.s, "fw.established"), 2);
+	drop_tx(&t.h);
+	th_fini(&t);
+}
+END_TEST
+
 /* ---- IPv6 ---- */
 
 #define L4_6 (ETH_HDR_LEN + IPV6_HDR_LEN)
@@ -711,6 +739,7 @@ Suite *firewall_suite(void)
 	tcase_add_test(tc, test_malformed_dropped);
 	tcase_add_test(tc, test_udp_flows_expire);
 	tcase_add_test(tc, test_table_bound_under_flood);
+	tcase_add_test(tc, test_syn_flood_keeps_established);
 	tcase_add_test(tc, test_ipv6);
 	suite_add_tcase(s, tc);
 	return s;
