@@ -368,6 +368,30 @@ START_TEST(test_redirect_same_interface)
 }
 END_TEST
 
+START_TEST(test_errors_rate_limited)
+{
+	/* a flood of TTL 1 at one instant: the first ICMP_ERR_BURST get their
+	 * time exceeded, the rest are counted (RFC 1812 4.3.2.8); a second
+	 * later the bucket has refilled */
+	struct router r;
+	router_init(&r, true);
+	uint8_t f[100];
+	size_t n = dgram(f, A, B, 1, false, 8);
+	for (int i = 0; i < ICMP_ERR_BURST + 10; i++)
+		from_a(&r, f, n);
+	ck_assert_uint_eq(testdev_sent_count(r.dev[0]), ICMP_ERR_BURST);
+	ck_assert_uint_eq(count(&r, "icmp.error_rate_limited"), 10);
+	ck_assert_uint_eq(count(&r, "ip.fwd_ttl_exceeded"), ICMP_ERR_BURST + 10);
+	while (testdev_sent_count(r.dev[0]))
+		pkt_free(sent(&r, 0));
+	r.now += 1000000;
+	from_a(&r, f, n);
+	ck_assert_uint_eq(testdev_sent_count(r.dev[0]), 1);
+	pkt_free(sent(&r, 0));
+	router_fini(&r);
+}
+END_TEST
+
 /* ---- Never forwarded ---- */
 
 START_TEST(test_martians_dropped)
@@ -455,6 +479,7 @@ Suite *forward_suite(void)
 	tcase_add_test(tc, test_ttl_1_time_exceeded);
 	tcase_add_test(tc, test_no_route_net_unreachable);
 	tcase_add_test(tc, test_df_too_big_frag_needed);
+	tcase_add_test(tc, test_errors_rate_limited);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");
