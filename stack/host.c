@@ -607,8 +607,9 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	}
 	/* the gateway and the static routes by the interface whose subnet
 	 * holds their next hop (host_opts_check made sure there is one) */
-	if (o->has_gw4)
-		stack_set_gateway4(&h->s, stack_netif(&h->s, host_opts_ifindex_for(o, o->gw4)), o->gw4);
+	struct netif *gw_if = o->has_gw4 ? stack_netif(&h->s, host_opts_ifindex_for(o, o->gw4)) : NULL;
+	if (gw_if)
+		stack_set_gateway4(&h->s, gw_if, o->gw4);
 	for (int i = 0; i < o->nroutes; i++) {
 		const struct host_route *hr = &o->routes[i];
 		struct route r = {

@@ -15,6 +15,16 @@ command -v traceroute >/dev/null || fail "traceroute is missing (sudo make deps 
 command -v busybox >/dev/null || fail "busybox is missing (sudo make deps installs it)"
 command -v curl >/dev/null || fail "curl is missing (sudo make deps installs it)"
 
+# A router's command line is checked before any TAP is opened: exit 2
+"$TAPSTACK" --tap r1a --ip 10.1.0.2/24 --tap r1b --ip 10.2.0.1/24 --forward \
+	--route 10.3.0.0/24 via 10.9.9.9 >/dev/null 2>"$TMP/bad.txt" && rc=0 || rc=$?
+[ "$rc" -eq 2 ] && grep -q "on no interface's subnet" "$TMP/bad.txt" ||
+	fail "a --route via a gateway on no subnet: exit $rc, $(cat "$TMP/bad.txt")"
+"$TAPSTACK" --tap r1a --ip 10.1.0.2/24 --tap r1b >/dev/null 2>"$TMP/bad.txt" && rc=0 || rc=$?
+[ "$rc" -eq 2 ] && grep -q "needs its --ip" "$TMP/bad.txt" ||
+	fail "a second --tap without --ip: exit $rc, $(cat "$TMP/bad.txt")"
+ok "bad router command lines exit 2 with a message"
+
 # labs/net down, in lib.sh's cleanup, stops the routers and removes the
 # hosts' namespaces with whatever runs in them
 "$NET" chain 2 >/dev/null || fail "labs/net chain 2 failed"
