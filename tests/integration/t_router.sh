@@ -9,6 +9,9 @@
 # router answering the probe whose TTL runs out with ICMP time exceeded;
 # ping and curl from A reach B through both; a destination no router knows
 # gets "net unreachable" from R1; the counters of both routers moved.
+# Then again with the link between R1 and R2 narrowed to 1000 bytes
+# (CHAIN_MTU): path MTU discovery through R2's "fragmentation needed",
+# ping with DF told the MTU by R1, and ping without DF fragmented by both.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 command -v traceroute >/dev/null || fail "traceroute is missing (sudo make deps installs it)"
@@ -103,3 +106,36 @@ for k in 1 2; do
 done
 [ "$(router_stat 1 ip.fwd_no_route)" -ge 1 ] || fail "R1 did not count ip.fwd_no_route"
 ok "R1: ip.fwd_no_route $(router_stat 1 ip.fwd_no_route)"
+
+# The same chain with lan2, between R1 and R2, narrowed to 1000 bytes
+"$NET" down >/dev/null
+CHAIN_MTU=1000 "$NET" chain 2 >/dev/null || fail "CHAIN_MTU=1000 labs/net chain 2 failed"
+# ping without DF, first (neither host has learned the path MTU yet): R1
+# cuts the request, R2 the reply; both come whole
+a ping -c 2 -i 0.3 -W 2 -M dont -s 1400 10.3.0.2 >"$TMP/frag.txt" 2>&1 ||
+	{ cat "$TMP/frag.txt" >&2; show_routers; fail "ping -s 1400 without DF did not come back"; }
+[ "$(router_stat 1 ip.fwd_fragmented)" -ge 2 ] && [ "$(router_stat 2 ip.fwd_fragmented)" -ge 2 ] ||
+	{ show_routers; fail "R1 and R2 did not fragment the 1428-byte datagrams"; }
+ok "ping -M dont -s 1400: fragmented by R1 ($(router_stat 1 ip.fwd_fragmented)) and R2 ($(router_stat 2 ip.fwd_fragmented)), answered"
+
+b busybox httpd -f -p 10.3.0.2:8080 -h "$TMP" &
+for _ in $(seq 50); do
+	a curl -s --max-time 1 -o /dev/null "http://10.3.0.2:8080/" && break
+	sleep 0.1
+done
+# B's 1500-byte segments carry DF: R2 answers "fragmentation needed, MTU
+# 1000" (RFC 1191), B lowers its path MTU, and the file still comes whole
+a curl -s --max-time 30 -o "$TMP/got.bin" "http://10.3.0.2:8080/big.bin" ||
+	{ show_routers; fail "curl A -> B over the narrow link did not finish"; }
+cmp -s "$TMP/big.bin" "$TMP/got.bin" || fail "the 1 MB file came through the narrow link changed"
+[ "$(router_stat 2 ip.fwd_frag_needed)" -ge 1 ] ||
+	{ show_routers; fail "R2 sent no fragmentation needed to B"; }
+b ip route get 10.1.0.1 | grep -q "mtu 1000" ||
+	{ b ip route get 10.1.0.1 >&2; fail "B did not learn the path MTU 1000 from R2"; }
+ok "curl over a 1000-byte link: R2's fragmentation needed ($(router_stat 2 ip.fwd_frag_needed)) taught B MTU 1000, 1 MB whole"
+
+# ping with DF and 1228 bytes: R1 says how much fits
+a ping -c 1 -W 2 -M do -s 1200 10.3.0.2 >"$TMP/df.txt" 2>&1 || true
+grep -q "From 10.1.0.2.*Frag needed and DF set (mtu = 1000)" "$TMP/df.txt" ||
+	{ cat "$TMP/df.txt" >&2; show_routers; fail "no fragmentation needed (mtu 1000) from R1"; }
+ok "ping -M do -s 1200: Frag needed and DF set (mtu = 1000) from R1"
