@@ -72,6 +72,18 @@ hops=$(trace_hops "$TMP/tr.txt")
 	{ cat "$TMP/tr.txt" >&2; show_routers; fail "traceroute shows '$hops', want R1 R2 B"; }
 ok "traceroute (UDP): $hops"
 
+# mtr (its report mode, 2 rounds), when installed
+if command -v mtr >/dev/null; then
+	timeout 30 "$NET" chainexec a mtr -n -r -c 2 -m 5 10.3.0.2 >"$TMP/mtr.txt" 2>&1 ||
+		{ cat "$TMP/mtr.txt" >&2; fail "mtr did not finish"; }
+	hops=$(awk '$1 ~ /^[0-9]+\.\|--$/ { printf "%s ", $2 }' "$TMP/mtr.txt")
+	[ "$hops" = "10.1.0.2 10.2.0.2 10.3.0.2 " ] ||
+		{ cat "$TMP/mtr.txt" >&2; fail "mtr shows '$hops', want R1 R2 B"; }
+	ok "mtr: $hops"
+else
+	echo "skipped: mtr is not installed (apt-get install mtr-tiny)"
+fi
+
 b busybox httpd -f -p 10.3.0.2:8080 -h "$TMP" &
 for _ in $(seq 50); do
 	a curl -s --max-time 1 -o /dev/null "http://10.3.0.2:8080/" && break
@@ -139,3 +151,14 @@ a ping -c 1 -W 2 -M do -s 1200 10.3.0.2 >"$TMP/df.txt" 2>&1 || true
 grep -q "From 10.1.0.2.*Frag needed and DF set (mtu = 1000)" "$TMP/df.txt" ||
 	{ cat "$TMP/df.txt" >&2; show_routers; fail "no fragmentation needed (mtu 1000) from R1"; }
 ok "ping -M do -s 1200: Frag needed and DF set (mtu = 1000) from R1"
+
+# tracepath, when installed: each hop, and the path MTU R1 told it
+if command -v tracepath >/dev/null; then
+	timeout 30 "$NET" chainexec a tracepath -n -m 5 10.3.0.2 >"$TMP/tp.txt" 2>&1 ||
+		{ cat "$TMP/tp.txt" >&2; fail "tracepath did not finish"; }
+	grep -q " 10.2.0.2 " "$TMP/tp.txt" && grep -q "Resume: pmtu 1000 hops 3" "$TMP/tp.txt" ||
+		{ cat "$TMP/tp.txt" >&2; fail "tracepath does not show R2 and pmtu 1000 in 3 hops"; }
+	ok "tracepath: $(grep Resume "$TMP/tp.txt" | sed 's/^ *//')"
+else
+	echo "skipped: tracepath is not installed (apt-get install iputils-tracepath)"
+fi
