@@ -18,6 +18,7 @@
 #include "link/eth.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
+#include "stack/host.h"
 #include "stack/rng.h"
 #include "tests/harness.h"
 
@@ -507,6 +508,85 @@ START_TEST(test_hostile_headers)
 }
 END_TEST
 
+/* ---- The router's command line (stack/host.c) ---- */
+
+/* Parses argv (NULL-ended) as a program does: 0 when every word is a host
+ * flag and host_opts_check agrees, else -1. */
+static int parse_line(struct host_opts *o, char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	host_opts_init(o);
+	for (int i = 1; i < argc; i++)
+		if (host_opts_parse(o, "test", argc, argv, &i) != 1)
+			return -1;
+	return host_opts_check(o, "test");
+}
+
+START_TEST(test_flags_several_interfaces)
+{
+	struct host_opts o;
+	char *argv[] = { "tapstack", "--tap", "r1a", "--ip", "10.1.0.2/24", "--tap", "r1b",
+			 "--ip", "10.2.0.1/24", "--mac", "02:00:00:00:02:01", "--forward",
+			 "--route", "10.3.0.0/24", "via", "10.2.0.2", "--route", "10.4.0.0/16 via 10.2.0.3",
+			 "--route", "default", "via", "10.1.0.1", "dev", "r1a", "--seed", "1", NULL };
+	ck_assert_int_eq(parse_line(&o, argv), 0);
+	ck_assert_str_eq(o.tap, "r1a");
+	ck_assert_uint_eq(o.ip4, R_IF0);
+	ck_assert_int_eq(o.nmore, 1);
+	ck_assert_str_eq(o.more[0].tap, "r1b");
+	ck_assert_uint_eq(o.more[0].ip4, R_IF1);
+	ck_assert_int_eq(o.more[0].ip4_prefix, 24);
+	static const uint8_t mac1[6] = { 2, 0, 0, 0, 2, 1 };
+	ck_assert_mem_eq(o.more[0].mac, mac1, 6);       /* --mac after the second --tap */
+	ck_assert_mem_eq(o.mac, mac_r0, 6);             /* the first's default: 02:00 + its address */
+	ck_assert(o.forward);
+	ck_assert_int_eq(o.nroutes, 3);
+	ck_assert_uint_eq(o.routes[0].prefix, IP(10, 3, 0, 0));
+	ck_assert_int_eq(o.routes[0].len, 24);
+	ck_assert_uint_eq(o.routes[0].gw, R2);
+	ck_assert_uint_eq(o.routes[1].prefix, IP(10, 4, 0, 0)); /* one word with spaces */
+	ck_assert_int_eq(o.routes[1].len, 16);
+	ck_assert_int_eq(o.routes[2].len, 0);
+	ck_assert_str_eq(o.routes[2].dev, "r1a");
+}
+END_TEST
+
+START_TEST(test_flags_one_interface_unchanged)
+{
+	/* the command line every lab uses still means one interface */
+	struct host_opts o;
+	char *argv[] = { "tapstack", "--tap", "tap0", "--ip", "10.0.0.2/24", "--gw", "10.0.0.1",
+			 "--mac", "02:00:00:00:00:02", "--seed", "1", NULL };
+	ck_assert_int_eq(parse_line(&o, argv), 0);
+	ck_assert_int_eq(o.nmore, 0);
+	ck_assert_int_eq(o.nroutes, 0);
+	ck_assert(!o.forward);
+	ck_assert_mem_eq(o.mac, t_mac_host, 6);
+}
+END_TEST
+
+START_TEST(test_flags_refused)
+{
+	static char *bad[][16] = {
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--tap", "b", NULL }, /* no --ip */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--tap", "a", "--ip", "10.2.0.1/24", NULL },
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--route", "10.3.0.0/24", "via", "10.9.9.9", NULL },
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--route", "10.3.0.0/24", "gw", "10.1.0.1", NULL },
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--route", "10.3.0.0", "via", "10.1.0.1", NULL },
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--route", "10.3.0.0/24", "via", NULL },
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--tap", "b", "--ip", "10.2.0.1/24", "--route",
+		  "10.3.0.0/24", "via", "10.2.0.2", "dev", "a", NULL },   /* gw not on that dev */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--gw", "10.2.0.1", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct host_opts o;
+		ck_assert_msg(parse_line(&o, bad[i]) < 0, "bad line %zu accepted", i);
+	}
+}
+END_TEST
+
 Suite *forward_suite(void)
 {
 	Suite *s = suite_create("forward");
@@ -530,6 +610,12 @@ Suite *forward_suite(void)
 	tcase_add_test(tc, test_link_broadcast_not_forwarded);
 	tcase_add_test(tc, test_no_forwarding_without_the_flag);
 	tcase_add_test(tc, test_hostile_headers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flags");
+	tcase_add_test(tc, test_flags_several_interfaces);
+	tcase_add_test(tc, test_flags_one_interface_unchanged);
+	tcase_add_test(tc, test_flags_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
