@@ -85,6 +85,25 @@ static const char *fwd_refused(struct stack *s, const struct pkt *p, const struc
 	return NULL;
 }
 
+/* True if the options (len bytes, already checked by ipv4_options_check)
+ * hold a source route, loose (131) or strict (137) (RFC 791 3.1). */
+static bool fwd_source_routed(const uint8_t *opts, size_t len)
+{
+	size_t i = 0;
+	while (i < len && opts[i] != 0) {      /* 0: end of option list */
+		if (opts[i] == 1) {               /* no operation, one byte */
+			i++;
+			continue;
+		}
+		if (opts[i] == 131 || opts[i] == 137)
+			return true;
+		if (i + 1 >= len || opts[i + 1] < 2)
+			break;
+		i += opts[i + 1];
+	}
+	return false;
+}
+
 /* See forward.h. Consumes p unless it returns an interface. */
 struct netif *ipv4_forward(struct stack *s, struct netif *in, struct pkt *p,
 			   const struct ipv4_hdr *h)
@@ -166,10 +185,11 @@ struct netif *ipv4_forward(struct stack *s, struct netif *in, struct pkt *p,
 	 *    the sender told of the better first hop: a redirect for the host
 	 *    (code 1; RFC 1812 4.3.3.2: routers MUST NOT send network
 	 *    redirects), rate-limited
-	 *    with every ICMP error. The quote is of the datagram as it came
-	 *    (TTL put back for it) */
+	 *    with every ICMP error; never for a source-routed datagram. The
+	 *    quote is of the datagram as it came (TTL put back for it) */
 	if (out == in && in->ip4 && in_prefix(h->src, in->ip4, in->ip4_prefix) &&
-	    nexthop != h->src) {
+	    nexthop != h->src &&
+	    !fwd_source_routed(p->data + IPV4_HDR_LEN, (size_t)h->ihl * 4 - IPV4_HDR_LEN)) {
 		p->data[FWD_OFF_TTL]++;
 		be16_put(p->data + FWD_OFF_CHECKSUM, csum_update16(be16_get(p->data + FWD_OFF_CHECKSUM),
 								   new_word, old_word));

@@ -394,6 +394,36 @@ START_TEST(test_errors_rate_limited)
 }
 END_TEST
 
+START_TEST(test_no_redirect_when_source_routed)
+{
+	/* RFC 1812 5.2.7.2: not for a datagram with a source route option
+	 * (here a loose one, with no address left): forwarded, no redirect */
+	struct router r;
+	router_init(&r, true);
+	struct route rt = { .prefix = ipaddr_v4(IP(10, 9, 0, 0)), .len = 24,
+			    .gw = ipaddr_v4(IP(10, 1, 0, 99)), .ifindex = 0 };
+	ck_assert_int_eq(route_add(&r.s.routes, &rt), 0);
+	static const uint8_t lsrr[4] = { 131, 3, 4, 0 }; /* type, length, pointer, end */
+	uint8_t payload[24];
+	memcpy(payload, lsrr, 4);
+	memset(payload + 4, 0x5a, 20);
+	uint8_t f[100];
+	size_t n = build_ipv4_frame(f, mac_r0, mac_a, A, IP(10, 9, 0, 1), IP_PROTO_UDP, payload, 24);
+	f[L3] = 0x46; /* IHL 6: the first 4 bytes are options */
+	be16_put(f + L3 + 10, 0);
+	be16_put(f + L3 + 10, inet_csum(f + L3, 24));
+	from_a(&r, f, n);
+	struct pkt *p = sent(&r, 0); /* only the ARP request for 10.1.0.99 */
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(be16_get(p->data + 12), ETH_TYPE_ARP);
+	pkt_free(p);
+	ck_assert_ptr_null(sent(&r, 0));
+	ck_assert_uint_eq(count(&r, "ip.fwd_redirect"), 0);
+	ck_assert_uint_eq(count(&r, "ip.forwarded"), 1);
+	router_fini(&r);
+}
+END_TEST
+
 /* ---- Never forwarded ---- */
 
 START_TEST(test_martians_dropped)
@@ -596,6 +626,7 @@ Suite *forward_suite(void)
 	tcase_add_test(tc, test_our_other_address_is_ours);
 	tcase_add_test(tc, test_too_big_without_df_fragmented);
 	tcase_add_test(tc, test_redirect_same_interface);
+	tcase_add_test(tc, test_no_redirect_when_source_routed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
