@@ -147,7 +147,7 @@ b ip route get 10.1.0.1 | grep -q "mtu 1000" ||
 ok "curl over a 1000-byte link: R2's fragmentation needed ($(router_stat 2 ip.fwd_frag_needed)) taught B MTU 1000, 1 MB whole"
 
 # ping with DF and 1228 bytes: R1 says how much fits
-a ping -c 1 -W 2 -M do -s 1200 10.3.0.2 >"$TMP/df.txt" 2>&1 || true
+a ping -c 1 -W 2 -M "do" -s 1200 10.3.0.2 >"$TMP/df.txt" 2>&1 || true
 grep -q "From 10.1.0.2.*Frag needed and DF set (mtu = 1000)" "$TMP/df.txt" ||
 	{ cat "$TMP/df.txt" >&2; show_routers; fail "no fragmentation needed (mtu 1000) from R1"; }
 ok "ping -M do -s 1200: Frag needed and DF set (mtu = 1000) from R1"
