@@ -198,6 +198,8 @@ struct netif *ipv4_forward(struct stack *s, struct netif *in, struct pkt *p,
 		be16_put(p->data + FWD_OFF_CHECKSUM, csum_update16(be16_get(p->data + FWD_OFF_CHECKSUM),
 								   old_word, new_word));
 		stats_inc(&s->stats, "ip.fwd_redirect");
+		TRACE(s, "fwd redirect %s: %s is reached by %s", ip4_ntop(h->src, a),
+		      ip4_ntop(h->dst, b), ip4_ntop(nexthop, c));
 	}
 
 	/* 8. Out: what it carried of the device it came in by (offload marks)

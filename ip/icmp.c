@@ -99,8 +99,6 @@ static const char *icmp_error_name(uint8_t type, uint8_t code)
 	switch (type) {
 	case ICMP_DEST_UNREACH:
 		return code <= ICMP_FRAG_NEEDED ? unreach[code] : "destination unreachable";
-	case ICMP_REDIRECT:
-		return "redirect";
 	case ICMP_TIME_EXCEEDED:
 		return "time exceeded";
 	case ICMP_PARAM_PROBLEM:
