@@ -274,7 +274,12 @@ static int parse_route_words(struct host_opts *o, const char *prog, char **w, in
 		return -1;
 	}
 	r->gw = ipaddr_to_v4(&a);
-	r->dev = n == 5 ? w[4] : NULL;
+	if (n == 5 && (!*w[4] || strlen(w[4]) >= sizeof(r->dev))) {
+		fprintf(stderr, "%s: --route: dev '%s' is not an interface name (1-15 characters)\n",
+			prog, w[4]);
+		return -1;
+	}
+	snprintf(r->dev, sizeof(r->dev), "%s", n == 5 ? w[4] : "");
 	o->nroutes++;
 	return 0;
 }
@@ -282,15 +287,14 @@ static int parse_route_words(struct host_opts *o, const char *prog, char **w, in
 /* Takes --route's words from argv after *i (advancing *i past them). */
 static int parse_route_argv(struct host_opts *o, const char *prog, int argc, char **argv, int *i)
 {
-	static char split[HOST_MAX_ROUTES][128];
-	char *w[6];
+	char split[128], *w[6];
 	int n = 0;
 
 	if (*i + 1 < argc && strchr(argv[*i + 1], ' ')) {
 		/* one argument with the words in it: "10.3.0.0/24 via 10.2.0.2" */
-		char *buf = split[o->nroutes % HOST_MAX_ROUTES], *save = NULL;
-		snprintf(buf, sizeof(split[0]), "%s", argv[++*i]);
-		for (char *t = strtok_r(buf, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+		char *save = NULL;
+		snprintf(split, sizeof(split), "%s", argv[++*i]);
+		for (char *t = strtok_r(split, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
 			w[n++] = t;
 		return parse_route_words(o, prog, w, n);
 	}
@@ -502,16 +506,16 @@ int host_opts_check(struct host_opts *o, const char *prog)
 	for (int i = 0; i < o->nroutes; i++) {
 		const struct host_route *r = &o->routes[i];
 		int k = host_opts_ifindex_for(o, r->gw);
-		if (r->dev && host_opts_ifindex_by_name(o, r->dev) < 0) {
+		if (r->dev[0] && host_opts_ifindex_by_name(o, r->dev) < 0) {
 			fprintf(stderr, "%s: --route: dev %s is not one of the --tap given\n", prog, r->dev);
 			return -1;
 		}
-		if (r->dev && k != host_opts_ifindex_by_name(o, r->dev))
+		if (r->dev[0] && k != host_opts_ifindex_by_name(o, r->dev))
 			k = -1;
 		if (k < 0) {
 			char a[IP4_STRLEN];
 			fprintf(stderr, "%s: --route: the gateway %s is on no interface's subnet%s\n", prog,
-				ip4_ntop(r->gw, a), r->dev ? " (of that dev)" : "");
+				ip4_ntop(r->gw, a), r->dev[0] ? " (of that dev)" : "");
 			return -1;
 		}
 	}

@@ -46,7 +46,7 @@ struct host_route {
 	uint32_t prefix;          /* host order */
 	int len;
 	uint32_t gw;
-	const char *dev;          /* NULL: the interface whose subnet holds gw */
+	char dev[16];             /* a --tap's name; "": the interface whose subnet holds gw */
 };
 
 #define HOST_MAX_ROUTES 16
