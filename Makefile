@@ -53,7 +53,7 @@ FUZZ_SECONDS ?= 60
 DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-ping \
 	iputils-arping tshark curl dnsutils netcat-openbsd nftables procps psmisc \
 	apache2-utils wrk dnsmasq-base dnsperf busybox python3 clang libclang-rt-dev \
-	hping3 nmap traceroute
+	hping3 nmap traceroute iputils-tracepath mtr-tiny
 
 .PHONY: all lib apps tests test unit asan integration soak bench run stop deps clean help \
 	labs-smoke fuzz fuzz-bins

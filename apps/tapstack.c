@@ -90,6 +90,12 @@ int main(int argc, char **argv)
 		o.pcap ? ", pcap " : "", o.pcap ? o.pcap : "", h.ctl_fd >= 0 ? ", control " : "",
 		h.ctl_fd >= 0 ? h.ctl_path : "", (unsigned long long)o.seed);
 
+	for (int i = 0; i < o.nmore; i++) /* --tap again: the other interfaces */
+		fprintf(stderr, "tapstack: and %s/%d lladdr %s on %s\n", ip4_ntop(o.more[i].ip4, a),
+			o.more[i].ip4_prefix, mac_ntop(o.more[i].mac, m), o.more[i].tap);
+	if (o.forward)
+		fprintf(stderr, "tapstack: forwarding IPv4 between its %d interfaces (--forward)\n",
+			o.nmore + 1);
 	for (int i = 0; i < nserv; i++)
 		fprintf(stderr, "tapstack: serving %s (%s)\n", services[i]->name, services[i]->what);
 	int rc = services_run(services, nserv, o.seed) < 0 ? 1 : 0;

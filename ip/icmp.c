@@ -456,8 +456,8 @@ static bool icmp_error_rate_ok(struct icmp_state *st, int64_t now)
  * in 576 bytes (at least 8, RFC 792). Sends nothing when RFC 1122 3.2.2
  * forbids it or the rate limit is reached, counting why. The caller keeps
  * dgram. */
-static void icmp_send_error_rest(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type,
-				 uint8_t code, uint32_t rest)
+void icmp_send_error_rest(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type,
+			  uint8_t code, uint32_t rest)
 {
 	char a[IP4_STRLEN];
 	const char *reason = icmp_error_forbidden(s, dgram, len);

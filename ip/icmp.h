@@ -12,6 +12,7 @@
 #define ICMP_HDR_LEN 8
 #define ICMP_ECHO_REPLY 0
 #define ICMP_DEST_UNREACH 3
+#define ICMP_REDIRECT 5
 #define ICMP_ECHO_REQUEST 8
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_PARAM_PROBLEM 12
@@ -21,6 +22,7 @@
 #define ICMP_PROTO_UNREACH 2
 #define ICMP_PORT_UNREACH 3
 #define ICMP_FRAG_NEEDED 4
+#define ICMP_REDIRECT_HOST 1     /* redirect code: for the host (RFC 792) */
 
 /* Token bucket for ICMP errors (RFC 1812 4.3.2.8): this many per second, with
  * a burst of ICMP_ERR_BURST. */
@@ -66,6 +68,12 @@ int icmp_send_echo(struct stack *s, uint32_t dst, uint16_t id, uint16_t seq, con
  * multicast, a non-first fragment, a source that is not one host) or the rate
  * limit says no. The caller still owns dgram. */
 void icmp_send_error(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type, uint8_t code);
+
+/* The same with the 32-bit word after the checksum given (RFC 792): the
+ * next-hop MTU of "fragmentation needed" in its low 16 bits (RFC 1191 4),
+ * the gateway of a redirect (host order). Used by forwarding (ip/forward.c). */
+void icmp_send_error_rest(struct stack *s, const uint8_t *dgram, size_t len, uint8_t type,
+			  uint8_t code, uint32_t rest);
 
 /* The same for a Parameter Problem (type 12, code 0), pointer naming the
  * byte of dgram's header in error (RFC 792; RFC 1122 3.2.2.5). */

@@ -19,6 +19,7 @@
 
 #include "ip/addr.h"
 #include "ip/firewall.h"
+#include "ip/forward.h"
 #include "ip/icmp.h"
 #include "ip/ip.h"
 #include "ip/ipv4_frag.h"
@@ -243,8 +244,15 @@ void ipv4_input(struct stack *s, struct netif *ifp, struct pkt *p)
 	 * a broadcast on it; RFC 1122 3.3.1: a host silently drops the rest */
 	bool ip_bcast = ipv4_is_broadcast(ifp, h.dst);
 	if (!ip_bcast && (ifp->ip4 == 0 || h.dst != ifp->ip4)) {
-		reason = "ip.not_for_us";
-		goto drop;
+		if (!s->ip_forward) {
+			reason = "ip.not_for_us";
+			goto drop;
+		}
+		/* RFC 1812 5.2.1: a router (--forward) passes the rest on
+		 * (ip/forward.c), or takes it as for another of its addresses */
+		ifp = ipv4_forward(s, ifp, p, &h);
+		if (!ifp)
+			return;
 	}
 	/* RFC 791 3.1: options laid out as they must be (ip/ipv4_opts.c);
 	 * RFC 1122 3.2.2.5: a host SHOULD say which byte is wrong with a

@@ -25,13 +25,38 @@ void host_opts_init(struct host_opts *o)
  * none). Returns 0, or -1 after printing "PROG: --flag: what is wrong". */
 typedef int host_flag_parser(struct host_opts *o, const char *prog, const char *v);
 
+/* The interface that --ip, --ip6 and --mac now describe: the last --tap
+ * given after the first, or NULL for the first (struct host_opts itself). */
+static struct host_ifopts *cur_if(struct host_opts *o)
+{
+	return o->nmore ? &o->more[o->nmore - 1] : NULL;
+}
+
+/* The first --tap names the first interface; each one after it starts
+ * another (a router), which the --ip, --ip6 and --mac after it describe. */
 static int parse_tap(struct host_opts *o, const char *prog, const char *v)
 {
 	if (!*v || strlen(v) >= 16) {
 		fprintf(stderr, "%s: --tap: '%s' is not an interface name (1-15 characters)\n", prog, v);
 		return -1;
 	}
-	o->tap = v;
+	if (!o->tap) {
+		o->tap = v;
+		return 0;
+	}
+	if (o->nmore >= STACK_MAX_IFS - 1) {
+		fprintf(stderr, "%s: --tap: at most %d interfaces\n", prog, STACK_MAX_IFS);
+		return -1;
+	}
+	bool dup = strcmp(o->tap, v) == 0;
+	for (int i = 0; i < o->nmore; i++)
+		dup |= strcmp(o->more[i].tap, v) == 0;
+	if (dup) {
+		fprintf(stderr, "%s: --tap: '%s' is given twice\n", prog, v);
+		return -1;
+	}
+	memset(&o->more[o->nmore], 0, sizeof(o->more[0]));
+	o->more[o->nmore++].tap = v;
 	return 0;
 }
 
@@ -45,9 +70,10 @@ static int parse_ip(struct host_opts *o, const char *prog, const char *v)
 			prog, v);
 		return -1;
 	}
-	o->ip4 = ipaddr_to_v4(&a);
-	o->ip4_prefix = len;
-	o->has_ip4 = true;
+	struct host_ifopts *c = cur_if(o);
+	*(c ? &c->ip4 : &o->ip4) = ipaddr_to_v4(&a);
+	*(c ? &c->ip4_prefix : &o->ip4_prefix) = len;
+	*(c ? &c->has_ip4 : &o->has_ip4) = true;
 	return 0;
 }
 
@@ -75,9 +101,10 @@ static int parse_ip6(struct host_opts *o, const char *prog, const char *v)
 			"length, such as fd00::2/64\n", prog, v);
 		return -1;
 	}
-	o->ip6 = a;
-	o->ip6_prefix = len;
-	o->has_ip6 = true;
+	struct host_ifopts *c = cur_if(o);
+	*(c ? &c->ip6 : &o->ip6) = a;
+	*(c ? &c->ip6_prefix : &o->ip6_prefix) = len;
+	*(c ? &c->has_ip6 : &o->has_ip6) = true;
 	return 0;
 }
 
@@ -90,16 +117,18 @@ static int parse_eui64(struct host_opts *o, const char *prog, const char *v)
 
 static int parse_mac(struct host_opts *o, const char *prog, const char *v)
 {
-	if (mac_pton(v, o->mac) < 0) {
+	struct host_ifopts *c = cur_if(o);
+	uint8_t *mac = c ? c->mac : o->mac;
+	if (mac_pton(v, mac) < 0) {
 		fprintf(stderr, "%s: --mac: '%s' is not a MAC address, such as 02:00:00:00:00:02\n", prog, v);
 		return -1;
 	}
-	if (mac_is_multicast(o->mac)) {
+	if (mac_is_multicast(mac)) {
 		fprintf(stderr, "%s: --mac: '%s' is a group address (lowest bit of the first byte set); "
 			"use a unicast one such as 02:00:00:00:00:02\n", prog, v);
 		return -1;
 	}
-	o->has_mac = true;
+	*(c ? &c->has_mac : &o->has_mac) = true;
 	return 0;
 }
 
@@ -268,6 +297,87 @@ static int parse_firewall_flows(struct host_opts *o, const char *prog, const cha
 	return 0;
 }
 
+static int parse_forward(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog, (void)v;
+	o->forward = true;
+	return 0;
+}
+
+/* --route PREFIX via GW [dev TAP]: its words are the arguments after the
+ * flag, as `ip route add` takes them (or one argument holding them all,
+ * words apart by spaces). The gateway is checked against the interfaces by
+ * host_opts_check, once every --tap and --ip is known. */
+static int parse_route_words(struct host_opts *o, const char *prog, char **w, int n)
+{
+	struct ipaddr a;
+	int len;
+
+	if (o->nroutes >= HOST_MAX_ROUTES) {
+		fprintf(stderr, "%s: --route: at most %d routes\n", prog, HOST_MAX_ROUTES);
+		return -1;
+	}
+	if ((n != 3 && n != 5) || strcmp(w[1], "via") != 0 || (n == 5 && strcmp(w[3], "dev") != 0)) {
+		fprintf(stderr, "%s: --route: say PREFIX via GW [dev TAP], e.g. --route 10.3.0.0/24 via 10.2.0.2\n",
+			prog);
+		return -1;
+	}
+	struct host_route *r = &o->routes[o->nroutes];
+	if (strcmp(w[0], "default") == 0) {
+		r->prefix = 0;
+		r->len = 0;
+	} else if (ipaddr_pton_prefix(w[0], &a, &len) == 0 && a.family == AF_INET && strchr(w[0], '/')) {
+		r->prefix = ipaddr_to_v4(&a) & ip4_mask(len);
+		r->len = len;
+	} else {
+		fprintf(stderr, "%s: --route: '%s' is not an IPv4 prefix, such as 10.3.0.0/24, or default\n",
+			prog, w[0]);
+		return -1;
+	}
+	if (ipaddr_pton(w[2], &a) < 0 || a.family != AF_INET) {
+		fprintf(stderr, "%s: --route: '%s' is not an IPv4 address, such as 10.2.0.2\n", prog, w[2]);
+		return -1;
+	}
+	r->gw = ipaddr_to_v4(&a);
+	if (n == 5 && (!*w[4] || strlen(w[4]) >= sizeof(r->dev))) {
+		fprintf(stderr, "%s: --route: dev '%s' is not an interface name (1-15 characters)\n",
+			prog, w[4]);
+		return -1;
+	}
+	snprintf(r->dev, sizeof(r->dev), "%s", n == 5 ? w[4] : "");
+	o->nroutes++;
+	return 0;
+}
+
+/* Takes --route's words from argv after *i (advancing *i past them). */
+static int parse_route_argv(struct host_opts *o, const char *prog, int argc, char **argv, int *i)
+{
+	char split[128], *w[6];
+	int n = 0;
+
+	if (*i + 1 < argc && strchr(argv[*i + 1], ' ')) {
+		/* one argument with the words in it: "10.3.0.0/24 via 10.2.0.2" */
+		char *save = NULL;
+		snprintf(split, sizeof(split), "%s", argv[++*i]);
+		for (char *t = strtok_r(split, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+			w[n++] = t;
+		return parse_route_words(o, prog, w, n);
+	}
+	if (*i + 3 >= argc) {
+		fprintf(stderr, "%s: --route needs PREFIX via GW [dev TAP] (see --help)\n", prog);
+		return -1;
+	}
+	for (n = 0; n < 3; n++)
+		w[n] = argv[*i + 1 + n];
+	*i += 3;
+	if (*i + 2 < argc && strcmp(argv[*i + 1], "dev") == 0) {
+		w[n++] = argv[*i + 1];
+		w[n++] = argv[*i + 2];
+		*i += 2;
+	}
+	return parse_route_words(o, prog, w, n);
+}
+
 /* Every common flag, in the order --help lists them: the one table both
  * host_opts_parse and host_opts_usage read, so the help cannot drift from
  * what is parsed. A help text's further lines (after a \n) are indented
@@ -280,7 +390,8 @@ static const struct host_flag {
 } host_flags[] = {
 	{ "--tap", "NAME", parse_tap,
 	  "the TAP device to use, e.g. tap0 (required; run inside the lab\n"
-	  "namespace: labs/net exec PROGRAM ...)" },
+	  "namespace: labs/net exec PROGRAM ...). Given again, another\n"
+	  "interface: the --ip, --ip6 and --mac after it are its own" },
 	{ "--ip", "ADDR/LEN", parse_ip,
 	  "this host's IPv4 address and prefix, e.g. 10.0.0.2/24 (required)" },
 	{ "--gw", "ADDR", parse_gw,
@@ -335,6 +446,12 @@ static const struct host_flag {
 	{ "--firewall-flows", "N", parse_firewall_flows,
 	  "flows the firewall tracks at most (default 4096); when full,\n"
 	  "the oldest not established is forgotten (fw.flows_evicted)" },
+	{ "--forward", NULL, parse_forward,
+	  "be a router: forward IPv4 datagrams between the interfaces\n"
+	  "(RFC 1812; the TAPs then carry plain frames, as --no-offload)" },
+	{ "--route", "PREFIX via GW [dev TAP]", NULL,
+	  "a static route, e.g. --route 10.3.0.0/24 via 10.2.0.2\n"
+	  "(repeatable; without dev, by the interface whose subnet holds GW)" },
 };
 
 #define HOST_FLAG_COUNT (sizeof(host_flags) / sizeof(host_flags[0]))
@@ -348,7 +465,10 @@ void host_opts_usage(FILE *out)
 		char name[40];
 		snprintf(name, sizeof(name), "%s%s%s", hf->name, hf->arg ? " " : "",
 			 hf->arg ? hf->arg : "");
-		fprintf(out, "  %-*s  ", HOST_HELP_NAME_WIDTH, name);
+		if (strlen(name) > HOST_HELP_NAME_WIDTH) /* --route: its help on the next line */
+			fprintf(out, "  %s\n%*s", name, HOST_HELP_NAME_WIDTH + 4, "");
+		else
+			fprintf(out, "  %-*s  ", HOST_HELP_NAME_WIDTH, name);
 		for (const char *c = hf->help; *c; c++) {
 			fputc(*c, out);
 			if (*c == '\n')
@@ -368,6 +488,8 @@ int host_opts_parse(struct host_opts *o, const char *prog, int argc, char **argv
 			hf = &host_flags[f];
 	if (!hf)
 		return 0;
+	if (!hf->parse) /* --route: several words */
+		return parse_route_argv(o, prog, argc, argv, i) < 0 ? -1 : 1;
 	if (hf->arg) {
 		if (*i + 1 >= argc) {
 			fprintf(stderr, "%s: %s needs a value (see --help)\n", prog, argv[*i]);
@@ -401,6 +523,41 @@ int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))
 	return 0;
 }
 
+/* The index the interface whose subnet holds a will have (0 the first
+ * --tap), or -1. */
+static int host_opts_ifindex_for(const struct host_opts *o, uint32_t a)
+{
+	if ((a & ip4_mask(o->ip4_prefix)) == (o->ip4 & ip4_mask(o->ip4_prefix)))
+		return 0;
+	for (int i = 0; i < o->nmore; i++) {
+		const struct host_ifopts *m = &o->more[i];
+		if ((a & ip4_mask(m->ip4_prefix)) == (m->ip4 & ip4_mask(m->ip4_prefix)))
+			return i + 1;
+	}
+	return -1;
+}
+
+/* The index the interface on TAP name will have, or -1. */
+static int host_opts_ifindex_by_name(const struct host_opts *o, const char *name)
+{
+	if (strcmp(o->tap, name) == 0)
+		return 0;
+	for (int i = 0; i < o->nmore; i++)
+		if (strcmp(o->more[i].tap, name) == 0)
+			return i + 1;
+	return -1;
+}
+
+/* Unless --mac gave one: 02:00 followed by the four bytes of the address. */
+static void host_default_mac(uint8_t mac[ETH_ALEN], bool given, uint32_t ip4)
+{
+	if (given)
+		return;
+	uint8_t m[ETH_ALEN] = { 0x02, 0x00, (uint8_t)(ip4 >> 24), (uint8_t)(ip4 >> 16),
+				(uint8_t)(ip4 >> 8), (uint8_t)ip4 };
+	memcpy(mac, m, ETH_ALEN);
+}
+
 int host_opts_check(struct host_opts *o, const char *prog)
 {
 	if (!o->tap) {
@@ -411,21 +568,68 @@ int host_opts_check(struct host_opts *o, const char *prog)
 		fprintf(stderr, "%s: --ip ADDR/LEN is required, e.g. --ip 10.0.0.2/24 (see --help)\n", prog);
 		return -1;
 	}
-	if (o->has_gw4 && (o->gw4 & ip4_mask(o->ip4_prefix)) != (o->ip4 & ip4_mask(o->ip4_prefix))) {
+	for (int i = 0; i < o->nmore; i++) {
+		if (!o->more[i].has_ip4) {
+			fprintf(stderr, "%s: --tap %s needs its --ip ADDR/LEN after it (see --help)\n", prog,
+				o->more[i].tap);
+			return -1;
+		}
+	}
+	if (o->has_gw4 && host_opts_ifindex_for(o, o->gw4) < 0) {
 		fprintf(stderr, "%s: --gw: the gateway must be on the host's own subnet\n", prog);
 		return -1;
 	}
-	if (!o->has_mac) {
-		uint8_t m[ETH_ALEN] = { 0x02, 0x00, (uint8_t)(o->ip4 >> 24), (uint8_t)(o->ip4 >> 16),
-					(uint8_t)(o->ip4 >> 8), (uint8_t)o->ip4 };
-		memcpy(o->mac, m, ETH_ALEN);
+	for (int i = 0; i < o->nroutes; i++) {
+		const struct host_route *r = &o->routes[i];
+		int k = host_opts_ifindex_for(o, r->gw);
+		if (r->dev[0] && host_opts_ifindex_by_name(o, r->dev) < 0) {
+			fprintf(stderr, "%s: --route: dev %s is not one of the --tap given\n", prog, r->dev);
+			return -1;
+		}
+		if (r->dev[0] && k != host_opts_ifindex_by_name(o, r->dev))
+			k = -1;
+		if (k < 0) {
+			char a[IP4_STRLEN];
+			fprintf(stderr, "%s: --route: the gateway %s is on no interface's subnet%s\n", prog,
+				ip4_ntop(r->gw, a), r->dev[0] ? " (of that dev)" : "");
+			return -1;
+		}
 	}
+	host_default_mac(o->mac, o->has_mac, o->ip4);
+	for (int i = 0; i < o->nmore; i++)
+		host_default_mac(o->more[i].mac, o->more[i].has_mac, o->more[i].ip4);
 	if (!o->ctl) {
 		snprintf(o->ctl_default, sizeof(o->ctl_default), "%s/%s.ctl", HOST_CTL_DIR, o->tap);
 		o->ctl = o->ctl_default;
 	}
 	if (!o->has_seed && getrandom(&o->seed, sizeof(o->seed), 0) != sizeof(o->seed))
 		o->seed = (uint64_t)getpid() ^ (uint64_t)host_clock_now();
+	return 0;
+}
+
+/* Opens the TAPs of the interfaces after the first (--tap again), each a
+ * plain device (no impair, no pcap: those wrap the first), with its
+ * addresses. Returns 0 or -1 with err set. */
+static int host_open_more(struct host *h, const struct host_opts *o, bool offload, char *err,
+			  size_t errlen)
+{
+	for (int i = 0; i < o->nmore; i++) {
+		const struct host_ifopts *m = &o->more[i];
+		struct netdev *dev = tap_open(m->tap, offload, err, errlen);
+		if (!dev)
+			return -1;
+		h->more[h->nmore++] = dev;
+		struct netif *ifp = stack_add_netif(&h->s, dev, m->mac);
+		if (!ifp) {
+			snprintf(err, errlen, "--tap %s: too many interfaces", m->tap);
+			return -1;
+		}
+		stack_set_ipv4(&h->s, ifp, m->ip4, m->ip4_prefix);
+		ifp->ip6.eui64 = o->eui64;
+		ndp_if_enable(&h->s, ifp);
+		if (m->has_ip6)
+			ndp_addr_add(&h->s, ifp, &m->ip6, m->ip6_prefix);
+	}
 	return 0;
 }
 
@@ -446,6 +650,10 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	 * capture would show 64 KB frames with checksums left partial. So a
 	 * host with --impair or --pcap sees ordinary frames. */
 	bool offload = !o->no_offload && impair_is_none(&o->impair) && !o->pcap;
+	/* A router passes frames on as they came: a 64 KB GRO'd segment with
+	 * its checksum left partial would need cutting and summing first. So
+	 * with --forward every TAP carries plain frames. */
+	offload &= !o->forward;
 	struct netdev *dev = tap_open(o->tap, offload, err, errlen);
 	if (!dev)
 		return -1;
@@ -469,14 +677,38 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	h->dev = dev;
 	h->ifp = stack_add_netif(&h->s, dev, o->mac);
 	stack_set_ipv4(&h->s, h->ifp, o->ip4, o->ip4_prefix);
-	if (o->has_gw4)
-		stack_set_gateway4(&h->s, h->ifp, o->gw4);
 	/* IPv6: the link-local address always, the static one when given; both
 	 * go through duplicate address detection first (RFC 4862 5.4) */
 	h->ifp->ip6.eui64 = o->eui64;
 	ndp_if_enable(&h->s, h->ifp);
 	if (o->has_ip6)
 		ndp_addr_add(&h->s, h->ifp, &o->ip6, o->ip6_prefix); /* checked when parsed */
+	if (host_open_more(h, o, offload, err, errlen) < 0) {
+		host_close(h);
+		return -1;
+	}
+	/* the gateway and the static routes by the interface whose subnet
+	 * holds their next hop (host_opts_check made sure there is one) */
+	struct netif *gw_if = o->has_gw4 ? stack_netif(&h->s, host_opts_ifindex_for(o, o->gw4)) : NULL;
+	if (gw_if)
+		stack_set_gateway4(&h->s, gw_if, o->gw4);
+	for (int i = 0; i < o->nroutes; i++) {
+		const struct host_route *hr = &o->routes[i];
+		struct route r = {
+			.prefix = ipaddr_v4(hr->prefix),
+			.len = hr->len,
+			.gw = ipaddr_v4(hr->gw),
+			.ifindex = host_opts_ifindex_for(o, hr->gw),
+			.origin = "static",
+		};
+		int e = route_add(&h->s.routes, &r);
+		if (e < 0 && e != -EEXIST) {
+			snprintf(err, errlen, "--route %d: %s", i + 1, strerror(-e));
+			host_close(h);
+			return -1;
+		}
+	}
+	h->s.ip_forward = o->forward;
 
 	if (o->ctl && strcmp(o->ctl, "none") != 0) {
 		if (strncmp(o->ctl, HOST_CTL_DIR "/", strlen(HOST_CTL_DIR) + 1) == 0)
@@ -516,6 +748,9 @@ void host_close(struct host *h)
 		netdev_close(h->dev);
 		h->dev = NULL;
 	}
+	for (int i = 0; i < h->nmore; i++)
+		netdev_close(h->more[i]);
+	h->nmore = 0;
 	if (h->ctl_fd >= 0) {
 		close(h->ctl_fd);
 		unlink(h->ctl_path);

@@ -26,6 +26,31 @@
 
 #define HOST_CTL_DIR "/run/tapstack"
 
+/* An interface after the first: a --tap given again, with the --ip, --ip6
+ * and --mac that follow it (the first interface's are in struct host_opts
+ * itself, so a one-interface command line reads as it always did). */
+struct host_ifopts {
+	const char *tap;
+	uint32_t ip4;             /* host order */
+	int ip4_prefix;
+	bool has_ip4;
+	struct ipaddr ip6;
+	int ip6_prefix;
+	bool has_ip6;
+	uint8_t mac[ETH_ALEN];    /* default 02:00 + the IPv4 address, as the first */
+	bool has_mac;
+};
+
+/* A static route, --route PREFIX via GW [dev TAP]. */
+struct host_route {
+	uint32_t prefix;          /* host order */
+	int len;
+	uint32_t gw;
+	char dev[16];             /* a --tap's name; "": the interface whose subnet holds gw */
+};
+
+#define HOST_MAX_ROUTES 16
+
 struct host_opts {
 	const char *tap;          /* --tap NAME (required) */
 	uint32_t ip4;             /* --ip ADDR/LEN (required), host order */
@@ -53,6 +78,11 @@ struct host_opts {
 	uint32_t iw_segs;         /* --iw N: TCP initial window in segments; 0 = RFC 6928's */
 	const char *firewall;     /* --firewall RULES or the text of --firewall-file (ip/firewall.h) */
 	unsigned fw_flows;        /* --firewall-flows N: its table's size; 0 = FW_FLOWS_DEFAULT */
+	struct host_ifopts more[STACK_MAX_IFS - 1]; /* --tap again: the other interfaces */
+	int nmore;
+	bool forward;             /* --forward: route IPv4 between the interfaces (RFC 1812) */
+	struct host_route routes[HOST_MAX_ROUTES]; /* --route, in the order given */
+	int nroutes;
 };
 
 void host_opts_init(struct host_opts *o);
@@ -81,6 +111,8 @@ struct host {
 	struct stack s;
 	struct netdev *dev;       /* the outermost device of the chain */
 	struct netif *ifp;
+	struct netdev *more[STACK_MAX_IFS - 1]; /* the other interfaces' TAPs (--tap again) */
+	int nmore;
 	int ctl_fd;               /* listening control socket, or -1 */
 	char ctl_path[108];
 };

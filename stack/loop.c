@@ -76,11 +76,14 @@ void host_loop_once(struct host *h, int64_t max_wait_us)
 	if (wait > 0)
 		netdev_flush(h->dev); /* about to sleep: write the pcap out */
 
-	struct pollfd pfd[2];
+	struct pollfd pfd[STACK_MAX_IFS + 1];
 	int n = 0, ci = -1;
 	int dfd = netdev_fd(h->dev);
 	if (dfd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = dfd, .events = POLLIN };
+	for (int i = 0; i < h->nmore; i++) /* a router's other interfaces (--tap again) */
+		if ((dfd = netdev_fd(h->more[i])) >= 0)
+			pfd[n++] = (struct pollfd){ .fd = dfd, .events = POLLIN };
 	if (h->ctl_fd >= 0) {
 		ci = n;
 		pfd[n++] = (struct pollfd){ .fd = h->ctl_fd, .events = POLLIN };

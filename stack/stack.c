@@ -230,6 +230,25 @@ static void memory_dump(struct stack *s, FILE *out)
 	fprintf(out, "pkt.in_use %zu\n", pkt_in_use());
 }
 
+/* tapctl routes of a host with several interfaces (a router): each
+ * interface, its address and MTU, then the routes that leave by it. */
+static void routes_by_interface(struct stack *s, FILE *out)
+{
+	static struct route_table one;
+	fprintf(out, "forwarding %s\n", s->ip_forward ? "on" : "off");
+	for (int i = 0; i < s->nifs; i++) {
+		const struct netif *ifp = &s->ifs[i];
+		char a[IP4_STRLEN];
+		fprintf(out, "dev %s inet %s/%d mtu %u\n", ifp->dev->name, ip4_ntop(ifp->ip4, a),
+			ifp->ip4_prefix, ifp->mtu);
+		route_table_init(&one);
+		for (int k = 0; k < s->routes.n; k++)
+			if (s->routes.r[k].ifindex == ifp->index)
+				one.r[one.n++] = s->routes.r[k];
+		route_dump(&one, out, stack_ifname, s);
+	}
+}
+
 int stack_report(struct stack *s, const char *cmd, FILE *out)
 {
 	if (strcmp(cmd, "stats") == 0) {
@@ -245,7 +264,10 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 	} else if (strcmp(cmd, "addrs") == 0) {
 		ndp_addrs_dump(s, out);
 	} else if (strcmp(cmd, "routes") == 0) {
-		route_dump(&s->routes, out, stack_ifname, s);
+		if (s->nifs > 1 || s->ip_forward)
+			routes_by_interface(s, out);
+		else
+			route_dump(&s->routes, out, stack_ifname, s);
 		pmtu_dump(&s->pmtu, s->now, out);
 	} else if (strcmp(cmd, "sockets") == 0) {
 		tcp_dump(s, out);

@@ -1,0 +1,26 @@
+/* IPv4 forwarding (RFC 1812): what a host started with --forward does with
+ * a datagram that is not addressed to it. Off by default: a host does not
+ * forward (RFC 1122 3.3.1). */
+#ifndef TAPSTACK_FORWARD_H
+#define TAPSTACK_FORWARD_H
+
+struct stack;
+struct netif;
+struct pkt;
+struct ipv4_hdr;
+
+/* Called by ipv4_input, when s->ip_forward is on, for a datagram that
+ * passed the host's checks but is not for the interface in it came in by
+ * (p->data at the IP header, p->len its total length, h parsed).
+ *
+ * Returns the interface that owns h->dst when it is another of this host's
+ * addresses (the caller delivers it as if it came in there; p is not
+ * consumed). Otherwise consumes p and returns NULL: the datagram is
+ * forwarded by the longest matching route (TTL decremented, fragmented
+ * when the next link is smaller), or dropped under a named reason with
+ * the ICMP error RFC 1812 asks for (time exceeded, net unreachable,
+ * fragmentation needed). */
+struct netif *ipv4_forward(struct stack *s, struct netif *in, struct pkt *p,
+			   const struct ipv4_hdr *h);
+
+#endif
