@@ -170,12 +170,17 @@ void tcp_data_discard(struct tcb *tp, struct tcp_seg *seg)
 /* ---- the out-of-order ranges held in the receive ring ------------------- */
 
 /* Keeps out-of-order data [seg->seq, +len) in the receive ring at its
- * place and records its range, merging with neighbours; the ranges stay
- * sorted and disjoint. Returns false (nothing kept) if it would need a
- * range beyond TCP_OOO_MAX or does not fit in the ring; when only part
- * fits, seg is cut to that part (and loses its FIN). */
+ * place and records its range, merging with neighbours; the ranges
+ * (tp->ooo[0..nooo), each [start, end)) stay sorted and disjoint, and two
+ * that touch or overlap become one. Its place in the ring: the ring holds
+ * rcvbuf.len bytes up to rcv.nxt, so byte seq goes at offset rcvbuf.len +
+ * (seq - rcv.nxt) (ring_write_at, which writes what fits and returns how
+ * many). Returns false (nothing kept) if it would need a range beyond
+ * TCP_OOO_MAX or no byte fits in the ring; when only part fits, seg is cut
+ * to that part (and loses its FIN). */
 bool tcp_reass_insert(struct tcb *tp, struct tcp_seg *seg)
 {
+	/* LAB check4 BEGIN stub: (void)tp; (void)seg; return false; */
 	uint32_t a = seg->seq, b = seg->seq + (uint32_t)seg->len;
 	int i = 0, j;
 
@@ -209,13 +214,18 @@ bool tcp_reass_insert(struct tcb *tp, struct tcp_seg *seg)
 	tp->ooo[i].start = a;
 	tp->ooo[i].end = b;
 	return true;
+	/* LAB check4 END */
 }
 
 /* Moves rcv.nxt over out-of-order ranges that now follow the in-order
- * data (the bytes are already in the ring, just past its end). Returns
- * true if a range was taken (a hole was filled). */
+ * data (the bytes are already in the ring, just past its end: ring_extend
+ * makes them part of it; count them in tp->stat.bytes_received). A range
+ * that starts at or before rcv.nxt is taken off tp->ooo whether or not it
+ * reaches past rcv.nxt. Returns true if a range was taken (a hole was
+ * filled). */
 bool tcp_reass_advance(struct tcb *tp)
 {
+	/* LAB check4 BEGIN stub: (void)tp; return false; */
 	bool filled = false;
 
 	while (tp->nooo > 0 && SEQ_LEQ(tp->ooo[0].start, tp->rcv.nxt)) {
@@ -230,15 +240,22 @@ bool tcp_reass_advance(struct tcb *tp)
 		filled = true;
 	}
 	return filled;
+	/* LAB check4 END */
 }
 
-/* Contract in tcp.h. */
+/* True if [a, b) lies within one range held out of order (tp->ooo[0..nooo),
+ * sorted, disjoint, each [start, end)): the segment is a duplicate of bytes
+ * we hold already, which tcp_data_out_of_order reports as a D-SACK (RFC
+ * 2883 4.1.2). Compare sequence numbers with the SEQ_* macros of
+ * tcp/tcp_seq.h: they wrap at 2^32. */
 bool tcp_reass_covers(const struct tcb *tp, uint32_t a, uint32_t b)
 {
+	/* LAB check4 BEGIN stub: (void)tp; (void)a; (void)b; return false; */
 	for (int i = 0; i < tp->nooo; i++)
 		if (SEQ_IN(a, tp->ooo[i].start, tp->ooo[i].end) && SEQ_LEQ(b, tp->ooo[i].end))
 			return true;
 	return false;
+	/* LAB check4 END */
 }
 
 /* RFC 9293 3.4, 3.10.7.4 eighth: no data beyond a FIN is valid. Ranges

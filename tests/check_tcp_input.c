@@ -937,6 +937,34 @@ START_TEST(test_data_out_of_order_then_fill)
 }
 END_TEST
 
+/* A segment whose bytes are all held out of order already is a duplicate
+ * (tcp_reass_covers): counted as such, answered with the same ACK, and the
+ * ranges held stay as they were; one that reaches past a range is not. */
+START_TEST(test_data_out_of_order_duplicate)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 101, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	ck_assert_uint_eq(count(&t, "tcp.rcv_duplicate_bytes"), 100);
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 151, .ack = t.iss + 1, .len = 30));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	ck_assert_uint_eq(count(&t, "tcp.rcv_duplicate_bytes"), 130);
+	ck_assert_int_eq(tp->nooo, 1);
+	/* 50 bytes of it new: kept, the range grows, not a duplicate */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 151, .ack = t.iss + 1, .len = 100));
+	expect_ack(&t, t.iss + 1, t.irs + 1);
+	ck_assert_uint_eq(count(&t, "tcp.rcv_duplicate_bytes"), 130);
+	ck_assert_int_eq(tp->nooo, 1);
+	ck_assert_uint_eq(tp->ooo[0].start, t.irs + 101);
+	ck_assert_uint_eq(tp->ooo[0].end, t.irs + 251);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(test_data_out_of_order_merge_and_limit)
 {
 	struct tcp_harness t;
@@ -1464,6 +1492,7 @@ Suite *tcp_input_suite(void)
 	tcase_add_test(tc, test_data_two_full_segments_ack_at_once);
 	tcase_add_test(tc, test_data_out_of_order_then_fill);
 	tcase_add_test(tc, test_data_out_of_order_merge_and_limit);
+	tcase_add_test(tc, test_data_out_of_order_duplicate);
 	tcase_add_test(tc, test_data_beyond_window_trimmed);
 	tcase_add_test(tc, test_data_beyond_buffer_trimmed);
 	tcase_add_test(tc, test_data_after_close_resets);
