@@ -44,6 +44,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,9 @@ DECLARE_REAL(ssize_t, sendto, int, const void *, size_t, int, const struct socka
 DECLARE_REAL(ssize_t, recvfrom, int, void *, size_t, int, struct sockaddr *, socklen_t *);
 DECLARE_REAL(ssize_t, sendmsg, int, const struct msghdr *, int);
 DECLARE_REAL(ssize_t, recvmsg, int, struct msghdr *, int);
+DECLARE_REAL(long, syscall, long, ...);
+DECLARE_REAL(int, sendmmsg, int, struct mmsghdr *, unsigned int, int);
+DECLARE_REAL(int, recvmmsg, int, struct mmsghdr *, unsigned int, int, struct timespec *);
 DECLARE_REAL(int, close, int);
 DECLARE_REAL(int, shutdown, int, int);
 DECLARE_REAL(int, getsockname, int, struct sockaddr *, socklen_t *);
@@ -117,7 +121,7 @@ static void resolve_all(void)
 	RESOLVE(socket); RESOLVE(bind); RESOLVE(listen); RESOLVE(accept); RESOLVE(accept4);
 	RESOLVE(connect); RESOLVE(read); RESOLVE(write); RESOLVE(readv); RESOLVE(writev);
 	RESOLVE(send); RESOLVE(recv); RESOLVE(sendto); RESOLVE(recvfrom); RESOLVE(sendmsg);
-	RESOLVE(recvmsg); RESOLVE(close); RESOLVE(shutdown); RESOLVE(getsockname);
+	RESOLVE(recvmsg); RESOLVE(syscall); RESOLVE(sendmmsg); RESOLVE(recvmmsg); RESOLVE(close); RESOLVE(shutdown); RESOLVE(getsockname);
 	RESOLVE(getpeername); RESOLVE(getsockopt); RESOLVE(setsockopt); RESOLVE(fcntl);
 	RESOLVE(ioctl); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(getaddrinfo);
 	RESOLVE(freeaddrinfo);
@@ -886,6 +890,67 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 			m->msg_flags |= MSG_TRUNC;
 	}
 	return r;
+}
+
+/* sendmmsg and recvmmsg (libuv's UDP, so dig): one message at a time
+ * through sendmsg and recvmsg; after the first, the rest do not wait.
+ * recvmmsg's timeout is not supported (NULL only, as libuv passes). */
+EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	ENSURE();
+	if (shim_inside || !shim_up || !fdmap_peek(&shim_map, fd))
+		return REAL(sendmmsg)(fd, v, n, flags);
+	unsigned int i;
+	for (i = 0; i < n; i++) {
+		ssize_t r = sendmsg(fd, &v[i].msg_hdr, i ? flags | MSG_DONTWAIT : flags);
+		if (r < 0)
+			return i ? (int)i : -1;
+		v[i].msg_len = (unsigned int)r;
+	}
+	return (int)i;
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *t)
+{
+	ENSURE();
+	if (shim_inside || !shim_up || !fdmap_peek(&shim_map, fd))
+		return REAL(recvmmsg)(fd, v, n, flags, t);
+	if (t) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	unsigned int i;
+	for (i = 0; i < n; i++) {
+		ssize_t r = recvmsg(fd, &v[i].msg_hdr, i ? flags | MSG_DONTWAIT : flags);
+		if (r < 0)
+			return i ? (int)i : -1;
+		v[i].msg_len = (unsigned int)r;
+		if (flags & MSG_WAITFORONE)
+			flags |= MSG_DONTWAIT;
+	}
+	return (int)i;
+}
+
+/* libuv (so dig) calls sendmmsg and recvmmsg through syscall(2): those
+ * two, on a tapstack socket, come here; every other call goes on to the
+ * kernel with its six argument words as they were. */
+EXPORT long syscall(long nr, ...)
+{
+	ENSURE();
+	va_list ap;
+	va_start(ap, nr);
+	long a[6];
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if ((nr == SYS_sendmmsg || nr == SYS_recvmmsg) && !shim_inside && shim_up &&
+	    fdmap_peek(&shim_map, (int)a[0])) {
+		if (nr == SYS_sendmmsg)
+			return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
+		return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3],
+				(struct timespec *)a[4]);
+	}
+	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 EXPORT int shutdown(int fd, int how)
