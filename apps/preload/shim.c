@@ -609,17 +609,27 @@ EXPORT int accept(int fd, struct sockaddr *from, socklen_t *fromlen)
 	return accept4(fd, from, fromlen, 0);
 }
 
+/* Before a connect or a send over IPv6: lets duplicate address detection
+ * of the host's new addresses end (net.h, net_wait_ipv6_ready; at most
+ * NET_DAD_WAIT_MS, once in a host's life). The host is as new as the
+ * program, so without this every IPv6 client would fail at start: its
+ * socket underneath does not block, and gets -ENETUNREACH while the only
+ * source is tentative. A non-blocking program's first call waits too,
+ * which it would not on Linux (apps/README.md, the limits). */
+static void shim_ipv6_ready(struct tsock *ts)
+{
+	static bool ready;
+	if (ts->domain == AF_INET6 && !ready && net_wait_ipv6_ready(NET_DAD_WAIT_MS) == 0)
+		ready = true;
+}
+
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	ENSURE();
 	struct tsock *ts = shim_lock(fd);
 	if (!ts)
 		return REAL(connect)(fd, addr, len);
-	/* A blocking connect to IPv6 first lets duplicate address detection
-	 * end (net.h, net_wait_ipv6_ready): the socket underneath does not
-	 * block, and would get -ENETUNREACH meanwhile. */
-	if (!ts->nonblock && addr && addr->sa_family == AF_INET6)
-		net_wait_ipv6_ready(NET_DAD_WAIT_MS);
+	shim_ipv6_ready(ts);
 	int r = net_connect(ts->nfd, addr, len);
 	if (r != -EINPROGRESS || ts->nonblock)
 		return (int)shim_done(ts, r);
@@ -681,6 +691,7 @@ static ssize_t shim_sendto(struct tsock *ts, int fd, const void *buf, size_t len
 			   const struct sockaddr *to, socklen_t tolen)
 {
 	size_t sent = 0;
+	shim_ipv6_ready(ts);
 	for (;;) {
 		ssize_t r = net_sendto(ts->nfd, (const char *)buf + sent, len - sent,
 				       flags & SHIM_NET_FLAGS, to, tolen);

@@ -5,7 +5,8 @@
 #   curl over tapstack fetches 1 MB from busybox httpd on the kernel's side;
 #   the kernel's curl fetches 1 MB from python3 -m http.server over tapstack;
 #   nc -l over tapstack receives 1 MB from the kernel's nc, and nc over
-#   tapstack sends 1 MB to the kernel's nc -l.
+#   tapstack sends 1 MB to the kernel's nc -l;
+#   curl over tapstack's IPv6 fetches 1 MB from busybox httpd on [fd00::1].
 # Each byte-exact (cmp), and each run's pcap of tap0 holds the transfer: the
 # bytes went through tapstack, not the kernel's own sockets.
 # shellcheck source=tests/integration/lib.sh
@@ -85,3 +86,17 @@ wait "$KNC_PID" || fail "the kernel's nc -l exited with an error"
 cmp -s "$WWW/big.bin" "$TMP/got4" || fail "nc over tapstack: the 1 MB differ ($(stat -c %s "$TMP/got4") bytes)"
 [ "$(tcp_frames 4 9001)" -gt 0 ] || fail "nc's bytes are not in tap0's pcap"
 ok "nc over tapstack sent 1 MB to the kernel's nc -l, equal"
+
+# 5. curl over tapstack's IPv6 (--ip6), busybox httpd on [fd00::1]: the
+# first connect waits for duplicate address detection (the host is new)
+ip netns exec "$NS" busybox httpd -f -p "[fd00::1]:8081" -h "$WWW" &
+BB6_PID=$!
+wait_until 5 nsx curl -s -g -o /dev/null "http://[fd00::1]:8081/big.bin" || fail "busybox httpd on IPv6 did not start"
+# shellcheck disable=SC2046 # split on purpose
+nsx timeout 30 "$RUN" $(run_flags 5) --ip6 fd00::2/64 -- curl -sS -g -o "$TMP/got5" \
+	"http://[fd00::1]:8081/big.bin" 2>"$TMP/run5.log" || { cat "$TMP/run5.log"; fail "curl over tapstack's IPv6 failed"; }
+cmp -s "$WWW/big.bin" "$TMP/got5" || fail "curl over IPv6: the 1 MB differ ($(stat -c %s "$TMP/got5") bytes)"
+n=$(tshark -n -r "$TMP/run5.pcap" -Y "ipv6 && tcp.port == 8081 && tcp.len > 0" 2>/dev/null | wc -l)
+[ "$n" -gt 0 ] || fail "curl's IPv6 bytes are not in tap0's pcap"
+ok "curl over tapstack's IPv6 fetched 1 MB from the kernel's busybox httpd, equal ($n data frames)"
+kill "$BB6_PID"
