@@ -5,8 +5,9 @@
  *
  * The design, in four parts:
  *
- *   the host    built by the constructor from the host flags tapstack-run
- *               left in TAPSTACK_RUN_FLAGS (the same parser every app uses,
+ *   the host    opened at the process's first IPv4/IPv6 socket or name
+ *               lookup (shim_start), from the host flags tapstack-run left
+ *               in TAPSTACK_RUN_FLAGS (the same parser every app uses,
  *               stack/host.c), and driven by one background thread
  *               (shim_loop) that sleeps in ppoll on the TAP, the control
  *               socket and a wake-up eventfd, then runs the stack;
@@ -333,11 +334,8 @@ static void shim_start(void)
 	shim_inside = 1;
 	int opened = host_open(&shim_host, &o, err, sizeof(err));
 	shim_inside = 0;
-	if (opened < 0) {
-		char msg[400];
-		snprintf(msg, sizeof(msg), "%s (is another program on that TAP already?)", err);
-		shim_die(msg);
-	}
+	if (opened < 0)
+		shim_die(err); /* e.g. another program has the TAP: host_open says so */
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
@@ -466,7 +464,7 @@ static int shim_wait(struct tsock *ts, short events, int timeout_ms)
 
 /* A new placeholder for net descriptor nfd; returns the program's fd or a
  * negative errno (the net socket is closed then). */
-static int shim_adopt(int nfd, int domain, int type, bool nonblock, bool cloexec)
+static int shim_adopt_fd(int nfd, int domain, int type, bool nonblock, bool cloexec)
 {
 	int one = 1;
 	net_setsockopt(nfd, SOL_SOCKET, SO_NONBLOCK, &one, sizeof(one));
@@ -505,6 +503,18 @@ static int shim_adopt(int nfd, int domain, int type, bool nonblock, bool cloexec
 	ts->nonblock = nonblock;
 	shim_mirror(ts);
 	return sv[0];
+}
+
+/* shim_adopt_fd, counted. */
+static int shim_adopt(int nfd, int domain, int type, bool nonblock, bool cloexec)
+{
+	int r = shim_adopt_fd(nfd, domain, type, nonblock, cloexec);
+	/* Counted in tapctl stats: a peer's connections each cost the program
+	 * three fds here (the placeholder, its dup, the other end); when the
+	 * process has none left (RLIMIT_NOFILE, or FDMAP_MAX), the socket is
+	 * closed and the call fails with EMFILE, as Linux's accept does. */
+	net_count(&shim_host.s, r >= 0 ? "preload.sockets" : "preload.no_placeholder");
+	return r;
 }
 
 /* Drops one program fd of ts; the last one closes the tapstack socket and
