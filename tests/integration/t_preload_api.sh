@@ -109,6 +109,7 @@ b1, b2 = bytearray(3), bytearray(10)
 nb, anc, fl, ad = c.recvmsg_into([b1, b2])
 check(nb == 6 and bytes(b1) == b"abc" and bytes(b2[:3]) == b"def", "recvmsg scatters it")
 os.writev(c.fileno(), [b"12", b"34"])
+select.select([c], [], [], 5)  # the timeout made c O_NONBLOCK: os.readv does not wait
 b1, b2 = bytearray(1), bytearray(5)
 check(os.readv(c.fileno(), [b1, b2]) == 4 and bytes(b1) + bytes(b2[:3]) == b"1234", "writev and readv")
 
@@ -195,6 +196,29 @@ n=$(tshark -n -r "$TMP/api.pcap" -Y 'dns.qry.name == "www.lab.test"' 2>/dev/null
 [ "$n" -ge 2 ] || fail "getaddrinfo's query and answer are not on tap0 ($n frames)"
 ok "getaddrinfo asked over tap0 ($n DNS frames)"
 kill "$ECHO_PID"
+
+# The limit on sockets is the process's fds (three each: ulimit -n): past
+# it socket() fails with EMFILE, and the host counts preload.no_placeholder.
+cat >"$TMP/limit.py" <<'PYEOF'
+import errno, socket, subprocess, sys
+held = []
+try:
+    for _ in range(1000):
+        held.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    print("FAIL: 1000 sockets under ulimit -n 64"); sys.exit(1)
+except OSError as e:
+    if e.errno != errno.EMFILE:
+        print("FAIL: errno", e.errno); sys.exit(1)
+made = len(held)
+for _ in range(3):
+    held.pop().close()  # fds for subprocess's pipes
+stats = subprocess.run([sys.argv[1], "--ctl", sys.argv[2], "stats"], capture_output=True, text=True).stdout
+print(made, "sockets, then EMFILE;", " ".join(l.split()[0] + "=" + l.split()[1] for l in stats.splitlines() if l.startswith("preload.")))
+PYEOF
+out=$(nsx timeout 30 sh -c 'ulimit -n 64 && exec "$@"' sh "$RUN" "${FLAGS[@]}" -- "$PY" "$TMP/limit.py" \
+	"$TAPCTL" "$CTL" 2>&1) || { echo "$out"; fail "the fd limit check failed"; }
+echo "$out" | grep -q 'EMFILE; .*preload.no_placeholder=1' || { echo "$out"; fail "no EMFILE, or not counted"; }
+ok "the fd limit: $out"
 
 out=$(nsx timeout 20 "$RUN" "${FLAGS[@]}" --pcap "$TMP/dig.pcap" -- dig @"$GW_IP" +short +time=2 +tries=2 \
 	www.lab.test 2>"$TMP/dig.log") || { cat "$TMP/dig.log"; fail "dig over tapstack failed"; }
