@@ -658,10 +658,13 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		net_getsockopt(ts->nfd, SOL_SOCKET, SO_ERROR, &e, &el);
 		if (e)
 			return (int)shim_done(ts, -e);
-		struct sockaddr_storage peer;
-		socklen_t pl = sizeof(peer);
-		if (net_getpeername(ts->nfd, (struct sockaddr *)&peer, &pl) == 0)
+		/* No error pending: asking again says where the handshake is
+		 * (-EISCONN: done; -EALREADY: still going; else how it ended). */
+		int again = net_connect(ts->nfd, addr, len);
+		if (again == -EISCONN)
 			return (int)shim_done(ts, 0);
+		if (again != -EALREADY && again != -EINPROGRESS)
+			return (int)shim_done(ts, again);
 	}
 }
 
