@@ -40,6 +40,8 @@ START_TEST(test_add_get)
 	ck_assert_ptr_null(fdmap_get(m, 8));  /* the shim's own fds are not the program's */
 	ck_assert_ptr_null(fdmap_add(m, 7, 4, 10, 11)); /* taken */
 	ck_assert_int_eq(m->count, 1);
+	fdmap_forget(m, ts);
+	ck_assert_ptr_null(fdmap_get(m, 7));
 	free(m);
 }
 END_TEST
@@ -57,7 +59,7 @@ START_TEST(test_out_of_range)
 	ck_assert(!fdmap_ref(m, FDMAP_MAX, ts));
 	ck_assert_int_eq(ts->refs, 1);
 	ck_assert(!fdmap_unref(m, 12)); /* not mapped: nothing to let go */
-	free(ts);
+	fdmap_forget(m, ts);
 	free(m);
 }
 END_TEST

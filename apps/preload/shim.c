@@ -704,6 +704,8 @@ static ssize_t shim_sendto(struct tsock *ts, int fd, const void *buf, size_t len
 			   const struct sockaddr *to, socklen_t tolen)
 {
 	size_t sent = 0;
+	if (ts->type == SOCK_STREAM)
+		to = NULL, tolen = 0; /* Linux's TCP ignores a destination */
 	shim_ipv6_ready(ts);
 	for (;;) {
 		ssize_t r = net_sendto(ts->nfd, (const char *)buf + sent, len - sent,
