@@ -8,7 +8,9 @@
 # over TCP, shutdown, a refused blocking connect, getaddrinfo through
 # tapstack's resolver (EAI_NONAME too), a raw socket refused; then dig
 # over tapstack (libuv's sendmmsg through syscall(2)). The pcap shows the
-# DNS went over tap0.
+# DNS went over tap0. Then the fd limit (EMFILE, counted), and
+# tapstack-run's own errors: a bad flag, no program, a static program, a
+# TAP another program holds.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 RUN=$BUILD/tapstack-run
@@ -226,3 +228,28 @@ out=$(nsx timeout 20 "$RUN" "${FLAGS[@]}" --pcap "$TMP/dig.pcap" -- dig @"$GW_IP
 n=$(tshark -n -r "$TMP/dig.pcap" -Y 'dns.qry.name == "www.lab.test"' 2>/dev/null | wc -l)
 [ "$n" -ge 2 ] || fail "dig's query and answer are not on tap0 ($n frames)"
 ok "dig over tapstack: www.lab.test is $out ($n DNS frames on tap0)"
+
+# tapstack-run's own errors: a bad flag, no program, a static program, a TAP
+# another program holds
+"$RUN" --tap tap0 --bogus -- true 2>"$TMP/e1" && rc=0 || rc=$?
+[ "$rc" -eq 2 ] && grep -q "unknown option '--bogus'" "$TMP/e1" || fail "a bad flag: status $rc, $(cat "$TMP/e1")"
+"$RUN" "${FLAGS[@]}" 2>"$TMP/e2" && rc=0 || rc=$?
+[ "$rc" -eq 2 ] && grep -q "give the program after --" "$TMP/e2" || fail "no program: status $rc, $(cat "$TMP/e2")"
+ok "tapstack-run: a bad flag and a missing program exit 2 with a message"
+if LC_ALL=C readelf -l /sbin/ldconfig 2>/dev/null | grep -q 'Requesting program interpreter'; then
+	echo "SKIPPED (part): /sbin/ldconfig is not static here: no static program to refuse"
+else
+	"$RUN" "${FLAGS[@]}" -- /sbin/ldconfig --version >/dev/null 2>"$TMP/e3" && rc=0 || rc=$?
+	[ "$rc" -eq 126 ] && grep -q "statically linked" "$TMP/e3" ||
+		fail "a static program: status $rc, $(cat "$TMP/e3")"
+	ok "tapstack-run refuses a static program (exit 126): $(cat "$TMP/e3")"
+fi
+ip netns exec "$NS" timeout 20 "$RUN" "${FLAGS[@]}" -- "$PY" -c \
+	'import socket, sys; s = socket.socket(); s.bind(("0.0.0.0", 5555)); s.listen(1); s.accept()' \
+	</dev/null >/dev/null 2>&1 &
+HOLDER=$!
+wait_until 10 sh -c "'$TAPCTL' --ctl '$CTL' sockets 2>/dev/null | grep -q 'LISTEN.*:5555'" || fail "the first program did not start"
+nsx timeout 20 "$RUN" --tap tap0 --ip 10.0.0.9/24 --ctl none -- curl -s "http://$GW_IP/" >/dev/null 2>"$TMP/e4" && rc=0 || rc=$?
+[ "$rc" -eq 125 ] && grep -q "in use" "$TMP/e4" || fail "a second program on tap0: status $rc, $(cat "$TMP/e4")"
+ok "a second program on the same TAP stops with exit 125: $(cat "$TMP/e4")"
+kill "$HOLDER"
