@@ -116,3 +116,20 @@ n=$(tshark -n -r "$TMP/run5.pcap" -Y "ipv6 && tcp.port == 8081 && tcp.len > 0" 2
 [ "$n" -gt 0 ] || fail "curl's IPv6 bytes are not in tap0's pcap"
 ok "curl over tapstack's IPv6 fetched 1 MB from the kernel's busybox httpd, equal ($n data frames)"
 kill "$BB6_PID"
+
+# 6. a program that writes and exits at once: its last bytes are still in
+# tapstack's send buffer; the shim's exit runs the host until they and the
+# FIN are acknowledged, as the kernel would after the process is gone
+ip netns exec "$NS" timeout 30 nc -l "$GW_IP" 9002 >"$TMP/got6" &
+KNC_PID=$!
+wait_until 5 sh -c "ip netns exec '$NS' ss -ltn | grep -q ':9002 '" || fail "the kernel's nc -l did not start"
+# shellcheck disable=SC2046 # split on purpose
+nsx timeout 30 "$RUN" $(run_flags 6) -- "$PY" -c "
+import ctypes, socket
+s = socket.create_connection(('$GW_IP', 9002))
+s.sendall(open('$WWW/big.bin', 'rb').read())
+ctypes.CDLL(None).exit(0)  # libc's exit(3) now: no close, the data in flight
+" 2>"$TMP/run6.log" || { cat "$TMP/run6.log"; fail "python's send-and-exit over tapstack failed"; }
+wait "$KNC_PID" || fail "the kernel's nc -l exited with an error"
+cmp -s "$WWW/big.bin" "$TMP/got6" || fail "send and exit: the 1 MB differ ($(stat -c %s "$TMP/got6") bytes)"
+ok "a program that sends 1 MB and exits at once: every byte arrives (the host lingers at exit)"
