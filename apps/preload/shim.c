@@ -451,8 +451,6 @@ static long shim_done(struct tsock *ts, long r)
 static int shim_wait(struct tsock *ts, short events, int timeout_ms)
 {
 	struct pollfd p = { .fd = ts->own, .events = events };
-	int own = ts->own;
-	(void)own;
 	mu_unlock();
 	int r = poll(&p, 1, timeout_ms);
 	int e = errno;
