@@ -43,6 +43,14 @@ APPLIB_SRCS := $(wildcard apps/lib/*.c)
 APPLIB_OBJS := $(APPLIB_SRCS:%.c=$(BUILD)/%.o)
 APPS      := $(basename $(notdir $(wildcard apps/*.c)))
 APP_BINS  := $(APPS:%=$(BUILD)/%)
+# The shim tapstack-run preloads (apps/preload/): the library compiled a
+# second time, position-independent, into $(BUILD)/pic/, with every symbol
+# hidden but the interposed calls, so the program's own names never meet
+# the stack's.
+PRELOAD_SRCS := $(wildcard apps/preload/*.c)
+PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/pic/%.o) $(LIB_SRCS:%.c=$(BUILD)/pic/%.o) \
+	$(APPLIB_SRCS:%.c=$(BUILD)/pic/%.o)
+PRELOAD_SO   := $(BUILD)/libtapstack_preload.so
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -61,7 +69,7 @@ DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-pi
 all: lib apps tests
 
 lib: $(BUILD)/libtapstack.a
-apps: $(APP_BINS)
+apps: $(APP_BINS) $(PRELOAD_SO)
 tests: $(BUILD)/unit_tests
 
 $(BUILD)/libtapstack.a: $(LIB_OBJS)
@@ -83,7 +91,14 @@ $(BUILD)/libapps.a: $(APPLIB_OBJS)
 $(BUILD)/%: $(BUILD)/apps/%.o $(BUILD)/libapps.a $(BUILD)/libtapstack.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libapps.a $(BUILD)/libtapstack.a
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(PRELOAD_SO): $(PRELOAD_OBJS)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(LDLIBS) -ldl -lpthread
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/apps/preload/fdmap.o $(BUILD)/libapps.a $(BUILD)/libtapstack.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 # Unit and simulated tests (no root needed).
@@ -236,5 +251,5 @@ clean:
 help:
 	@sed -n '/^$$/q;2,$$p' Makefile
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
+-include $(PRELOAD_OBJS:.o=.d) $(BUILD)/apps/preload/fdmap.d $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
 .SECONDARY:

@@ -36,6 +36,7 @@ SUITE(http_sim_suite)  /* tests/check_http_sim.c: httpd and a client on a lossy 
 SUITE(dns_suite)       /* tests/check_dns.c: DNS codec, hostile messages, cache on virtual time */
 SUITE(firewall_suite)  /* tests/check_firewall.c: the stateful packet filter: rules, flows, related ICMP, expiry, the table's bound */
 SUITE(dns_sim_suite)   /* tests/check_dns_sim.c: DNS queries over a lossy simlink, retries, spoofing */
+SUITE(preload_suite)   /* tests/check_preload.c: the fd table of tapstack-run's shim (dups, last close) */
 
 #ifdef TAPSTACK_SUITES_UNDEF
 #undef SUITE
