@@ -203,18 +203,18 @@ labs-smoke: apps
 	echo "labs-smoke: every lab's smoke passed"
 
 # Build it yourself: graded checkpoints (labs/grade/README.md).
-#   make lab-tree CHECK=N DIR=PATH   a student tree: checkpoints 1..N blanked
+#   make lab-tree CHECK=N DIR=PATH   a student tree: checkpoints 0..N blanked
 #                                    (ONLY=func blanks that function alone)
 #   make checkN                      grade checkpoint N (and those before it)
 #   make lab-selftest                prove the grader: each blank fails a test
-LAB_CHECKS := 1 2 3 4
+LAB_CHECKS := 0 1 2 3 4
 
 .PHONY: lab-tree lab-selftest $(LAB_CHECKS:%=check%)
 
 lab-tree:
 	@if [ -z "$(CHECK)" ] || [ -z "$(DIR)" ]; then echo "usage: make lab-tree CHECK=N DIR=PATH [ONLY=func]"; exit 2; fi
 	labs/grade/mktree --check $(CHECK) $(if $(ONLY),--only $(ONLY)) $(DIR)
-	@echo "lab-tree: checkpoints 1..$(CHECK) to write in $(DIR); then: cd $(DIR) && make check$(CHECK)"
+	@echo "lab-tree: checkpoints 0..$(CHECK) to write in $(DIR); then: cd $(DIR) && make check$(CHECK)"
 
 $(LAB_CHECKS:%=check%):
 	@labs/grade/check $(@:check%=%)

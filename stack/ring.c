@@ -77,30 +77,41 @@ static bool ring_reserve(struct ring *r, size_t need)
 	return true;
 }
 
-/* Copies n bytes from data to offset off from head (off + n <= cap). */
+/* Copies n bytes from data to offset off from head (off + n <= cap): the
+ * byte at offset k lives at buf[(head + k) & (cap - 1)] (cap is a power of
+ * two), so a copy that runs past the end of buf goes on at buf[0]. */
 static void ring_copy_in(struct ring *r, size_t off, const uint8_t *data, size_t n)
 {
+	/* LAB check0 BEGIN stub: (void)r; (void)off; (void)data; (void)n; */
 	size_t pos = (r->head + off) & (r->cap - 1);
 	size_t first = r->cap - pos < n ? r->cap - pos : n;
 
 	memcpy(r->buf + pos, data, first);
 	memcpy(r->buf, data + first, n - first);
+	/* LAB check0 END */
 }
 
-/* Copies n bytes at offset off from head to out (off + n <= cap). */
+/* Copies n bytes at offset off from head to out (off + n <= cap), the
+ * mirror of ring_copy_in: a copy that runs past the end of buf goes on
+ * from buf[0]. */
 static void ring_copy_out(const struct ring *r, size_t off, uint8_t *out, size_t n)
 {
+	/* LAB check0 BEGIN stub: (void)r; (void)off; (void)out; (void)n; */
 	size_t pos = (r->head + off) & (r->cap - 1);
 	size_t first = r->cap - pos < n ? r->cap - pos : n;
 
 	memcpy(out, r->buf + pos, first);
 	memcpy(out + first, r->buf, n - first);
+	/* LAB check0 END */
 }
 
-/* Appends up to len bytes from data. Returns the number appended: fewer at
- * the limit, or, when memory runs out, only what the current buffer holds. */
+/* Appends up to len bytes from data after the r->len held. Returns the
+ * number appended: fewer at the limit (ring_space), or, when memory runs
+ * out (ring_reserve, which grows the buffer to a capacity, returns false),
+ * only what the current buffer holds (cap - len). */
 size_t ring_write(struct ring *r, const void *data, size_t len)
 {
+	/* LAB check0 BEGIN stub: (void)r; (void)data; (void)len; (void)ring_reserve; return 0; */
 	size_t n = ring_space(r) < len ? ring_space(r) : len;
 
 	if (n == 0)
@@ -112,22 +123,27 @@ size_t ring_write(struct ring *r, const void *data, size_t len)
 	ring_copy_in(r, r->len, data, n);
 	r->len += n;
 	return n;
+	/* LAB check0 END */
 }
 
 /* Copies up to len bytes starting offset bytes after the first into out,
  * leaving them in the ring. Returns the number copied. */
 size_t ring_peek(const struct ring *r, size_t offset, void *out, size_t len)
 {
+	/* LAB check0 BEGIN stub: (void)r; (void)offset; (void)out; (void)len; return 0; */
 	if (offset >= r->len)
 		return 0;
 	size_t n = r->len - offset < len ? r->len - offset : len;
 	ring_copy_out(r, offset, out, n);
 	return n;
+	/* LAB check0 END */
 }
 
-/* Removes up to n bytes from the front. Returns the number removed. */
+/* Removes up to n bytes from the front (head moves on, wrapping at cap).
+ * Returns the number removed. */
 size_t ring_drop(struct ring *r, size_t n)
 {
+	/* LAB check0 BEGIN stub: (void)r; (void)n; return 0; */
 	if (n > r->len)
 		n = r->len;
 	if (n == 0)
@@ -135,6 +151,7 @@ size_t ring_drop(struct ring *r, size_t n)
 	r->head = (r->head + n) & (r->cap - 1);
 	r->len -= n;
 	return n;
+	/* LAB check0 END */
 }
 
 /* Copies up to len bytes from the front into out and removes them. */
