@@ -196,6 +196,36 @@ static int parse_iw(struct host_opts *o, const char *prog, const char *v)
 	return 0;
 }
 
+static int parse_syn_backlog(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || !*v || *end || n < 1 || n > TCP_SYN_BACKLOG_MAX) {
+		fprintf(stderr, "%s: --syn-backlog: '%s' is not a number from 1 to %d\n", prog, v,
+			TCP_SYN_BACKLOG_MAX);
+		return -1;
+	}
+	o->syn_backlog = (unsigned)n;
+	return 0;
+}
+
+static int parse_syncookies(struct host_opts *o, const char *prog, const char *v)
+{
+	if (strcmp(v, "auto") == 0)
+		o->syncookies = TCP_SYNCOOKIES_AUTO;
+	else if (strcmp(v, "always") == 0)
+		o->syncookies = TCP_SYNCOOKIES_ALWAYS;
+	else if (strcmp(v, "never") == 0)
+		o->syncookies = TCP_SYNCOOKIES_NEVER;
+	else {
+		fprintf(stderr, "%s: --syncookies: '%s' is not auto, always or never\n", prog, v);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_tcp_trace(struct host_opts *o, const char *prog, const char *v)
 {
 	(void)prog;
@@ -256,13 +286,19 @@ static const struct host_flag {
 	{ "--iw", "N", parse_iw,
 	  "TCP initial window in segments, 1 to 100 (default: RFC 6928's,\n"
 	  "min(10 * MSS, max(2 * MSS, 14600 bytes)))" },
+	{ "--syn-backlog", "N", parse_syn_backlog,
+	  "TCP connections half-open (SYN received) the host keeps, all\n"
+	  "listeners together, apart from each listen backlog (default 1024)" },
+	{ "--syncookies", "MODE", parse_syncookies,
+	  "TCP SYN cookies (RFC 4987): auto (when the SYN queue is full,\n"
+	  "the default), always, or never (the oldest half-open goes)" },
 	{ "--tcp-trace", "FILE", parse_tcp_trace,
 	  "write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
 	  "plot it with tcpplot FILE > plot.svg" },
 };
 
 #define HOST_FLAG_COUNT (sizeof(host_flags) / sizeof(host_flags[0]))
-#define HOST_HELP_NAME_WIDTH 16 /* "--tcp-trace FILE", the longest */
+#define HOST_HELP_NAME_WIDTH 17 /* "--syncookies MODE", the longest */
 
 void host_opts_usage(FILE *out)
 {
@@ -310,6 +346,10 @@ void host_opts_apply(const struct host_opts *o, struct stack *s)
 		s->tcp.cc_default = tcp_cc_find(o->cc);
 	if (o->iw_segs > 0)
 		s->tcp.iw_segs = o->iw_segs;
+	if (o->syn_backlog > 0)
+		s->tcp.syn_backlog = o->syn_backlog;
+	if (o->syncookies != TCP_SYNCOOKIES_AUTO)
+		s->tcp.syncookies = (enum tcp_syncookies)o->syncookies;
 }
 
 int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))

@@ -51,6 +51,8 @@ struct host_opts {
 	const char *cc;           /* --cc NAME: TCP congestion control; NULL = the default */
 	const char *tcp_trace;    /* --tcp-trace FILE: CSV of TCP events (tcp/tcp_trace.h) */
 	uint32_t iw_segs;         /* --iw N: TCP initial window in segments; 0 = RFC 6928's */
+	unsigned syn_backlog;     /* --syn-backlog N: TCP half-open connections; 0 = 1024 */
+	int syncookies;           /* --syncookies auto|always|never: enum tcp_syncookies (0 = auto) */
 };
 
 void host_opts_init(struct host_opts *o);
