@@ -17,12 +17,14 @@
  * The cookie, in the way Linux builds it (the layout is ours):
  *
  *   ISN = H0(4-tuple) + SEG.SEQ + (count << 24)
- *         + ((H1(4-tuple, count) + mss_index) mod 2^24)
+ *         + ((H1(4-tuple, count, SEG.SEQ) + mss_index) mod 2^24)
  *
  * with H0, H1 SipHash-2-4 under a secret key drawn from the host's
  * generator, count the number of 64-second periods since the host started
  * (RFC 4987 3.6: "a slowly incrementing counter"), and mss_index the
- * largest entry of tcp_cookie_mss[] not above the peer's MSS. The ACK
+ * largest entry of tcp_cookie_mss[] not above the peer's MSS. (H1 also
+ * covers the peer's ISN, where Linux's does not, so that an ACK whose
+ * sequence number is off by a little cannot pass with another MSS.) The ACK
  * brings ISN + 1 back: subtracting H0 and the peer's ISN gives count in the
  * top 8 bits (accepted if 0 or 1 period old) and, after H1, the index in
  * the low 24 (accepted if below the table's size: a forged ACK passes with
@@ -106,14 +108,14 @@ bool tcp_synq_evict_oldest(struct stack *s)
 
 /* ---- cookies ------------------------------------------------------------ */
 
-/* SipHash-2-4 under the cookie key of the 4-tuple, count and which (0 for
- * H0, 1 for H1). The key is drawn from the host's generator when the first
+/* SipHash-2-4 under the cookie key of the 4-tuple, then which (0 for H0,
+ * 1 for H1), count and the peer's ISN sseq (both 0 for H0). The key is drawn from the host's generator when the first
  * cookie is made, so a host that never needs one draws nothing. */
 static uint32_t tcp_cookie_hash(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
 				const struct ipaddr *raddr, uint16_t rport, uint32_t count,
-				uint8_t which)
+				uint8_t which, uint32_t sseq)
 {
-	uint8_t m[41];
+	uint8_t m[45];
 
 	memcpy(m, laddr->a, 16);
 	m[16] = (uint8_t)(lport >> 8);
@@ -125,7 +127,11 @@ static uint32_t tcp_cookie_hash(struct stack *s, const struct ipaddr *laddr, uin
 	m[37] = (uint8_t)(count >> 16);
 	m[38] = (uint8_t)(count >> 8);
 	m[39] = (uint8_t)count;
-	m[40] = which;
+	m[40] = (uint8_t)(sseq >> 24);
+	m[41] = (uint8_t)(sseq >> 16);
+	m[42] = (uint8_t)(sseq >> 8);
+	m[43] = (uint8_t)sseq;
+	m[44] = which;
 	return (uint32_t)siphash24(s->tcp.cookie_key, m, sizeof(m));
 }
 
@@ -157,9 +163,9 @@ void tcp_cookie_make(struct stack *s, const struct ipaddr *laddr, const struct i
 	for (uint32_t i = 0; i < TCP_COOKIE_NMSS; i++)
 		if (tcp_cookie_mss[i] <= peer_mss)
 			idx = i;
-	*iss = tcp_cookie_hash(s, laddr, syn->dport, raddr, syn->sport, 0, 0) + syn->seq +
+	*iss = tcp_cookie_hash(s, laddr, syn->dport, raddr, syn->sport, 0, 0, 0) + syn->seq +
 	       (count << TCP_COOKIE_BITS) +
-	       ((tcp_cookie_hash(s, laddr, syn->dport, raddr, syn->sport, count, 1) + idx) &
+	       ((tcp_cookie_hash(s, laddr, syn->dport, raddr, syn->sport, count, 1, syn->seq) + idx) &
 		TCP_COOKIE_MASK);
 
 	memset(o, 0, sizeof(*o));
@@ -193,12 +199,12 @@ bool tcp_cookie_check(struct stack *s, const struct ipaddr *laddr, const struct 
 		      const struct tcp_seg *ack, struct tcp_seg *syn)
 {
 	uint32_t iss = ack->ack - 1, irs = ack->seq - 1, count = tcp_cookie_count(s);
-	uint32_t c = iss - tcp_cookie_hash(s, laddr, ack->dport, raddr, ack->sport, 0, 0) - irs;
+	uint32_t c = iss - tcp_cookie_hash(s, laddr, ack->dport, raddr, ack->sport, 0, 0, 0) - irs;
 	uint32_t age = (count - (c >> TCP_COOKIE_BITS)) & 0xffu; /* the top 8 bits */
 
 	if (!s->tcp.cookies_sent || age >= TCP_COOKIE_MAX_AGE)
 		return false;
-	uint32_t idx = (c - tcp_cookie_hash(s, laddr, ack->dport, raddr, ack->sport, count - age, 1)) &
+	uint32_t idx = (c - tcp_cookie_hash(s, laddr, ack->dport, raddr, ack->sport, count - age, 1, irs)) &
 		       TCP_COOKIE_MASK;
 	if (idx >= TCP_COOKIE_NMSS)
 		return false;
