@@ -52,6 +52,7 @@ struct host_opts {
 	const char *tcp_trace;    /* --tcp-trace FILE: CSV of TCP events (tcp/tcp_trace.h) */
 	uint32_t iw_segs;         /* --iw N: TCP initial window in segments; 0 = RFC 6928's */
 	unsigned syn_backlog;     /* --syn-backlog N: TCP half-open connections; 0 = 1024 */
+	uint32_t challenge_acks;  /* --challenge-acks N: TCP challenge ACKs per second per host; 0 = 1000 */
 	int syncookies;           /* --syncookies auto|always|never: enum tcp_syncookies (0 = auto) */
 };
 

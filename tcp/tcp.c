@@ -34,6 +34,8 @@ void tcp_init(struct stack *s)
 	t->msl_us = TCP_MSL_US;
 	t->rto_min_us = TCP_RTO_MIN_US;
 	t->syn_backlog = TCP_SYN_BACKLOG;
+	t->challenge_acks = TCP_CHALLENGE_ACK_LIMIT;
+	t->challenge_second = -1; /* no ceiling drawn yet */
 	t->syncookies = TCP_SYNCOOKIES_AUTO;
 	t->cc_default = &tcp_cc_cubic; /* issue 5: CUBIC (RFC 9438) by default, as Linux */
 }

@@ -83,7 +83,8 @@ struct tcb;
  * per second, drawn again each second between half and one and a half
  * times TCP_CHALLENGE_ACK_LIMIT, so that a spoofer cannot count what other
  * connections spent of it. */
-#define TCP_CHALLENGE_ACK_LIMIT 1000
+#define TCP_CHALLENGE_ACK_LIMIT 1000     /* the default mean ceiling (--challenge-acks) */
+#define TCP_CHALLENGE_ACK_LIMIT_MAX 1000000
 #define TCP_OOW_ACK_INTERVAL_US 500000
 /* The SYN queue (half-open children of every listener, RFC 4987 3.2/3.4),
  * apart from each listener's accept queue: at most --syn-backlog of them
@@ -356,6 +357,7 @@ struct tcp_table {
 	/* RFC 5961 7: the host-wide ceiling of challenge ACKs, per second */
 	int64_t challenge_second;         /* the second challenge_count counts in */
 	uint32_t challenge_count, challenge_limit;
+	uint32_t challenge_acks;          /* --challenge-acks N: the ceiling's mean per second */
 	/* the SYN queue (RFC 4987 3.4) and SYN cookies (RFC 4987 3.6) */
 	struct tcb *synq_head, *synq_tail; /* half-open children, oldest first */
 	unsigned synq_len;

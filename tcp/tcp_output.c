@@ -743,7 +743,8 @@ static bool tcp_oow_limited(struct tcb *tp)
 }
 
 /* RFC 5961 7: the host-wide ceiling of challenge ACKs in the current
- * second, drawn again each second in [limit / 2, limit * 3 / 2) (as Linux
+ * second, drawn again each second in [N / 2, N * 3 / 2) for the host's
+ * --challenge-acks N (as Linux
  * since CVE-2016-5696: a fixed ceiling is a counter a spoofer can read).
  * True if this second's ceiling is reached; else counts one. */
 static bool tcp_challenge_host_limited(struct stack *s)
@@ -751,11 +752,11 @@ static bool tcp_challenge_host_limited(struct stack *s)
 	struct tcp_table *t = &s->tcp;
 	int64_t second = s->now / 1000000;
 
-	if (second != t->challenge_second || t->challenge_limit == 0) {
+	if (second != t->challenge_second) {
 		t->challenge_second = second;
 		t->challenge_count = 0;
-		t->challenge_limit = TCP_CHALLENGE_ACK_LIMIT / 2 +
-				     (uint32_t)rng_below(&s->rng, TCP_CHALLENGE_ACK_LIMIT);
+		t->challenge_limit = t->challenge_acks / 2 +
+				     (uint32_t)rng_below(&s->rng, t->challenge_acks);
 	}
 	if (t->challenge_count >= t->challenge_limit)
 		return true;

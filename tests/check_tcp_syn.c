@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ip/ipv4.h"
+#include "stack/host.h"
 #include "stack/net.h"
 #include "stack/rng.h"
 #include "stack/socket.h"
@@ -339,6 +340,38 @@ START_TEST(test_paws_acks_limited_per_connection)
 }
 END_TEST
 
+/* The flags: --syn-backlog, --syncookies and --challenge-acks parsed,
+ * bad values refused, and applied to the host. */
+START_TEST(test_syn_flags)
+{
+	struct host_opts o;
+	char *argv[] = { "prog", "--syn-backlog", "16", "--syncookies", "never",
+			 "--challenge-acks", "50", "--syn-backlog", "0", "--syncookies", "maybe",
+			 "--challenge-acks", "x" };
+	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
+
+	host_opts_init(&o);
+	for (int i = 1; i < 7; i += 2) {
+		int j = i;
+		ck_assert_int_eq(host_opts_parse(&o, "prog", argc, argv, &j), 1);
+		ck_assert_int_eq(j, i + 1);
+	}
+	for (int i = 7; i < argc; i += 2) {
+		int j = i;
+		ck_assert_int_eq(host_opts_parse(&o, "prog", argc, argv, &j), -1);
+	}
+	struct tcp_harness t;
+	th_init(&t);
+	ck_assert_uint_eq(t.h.s.tcp.syn_backlog, 1024);
+	ck_assert_int_eq(t.h.s.tcp.syncookies, TCP_SYNCOOKIES_AUTO);
+	host_opts_apply(&o, &t.h.s);
+	ck_assert_uint_eq(t.h.s.tcp.syn_backlog, 16);
+	ck_assert_int_eq(t.h.s.tcp.syncookies, TCP_SYNCOOKIES_NEVER);
+	ck_assert_uint_eq(t.h.s.tcp.challenge_acks, 50);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *tcp_syn_suite(void)
 {
 	Suite *s = suite_create("tcp_syn");
@@ -348,6 +381,7 @@ Suite *tcp_syn_suite(void)
 	tcase_add_test(tc, test_syn_cookie_restores_options);
 	tcase_add_test(tc, test_syn_cookie_forged_and_stale_rejected);
 	tcase_add_test(tc, test_syn_queue_evicts_oldest);
+	tcase_add_test(tc, test_syn_flags);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("challenge");
 	tcase_add_test(tc, test_challenge_ack_not_spent_by_other_connection);
