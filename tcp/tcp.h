@@ -16,6 +16,7 @@
  *                 6582, 6675), undo (RFC 3708), tail loss probes (RFC 8985)
  *   tcp_timer.c   the timer heap: retransmission, persist, delayed ACK,
  *                 keepalive, TIME-WAIT, connection establishment
+ *   tcp_syncookie.c  the host's SYN queue and SYN cookies (RFC 4987)
  *   tcp_socket.c  the socket operations (listen, accept, connect, send...)
  *   tcp_cc.c      congestion control algorithms behind struct tcp_cc_ops
  *
