@@ -226,6 +226,51 @@ static int parse_iw(struct host_opts *o, const char *prog, const char *v)
 	return 0;
 }
 
+static int parse_syn_backlog(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || !*v || *end || n < 1 || n > TCP_SYN_BACKLOG_MAX) {
+		fprintf(stderr, "%s: --syn-backlog: '%s' is not a number from 1 to %d\n", prog, v,
+			TCP_SYN_BACKLOG_MAX);
+		return -1;
+	}
+	o->syn_backlog = (unsigned)n;
+	return 0;
+}
+
+static int parse_syncookies(struct host_opts *o, const char *prog, const char *v)
+{
+	if (strcmp(v, "auto") == 0)
+		o->syncookies = TCP_SYNCOOKIES_AUTO;
+	else if (strcmp(v, "always") == 0)
+		o->syncookies = TCP_SYNCOOKIES_ALWAYS;
+	else if (strcmp(v, "never") == 0)
+		o->syncookies = TCP_SYNCOOKIES_NEVER;
+	else {
+		fprintf(stderr, "%s: --syncookies: '%s' is not auto, always or never\n", prog, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_challenge_acks(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || !*v || *end || n < 1 || n > TCP_CHALLENGE_ACK_LIMIT_MAX) {
+		fprintf(stderr, "%s: --challenge-acks: '%s' is not a number from 1 to %d\n", prog, v,
+			TCP_CHALLENGE_ACK_LIMIT_MAX);
+		return -1;
+	}
+	o->challenge_acks = (uint32_t)n;
+	return 0;
+}
+
 static int parse_tcp_trace(struct host_opts *o, const char *prog, const char *v)
 {
 	(void)prog;
@@ -432,6 +477,16 @@ static const struct host_flag {
 	{ "--iw", "N", parse_iw,
 	  "TCP initial window in segments, 1 to 100 (default: RFC 6928's,\n"
 	  "min(10 * MSS, max(2 * MSS, 14600 bytes)))" },
+	{ "--syn-backlog", "N", parse_syn_backlog,
+	  "TCP connections half-open (SYN received) the host keeps, all\n"
+	  "listeners together, apart from each listen backlog (default 1024)" },
+	{ "--syncookies", "MODE", parse_syncookies,
+	  "TCP SYN cookies (RFC 4987): auto (when the SYN queue is full,\n"
+	  "the default), always, or never (the oldest half-open goes)" },
+	{ "--challenge-acks", "N", parse_challenge_acks,
+	  "TCP challenge ACKs (RFC 5961) the host sends per second, all\n"
+	  "connections together: a ceiling drawn each second between N/2\n"
+	  "and 3N/2 (default 1000); each connection sends one per 500 ms" },
 	{ "--tcp-trace", "FILE", parse_tcp_trace,
 	  "write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
 	  "plot it with tcpplot FILE > plot.svg" },
@@ -508,6 +563,12 @@ void host_opts_apply(const struct host_opts *o, struct stack *s)
 		s->tcp.cc_default = tcp_cc_find(o->cc);
 	if (o->iw_segs > 0)
 		s->tcp.iw_segs = o->iw_segs;
+	if (o->challenge_acks > 0)
+		s->tcp.challenge_acks = o->challenge_acks;
+	if (o->syn_backlog > 0)
+		s->tcp.syn_backlog = o->syn_backlog;
+	if (o->syncookies != TCP_SYNCOOKIES_AUTO)
+		s->tcp.syncookies = (enum tcp_syncookies)o->syncookies;
 }
 
 int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))

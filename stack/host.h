@@ -83,6 +83,9 @@ struct host_opts {
 	bool forward;             /* --forward: route IPv4 between the interfaces (RFC 1812) */
 	struct host_route routes[HOST_MAX_ROUTES]; /* --route, in the order given */
 	int nroutes;
+	unsigned syn_backlog;     /* --syn-backlog N: TCP half-open connections; 0 = 1024 */
+	uint32_t challenge_acks;  /* --challenge-acks N: TCP challenge ACKs per second per host; 0 = 1000 */
+	int syncookies;           /* --syncookies auto|always|never: enum tcp_syncookies (0 = auto) */
 };
 
 void host_opts_init(struct host_opts *o);

@@ -257,6 +257,9 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		all = s->stats;
 		stats_add(&all, "pkt.in_use", pkt_in_use());
 		stats_add(&all, "pkt.alloc_failures", pkt_alloc_failures());
+		/* TCP's SYN queue: half-open connections now, and the limit */
+		stats_add(&all, "tcp.syn_queue", s->tcp.synq_len);
+		stats_add(&all, "tcp.syn_queue_limit", s->tcp.syn_backlog);
 		stats_dump(&all, out);
 	} else if (strcmp(cmd, "neigh") == 0) {
 		arp_cache_dump(&s->arp, s->now, out, stack_ifname, s);

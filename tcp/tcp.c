@@ -33,7 +33,10 @@ void tcp_init(struct stack *s)
 	rng_fill(&s->rng, t->isn_key, sizeof(t->isn_key));
 	t->msl_us = TCP_MSL_US;
 	t->rto_min_us = TCP_RTO_MIN_US;
-	t->challenge_tokens = TCP_CHALLENGE_ACK_LIMIT;
+	t->syn_backlog = TCP_SYN_BACKLOG;
+	t->challenge_acks = TCP_CHALLENGE_ACK_LIMIT;
+	t->challenge_second = -1; /* no ceiling drawn yet */
+	t->syncookies = TCP_SYNCOOKIES_AUTO;
 	t->cc_default = &tcp_cc_cubic; /* issue 5: CUBIC (RFC 9438) by default, as Linux */
 }
 
@@ -187,6 +190,7 @@ void tcb_free(struct tcb *tp)
 	struct stack *s = tp->s;
 	tcb_unhash(tp);
 	tcp_timer_remove(tp);
+	tcp_synq_remove(tp);
 	if (tp->listener) {
 		if (tp->state == TCP_SYN_RECEIVED)
 			tp->listener->listen.nsyn--;
@@ -262,6 +266,8 @@ void tcp_set_state(struct tcb *tp, enum tcp_state st)
 	      tcp_state_name[st]);
 	if (st == TCP_ESTABLISHED)
 		stats_inc(&tp->s->stats, "tcp.established");
+	if (tp->state == TCP_SYN_RECEIVED)
+		tcp_synq_remove(tp); /* half-open no more */
 	if (tp->state == TCP_TIME_WAIT)
 		tp->s->tcp.time_wait--;
 	if (st == TCP_TIME_WAIT)

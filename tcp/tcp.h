@@ -16,6 +16,7 @@
  *                 6582, 6675), undo (RFC 3708), tail loss probes (RFC 8985)
  *   tcp_timer.c   the timer heap: retransmission, persist, delayed ACK,
  *                 keepalive, TIME-WAIT, connection establishment
+ *   tcp_syncookie.c  the host's SYN queue and SYN cookies (RFC 4987)
  *   tcp_socket.c  the socket operations (listen, accept, connect, send...)
  *   tcp_cc.c      congestion control algorithms behind struct tcp_cc_ops
  *
@@ -76,7 +77,24 @@ struct tcb;
 #define TCP_FIN_WAIT_2_US (60 * 1000000LL) /* an orphan in FIN-WAIT-2 is freed after this (timer.twomsl) */
 #define TCP_MAX_CONNECTIONS 65536    /* control blocks per host */
 #define TCP_HASH_SIZE 16384          /* buckets of the 4-tuple hash */
-#define TCP_CHALLENGE_ACK_LIMIT 10   /* RFC 5961 7: challenge ACKs per second per host */
+/* RFC 5961 7 and the fix of CVE-2016-5696 (as Linux): a connection sends
+ * at most one challenge ACK, or ACK for an out-of-window or PAWS-rejected
+ * segment without data, per TCP_OOW_ACK_INTERVAL_US (Linux's
+ * tcp_invalid_ratelimit); above that a host-wide ceiling of challenge ACKs
+ * per second, drawn again each second between half and one and a half
+ * times TCP_CHALLENGE_ACK_LIMIT, so that a spoofer cannot count what other
+ * connections spent of it. */
+#define TCP_CHALLENGE_ACK_LIMIT 1000     /* the default mean ceiling (--challenge-acks) */
+#define TCP_CHALLENGE_ACK_LIMIT_MAX 1000000
+#define TCP_OOW_ACK_INTERVAL_US 500000
+/* The SYN queue (half-open children of every listener, RFC 4987 3.2/3.4),
+ * apart from each listener's accept queue: at most --syn-backlog of them
+ * host-wide; when it is full, SYN cookies (RFC 4987 3.6, --syncookies) or
+ * the oldest one is evicted (RFC 4987 3.4, --syncookies never). */
+#define TCP_SYN_BACKLOG 1024
+#define TCP_SYN_BACKLOG_MAX 65536
+#define TCP_COOKIE_PERIOD_US (64 * 1000000LL) /* RFC 4987 3.6: one step of the cookies' counter */
+#define TCP_COOKIE_MAX_AGE 2                  /* periods a cookie stays good: [0, 2) */
 #define TCP_SACK_SCOREBOARD 8        /* SACKed ranges the sender remembers (RFC 6675 scoreboard) */
 #define TCP_DUPTHRESH 3              /* RFC 5681 3.2, RFC 6675 2: DupThresh */
 #define TCP_RXT_RECORDS 16           /* retransmissions of one SACK recovery watched for loss */
@@ -145,6 +163,13 @@ struct tcb {
 	struct stack *s;
 	struct socket *so;            /* the app's socket; NULL once closed by the app or before accept */
 	struct tcb *listener;         /* the listening tcb that made this one (until accepted) */
+	/* the host's SYN queue: half-open children, oldest first (tcp_syncookie.c) */
+	struct tcb *synq_prev, *synq_next;
+	bool in_synq;
+	/* RFC 5961 7: when this connection last sent a challenge ACK or an
+	 * ACK to an out-of-window segment (oow_sent: it did) */
+	int64_t oow_last;
+	bool oow_sent;
 
 	/* the connection's identity: the 4-tuple */
 	struct ipaddr laddr, raddr;
@@ -330,8 +355,19 @@ struct tcp_table {
 	uint8_t isn_key[16];              /* RFC 6528 secret */
 	int64_t msl_us;                   /* 2*MSL is the TIME-WAIT */
 	int64_t rto_min_us;
-	double challenge_tokens;          /* RFC 5961 7 rate limit */
-	int64_t challenge_last;
+	/* RFC 5961 7: the host-wide ceiling of challenge ACKs, per second */
+	int64_t challenge_second;         /* the second challenge_count counts in */
+	uint32_t challenge_count, challenge_limit;
+	uint32_t challenge_acks;          /* --challenge-acks N: the ceiling's mean per second */
+	/* the SYN queue (RFC 4987 3.4) and SYN cookies (RFC 4987 3.6) */
+	struct tcb *synq_head, *synq_tail; /* half-open children, oldest first */
+	unsigned synq_len;
+	unsigned syn_backlog;             /* --syn-backlog N */
+	enum tcp_syncookies { TCP_SYNCOOKIES_AUTO, TCP_SYNCOOKIES_ALWAYS,
+			      TCP_SYNCOOKIES_NEVER } syncookies; /* --syncookies */
+	uint8_t cookie_key[16];           /* SipHash key of the cookies */
+	int64_t cookie_last_sent;         /* when the last cookie went (valid if cookies_sent) */
+	bool cookies_sent;
 	const struct tcp_cc_ops *cc_default;
 	uint32_t iw_segs;                 /* --iw N: initial window in segments; 0 = RFC 6928's */
 	bool no_sack;                     /* neither offer nor accept SACK (as sysctl tcp_sack=0) */
@@ -413,6 +449,36 @@ void tcp_close_done(struct tcb *tp);
 
 /* Writes one line per control block like `ss -tanoi` (tapctl sockets). */
 void tcp_dump(struct stack *s, FILE *out);
+
+/* ---- tcp_syncookie.c: the SYN queue and SYN cookies ---------------------- */
+
+/* Puts child (SYN-RECEIVED, made by a listener) at the tail of the SYN queue. */
+void tcp_synq_add(struct tcb *child);
+
+/* Takes tp off the SYN queue if it is on it. */
+void tcp_synq_remove(struct tcb *tp);
+
+/* Frees the oldest half-open child (RFC 4987 3.4), counted
+ * (tcp.syn_evicted). False if the queue is empty. */
+bool tcp_synq_evict_oldest(struct stack *s);
+
+/* RFC 4987 3.6: the answer to SYN syn from raddr to laddr when it gets a
+ * cookie instead of a SYN queue entry: *iss is the cookie (a keyed hash of
+ * the 4-tuple, a 64-second counter and the MSS as an index into a table)
+ * and *o our SYN-ACK's options for a receive buffer of rcvbuf_limit bytes.
+ * With the peer's timestamps, window scale and SACK-permitted are offered
+ * and carried in the low bits of our TSval; without them, neither (as
+ * Linux). Keeps no state but the time of the last cookie. */
+void tcp_cookie_make(struct stack *s, const struct ipaddr *laddr, const struct ipaddr *raddr,
+		     const struct tcp_seg *syn, size_t rcvbuf_limit, struct tcp_opts *o,
+		     uint32_t *iss);
+
+/* Checks the ACK ack of a handshake with no SYN-RECEIVED entry: true if
+ * ack - 1 is a cookie we made less than two periods ago; *syn is filled
+ * with the SYN's options as the cookie (and the timestamp echoed) restore
+ * them (RFC 4987 3.6: no window scale or SACK without timestamps). */
+bool tcp_cookie_check(struct stack *s, const struct ipaddr *laddr, const struct ipaddr *raddr,
+		      const struct tcp_seg *ack, struct tcp_seg *syn);
 
 /* ---- tcp_socket.c -------------------------------------------------------- */
 
@@ -513,8 +579,26 @@ void tcp_send_rst(struct tcb *tp);
  * reply to a RST. */
 void tcp_send_rst_reply(struct stack *s, const struct ip_rx *ip, const struct tcp_seg *seg);
 
-/* RFC 5961 3.2/4.2/5.2: a challenge ACK (rate-limited per host, 7). */
+/* RFC 5961 3.2/4.2/5.2: a challenge ACK (rate-limited per connection and
+ * under a randomized ceiling per host, 7). */
 void tcp_send_challenge_ack(struct tcb *tp);
+
+/* RFC 9293 3.10.7.4 first, RFC 7323 5.3: the ACK for an unacceptable or
+ * PAWS-rejected segment seg; one without data (or a SYN) is answered at
+ * most once per TCP_OOW_ACK_INTERVAL_US per connection. */
+void tcp_send_ack_oow(struct tcb *tp, const struct tcp_seg *seg);
+
+/* RFC 4987 3.6: a SYN-ACK for syn (arrived as ip) that keeps no state: the
+ * cookie's ISN and TSval, options o, window wnd (never scaled). */
+void tcp_send_synack_cookie(struct stack *s, const struct ip_rx *ip, const struct tcp_seg *syn,
+			    const struct tcp_opts *o, uint32_t iss, uint16_t wnd);
+
+/* The MSS this host can receive from raddr (RFC 9293 3.7.1, RFC 6691). */
+uint16_t tcp_mss_for(struct stack *s, const struct ipaddr *raddr);
+
+/* The window scale a SYN-ACK offers for a receive buffer of limit bytes
+ * (RFC 7323 2.3). */
+uint8_t tcp_wscale_for(size_t limit);
 
 /* The window to advertise now (RFC 9293 3.8.6.2.2 receiver SWS avoidance,
  * never shrinking the right edge), unscaled bytes. */

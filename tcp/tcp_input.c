@@ -146,29 +146,22 @@ static void tcp_input_closed(struct tcp_rx *rx)
 
 /* ---- 3.10.7.2: LISTEN ------------------------------------------------- */
 
-/* RFC 9293 3.10.7.2 third: a SYN for listener lp makes a child connection
- * in SYN-RECEIVED and answers with a SYN-ACK. Data on the SYN is not kept
- * (the peer sends it again after the handshake); no TCP Fast Open. */
-static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
-{
-	const struct tcp_seg *seg = &rx->seg;
-	struct stack *s = rx->s;
+static void tcp_input_otherwise(struct tcp_rx *rx);
 
-	/* RFC 9293 3.10.1: at most backlog connections wait for accept();
-	 * beyond, the SYN is dropped without reply and the peer retries */
-	if (lp->listen.nsyn + lp->listen.naccept >= lp->listen.backlog) {
-		rx_drop(rx, "tcp.listen_overflow", "SYN dropped: backlog %d full (%d + %d)",
-			lp->listen.backlog, lp->listen.nsyn, lp->listen.naccept);
-		return;
-	}
+/* A child of listener lp for the segment's 4-tuple in SYN-RECEIVED, from
+ * the peer's SYN syn (or the one a cookie restored), with our ISN iss: it
+ * inherits the listener's buffers and options, negotiates syn's, and
+ * joins the SYN queue. NULL when no control block is left. */
+static struct tcb *tcp_child_new(struct tcp_rx *rx, struct tcb *lp, const struct tcp_seg *syn,
+				 uint32_t iss)
+{
+	struct stack *s = rx->s;
 	struct tcb *tp = tcb_new(s);
-	if (!tp) {
-		rx_drop(rx, "tcp.tcb_limit", "SYN dropped: no control block left");
-		return;
-	}
+	if (!tp)
+		return NULL;
 	tp->laddr = rx->ip->dst;
 	tp->raddr = rx->ip->src;
-	tp->rport = seg->sport;
+	tp->rport = syn->sport;
 	tp->family = lp->family;
 	tcb_take_port(tp, lp->lport);
 	/* the child inherits the listener's buffer sizes and options */
@@ -179,17 +172,17 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 	if (lp->trace_path)
 		tcp_trace_set_file(tp, lp->trace_path); /* TCP_TRACE_FILE (no file: none) */
 
-	tp->iss = tcp_isn(s, &tp->laddr, tp->lport, &tp->raddr, tp->rport);
+	tp->iss = iss;
 	tp->snd.una = tp->iss;
 	tp->snd.nxt = tp->snd.max = tp->iss + 1;
-	tp->irs = seg->seq;
-	tp->rcv.nxt = seg->seq + 1;
-	tcp_negotiate(tp, seg);
-	tp->snd.wnd = seg->wnd;             /* RFC 7323 2.2: a SYN's window is not scaled */
-	tp->snd.wl1 = seg->seq;
+	tp->irs = syn->seq;
+	tp->rcv.nxt = syn->seq + 1;
+	tcp_negotiate(tp, syn);
+	tp->snd.wnd = syn->wnd;             /* RFC 7323 2.2: a SYN's window is not scaled */
+	tp->snd.wl1 = syn->seq;
 	tp->snd.wl2 = tp->iss;
-	if (tp->opt.ts_ok && seg->opt.ts_ok) {
-		tp->opt.ts_recent = seg->opt.tsval;
+	if (tp->opt.ts_ok && syn->opt.ts_ok) {
+		tp->opt.ts_recent = syn->opt.tsval;
 		tp->opt.ts_recent_time = s->now;
 	}
 	tp->rcv.wnd = syn_window(tp);
@@ -199,10 +192,112 @@ static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
 	lp->listen.nsyn++;
 	tcb_hash(tp);
 	tcp_set_state(tp, TCP_SYN_RECEIVED);
+	tcp_synq_add(tp);
 	stats_inc(&s->stats, "tcp.passive_opens");
+	return tp;
+}
+
+/* RFC 4987 3.6: the SYN gets a SYN-ACK whose ISN is a cookie, and no state
+ * is kept (tcp_syncookie.c). */
+static void tcp_listen_syncookie(struct tcp_rx *rx, struct tcb *lp)
+{
+	struct tcp_opts o;
+	uint32_t iss;
+
+	tcp_cookie_make(rx->s, &rx->ip->dst, &rx->ip->src, &rx->seg, lp->rcvbuf.limit, &o, &iss);
+	stats_inc(&rx->s->stats, "tcp.syncookies_sent");
+	tcp_send_synack_cookie(rx->s, rx->ip, &rx->seg, &o, iss, (uint16_t)syn_window(lp));
+	if (rx->s->trace) {
+		char name[128];
+		TRACE(rx->s, "tcp %s SYN answered with a cookie (SYN queue %u of %u), no state kept",
+		      rx_name(rx, name, sizeof(name)), rx->s->tcp.synq_len, rx->s->tcp.syn_backlog);
+	}
+}
+
+/* RFC 9293 3.10.7.2 third: a SYN for listener lp makes a child connection
+ * in SYN-RECEIVED and answers with a SYN-ACK. Data on the SYN is not kept
+ * (the peer sends it again after the handshake); no TCP Fast Open. The
+ * child waits in the host's SYN queue (RFC 4987 3.4), not in lp's backlog;
+ * when that queue is full the SYN gets a cookie (RFC 4987 3.6), or with
+ * --syncookies never the oldest half-open child makes room. */
+static void tcp_listen_syn(struct tcp_rx *rx, struct tcb *lp)
+{
+	const struct tcp_seg *seg = &rx->seg;
+	struct stack *s = rx->s;
+	struct tcp_table *t = &s->tcp;
+
+	/* RFC 9293 3.10.1: at most backlog connections wait for accept();
+	 * beyond, the SYN is dropped without reply and the peer retries */
+	if (lp->listen.naccept >= lp->listen.backlog) {
+		rx_drop(rx, "tcp.listen_overflow", "SYN dropped: accept queue full (%d)",
+			lp->listen.naccept);
+		return;
+	}
+	bool full = t->synq_len >= t->syn_backlog;
+	if (full)
+		stats_inc(&s->stats, "tcp.syn_queue_full");
+	if (t->syncookies == TCP_SYNCOOKIES_ALWAYS || (full && t->syncookies == TCP_SYNCOOKIES_AUTO)) {
+		tcp_listen_syncookie(rx, lp);
+		return;
+	}
+	if (full)
+		tcp_synq_evict_oldest(s);
+	struct tcb *tp = tcp_child_new(rx, lp, seg, tcp_isn(s, &rx->ip->dst, lp->lport, &rx->ip->src,
+							     seg->sport));
+	if (!tp) {
+		rx_drop(rx, "tcp.tcb_limit", "SYN dropped: no control block left");
+		return;
+	}
 	if (seg->len)
 		stats_inc(&s->stats, "tcp.syn_data_ignored");
 	tcp_send_syn(tp);
+}
+
+/* RFC 4987 3.6: an ACK for listener lp that may complete a handshake
+ * answered with a cookie. Tried only while cookies were sent in the last
+ * two periods (as Linux), so a listener that never needed them is not
+ * open to cookie guessing. A good cookie makes the child as the SYN queue
+ * would have (MSS, and with timestamps window scale and SACK, restored),
+ * then the ACK goes through SEGMENT ARRIVES like any in SYN-RECEIVED: it
+ * completes the handshake and its data is kept. True if the segment was
+ * dealt with; false if it was no cookie (the caller resets). */
+static bool tcp_listen_cookie_ack(struct tcp_rx *rx, struct tcb *lp)
+{
+	struct stack *s = rx->s;
+	struct tcp_table *t = &s->tcp;
+	struct tcp_seg syn;
+
+	if (t->syncookies == TCP_SYNCOOKIES_NEVER || !t->cookies_sent ||
+	    s->now - t->cookie_last_sent >= TCP_COOKIE_MAX_AGE * TCP_COOKIE_PERIOD_US)
+		return false;
+	if (!tcp_cookie_check(s, &rx->ip->dst, &rx->ip->src, &rx->seg, &syn)) {
+		stats_inc(&s->stats, "tcp.syncookies_failed");
+		return false;
+	}
+	if (lp->listen.naccept >= lp->listen.backlog) {
+		rx_drop(rx, "tcp.listen_overflow", "cookie ACK dropped: accept queue full (%d)",
+			lp->listen.naccept);
+		return true;
+	}
+	struct tcb *tp = tcp_child_new(rx, lp, &syn, rx->seg.ack - 1);
+	if (!tp) {
+		rx_drop(rx, "tcp.tcb_limit", "cookie ACK dropped: no control block left");
+		return true;
+	}
+	stats_inc(&s->stats, "tcp.syncookies_ok");
+	tp->rec.recover = tp->iss; /* RFC 6582 3.2 step 1, as tcp_send_syn sets it */
+	/* the echoed timestamp carries the options in its low bits: no RTT
+	 * sample from it */
+	rx->seg.opt.tsecr = 0;
+	rx->tp = tp;
+	tcp_input_otherwise(rx);
+	if (rx->tp && rx->tp->state == TCP_SYN_RECEIVED) {
+		/* the ACK did not complete the handshake (no timestamps where
+		 * the cookie says they were agreed): no state stays behind */
+		tcb_free(rx->tp);
+		rx->tp = NULL;
+	}
+	return true;
 }
 
 /* RFC 9293 3.10.7.2: a segment for a listening connection lp. */
@@ -215,8 +310,11 @@ static void tcp_input_listen(struct tcp_rx *rx, struct tcb *lp)
 		rx_drop(rx, "tcp.listen_rst", "RST to a listener ignored");
 		return;
 	}
-	/* second, check for an ACK: nothing was sent yet, any ACK is bad */
+	/* second, check for an ACK: nothing was sent yet, any ACK is bad,
+	 * unless it returns a SYN cookie (RFC 4987 3.6) */
 	if (seg->flags & TCP_FLAG_ACK) {
+		if (!(seg->flags & TCP_FLAG_SYN) && tcp_listen_cookie_ack(rx, lp))
+			return;
 		tcp_send_rst_reply(rx->s, rx->ip, seg);
 		rx_drop(rx, "tcp.listen_ack", "ACK to a listener: RST sent");
 		return;
@@ -493,7 +591,7 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 	struct tcp_seg *seg = &rx->seg;
 
 	if (!tcp_paws_ok(tp, seg, rx->s->now)) {
-		tcp_send_ack(tp);
+		tcp_send_ack_oow(tp, seg);
 		return rx_drop(rx, "tcp.paws_rejected", "old timestamp %u (recent %u) seq %u",
 			       seg->opt.tsval, tp->opt.ts_recent, seg->seq - tp->irs);
 	}
@@ -521,7 +619,7 @@ static bool tcp_check_seq(struct tcp_rx *rx)
 		stats_add(&rx->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
 		tcp_reass_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
 	}
-	tcp_send_ack(tp);
+	tcp_send_ack_oow(tp, seg);
 	return rx_drop(rx, "tcp.out_of_window", "out of window seq %u len %zu (rcv_nxt %u wnd %u)",
 		       seg->seq - tp->irs, seg->len, tp->rcv.nxt - tp->irs, rcv_window(tp));
 }

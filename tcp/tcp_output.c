@@ -613,7 +613,13 @@ void tcp_send_keepalive(struct tcb *tp)
  * headers (RFC 9293 3.7.1, RFC 6691), or 536 without a route. */
 static uint16_t tcp_mtu_mss(struct tcb *tp)
 {
-	size_t m = ip_max_payload(tp->s, &tp->raddr);
+	return tcp_mss_for(tp->s, &tp->raddr);
+}
+
+/* Contract in tcp.h. */
+uint16_t tcp_mss_for(struct stack *s, const struct ipaddr *raddr)
+{
+	size_t m = ip_max_payload(s, raddr);
 	if (m <= TCP_HDR_LEN + TCP_MIN_MSS)
 		return TCP_DEFAULT_MSS;
 	m -= TCP_HDR_LEN;
@@ -624,8 +630,14 @@ static uint16_t tcp_mtu_mss(struct tcb *tp)
  * buffer's limit: 65535 << ws >= limit (RFC 7323 2.3), at most 14. */
 static uint8_t tcp_choose_wscale(const struct tcb *tp)
 {
+	return tcp_wscale_for(tp->rcvbuf.limit);
+}
+
+/* Contract in tcp.h. */
+uint8_t tcp_wscale_for(size_t limit)
+{
 	uint8_t ws = 0;
-	while (ws < TCP_MAX_WSCALE && ((size_t)65535 << ws) < tp->rcvbuf.limit)
+	while (ws < TCP_MAX_WSCALE && ((size_t)65535 << ws) < limit)
 		ws++;
 	return ws;
 }
@@ -714,24 +726,86 @@ void tcp_send_rst_reply(struct stack *s, const struct ip_rx *ip, const struct tc
 	tcp_tx(s, &ip->dst, &ip->src, &r, NULL, 0, 0, NULL);
 }
 
-/* Contract in tcp.h: a token bucket of TCP_CHALLENGE_ACK_LIMIT per second
- * for the whole host (RFC 5961 7); beyond it, counted and not sent. */
-void tcp_send_challenge_ack(struct tcb *tp)
+/* RFC 5961 7 (as Linux's tcp_oow_rate_limited since CVE-2016-5696):
+ * true if tp sent a challenge ACK or an out-of-window ACK less than
+ * TCP_OOW_ACK_INTERVAL_US ago; else notes now and returns false. Each
+ * connection has its own budget, so what a spoofer spends on one tells it
+ * nothing about another. */
+static bool tcp_oow_limited(struct tcb *tp)
 {
-	struct tcp_table *t = &tp->s->tcp;
 	int64_t now = tp->s->now;
 
-	t->challenge_tokens += (double)(now - t->challenge_last) * TCP_CHALLENGE_ACK_LIMIT / 1e6;
-	if (t->challenge_tokens > TCP_CHALLENGE_ACK_LIMIT)
-		t->challenge_tokens = TCP_CHALLENGE_ACK_LIMIT;
-	t->challenge_last = now;
-	if (t->challenge_tokens < 1.0) {
+	if (tp->oow_sent && now - tp->oow_last < TCP_OOW_ACK_INTERVAL_US)
+		return true;
+	tp->oow_sent = true;
+	tp->oow_last = now;
+	return false;
+}
+
+/* RFC 5961 7: the host-wide ceiling of challenge ACKs in the current
+ * second, drawn again each second in [N / 2, N * 3 / 2) for the host's
+ * --challenge-acks N (as Linux
+ * since CVE-2016-5696: a fixed ceiling is a counter a spoofer can read).
+ * True if this second's ceiling is reached; else counts one. */
+static bool tcp_challenge_host_limited(struct stack *s)
+{
+	struct tcp_table *t = &s->tcp;
+	int64_t second = s->now / 1000000;
+
+	if (second != t->challenge_second) {
+		t->challenge_second = second;
+		t->challenge_count = 0;
+		t->challenge_limit = t->challenge_acks / 2 +
+				     (uint32_t)rng_below(&s->rng, t->challenge_acks);
+	}
+	if (t->challenge_count >= t->challenge_limit)
+		return true;
+	t->challenge_count++;
+	return false;
+}
+
+/* Contract in tcp.h: first the connection's own limit, then the host's
+ * randomized ceiling (RFC 5961 7); beyond either, counted and not sent. */
+void tcp_send_challenge_ack(struct tcb *tp)
+{
+	if (tcp_oow_limited(tp)) {
+		stats_inc(&tp->s->stats, "tcp.challenge_ack_sock_limited");
+		return;
+	}
+	if (tcp_challenge_host_limited(tp->s)) {
 		stats_inc(&tp->s->stats, "tcp.challenge_ack_limited");
 		return;
 	}
-	t->challenge_tokens -= 1.0;
 	stats_inc(&tp->s->stats, "tcp.challenge_acks");
 	tcp_send_ack(tp);
+}
+
+/* Contract in tcp.h. A segment with data or a FIN is always answered (as
+ * Linux): its ACK may carry a D-SACK, and a sender retransmitting needs
+ * it; the rest, pure ACKs, SYNs and RSTs, share the connection's budget
+ * with the challenge ACKs (RFC 5961 7 asks to limit both; an ACK war or a
+ * spoofer cannot make us answer each one). */
+void tcp_send_ack_oow(struct tcb *tp, const struct tcp_seg *seg)
+{
+	bool limited = seg->len == 0 && !(seg->flags & TCP_FLAG_FIN);
+	if (limited && tcp_oow_limited(tp)) {
+		stats_inc(&tp->s->stats, "tcp.oow_ack_limited");
+		return;
+	}
+	tcp_send_ack(tp);
+}
+
+/* Contract in tcp.h: <SEQ=cookie><ACK=SEG.SEQ+1><CTL=SYN,ACK> from no
+ * control block (RFC 4987 3.6); never to a broadcast source. */
+void tcp_send_synack_cookie(struct stack *s, const struct ip_rx *ip, const struct tcp_seg *syn,
+			    const struct tcp_opts *o, uint32_t iss, uint16_t wnd)
+{
+	if (ip->bcast)
+		return;
+	struct tcp_seg r = { .sport = syn->dport, .dport = syn->sport, .seq = iss,
+			     .ack = syn->seq + 1, .flags = TCP_FLAG_SYN | TCP_FLAG_ACK,
+			     .wnd = wnd, .opt = *o };
+	tcp_tx(s, &ip->dst, &ip->src, &r, NULL, 0, 0, NULL);
 }
 
 /* ---- windows and options ---------------------------------------------------- */

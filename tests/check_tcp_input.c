@@ -173,11 +173,21 @@ START_TEST(test_listen_backlog_overflow)
 	th_init(&t);
 	struct tcb *lp = th_tcb_in_state(&t, TCP_LISTEN);
 	lp->listen.backlog = 1;
-	uint32_t iss;
+	uint32_t iss, iss2;
 	passive_syn(&t, lp, TH_PEER_PORT, &iss);
-	th_inject(&t, SEG(.sport = TH_PEER_PORT + 1, .flags = SYN, .seq = 9));
+	/* a half-open connection waits in the SYN queue, not in the backlog
+	 * (RFC 4987 3.2): a second SYN is answered too */
+	passive_syn(&t, lp, TH_PEER_PORT + 1, &iss2);
+	ck_assert_int_eq(lp->listen.nsyn, 2);
+	ck_assert_uint_eq(t.h.s.tcp.synq_len, 2);
+	/* the first completes: the accept queue (backlog 1) is full */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1, .ack = iss + 1));
 	th_expect_none(&t);
-	ck_assert_ptr_null(conn(&t, TH_PEER_PORT + 1));
+	ck_assert_int_eq(lp->listen.naccept, 1);
+	ck_assert_uint_eq(t.h.s.tcp.synq_len, 1);
+	th_inject(&t, SEG(.sport = TH_PEER_PORT + 2, .flags = SYN, .seq = 9));
+	th_expect_none(&t);
+	ck_assert_ptr_null(conn(&t, TH_PEER_PORT + 2));
 	ck_assert_uint_eq(count(&t, "tcp.listen_overflow"), 1);
 	ck_assert_int_eq(lp->listen.nsyn, 1);
 	th_fini(&t);
@@ -596,9 +606,15 @@ START_TEST(test_accept_len0_wnd)
 	th_expect_none(&t);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs + 1 + wnd, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
+	/* RFC 5961 7: the next one right away is not answered (one ACK per
+	 * 500 ms per connection for segments without data), later it is */
+	th_inject(&t, SEG(.flags = ACK, .seq = t.irs, .ack = t.iss + 1));
+	th_expect_none(&t);
+	ck_assert_uint_eq(count(&t, "tcp.oow_ack_limited"), 1);
+	th_advance(&t, TCP_OOW_ACK_INTERVAL_US);
 	th_inject(&t, SEG(.flags = ACK, .seq = t.irs, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
-	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 2);
+	ck_assert_uint_eq(count(&t, "tcp.out_of_window"), 3);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	th_fini(&t);
 }
@@ -745,7 +761,9 @@ START_TEST(test_syn_in_established_challenged)
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(count(&t, "tcp.syn_challenged"), 1);
-	/* a SYN-ACK likewise */
+	/* a SYN-ACK likewise (once the connection's challenge ACK budget,
+	 * one per 500 ms, RFC 5961 7, allows another) */
+	th_advance(&t, TCP_OOW_ACK_INTERVAL_US);
 	th_inject(&t, SEG(.flags = SYN | ACK, .seq = t.irs + 1, .ack = t.iss + 1));
 	expect_ack(&t, t.iss + 1, t.irs + 1);
 	ck_assert_uint_eq(count(&t, "tcp.syn_challenged"), 2);

@@ -700,31 +700,62 @@ START_TEST(challenge_acks_rate_limited)
 	th_init(&t);
 	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
 
+	/* RFC 5961 7, per connection: one challenge ACK per 500 ms */
 	th_advance(&t, 5000000);
 	for (int i = 0; i < 15; i++)
 		tcp_send_challenge_ack(tp);
-	for (int i = 0; i < TCP_CHALLENGE_ACK_LIMIT; i++) {
-		th_expect(&t, &out);
-		ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
-		ck_assert_uint_eq(out.seq, t.iss + 1);
-		ck_assert_uint_eq(out.ack, t.irs + 1);
-	}
+	th_expect(&t, &out);
+	ck_assert_uint_eq(out.flags, TCP_FLAG_ACK);
+	ck_assert_uint_eq(out.seq, t.iss + 1);
+	ck_assert_uint_eq(out.ack, t.irs + 1);
 	th_expect_none(&t);
-	ck_assert_uint_eq(counter(&t, "tcp.challenge_acks"), 10);
-	ck_assert_uint_eq(counter(&t, "tcp.challenge_ack_limited"), 5);
-	/* 100 ms later one more is allowed (10 per second), not two */
-	th_advance(&t, 100000);
+	ck_assert_uint_eq(counter(&t, "tcp.challenge_acks"), 1);
+	ck_assert_uint_eq(counter(&t, "tcp.challenge_ack_sock_limited"), 14);
+	/* 499 ms later still none; at 500 ms one, not two */
+	th_advance(&t, TCP_OOW_ACK_INTERVAL_US - 1000);
+	tcp_send_challenge_ack(tp);
+	th_expect_none(&t);
+	th_advance(&t, 1000);
 	tcp_send_challenge_ack(tp);
 	tcp_send_challenge_ack(tp);
 	th_expect(&t, &out);
 	th_expect_none(&t);
-	/* after a second, a full bucket again, never more */
-	th_advance(&t, 10000000);
-	for (int i = 0; i < 12; i++)
-		tcp_send_challenge_ack(tp);
-	for (int i = 0; i < TCP_CHALLENGE_ACK_LIMIT; i++)
-		th_expect(&t, &out);
-	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.challenge_acks"), 2);
+	ck_assert_uint_eq(counter(&t, "tcp.challenge_ack_limited"), 0);
+	th_fini(&t);
+}
+END_TEST
+
+/* RFC 5961 7 and CVE-2016-5696: above the connections' own limits, a
+ * host-wide ceiling per second that is drawn again each second, so a
+ * spoofer cannot learn from the count it sees what other connections
+ * spent. Many connections' worth of challenges (the connection's own
+ * limit forgotten each time, as if each came from another connection): a
+ * second lets through between half and one and a half times
+ * TCP_CHALLENGE_ACK_LIMIT, and not the same number every second. */
+START_TEST(challenge_acks_host_ceiling_random)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	uint64_t sent[4];
+
+	th_advance(&t, 5000000);
+	for (int sec = 0; sec < 4; sec++) {
+		uint64_t before = counter(&t, "tcp.challenge_acks");
+		for (int i = 0; i < 2 * TCP_CHALLENGE_ACK_LIMIT; i++) {
+			tp->oow_sent = false;
+			tcp_send_challenge_ack(tp);
+		}
+		sent[sec] = counter(&t, "tcp.challenge_acks") - before;
+		ck_assert_uint_ge(sent[sec], TCP_CHALLENGE_ACK_LIMIT / 2);
+		ck_assert_uint_lt(sent[sec], TCP_CHALLENGE_ACK_LIMIT * 3 / 2);
+		drop_tx(&t.h);
+		th_advance(&t, 1000000);
+	}
+	ck_assert(sent[0] != sent[1] || sent[1] != sent[2] || sent[2] != sent[3]);
+	ck_assert_uint_eq(counter(&t, "tcp.challenge_ack_limited"),
+			  8 * TCP_CHALLENGE_ACK_LIMIT - sent[0] - sent[1] - sent[2] - sent[3]);
 	th_fini(&t);
 }
 END_TEST
@@ -1805,6 +1836,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, pure_ack_after_timeout_uses_snd_max);
 	tcase_add_test(tc, resends_after_timeout_send_no_slivers);
 	tcase_add_test(tc, challenge_acks_rate_limited);
+	tcase_add_test(tc, challenge_acks_host_ceiling_random);
 	tcase_add_test(tc, rcv_window_sws_and_never_shrinks);
 	tcase_add_test(tc, ack_clears_the_delayed_ack_state);
 	suite_add_tcase(s, tc);
