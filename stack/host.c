@@ -196,6 +196,14 @@ static int parse_iw(struct host_opts *o, const char *prog, const char *v)
 	return 0;
 }
 
+static int parse_no_sack(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog;
+	(void)v;
+	o->no_sack = true;
+	return 0;
+}
+
 static int parse_tcp_trace(struct host_opts *o, const char *prog, const char *v)
 {
 	(void)prog;
@@ -256,6 +264,10 @@ static const struct host_flag {
 	{ "--iw", "N", parse_iw,
 	  "TCP initial window in segments, 1 to 100 (default: RFC 6928's,\n"
 	  "min(10 * MSS, max(2 * MSS, 14600 bytes)))" },
+	{ "--no-sack", NULL, parse_no_sack,
+	  "TCP neither offers nor accepts selective acknowledgments\n"
+	  "(RFC 2018), as sysctl net.ipv4.tcp_sack=0: recovery without\n"
+	  "SACK (NewReno, RFC 6582), for comparing the two" },
 	{ "--tcp-trace", "FILE", parse_tcp_trace,
 	  "write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
 	  "plot it with tcpplot FILE > plot.svg" },
@@ -310,6 +322,8 @@ void host_opts_apply(const struct host_opts *o, struct stack *s)
 		s->tcp.cc_default = tcp_cc_find(o->cc);
 	if (o->iw_segs > 0)
 		s->tcp.iw_segs = o->iw_segs;
+	if (o->no_sack)
+		s->tcp.no_sack = true;
 }
 
 int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))

@@ -51,6 +51,7 @@ struct host_opts {
 	const char *cc;           /* --cc NAME: TCP congestion control; NULL = the default */
 	const char *tcp_trace;    /* --tcp-trace FILE: CSV of TCP events (tcp/tcp_trace.h) */
 	uint32_t iw_segs;         /* --iw N: TCP initial window in segments; 0 = RFC 6928's */
+	bool no_sack;             /* --no-sack: TCP neither offers nor accepts SACK (RFC 2018) */
 };
 
 void host_opts_init(struct host_opts *o);
@@ -71,7 +72,7 @@ int host_opts_check(struct host_opts *o, const char *prog);
 /* Prints the common flags' help. */
 void host_opts_usage(FILE *out);
 
-/* Applies the flags that tune a built stack (--rto-min, --cc, --iw) to s;
+/* Applies the flags that tune a built stack (--rto-min, --cc, --iw, --no-sack) to s;
  * host_open calls it after stack_init. */
 void host_opts_apply(const struct host_opts *o, struct stack *s);
 
