@@ -6,9 +6,16 @@
  *
  *   tcpcat --tap tap1 --ip 10.0.0.3/24 --send-bytes 100000000 10.0.0.2 9
  *   tcpcat --tap tap2 --ip 10.0.0.4/24 --listen 5000 --recv out.bin
- *   tcpcat --tap tap1 --ip 10.0.0.3/24 --ip6 fd00::3/64 --send-bytes 1000 fd00::2 7 */
+ *   tcpcat --tap tap1 --ip 10.0.0.3/24 --ip6 fd00::3/64 --send-bytes 1000 fd00::2 7
+ *   tcpcat --tap tap1 --ip 10.0.0.3/24 --rcvbuf 8192 --read-rate 1000/250 --listen 5000
+ *
+ * A slow reader (--read-rate N/MS, Lab 9): the host is single-threaded and
+ * its time is passed in (stack/README.md), so tcpcat never sleeps: it
+ * leaves the socket unread and waits in net_poll, which runs the host (its
+ * timers, the frames that arrive) until the next read is due. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +39,10 @@ static void usage(FILE *out)
 	      "  --recv-max N       stop (and close) after receiving N bytes\n"
 	      "  --listen PORT      wait for a connection instead of connecting\n"
 	      "  --nodelay          turn Nagle's algorithm off (TCP_NODELAY)\n"
+	      "  --rcvbuf BYTES     the receive buffer (SO_RCVBUF, set before listen or\n"
+	      "                     connect; the stack keeps it within 2048..16777216)\n"
+	      "  --read-rate N/MS   a slow reader: read at most N bytes every MS milliseconds,\n"
+	      "                     and print the rate reached (e.g. 1000/250: 4000 bytes/s)\n"
 	      "\n",
 	      out);
 	host_opts_usage(out);
@@ -50,6 +61,8 @@ struct job {
 	long long send_bytes;      /* --send-bytes, or -1 */
 	FILE *dst;                 /* --recv FILE, or NULL */
 	long long recv_max;        /* -1 = until EOF */
+	long rate_bytes;           /* --read-rate N/MS: N, or 0 = read all at once */
+	long rate_ms;              /* ... and MS */
 };
 
 #define PATTERN_PERIOD 251 /* --send-bytes: byte i is i mod 251 */
@@ -73,6 +86,10 @@ static int exchange(int fd, struct job *j)
 	bool sending = j->src || j->send_bytes > 0, eof = false;
 	size_t pend = 0, off = 0; /* buf[off..pend) waits to be sent */
 	static uint8_t rbuf[65536];
+	/* --read-rate: the host's time (us) when the next read is due, and
+	 * the first and last reads, for the rate reached */
+	struct stack *host = net_host_of(fd);
+	int64_t period = (int64_t)j->rate_ms * 1000, next_read = 0, first = -1, last = 0;
 	while ((sending || !eof) && !host_stop_requested()) {
 		if (sending && off == pend) {
 			off = 0;
@@ -88,10 +105,21 @@ static int exchange(int fd, struct job *j)
 				sending = false;
 			}
 		}
-		short ev = (!eof ? POLLIN : 0) | (sending ? POLLOUT : 0);
-		struct pollfd p = { .fd = fd, .events = ev };
-		if (net_poll(&p, 1, 1000) < 0)
+		/* a slow reader waits for its next turn in net_poll (the host
+		 * runs meanwhile: ACKs, window probes), never in sleep(3) */
+		int64_t now = net_now(host);
+		bool may_read = !eof && (!j->rate_bytes || now >= next_read);
+		int wait_ms = 1000;
+		if (!eof && !may_read)
+			wait_ms = (int)((next_read - now + 999) / 1000);
+		short ev = (may_read ? POLLIN : 0) | (sending ? POLLOUT : 0);
+		/* nothing to ask of the socket: a negative descriptor, so that a
+		 * POLLHUP (reported whatever is asked) does not end the wait */
+		struct pollfd p = { .fd = ev ? fd : -1, .events = ev };
+		if (net_poll(&p, 1, wait_ms) < 0)
 			break;
+		now = net_now(host);
+		may_read = !eof && (!j->rate_bytes || now >= next_read);
 		if (sending && off < pend) {
 			ssize_t n = net_send(fd, buf + off, pend - off, 0);
 			if (n > 0) {
@@ -104,10 +132,26 @@ static int exchange(int fd, struct job *j)
 				break;
 			}
 		}
-		while (!eof) {
-			ssize_t n = net_recv(fd, rbuf, sizeof(rbuf), 0);
+		/* without --read-rate: everything there is; with it, N bytes a turn */
+		long budget = j->rate_bytes ? j->rate_bytes : LONG_MAX;
+		while (may_read && !eof && budget > 0) {
+			size_t want = budget < (long)sizeof(rbuf) ? (size_t)budget : sizeof(rbuf);
+			ssize_t n = net_recv(fd, rbuf, want, 0);
 			if (n == -EAGAIN)
 				break;
+			if (j->rate_bytes && n > 0) {
+				if (budget == j->rate_bytes) {
+					/* this turn's first read: the next turn is one
+					 * period after the one due, or after now if the
+					 * data came late (no credit saved up while
+					 * nothing arrived) */
+					next_read = (now - next_read < period ? next_read : now) + period;
+					if (first < 0)
+						first = now;
+					last = now;
+				}
+				budget -= (long)n;
+			}
 			if (n < 0) {
 				fprintf(stderr, "tcpcat: receive: %s after %lld bytes\n", strerror((int)-n), got);
 				rc = 1;
@@ -133,6 +177,15 @@ static int exchange(int fd, struct job *j)
 	}
 	printf("sent %lld bytes fnv64 %016llx, received %lld bytes fnv64 %016llx\n", sent,
 	       (unsigned long long)hs, got, (unsigned long long)hr);
+	if (j->rate_bytes && first >= 0) {
+		/* the turns from the first read to the last: the rate the app
+		 * read at (the last turn's bytes arrive at its end, so the span
+		 * counts one period per turn) */
+		double secs = (double)(last - first + period) / 1e6;
+		printf("read %lld bytes in %.3f s: %.0f bytes/s (--read-rate %ld/%ld allows %.0f)\n", got,
+		       secs, (double)got / secs, j->rate_bytes, j->rate_ms,
+		       (double)j->rate_bytes * 1000.0 / (double)j->rate_ms);
+	}
 	fflush(stdout);
 	net_close(fd);
 	return rc;
@@ -144,6 +197,7 @@ int main(int argc, char **argv)
 	struct job j = { .send_bytes = -1, .recv_max = -1 };
 	long listen_port = -1;
 	int nodelay = 0;
+	int rcvbuf = 0; /* --rcvbuf, or 0: the stack's default */
 	char *pos[2];
 	int npos = 0;
 	host_opts_init(&o);
@@ -183,6 +237,29 @@ int main(int argc, char **argv)
 				j.recv_max = n;
 			else
 				listen_port = (long)n;
+			i++;
+		} else if (!strcmp(a, "--rcvbuf") && v) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || end == v || n < 1 || n > INT_MAX) {
+				fprintf(stderr, "tcpcat: --rcvbuf: '%s' is not a number of bytes\n", v);
+				return 2;
+			}
+			rcvbuf = (int)n;
+			i++;
+		} else if (!strcmp(a, "--read-rate") && v) {
+			char *end, *end2 = NULL;
+			long n = strtol(v, &end, 10), ms = -1;
+			if (*end == '/')
+				ms = strtol(end + 1, &end2, 10);
+			if (end == v || ms < 1 || !end2 || *end2 || end2 == end + 1 || n < 1 ||
+			    n > 1000000000 || ms > 3600000) {
+				fprintf(stderr, "tcpcat: --read-rate: '%s' is not N/MS (N bytes every MS ms, "
+					"e.g. 1000/250)\n", v);
+				return 2;
+			}
+			j.rate_bytes = n;
+			j.rate_ms = ms;
 			i++;
 		} else if (a[0] == '-' && a[1] == '-') {
 			fprintf(stderr, "tcpcat: unknown option '%s' (see tcpcat --help)\n", a);
@@ -230,7 +307,11 @@ int main(int argc, char **argv)
 			int lfd = net_socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 			if (nodelay)
 				net_setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
-			if ((r = lfd) < 0 || (r = net_bind(lfd, (struct sockaddr *)&me, mlen)) < 0 ||
+			/* before listen: the accepted connection takes the listener's
+			 * buffer, and its SYN-ACK's window scale follows from it */
+			if ((r = lfd) < 0 ||
+			    (rcvbuf && (r = net_setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf))) < 0) ||
+			    (r = net_bind(lfd, (struct sockaddr *)&me, mlen)) < 0 ||
 			    (r = net_listen(lfd, 1)) < 0) {
 				fprintf(stderr, "tcpcat: listen on port %ld: %s\n", listen_port, strerror(-r));
 				host_close(&h);
@@ -264,6 +345,8 @@ int main(int argc, char **argv)
 	} else if ((fd = net_socket(to.ss_family, SOCK_STREAM, 0)) < 0 ||
 		   (nodelay && net_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
 					      sizeof(nodelay)) < 0) ||
+		   /* before connect: the SYN's window scale follows from it */
+		   (rcvbuf && (r = net_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf))) < 0) ||
 		   /* blocking: it waits for our IPv6 address's DAD too (net.h) */
 		   (r = net_connect(fd, (struct sockaddr *)&to, tolen)) < 0) {
 		if (fd < 0)

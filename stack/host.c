@@ -271,6 +271,14 @@ static int parse_challenge_acks(struct host_opts *o, const char *prog, const cha
 	return 0;
 }
 
+static int parse_no_sack(struct host_opts *o, const char *prog, const char *v)
+{
+	(void)prog;
+	(void)v;
+	o->no_sack = true;
+	return 0;
+}
+
 static int parse_tcp_trace(struct host_opts *o, const char *prog, const char *v)
 {
 	(void)prog;
@@ -487,6 +495,10 @@ static const struct host_flag {
 	  "TCP challenge ACKs (RFC 5961) the host sends per second, all\n"
 	  "connections together: a ceiling drawn each second between N/2\n"
 	  "and 3N/2 (default 1000); each connection sends one per 500 ms" },
+	{ "--no-sack", NULL, parse_no_sack,
+	  "TCP neither offers nor accepts selective acknowledgments\n"
+	  "(RFC 2018), as sysctl net.ipv4.tcp_sack=0: recovery without\n"
+	  "SACK (NewReno, RFC 6582), for comparing the two" },
 	{ "--tcp-trace", "FILE", parse_tcp_trace,
 	  "write one CSV row per TCP event (ACK, loss, RTO, state) to FILE;\n"
 	  "plot it with tcpplot FILE > plot.svg" },
@@ -569,6 +581,8 @@ void host_opts_apply(const struct host_opts *o, struct stack *s)
 		s->tcp.syn_backlog = o->syn_backlog;
 	if (o->syncookies != TCP_SYNCOOKIES_AUTO)
 		s->tcp.syncookies = (enum tcp_syncookies)o->syncookies;
+	if (o->no_sack)
+		s->tcp.no_sack = true;
 }
 
 int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))

@@ -86,6 +86,7 @@ struct host_opts {
 	unsigned syn_backlog;     /* --syn-backlog N: TCP half-open connections; 0 = 1024 */
 	uint32_t challenge_acks;  /* --challenge-acks N: TCP challenge ACKs per second per host; 0 = 1000 */
 	int syncookies;           /* --syncookies auto|always|never: enum tcp_syncookies (0 = auto) */
+	bool no_sack;             /* --no-sack: TCP neither offers nor accepts SACK (RFC 2018) */
 };
 
 void host_opts_init(struct host_opts *o);
@@ -106,7 +107,7 @@ int host_opts_check(struct host_opts *o, const char *prog);
 /* Prints the common flags' help. */
 void host_opts_usage(FILE *out);
 
-/* Applies the flags that tune a built stack (--rto-min, --cc, --iw) to s;
+/* Applies the flags that tune a built stack (--rto-min, --cc, --iw, --no-sack) to s;
  * host_open calls it after stack_init. */
 void host_opts_apply(const struct host_opts *o, struct stack *s);
 

@@ -1726,6 +1726,36 @@ START_TEST(tail_loss_probe_before_the_rto)
 }
 END_TEST
 
+/* --no-sack: the host's SYN offers no SACK-permitted option (RFC 2018 2),
+ * the other options as before; without the flag it does. */
+START_TEST(no_sack_flag_takes_sack_permitted_off_the_syn)
+{
+	for (int flag = 0; flag <= 1; flag++) {
+		struct host_opts o;
+		char *argv[] = { "prog", "--no-sack" };
+		int i = 1;
+
+		host_opts_init(&o);
+		if (flag) {
+			ck_assert_int_eq(host_opts_parse(&o, "prog", 2, argv, &i), 1);
+			ck_assert_int_eq(i, 1);
+			ck_assert(o.no_sack);
+		}
+		struct tcp_harness t;
+		th_init(&t);
+		host_opts_apply(&o, &t.h.s);
+		struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_SENT);
+		struct tcp_seg out;
+		tcp_send_syn(tp);
+		th_expect(&t, &out);
+		ck_assert_uint_eq(out.flags, TCP_FLAG_SYN);
+		ck_assert(out.opt.mss_ok && out.opt.ts_ok && out.opt.ws_ok);
+		ck_assert(out.opt.sack_perm == !flag);
+		th_fini(&t);
+	}
+}
+END_TEST
+
 START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
 {
 	struct host_opts o;
@@ -1860,6 +1890,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
+	tcase_add_test(tc, no_sack_flag_takes_sack_permitted_off_the_syn);
 	suite_add_tcase(s, tc);
 	return s;
 }
