@@ -304,9 +304,13 @@ int tcp_send_data(struct tcb *tp, uint32_t len, bool fin)
 	if (r == -ENOBUFS)
 		return r;
 	bool resend = SEQ_LT(seq, tp->snd.max);
-	if (resend)
-		tcp_count_rexmit(tp, len + (fin ? 1 : 0));
-	else if (len && tp->rtt.start == 0)
+	if (resend) {
+		/* only what was sent before counts: after a zero-window probe
+		 * (one new byte, RFC 9293 3.8.6.1) the next segment resends that
+		 * byte and carries new data after it */
+		uint32_t total = len + (fin ? 1 : 0), before = tp->snd.max - seq;
+		tcp_count_rexmit(tp, before < total ? before : total);
+	} else if (len && tp->rtt.start == 0)
 		tcp_rtt_start(tp, seq);
 	tp->snd.nxt = seq + len + (fin ? 1 : 0);
 	if (SEQ_GT(tp->snd.nxt, tp->snd.max))

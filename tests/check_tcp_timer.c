@@ -413,9 +413,13 @@ START_TEST(zero_window_probes_back_off_and_never_time_out)
 	ck_assert_int_eq(tp->state, TCP_ESTABLISHED);
 	ck_assert_uint_eq(counter(&t, "tcp.window_probes"), 12);
 	ck_assert_uint_eq(counter(&t, "tcp.fast_retransmit"), 0);
-	/* the window opens: the data goes, the probing stops */
+	/* the window opens: the data goes, the probing stops; of its 100
+	 * bytes only the probe's one was sent before (a retransmission of 1
+	 * byte, not of the 100) */
+	uint64_t rexmit_bytes = counter(&t, "tcp.retransmitted_bytes");
 	th_peer_ack(&t, tp, 1, 65535);
 	th_expect_seg(&t, &out, 1, 100, TCP_FLAG_ACK | TCP_FLAG_PSH);
+	ck_assert_uint_eq(counter(&t, "tcp.retransmitted_bytes") - rexmit_bytes, 1);
 	ck_assert_int_eq(tp->timer.persist, TCP_NO_TIMER);
 	ck_assert_int_eq(tp->timer.persist_backoff, 0);
 	th_peer_ack(&t, tp, 101, 65535);
