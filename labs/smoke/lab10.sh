@@ -58,7 +58,11 @@ check_grep "1: the trace names rule 3 for the SYN to 7" \
 check_grep "1: the trace: rule 1 allows the SYN to 80, a flow opens" \
 	"fw in TCP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:80 SYN: allow, rule 1 'allow tcp 80'$" "$TRACE"
 n=$(grep -cE "fw in TCP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:7 SYN: deny" "$TRACE")
-check_eq "Q2: nmap sent its SYN to 7 twice (no answer: it tries again)" 2 "$n"
+if [ "$n" -ge 2 ]; then
+	ok "Q2: nmap sent its SYN to 7 $n times (no answer: it tries again)"
+else
+	bad "Q2: want nmap's SYN to 7 twice or more (it tries again), saw $n"
+fi
 check_eq "Q2: the host sent nothing from 7, 9 or 81" 0 \
 	"$(grep -cE 'tx TCP 10\.0\.0\.2:(7|9|81) ' "$TRACE")"
 check_grep "Q4: the scan's RST for 80 passes as established" \

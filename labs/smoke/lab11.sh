@@ -161,10 +161,10 @@ check_in_order "Q12: R1's trace: fragmentation needed, next mtu 1000" "$R1_LOG" 
 	'drop ip\.fwd_frag_needed from 10\.1\.0\.1 to 10\.3\.0\.2 ttl 2$'
 a ip route get 10.3.0.2 >"$SMOKE_TMP/rget" 2>&1
 check_grep "Q13: Linux cached the MTU" 'cache expires [0-9]+sec mtu 1000' "$SMOKE_TMP/rget"
-a ping -c 1 -M do -s 1400 10.3.0.2 >"$SMOKE_TMP/pingdf0" 2>&1
+a ping -c 1 -M "do" -s 1400 10.3.0.2 >"$SMOKE_TMP/pingdf0" 2>&1
 check_grep "Q13: with the MTU cached, ping -M do fails at once" 'message too long, mtu=1000' "$SMOKE_TMP/pingdf0"
 a ip route flush cache
-a ping -c 1 -W 2 -M do -s 1400 10.3.0.2 >"$SMOKE_TMP/pingdf" 2>&1
+a ping -c 1 -W 2 -M "do" -s 1400 10.3.0.2 >"$SMOKE_TMP/pingdf" 2>&1
 check_grep "Q12: ping -M do: Frag needed from R1" '^From 10\.1\.0\.2 icmp_seq=1 Frag needed and DF set \(mtu = 1000\)$' \
 	"$SMOKE_TMP/pingdf"
 a ip route flush cache
