@@ -1,183 +1,157 @@
 #!/usr/bin/env bash
-# labs/smoke/lab11.sh: Lab 11 (labs/lab11-routing.md) headless. Runs the
-# handout's commands in a chain of its own (labs/net chain 2) and checks
-# the facts its questions rely on: both routers' tables; ping's TTL to R1,
-# R2 and B (64, 63, 62); A's and B's captures of one echo request, its
-# TTL 64 then 62 and its checksum, which RFC 1624's equation 3 applied
-# twice (computed here) turns from A's into B's; the routers' fwd lines;
-# traceroute (UDP and -T) and tracepath finding R1, R2, B; R1's time
-# exceeded (its trace, the quote with TTL 1, R2's arriving with TTL 63,
-# B's port unreachable); net unreachable from R1; and with CHAIN_MTU=1000
-# tracepath's pmtu 1000 from R1, Linux's cached MTU, "Frag needed" from R1
-# and a datagram without DF cut by R1 into two fragments; the Q6 sum; and
-# that the functions the handout cites are there.
-# Needs root and /dev/net/tun (make labs-smoke runs it), traceroute and
-# tracepath. About 40 s.
+# labs/smoke/lab11.sh: Lab 11 (labs/lab11-firewall.md) headless. Runs the
+# handout's commands in a lab network of its own and checks the facts its
+# questions rely on: without a firewall nmap -sS finds 7, 9, 80 open and 81
+# closed (a RST in the trace); with 'allow tcp 80; allow udp 53; deny' 80
+# is open and 7, 9, 81 filtered (no RST, the trace names rule 3, each SYN
+# sent twice); curl and dig through the host work, the rule counters are
+# 2 and 1 and dnsmasq's answer to the host passes as established; the
+# kernel's port unreachable about the host's answer to hping3 passes as
+# related; ping is denied, then allowed by 'allow icmp echo' (the second
+# request established); a bounded SYN flood fills a 64-flow table, flows
+# are evicted, and a download in progress keeps its (assured) flow and
+# completes; 30 s later every flow has expired; and that the functions
+# and constants the handout cites are there.
+# Needs root and /dev/net/tun (make labs-smoke runs it), nmap, hping3,
+# curl and dig. About 60 s (30 of them waiting for the flows to expire).
 # shellcheck source=labs/smoke/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-for c in traceroute tracepath; do
+for c in nmap hping3 curl dig; do
 	command -v "$c" >/dev/null || { say "FAIL: $c is missing (sudo make deps)"; exit 1; }
 done
 
-R1_CTL=$RUN/r1.ctl
-R2_CTL=$RUN/r2.ctl
-R1_LOG=$RUN/r1.log
-R2_LOG=$RUN/r2.log
-a() { timeout -k 2 30 ip netns exec "$NS-a" "$@"; }
-r1_stat() {
-	"$TAPCTL" --ctl "$R1_CTL" stats 2>/dev/null | awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'
+fwdump() {
+	"$TAPCTL" firewall 2>&1
 }
-# cap SIDE NAME SECONDS: tshark on SIDE's eth0 into $SMOKE_TMP/NAME.pcap for
-# SECONDS, in the background; returns once it captures (at most 10 s)
-cap() {
-	timeout -k 2 $(($3 + 10)) ip netns exec "$NS-$1" tshark -i eth0 -a "duration:$3" \
-		-w "$SMOKE_TMP/$2.pcap" >"$SMOKE_TMP/$2.err" 2>&1 &
-	wait_for "$SMOKE_TMP/$2.err" "Capturing on 'eth0'" 100 || bad "tshark on $1 did not start"
-	sleep 0.5
+# The packets column of rule N in tapctl firewall.
+rule_packets() {
+	fwdump | awk -v n="$1" '$1 == n { print $(NF - 1) }'
 }
-fields() { # PCAP FILTER FIELD...
-	local f=$1 y=$2
-	shift 2
-	local args=()
-	for x in "$@"; do args+=(-e "$x"); done
-	timeout -k 2 30 tshark -r "$f" -n -Y "$y" -T fields "${args[@]}" 2>/dev/null
-}
-# RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), on hex words (bash arithmetic,
-# the carries folded back in)
-eqn3() {
-	local s=$(((0xffff ^ $1) + (0xffff ^ $2) + $3))
-	while ((s > 0xffff)); do s=$(((s & 0xffff) + (s >> 16))); done
-	printf '0x%04x\n' $((0xffff ^ s))
+scan() { # OUT: nmap -sS of the four ports, as the handout types it
+	nsx nmap -n -Pn -sS -p 7,9,80,81 "$HOST_IP" >"$1" 2>&1
 }
 
-# ---- 0. Start the lab
-timeout -k 5 60 labs/net chain 2 >"$SMOKE_TMP/chain.out" 2>&1 || bad "labs/net chain 2 failed: $(cat "$SMOKE_TMP/chain.out")"
-check_grep "0: labs/net chain 2" "^chain up: $NS-a 10\.1\.0\.1, 2 tapstack router\(s\) .*, $NS-b 10\.3\.0\.2$" \
-	"$SMOKE_TMP/chain.out"
+# ---- 0. Without a firewall: 81 closed, a RST
+host_up --trace
+scan "$SMOKE_TMP/nmap0"
+check_grep "Q1: no firewall: 80 open" '^80/tcp +open ' "$SMOKE_TMP/nmap0"
+check_grep "Q1: no firewall: 7 open" '^7/tcp +open ' "$SMOKE_TMP/nmap0"
+check_grep "Q1: no firewall: 81 closed" '^81/tcp +closed ' "$SMOKE_TMP/nmap0"
+check_in_order "Q1: the SYN to 81 is answered by a RST, seq 0, ACK the SYN's + 1" "$TRACE" \
+	'rx TCP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:81 \[SYN\]' \
+	'tx TCP 10\.0\.0\.2:81 -> 10\.0\.0\.1:[0-9]+ \[RST,ACK\] seq 0 ack [0-9]+ win 0 len 0$' \
+	'drop tcp\.no_connection tcp 10\.0\.0\.2:81 <- 10\.0\.0\.1:[0-9]+: no connection: RST sent$'
+check_grep "Q1: tcp_input.c cites RFC 9293 3.10.7.1" '3\.10\.7\.1' tcp/tcp_input.c
+host_down
 
-# ---- 1. The routing tables
-"$TAPCTL" --ctl "$R1_CTL" routes >"$SMOKE_TMP/r1.routes" 2>&1
-"$TAPCTL" --ctl "$R2_CTL" routes >"$SMOKE_TMP/r2.routes" 2>&1
-check_in_order "1: R1's table, as quoted" "$SMOKE_TMP/r1.routes" '^forwarding on$' \
-	'^dev r1a inet 10\.1\.0\.2/24 mtu 1500$' '^10\.1\.0\.0/24 dev r1a metric 0 connected$' \
-	'^dev r1b inet 10\.2\.0\.1/24 mtu 1500$' '^10\.2\.0\.0/24 dev r1b metric 0 connected$' \
-	'^10\.3\.0\.0/24 via 10\.2\.0\.2 dev r1b metric 0 static$'
-check_in_order "Q2: R2's table, the route back to 10.1.0.0/24 included" "$SMOKE_TMP/r2.routes" \
-	'^forwarding on$' '^10\.2\.0\.0/24 dev r2a metric 0 connected$' \
-	'^10\.1\.0\.0/24 via 10\.2\.0\.1 dev r2a metric 0 static$' '^10\.3\.0\.0/24 dev r2b metric 0 connected$'
-a ip route >"$SMOKE_TMP/a.routes" 2>&1
-check_grep "1: A's default route is R1" '^default via 10\.1\.0\.2 dev eth0' "$SMOKE_TMP/a.routes"
-check_cites "Q1, Q3: ip/forward.c routes by Lab 7's functions" ip/forward.c ipv4_forward route_lookup \
-	route_nexthop stack_netif_by_ip4
-check_grep "Q3: ipv4_forward's first step cites RFC 1812 5.2.3" 'RFC 1812 5\.2\.3' ip/forward.c
-
-# ---- 2. The TTL, hop by hop, and the checksum
-a ping -c 3 -i 0.3 -W 2 10.3.0.2 >"$SMOKE_TMP/pingB" 2>&1
-check_grep "Q4: ping B: ttl=62" '^64 bytes from 10\.3\.0\.2: icmp_seq=1 ttl=62 ' "$SMOKE_TMP/pingB"
-a ping -c 1 -W 2 10.1.0.2 >"$SMOKE_TMP/pingR1" 2>&1
-check_grep "Q4: ping R1: ttl=64" 'from 10\.1\.0\.2: icmp_seq=1 ttl=64 ' "$SMOKE_TMP/pingR1"
-a ping -c 1 -W 2 10.2.0.2 >"$SMOKE_TMP/pingR2" 2>&1
-check_grep "Q4: ping R2: ttl=63" 'from 10\.2\.0\.2: icmp_seq=1 ttl=63 ' "$SMOKE_TMP/pingR2"
-
-cap a a 6
-cap b b 5
-a ping -c 1 -W 2 10.3.0.2 >/dev/null 2>&1
-# ---- 3 (in the same capture on A): the UDP traceroute
-a traceroute -n -q 1 -w 1 10.3.0.2 >"$SMOKE_TMP/tr.udp" 2>&1
-wait
-fields "$SMOKE_TMP/a.pcap" 'icmp.type == 8' ip.ttl ip.checksum ip.id | head -n 1 >"$SMOKE_TMP/a.req"
-fields "$SMOKE_TMP/b.pcap" 'icmp.type == 8' ip.ttl ip.checksum ip.id | head -n 1 >"$SMOKE_TMP/b.req"
-read -r ttl_a ck_a id_a <"$SMOKE_TMP/a.req"
-read -r ttl_b ck_b id_b <"$SMOKE_TMP/b.req"
-check_eq "Q4: the request leaves A with TTL 64" 64 "${ttl_a:-none}"
-check_eq "Q4: the request reaches B with TTL 62" 62 "${ttl_b:-none}"
-check_eq "Q4: the identification is not changed" "${id_a:-none}" "${id_b:-none}"
-if [ -n "${ck_a:-}" ]; then
-	ck_r1=$(eqn3 "$ck_a" 0x4001 0x3f01)
-	ck_r2=$(eqn3 "$ck_r1" 0x3f01 0x3e01)
-	check_eq "Q5: RFC 1624 eqn. 3 twice ($ck_a -> $ck_r1 -> ?) gives B's checksum" "$ck_r2" "${ck_b:-none}"
+# ---- 1. Deny all inbound, except
+printf 'allow tcp 80\nallow udp 53\ndeny\n' >"$SMOKE_TMP/fw.rules"
+host_up --trace --firewall-file "$SMOKE_TMP/fw.rules"
+scan "$SMOKE_TMP/nmap1"
+check_grep "1: firewall: 80 open" '^80/tcp +open ' "$SMOKE_TMP/nmap1"
+for p in 7 9 81; do
+	check_grep "Q2: firewall: $p filtered" "^$p/tcp +filtered " "$SMOKE_TMP/nmap1"
+done
+check_grep "1: the trace names rule 3 for the SYN to 7" \
+	"fw in TCP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:7 SYN: deny, rule 3 'deny'$" "$TRACE"
+check_grep "1: the trace: rule 1 allows the SYN to 80, a flow opens" \
+	"fw in TCP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:80 SYN: allow, rule 1 'allow tcp 80'$" "$TRACE"
+n=$(grep -cE "fw in TCP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:7 SYN: deny" "$TRACE")
+if [ "$n" -ge 2 ]; then
+	ok "Q2: nmap sent its SYN to 7 $n times (no answer: it tries again)"
 else
-	bad "Q5: no echo request in A's capture"
+	bad "Q2: want nmap's SYN to 7 twice or more (it tries again), saw $n"
 fi
-check_eq "Q5: the handout's numbers: 0x0e5a -> 0x0f5a -> 0x105a" "0x0f5a 0x105a" \
-	"$(eqn3 0x0e5a 0x4001 0x3f01) $(eqn3 0x0f5a 0x3f01 0x3e01)"
-check_eq "Q6: a TCP header, checksum 0xfeff, TTL 64 -> 63 (eqn. 3)" 0x0000 "$(eqn3 0xfeff 0x4006 0x3f06)"
-check_grep "Q5: forward.c updates the checksum by RFC 1624" 'csum_update16\(' ip/forward.c
-check_grep "Q5: csum_update16 is RFC 1624 eqn. 3" "RFC 1624 eqn\. 3: HC' = ~\(~HC \+ ~m \+ m'\)" stack/checksum.c
-check_grep "2: R1's trace: fwd ... ttl 63 via 10.2.0.2 dev r1b" \
-	'fwd 10\.1\.0\.1 -> 10\.3\.0\.2 ttl 63 via 10\.2\.0\.2 dev r1b$' "$R1_LOG"
-check_grep "2: R2's trace: fwd ... ttl 62 via 10.3.0.2 dev r2b" \
-	'fwd 10\.1\.0\.1 -> 10\.3\.0\.2 ttl 62 via 10\.3\.0\.2 dev r2b$' "$R2_LOG"
+check_eq "Q2: the host sent nothing from 7, 9 or 81" 0 \
+	"$(grep -cE 'tx TCP 10\.0\.0\.2:(7|9|81) ' "$TRACE")"
+check_grep "Q4: the scan's RST for 80 passes as established" \
+	'fw in TCP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:80 RST: established$' "$TRACE"
+check_cites "Q4: ip/firewall.c has the functions the handout cites" ip/firewall.c \
+	fw_input fw_output fw_rule_match fw_opens fw_related fw_flow_update fw_lookup fw_reap \
+	fw_flow_count fw_slot
+check_cites "Q7: ip/firewall.h has the timeouts" ip/firewall.h FW_TCP_CLOSED_US FW_UDP_STREAM_US
 
-# ---- 3. traceroute, traceroute -T, tracepath
-check_in_order "Q7: traceroute (UDP): R1, R2, B" "$SMOKE_TMP/tr.udp" \
-	'^ 1  10\.1\.0\.2  ' '^ 2  10\.2\.0\.2  ' '^ 3  10\.3\.0\.2  '
-fields "$SMOKE_TMP/a.pcap" 'icmp.type == 11 || icmp.type == 3' ip.src ip.ttl udp.dstport icmp.type icmp.code \
-	>"$SMOKE_TMP/a.errors"
-check_grep "Q7: R1's time exceeded quotes the probe with TTL 1" \
-	'^10\.1\.0\.2,10\.1\.0\.1	64,1	33434	11	0$' "$SMOKE_TMP/a.errors"
-check_grep "Q7: R2's time exceeded arrives with TTL 63, quoting TTL 1" \
-	'^10\.2\.0\.2,10\.1\.0\.1	63,1	33435	11	0$' "$SMOKE_TMP/a.errors"
-check_grep "Q8: B answers the third probe with port unreachable" \
-	'^10\.3\.0\.2,10\.1\.0\.1	62,1	33436	3	3$' "$SMOKE_TMP/a.errors"
-check_in_order "Q7, Q10: R1's trace: time exceeded, 88 bytes, the drop" "$R1_LOG" \
-	'tx ICMP time exceeded to 10\.1\.0\.1 \(proto 17\)$' \
-	'tx IP 10\.1\.0\.2 -> 10\.1\.0\.1 proto 1 len 88$' \
-	'drop ip\.fwd_ttl_exceeded from 10\.1\.0\.1 to 10\.3\.0\.2 ttl 1$'
-check_grep "Q7: ipv4_forward's TTL step cites RFC 1812 5.3.1" 'RFC 1812 5\.3\.1: a datagram whose TTL' ip/forward.c
-a traceroute -n -T -p 80 -q 1 -w 1 10.3.0.2 >"$SMOKE_TMP/tr.tcp" 2>&1
-check_in_order "Q8: traceroute -T: R1, R2, B" "$SMOKE_TMP/tr.tcp" \
-	'^ 1  10\.1\.0\.2  ' '^ 2  10\.2\.0\.2  ' '^ 3  10\.3\.0\.2  '
-a tracepath -n 10.3.0.2 >"$SMOKE_TMP/tp" 2>&1
-check_in_order "Q8: tracepath: R1, R2, B reached, pmtu 1500" "$SMOKE_TMP/tp" \
-	'^ 1:  10\.1\.0\.2 ' '^ 2:  10\.2\.0\.2 ' '^ 3:  10\.3\.0\.2 .*reached' \
-	'Resume: pmtu 1500 hops 3 back 3'
+# ---- 2. The rule counters and the flow table
+nsx curl -s -o /dev/null -w '%{http_code} %{size_download}\n' "http://$HOST_IP/" >"$SMOKE_TMP/curl" 2>&1
+check_grep "2: curl gets the page" '^200 [0-9]+$' "$SMOKE_TMP/curl"
+trace_mark
+nsx dig @"$HOST_IP" +time=3 +tries=2 +short www.lab.test >"$SMOKE_TMP/dig" 2>&1
+check_grep "2: dig through the host answers" '^10\.0\.0\.2$' "$SMOKE_TMP/dig"
+wait_for "$TRACE" 'fw in UDP 10\.0\.0\.1:53 -> 10\.0\.0\.2:[0-9]+: established' 30
+trace_since
+check_in_order "Q6: the query allowed by rule 2, the host's own question, dnsmasq's answer established" \
+	"$SMOKE_TMP/trace.now" \
+	"fw in UDP 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:53: allow, rule 2 'allow udp 53'$" \
+	'fw new flow udp 10\.0\.0\.2:53 <- 10\.0\.0\.1:[0-9]+$' \
+	'fw new flow udp 10\.0\.0\.2:[0-9]+ -> 10\.0\.0\.1:53$' \
+	'fw in UDP 10\.0\.0\.1:53 -> 10\.0\.0\.2:[0-9]+: established$' \
+	'tx UDP 10\.0\.0\.2:53 -> 10\.0\.0\.1:[0-9]+ len '
+fwdump >"$SMOKE_TMP/fw2"
+check_eq "Q5: rule 1 counted 2 packets (nmap's SYN and curl's)" 2 "$(rule_packets 1)"
+check_eq "Q5: rule 2 counted 1 packet (dig's query)" 1 "$(rule_packets 2)"
+check_grep "Q6: the host's flow to dnsmasq, replied and assured" \
+	'^  udp 10\.0\.0\.2:[0-9]+ -> 10\.0\.0\.1:53 +replied +age [0-9]+s idle [0-9]+s expires 1[78][0-9]s in 1 out 1 assured$' \
+	"$SMOKE_TMP/fw2"
+check_grep "Q7: curl's flow is closed, 10 s at most" \
+	'^  tcp 10\.0\.0\.2:80 <- 10\.0\.0\.1:[0-9]+ +closed +age [0-9]+s idle [0-9]+s expires ([0-9]|10)s in 8 out 7$' \
+	"$SMOKE_TMP/fw2"
 
-# ---- 4. No route
-a ping -c 1 -W 2 10.9.9.9 >"$SMOKE_TMP/ping9" 2>&1
-check_grep "Q11: net unreachable from R1" '^From 10\.1\.0\.2 icmp_seq=1 Destination Net Unreachable$' \
-	"$SMOKE_TMP/ping9"
-check_in_order "Q11: R1's trace: net unreachable, the drop" "$R1_LOG" \
-	'tx ICMP net unreachable to 10\.1\.0\.1 \(proto 1\)$' \
-	'drop ip\.fwd_no_route from 10\.1\.0\.1 to 10\.9\.9\.9 ttl 64$'
-check_grep "Q11: ipv4_forward cites RFC 1812 5.2.7.1 for it" '5\.2\.7\.1\)' ip/forward.c
-check_eq "Q11: ip.fwd_no_route" 1 "$(r1_stat ip.fwd_no_route)"
-n=$(r1_stat ip.fwd_ttl_exceeded)
-if [ "$n" -ge 2 ]; then ok "Q7: R1's ip.fwd_ttl_exceeded: $n"; else bad "Q7: R1's ip.fwd_ttl_exceeded is $n"; fi
+# ---- 3. Related: the kernel's port unreachable about the host's answer
+printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x03lab\x04test\x00\x00\x01\x00\x01' \
+	>"$SMOKE_TMP/q.bin"
+check_eq "3: the DNS query is 30 bytes (hping3 -d 30)" 30 "$(wc -c <"$SMOKE_TMP/q.bin")"
+nsx hping3 -2 -p 53 -s 40000 -k -c 1 -d 30 -E "$SMOKE_TMP/q.bin" "$HOST_IP" >"$SMOKE_TMP/hping" 2>&1
+wait_for "$TRACE" 'related to flow udp 10\.0\.0\.2:53 <- 10\.0\.0\.1:40000$' 30
+check_grep "Q8: the port unreachable passes as related" \
+	'fw in ICMP 10\.0\.0\.1 -> 10\.0\.0\.2 type 3 code 3: related to flow udp 10\.0\.0\.2:53 <- 10\.0\.0\.1:40000$' \
+	"$TRACE"
+check_eq "Q8: fw.related" 1 "$(counter fw.related)"
+check_grep "Q8: tapctl firewall says related 1" '^flows .* related 1,' <(fwdump)
 
-# ---- 5. A narrow link
-timeout -k 5 60 labs/net down >/dev/null 2>&1 || bad "labs/net down failed"
-CHAIN_MTU=1000 timeout -k 5 60 labs/net chain 2 >"$SMOKE_TMP/chain2.out" 2>&1 || bad "CHAIN_MTU=1000 labs/net chain 2 failed"
-"$TAPCTL" --ctl "$R1_CTL" routes >"$SMOKE_TMP/r1.routes2" 2>&1
-check_grep "5: R1's r1b has MTU 1000" '^dev r1b inet 10\.2\.0\.1/24 mtu 1000$' "$SMOKE_TMP/r1.routes2"
-a ping -c 1 -W 2 10.3.0.2 >/dev/null 2>&1
-a tracepath -n 10.3.0.2 >"$SMOKE_TMP/tp2" 2>&1
-check_grep "Q12: tracepath: pmtu 1000 from R1 at hop 2" '^ 2:  10\.1\.0\.2 .*pmtu 1000' "$SMOKE_TMP/tp2"
-check_grep "Q12: tracepath: Resume: pmtu 1000 hops 3 back 3" 'Resume: pmtu 1000 hops 3 back 3' "$SMOKE_TMP/tp2"
-check_in_order "Q12: R1's trace: fragmentation needed, next mtu 1000" "$R1_LOG" \
-	'tx ICMP fragmentation needed to 10\.1\.0\.1 \(proto 17\)$' \
-	'fwd 10\.1\.0\.1 -> 10\.3\.0\.2: 1500 bytes with DF, next mtu 1000$' \
-	'drop ip\.fwd_frag_needed from 10\.1\.0\.1 to 10\.3\.0\.2 ttl 2$'
-a ip route get 10.3.0.2 >"$SMOKE_TMP/rget" 2>&1
-check_grep "Q13: Linux cached the MTU" 'cache expires [0-9]+sec mtu 1000' "$SMOKE_TMP/rget"
-a ping -c 1 -M "do" -s 1400 10.3.0.2 >"$SMOKE_TMP/pingdf0" 2>&1
-check_grep "Q13: with the MTU cached, ping -M do fails at once" 'message too long, mtu=1000' "$SMOKE_TMP/pingdf0"
-a ip route flush cache
-a ping -c 1 -W 2 -M "do" -s 1400 10.3.0.2 >"$SMOKE_TMP/pingdf" 2>&1
-check_grep "Q12: ping -M do: Frag needed from R1" '^From 10\.1\.0\.2 icmp_seq=1 Frag needed and DF set \(mtu = 1000\)$' \
-	"$SMOKE_TMP/pingdf"
-a ip route flush cache
-cap b frag 3
-a ping -c 1 -W 2 -M dont -s 1400 10.3.0.2 >"$SMOKE_TMP/pingnodf" 2>&1
-wait
-check_grep "Q14: ping -M dont: answered" '^1408 bytes from 10\.3\.0\.2: icmp_seq=1 ttl=62 ' "$SMOKE_TMP/pingnodf"
-check_grep "Q14: R1's trace: fragmented" 'fwd 10\.1\.0\.1 -> 10\.3\.0\.2 ttl 63 via 10\.2\.0\.2 dev r1b \(fragmented\)$' \
-	"$R1_LOG"
-fields "$SMOKE_TMP/frag.pcap" 'ip.src == 10.1.0.1' ip.len ip.frag_offset ip.flags.mf | tr '\t\n' ' ,' \
-	>"$SMOKE_TMP/frags"
-check_eq "Q14: B gets two fragments: 996 bytes (MF), 452 at offset 122 (x 8 = 976)" "996 0 1,452 122 0," \
-	"$(cat "$SMOKE_TMP/frags")"
-check_eq "Q14: ip.fwd_fragmented" 1 "$(r1_stat ip.fwd_fragmented)"
+# ---- 4. Ping: denied
+nsx ping -c 2 -W 1 "$HOST_IP" >"$SMOKE_TMP/ping0" 2>&1
+check_grep "4: ping through 'deny': nothing back" ' 0 received' "$SMOKE_TMP/ping0"
+check_grep "4: the echo request is denied by rule 3" \
+	"fw in ICMP 10\.0\.0\.1 -> 10\.0\.0\.2 type 8 code 0 \(echo request id [0-9]+\): deny, rule 3 'deny'$" "$TRACE"
+host_down
 
+# ---- 4. Ping allowed; 6. the flood, with 64 flows; 5. then every flow expires
+printf 'allow tcp 80\nallow udp 53\nallow icmp echo\ndeny\n' >"$SMOKE_TMP/fw.rules"
+host_up --trace --firewall-file "$SMOKE_TMP/fw.rules" --firewall-flows 64
+nsx ping -c 2 -W 1 "$HOST_IP" >"$SMOKE_TMP/ping1" 2>&1
+t_ping=$SECONDS
+check_grep "4: with 'allow icmp echo': both answered" ' 2 received' "$SMOKE_TMP/ping1"
+check_in_order "Q10: the first request by rule 3, the second established" "$TRACE" \
+	"type 8 code 0 \(echo request id [0-9]+\): allow, rule 3 'allow icmp echo'$" \
+	'fw new flow icmp 10\.0\.0\.2 id [0-9]+ <- 10\.0\.0\.1$' \
+	'type 8 code 0 \(echo request id [0-9]+\): established$'
+check_eq "Q10: rule 3 counted 1 packet" 1 "$(rule_packets 3)"
+check_grep "Q10: the echo flow expires in 30 s" \
+	'^  icmp 10\.0\.0\.2 id [0-9]+ <- 10\.0\.0\.1 +replied +age [0-9]+s idle [0-9]+s expires (29|30)s in 2 out 2$' <(fwdump)
+
+timeout -k 2 50 ip netns exec "$NS" curl -s --limit-rate 20k -o "$SMOKE_TMP/body" \
+	-w '%{http_code} %{size_download}\n' "http://$HOST_IP/bytes/400000" >"$SMOKE_TMP/curl6" 2>&1 &
+curl_pid=$!
+sleep 1
+timeout -k 2 5 ip netns exec "$NS" hping3 -S -p 80 -i u1000 -c 4000 "$HOST_IP" >/dev/null 2>&1
+fwdump >"$SMOKE_TMP/fw6"
+check_grep "6: the table is full" '^flows 64 of 64 \(--firewall-flows\)' "$SMOKE_TMP/fw6"
+ev=$(counter fw.flows_evicted)
+if [ "$ev" -ge 100 ]; then ok "Q14: flows evicted: $ev"; else bad "Q14: want 100 flows evicted or more, saw $ev"; fi
+check_eq "Q14: no table full (there was always a flow to evict)" 0 "$(counter fw.table_full)"
+check_grep "Q13: a flood flow: closed, 2 in, 1 out" \
+	'^  tcp 10\.0\.0\.2:80 <- 10\.0\.0\.1:[0-9]+ +closed +age [0-9]+s idle [0-9]+s expires ([0-9]|10)s in 2 out 1$' \
+	"$SMOKE_TMP/fw6"
+check_grep "Q14: the download's flow is still there, assured" \
+	'^  tcp 10\.0\.0\.2:80 <- 10\.0\.0\.1:[0-9]+ +(established|half-closed) .* assured$' "$SMOKE_TMP/fw6"
+wait "$curl_pid"
+check_grep "Q14: the download completes through the flood" '^200 400000$' "$SMOKE_TMP/curl6"
+
+# Section 5: 30 s after the ping and 10 s after the download's last
+# segment (its flow closed), with nothing sent, no flow is left
+left=$((31 - (SECONDS - t_ping)))
+[ "$left" -lt 11 ] && left=11
+sleep "$left"
+check_grep "Q12: 30 s later every flow has expired" '^flows 0 of 64 ' <(fwdump)
 finish
