@@ -265,7 +265,8 @@ packetdrill:
 		echo "packetdrill: SKIPPED: bison and flex are needed to build it (apt-get install bison flex)"; \
 	else \
 		$(MAKE) --no-print-directory $(PD_BUILD)/packetdrill $(PD_SO) && \
-		PD_BUILD=$(PD_BUILD) tests/packetdrill/run --upstream; \
+		PD_BUILD=$(PD_BUILD) tests/packetdrill/run --selftest && \
+		{ PD_BUILD=$(PD_BUILD) tests/packetdrill/run --upstream; true; }; \
 	fi
 
 $(PD_BUILD)/packetdrill:

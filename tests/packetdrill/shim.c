@@ -60,6 +60,10 @@
 /* How long (real time) a main-thread call waits for the syscall thread to
  * enter a blocking call it has just been handed, before moving the clock. */
 #define PD_HANDOFF_NS (10 * 1000000L)
+/* The Linux profile (README.md): a TCP socket's receive buffer may grow to
+ * what the scripts' defaults.sh gives Linux (sysctl tcp_rmem's maximum,
+ * 15 MB), and the window scale is chosen from it, as Linux does: 8. */
+#define PD_LINUX_RMEM_MAX (15 * 1024 * 1024)
 /* Largest placeholder fd number mapped. */
 #define PD_MAX_FD 4096
 
@@ -278,6 +282,10 @@ static long pd_socket_locked(struct pd *pd, int domain, int type, int protocol)
 	int nfd = net_socket(domain, type & ~SOCK_CLOEXEC, protocol);
 	if (nfd < 0)
 		return nfd;
+	if ((type & 0xf) == SOCK_STREAM) {
+		int v = PD_LINUX_RMEM_MAX;
+		net_setsockopt(nfd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	}
 	int fd = pd_map(pd, nfd);
 	if (fd < 0)
 		net_close(nfd);
