@@ -1695,6 +1695,47 @@ START_TEST(tail_loss_probe_before_the_rto)
 }
 END_TEST
 
+/* Found by packetdrill's fast_retransmit/fr-4pkt-sack.pkt: a fast
+ * retransmit while a tail loss probe was scheduled cancels the probe (RFC
+ * 8985 7.2: none in recovery), and the timer must then be the RTO (RFC 6298
+ * 5.1), not fire as an RTO at the probe's earlier time. */
+START_TEST(fast_retransmit_cancels_the_probe_and_keeps_the_rto)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	tp->opt.sack_ok = true;
+	tp->rtt.valid = true;
+	tp->rtt.srtt = 100000;
+	tp->rtt.rto = 300000;
+	tp->cwnd = 10 * MSS;
+	th_queue(tp, 4 * MSS);
+	tcp_output(tp);
+	for (uint32_t i = 0; i < 4; i++)
+		th_expect(&t, &out);
+	ck_assert(tp->tlp.armed);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 200000); /* PTO = 2 * SRTT */
+	th_advance(&t, 100000);
+	/* the first segment is lost: three SACKs of the others */
+	for (uint32_t i = 2; i <= 4; i++)
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + MSS, 1 + i * MSS } });
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	ck_assert(tp->rec.in_recovery && !tp->tlp.armed);
+	int64_t fr = t.h.now;
+	/* at the probe's time nothing goes, and no RTO is counted */
+	th_advance(&t, 100000);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	ck_assert_int_eq(tp->timer.rexmt, fr + tp->rtt.rto);
+	th_advance(&t, tp->timer.rexmt - t.h.now);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 1);
+	take_all(&t, 0, NULL);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
 {
 	struct host_opts o;
@@ -1826,6 +1867,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, sack_retransmission_acked_with_the_news_is_not_lost);
 	tcase_add_test(tc, dsack_only_acks_are_not_duplicates);
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
+	tcase_add_test(tc, fast_retransmit_cancels_the_probe_and_keeps_the_rto);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
 	suite_add_tcase(s, tc);
