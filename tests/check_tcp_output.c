@@ -1736,6 +1736,41 @@ START_TEST(fast_retransmit_cancels_the_probe_and_keeps_the_rto)
 }
 END_TEST
 
+/* Found by packetdrill's fast_recovery/prr-ss-ack-below-snd_una-cubic.pkt:
+ * with all data sent, a partial ACK in SACK recovery sent nothing, though
+ * it left room in the pipe, and the holes waited for the RTO. RFC 6675 5
+ * (C): on each ACK in recovery, while cwnd - pipe >= 1 SMSS, send what
+ * NextSeg() names (here rule 3, a hole below the highest SACKed byte). */
+START_TEST(partial_ack_in_sack_recovery_fills_the_pipe)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	tp->opt.sack_ok = true;
+	tp->cc = &tcp_cc_cubic; /* ssthresh = 0.7 of the flight: 7 segments */
+	tp->cwnd = 10 * MSS;
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* segments 1-3 are lost (0-based 0, 3 to 6 not yet SACKed), 1-2 and 7 arrive */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + MSS, 1 + 2 * MSS } });
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + MSS, 1 + 3 * MSS } });
+	peer_sack(&t, tp, 1, 2, (const uint32_t[][2]){ { 1 + MSS, 1 + 3 * MSS },
+						       { 1 + 7 * MSS, 1 + 8 * MSS } });
+	ck_assert(tp->rec.sack_recovery);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* the fast retransmit */
+	ck_assert_uint_eq(tp->cwnd, 7 * MSS);
+	/* the ACK of the first four segments: pipe 5 segments, room for 2 */
+	peer_sack(&t, tp, 1 + 4 * MSS, 1, (const uint32_t[][2]){ { 1 + 7 * MSS, 1 + 8 * MSS } });
+	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK);
+	take_all(&t, 0, NULL);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	th_fini(&t);
+}
+END_TEST
+
 START_TEST(rto_min_flag_and_r2_lasts_180_seconds)
 {
 	struct host_opts o;
@@ -1868,6 +1903,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, dsack_only_acks_are_not_duplicates);
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
 	tcase_add_test(tc, fast_retransmit_cancels_the_probe_and_keeps_the_rto);
+	tcase_add_test(tc, partial_ack_in_sack_recovery_fills_the_pipe);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
 	suite_add_tcase(s, tc);
