@@ -64,6 +64,9 @@ struct stack;
 #define TCP_NODELAY 1
 #endif
 #define TCP_TRACE_FILE 0x7470 /* char[]: tapstack's own: this connection's --tcp-trace rows go to that file */
+#ifndef TCP_MAXSEG
+#define TCP_MAXSEG 2         /* int, get: the payload bytes per segment sent (as Linux) */
+#endif
 #ifndef TCP_CONGESTION
 #define TCP_CONGESTION 13    /* char[]: the congestion control, "cubic", "newreno" or "reno" */
 #endif
@@ -218,6 +221,9 @@ int net_epoll_wait(int epfd, struct net_epoll_event *events, int max, int timeou
  * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
  * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
+ * TCP_MAXSEG (int, get only: the payload bytes per segment this side sends,
+ * the peer's MSS less the timestamp option when it is on, as Linux; 536
+ * before the connection is synchronized),
  * TCP_CONGESTION (the algorithm's name, as Linux: "cubic", "newreno", "reno";
  * -ENOENT for another); TCP_TRACE_FILE (tapstack's own, set only: a file
  * name; the --tcp-trace CSV rows of this connection, or of every

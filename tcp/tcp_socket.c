@@ -10,6 +10,7 @@
 #include "stack/socket.h"
 #include "stack/stack.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_internal.h"
 #include "tcp/tcp_trace.h"
 
 #define TCP_ORPHAN_TIMEOUT_US (60 * 1000000LL) /* FIN-WAIT after close(): as Linux's tcp_fin_timeout */
@@ -540,6 +541,11 @@ static int tcp_so_getsockopt(struct socket *so, int level, int name, void *val, 
 	}
 	if (level == IPPROTO_TCP && name == TCP_NODELAY)
 		v = tp && tp->nodelay;
+	else if (level == IPPROTO_TCP && name == TCP_MAXSEG)
+		/* the payload per segment we send (the peer's MSS, RFC 9293
+		 * 3.7.1, less the timestamp option, RFC 6691 2), as Linux;
+		 * before synchronization the default MSS */
+		v = tp && tcp_state_synced(tp->state) ? (int)tcp_seg_size(tp) : TCP_DEFAULT_MSS;
 	else if (level == SOL_SOCKET && name == SO_KEEPALIVE)
 		v = tp && tp->keepalive;
 	else if (level == SOL_SOCKET && name == SO_LINGER) {

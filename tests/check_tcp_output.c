@@ -1846,6 +1846,34 @@ START_TEST(congestion_control_by_socket_option)
 }
 END_TEST
 
+START_TEST(maxseg_by_socket_option)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	/* what goes in one segment: the peer's MSS, less the timestamps */
+	tp->opt.snd_mss = 1100;
+	tp->opt.ts_ok = false;
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_eq(v, 1100);
+	ck_assert_int_eq(len, sizeof(int));
+	tp->opt.ts_ok = true;
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_eq(v, 1100 - 12);
+	/* not connected: the default, 536 */
+	int fd2 = net_socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd2, 0);
+	ck_assert_int_eq(net_getsockopt(fd2, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_eq(v, 536);
+	net_close(fd2);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *tcp_output_suite(void)
 {
 	Suite *s = suite_create("tcp_output");
@@ -1905,6 +1933,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, fast_retransmit_cancels_the_probe_and_keeps_the_rto);
 	tcase_add_test(tc, partial_ack_in_sack_recovery_fills_the_pipe);
 	tcase_add_test(tc, congestion_control_by_socket_option);
+	tcase_add_test(tc, maxseg_by_socket_option);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
 	suite_add_tcase(s, tc);
 	return s;
