@@ -142,6 +142,14 @@ int net_accept(int fd, struct sockaddr *from, socklen_t *fromlen);
  * makes further receives return 0; SHUT_RDWR both. Returns 0, -ENOTCONN. */
 int net_shutdown(int fd, int how);
 
+/* Like ioctl(2) on a socket, for two requests of <sys/ioctl.h>: FIONREAD
+ * (Linux's SIOCINQ) puts in *arg the bytes a receive would return now (TCP:
+ * the bytes queued in order, 0 at end of stream; UDP: the next datagram's
+ * length, 0 if none); FIONBIO sets non-blocking mode from *arg (as
+ * SO_NONBLOCK). Returns 0, -EBADF, -EFAULT (arg NULL), -EINVAL (FIONREAD
+ * on a listening socket, as Linux), -ENOTTY (another request). */
+int net_ioctl(int fd, unsigned long req, int *arg);
+
 /* Like poll(2) over tapstack descriptors: sets revents (POLLIN: a datagram,
  * stream data, the peer's FIN or a connection to accept is there; POLLOUT: a
  * send would not wait; POLLERR: a pending error; POLLHUP: the connection is

@@ -564,6 +564,16 @@ static int tcp_so_getsockopt(struct socket *so, int level, int name, void *val, 
 	return 0;
 }
 
+/* FIONREAD: the bytes received in order and not yet read (out-of-order
+ * data is not readable yet); -EINVAL on a listener, as Linux. */
+static ssize_t tcp_so_readable(struct socket *so)
+{
+	struct tcb *tp = sotcb(so);
+	if (tp && tp->state == TCP_LISTEN)
+		return -EINVAL;
+	return tp && !tp->rd_shut ? (ssize_t)tp->rcvbuf.len : 0;
+}
+
 static const struct sock_ops tcp_ops = {
 	.bind = tcp_so_bind,
 	.connect = tcp_so_connect,
@@ -576,4 +586,5 @@ static const struct sock_ops tcp_ops = {
 	.shutdown = tcp_so_shutdown,
 	.setsockopt = tcp_so_setsockopt,
 	.getsockopt = tcp_so_getsockopt,
+	.readable = tcp_so_readable,
 };

@@ -7,6 +7,7 @@
  * fast retransmit, RSTs, challenge ACK limits, Reno's arithmetic, and a
  * connection whose sequence numbers wrap around 2^32. */
 #include <check.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <string.h>
 
@@ -1874,6 +1875,51 @@ START_TEST(maxseg_by_socket_option)
 }
 END_TEST
 
+/* net_ioctl FIONREAD (SIOCINQ): what packetdrill's
+ * validate-established-no-flags.pkt and the ioctl scripts ask. */
+START_TEST(fionread_counts_in_order_bytes)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	uint32_t r = t.irs + 1;
+	int v = -1;
+	char buf[300];
+
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 0);
+	/* out of order: not readable yet */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 100, .ack = t.iss + 1, .len = 100));
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 0);
+	/* the hole filled: both */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 100));
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 200);
+	ck_assert_int_eq(net_recv(fd, buf, 150, 0), 150);
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 50);
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, NULL), -EFAULT);
+	ck_assert_int_eq(net_ioctl(fd, 0x5432, &v), -ENOTTY);
+	/* FIONBIO: non-blocking, so an empty receive says EAGAIN */
+	ck_assert_int_eq(net_recv(fd, buf, 50, 0), 50);
+	v = 1;
+	ck_assert_int_eq(net_ioctl(fd, FIONBIO, &v), 0);
+	ck_assert_int_eq(net_recv(fd, buf, 50, 0), -EAGAIN);
+	/* a listener: EINVAL, as Linux */
+	int l = net_socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9999) };
+	ck_assert_int_eq(net_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(net_listen(l, 1), 0);
+	ck_assert_int_eq(net_ioctl(l, FIONREAD, &v), -EINVAL);
+	net_close(l);
+	ck_assert_int_eq(net_ioctl(12345, FIONREAD, &v), -EBADF);
+	drop_tx(&t.h);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *tcp_output_suite(void)
 {
 	Suite *s = suite_create("tcp_output");
@@ -1934,6 +1980,7 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, partial_ack_in_sack_recovery_fills_the_pipe);
 	tcase_add_test(tc, congestion_control_by_socket_option);
 	tcase_add_test(tc, maxseg_by_socket_option);
+	tcase_add_test(tc, fionread_counts_in_order_bytes);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
 	suite_add_tcase(s, tc);
 	return s;

@@ -480,7 +480,8 @@ static int pd_fcntl(void *u, int fd, int cmd, ...)
 	return -1;
 }
 
-/* ioctl: FIONBIO only. */
+/* ioctl: net_ioctl's FIONREAD (Linux's SIOCINQ, the same number) and
+ * FIONBIO. */
 static int pd_ioctl(void *u, int fd, unsigned long req, ...)
 {
 	struct pd *pd = u;
@@ -489,12 +490,7 @@ static int pd_ioctl(void *u, int fd, unsigned long req, ...)
 	va_start(ap, req);
 	int *argp = va_arg(ap, int *);
 	va_end(ap);
-	if (req == FIONBIO && argp) {
-		int v = *argp != 0;
-		return (int)LOCKED(pd, net_setsockopt(nfd, SOL_SOCKET, SO_NONBLOCK, &v, sizeof(v)));
-	}
-	errno = ENOTTY;
-	return -1;
+	return (int)LOCKED(pd, net_ioctl(nfd, req, argp));
 }
 
 static int pd_close(void *u, int fd)
