@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,7 @@ struct pd {
 	pthread_cond_t changed;  /* broadcast whenever the host did something */
 	unsigned long gen;       /* counts those broadcasts */
 	int parked;              /* calls waiting in pd_wait */
+	int64_t wake_at;         /* the earliest time a parked call asked to be woken */
 	bool closing;
 	struct stack s;
 	struct pddev *dev;
@@ -160,17 +162,30 @@ static void pd_changed(struct pd *pd)
 	pthread_cond_broadcast(&pd->changed);
 }
 
+static void pd_handoff(struct pd *pd);
+
 /* Moves the clock to t, running the host at each of its deadlines on the
- * way, in order. Lock held. */
+ * way, in order, and stopping where a parked call's time is up (a poll's
+ * timeout, SO_RCVTIMEO) to let it see so before the clock goes on. Lock
+ * held. */
 static void pd_run_until(struct pd *pd, int64_t t)
 {
 	for (int guard = 0; guard < 1000000; guard++) {
 		int64_t d = stack_next_deadline(&pd->s);
+		bool wake = pd->parked && pd->wake_at <= d;
+		if (wake)
+			d = pd->wake_at;
 		if (d > t)
 			break;
 		if (d > pd->now)
 			pd->now = d;
 		stack_poll(&pd->s, pd->now);
+		if (wake) {
+			pd->wake_at = INT64_MAX; /* a call still waiting sets it again */
+			pd_changed(pd);
+			pd_handoff(pd);
+			continue;
+		}
 		if (stack_next_deadline(&pd->s) <= pd->now)
 			break; /* a timer that did not move: go on to t */
 	}
@@ -180,9 +195,10 @@ static void pd_run_until(struct pd *pd, int64_t t)
 	pd_changed(pd);
 }
 
-/* Gives a syscall thread that was just handed a blocking call the chance
- * to enter it (packetdrill's main thread goes on as soon as that thread
- * starts): waits, at most PD_HANDOFF_NS of real time, for any change.
+/* Gives the syscall thread the chance to act before the clock moves on:
+ * to enter a blocking call it has just been handed (packetdrill's main
+ * thread goes on as soon as that thread starts), or to see that its time
+ * is up. Waits, at most PD_HANDOFF_NS of real time, for any change.
  * Lock held. */
 static void pd_handoff(struct pd *pd)
 {
@@ -204,14 +220,20 @@ static void pd_handoff(struct pd *pd)
 static void pd_wait(void *ctx, int64_t max_wait_us)
 {
 	struct pd *pd = ctx;
-	(void)max_wait_us; /* the clock is the main thread's: it wakes us */
+	/* the clock is the main thread's: it wakes us when it moves, and
+	 * stops at our deadline (pd_run_until) */
+	int64_t until = max_wait_us >= 0 && max_wait_us < INT64_MAX - pd->now ? pd->now + max_wait_us
+									   : INT64_MAX;
+	if (until < pd->wake_at)
+		pd->wake_at = until;
 	unsigned long gen = pd->gen;
 	pd->parked++;
 	pd_changed(pd); /* tell a main thread in pd_handoff that we are in */
 	gen = pd->gen;
 	while (pd->gen == gen && !pd->closing)
 		pthread_cond_wait(&pd->changed, &pd->lock);
-	pd->parked--;
+	if (--pd->parked == 0)
+		pd->wake_at = INT64_MAX;
 }
 
 static int64_t pd_now(void *ctx)
@@ -696,6 +718,7 @@ EXPORT void packetdrill_interface_init(const char *flags, struct packetdrill_int
 		exit(1);
 	}
 	pthread_mutex_init(&pd->lock, NULL);
+	pd->wake_at = INT64_MAX;
 	pthread_cond_init(&pd->changed, NULL);
 
 	struct in_addr local = { 0 }, gw = { 0 };
