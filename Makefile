@@ -11,6 +11,8 @@
 #   make deps       (root) apt-get the Debian packages the build, tests and labs use
 #   make fuzz       coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS=N
 #                   (default 60) per target, in build-fuzz/ (tests/fuzz/README.md)
+#   make packetdrill  Google's packetdrill TCP scripts against tapstack, on a fake
+#                   clock (PACKETDRILL_TARBALL=path; tests/packetdrill/README.md)
 #
 # Variables: BUILD=dir (default build), SAN=1 builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (make test does that in build-asan/), FUZZ=1 (with
@@ -248,8 +250,42 @@ stop:
 clean:
 	rm -rf build build-asan build-fuzz
 
+# packetdrill: test equipment built from its tarball in $(BUILD)/packetdrill,
+# never linked into the stack; the shim is the one library packetdrill loads.
+PACKETDRILL_TARBALL ?= /work/shared/vendor/packetdrill-2c4001c.tar.gz
+PD_BUILD := $(BUILD)/packetdrill
+PD_SRC   := $(PD_BUILD)/src/packetdrill/gtests/net/packetdrill
+PD_SO    := $(PD_BUILD)/libtapstack_pd.so
+
+.PHONY: packetdrill
+packetdrill:
+	@if [ ! -f "$(PACKETDRILL_TARBALL)" ]; then \
+		echo "packetdrill: SKIPPED: no tarball at $(PACKETDRILL_TARBALL) (set PACKETDRILL_TARBALL)"; \
+	elif ! command -v bison >/dev/null || ! command -v flex >/dev/null; then \
+		echo "packetdrill: SKIPPED: bison and flex are needed to build it (apt-get install bison flex)"; \
+	else \
+		$(MAKE) --no-print-directory $(PD_BUILD)/packetdrill $(PD_SO) && \
+		PD_BUILD=$(PD_BUILD) tests/packetdrill/run --selftest && \
+		{ PD_BUILD=$(PD_BUILD) tests/packetdrill/run --upstream; true; }; \
+	fi
+
+$(PD_BUILD)/packetdrill:
+	rm -rf $(PD_BUILD)/src && mkdir -p $(PD_BUILD)/src
+	tar -xzf "$(PACKETDRILL_TARBALL)" -C $(PD_BUILD)/src
+	cd $(PD_SRC) && ./configure >$(abspath $(PD_BUILD))/configure.log 2>&1 && $(MAKE) packetdrill >$(abspath $(PD_BUILD))/make.log 2>&1 \
+		|| { echo "packetdrill: build failed, see $(PD_BUILD)/make.log"; exit 1; }
+	cp $(PD_SRC)/packetdrill $@
+
+$(BUILD)/pic/tests/packetdrill/shim.o: tests/packetdrill/shim.c | $(PD_BUILD)/packetdrill
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(PD_SRC) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(PD_SO): $(BUILD)/pic/tests/packetdrill/shim.o $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(LDLIBS) -lpthread
+
 help:
 	@sed -n '/^$$/q;2,$$p' Makefile
 
--include $(PRELOAD_OBJS:.o=.d) $(BUILD)/apps/preload/fdmap.d $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d)
+-include $(PRELOAD_OBJS:.o=.d) $(BUILD)/apps/preload/fdmap.d $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d) \
+	$(wildcard $(BUILD)/pic/tests/packetdrill/shim.d)
 .SECONDARY:

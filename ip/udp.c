@@ -571,6 +571,12 @@ static void udp_close(struct socket *so)
 	pktq_purge(&so->rxq);
 }
 
+/* FIONREAD: the length of the next datagram, 0 if none. */
+static ssize_t udp_readable(struct socket *so)
+{
+	return so->rxq.first ? (ssize_t)so->rxq.first->len : 0;
+}
+
 static const struct sock_ops udp_ops = {
 	.bind = udp_bind,
 	.connect = udp_connect,
@@ -578,6 +584,7 @@ static const struct sock_ops udp_ops = {
 	.recvfrom = udp_recvfrom,
 	.poll = udp_poll,
 	.close = udp_close,
+	.readable = udp_readable,
 };
 
 /* Makes so a UDP socket: its operations, and the default receive buffer

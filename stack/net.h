@@ -64,6 +64,9 @@ struct stack;
 #define TCP_NODELAY 1
 #endif
 #define TCP_TRACE_FILE 0x7470 /* char[]: tapstack's own: this connection's --tcp-trace rows go to that file */
+#ifndef TCP_MAXSEG
+#define TCP_MAXSEG 2         /* int, get: the payload bytes per segment sent (as Linux) */
+#endif
 #ifndef TCP_CONGESTION
 #define TCP_CONGESTION 13    /* char[]: the congestion control, "cubic", "newreno" or "reno" */
 #endif
@@ -138,6 +141,14 @@ int net_accept(int fd, struct sockaddr *from, socklen_t *fromlen);
 /* TCP: SHUT_WR sends FIN once the queued data is out (half-close); SHUT_RD
  * makes further receives return 0; SHUT_RDWR both. Returns 0, -ENOTCONN. */
 int net_shutdown(int fd, int how);
+
+/* Like ioctl(2) on a socket, for two requests of <sys/ioctl.h>: FIONREAD
+ * (Linux's SIOCINQ) puts in *arg the bytes a receive would return now (TCP:
+ * the bytes queued in order, 0 at end of stream; UDP: the next datagram's
+ * length, 0 if none); FIONBIO sets non-blocking mode from *arg (as
+ * SO_NONBLOCK). Returns 0, -EBADF, -EFAULT (arg NULL), -EINVAL (FIONREAD
+ * on a listening socket, as Linux), -ENOTTY (another request). */
+int net_ioctl(int fd, unsigned long req, int *arg);
 
 /* Like poll(2) over tapstack descriptors: sets revents (POLLIN: a datagram,
  * stream data, the peer's FIN or a connection to accept is there; POLLOUT: a
@@ -218,6 +229,9 @@ int net_epoll_wait(int epfd, struct net_epoll_event *events, int max, int timeou
  * (struct timeval; zero = wait forever), SO_ERROR (get: the pending error,
  * cleared), SO_TYPE (get); TCP also SO_KEEPALIVE (int), SO_LINGER (struct
  * linger). Level IPPROTO_TCP: TCP_NODELAY (int: 1 turns Nagle off),
+ * TCP_MAXSEG (int, get only: the payload bytes per segment this side sends,
+ * the peer's MSS less the timestamp option when it is on, as Linux; 536
+ * before the connection is synchronized),
  * TCP_CONGESTION (the algorithm's name, as Linux: "cubic", "newreno", "reno";
  * -ENOENT for another); TCP_TRACE_FILE (tapstack's own, set only: a file
  * name; the --tcp-trace CSV rows of this connection, or of every

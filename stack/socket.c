@@ -25,6 +25,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +407,26 @@ int net_shutdown(int fd, int how)
 		return -EOPNOTSUPP;
 	socket_wake(so); /* SHUT_RD makes it readable (end of stream) */
 	return so->ops->shutdown(so, how);
+}
+
+int net_ioctl(int fd, unsigned long req, int *arg)
+{
+	struct socket *so = socket_get(fd);
+	if (!so)
+		return -EBADF;
+	if (!arg)
+		return -EFAULT;
+	if (req == FIONBIO) {
+		so->nonblock = *arg != 0;
+		return 0;
+	}
+	if (req != FIONREAD || !so->ops->readable)
+		return -ENOTTY;
+	ssize_t n = so->ops->readable(so);
+	if (n < 0)
+		return (int)n;
+	*arg = n > INT_MAX ? INT_MAX : (int)n;
+	return 0;
 }
 
 ssize_t net_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,

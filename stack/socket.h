@@ -51,6 +51,9 @@ struct sock_ops {
 	 * the socket layer handles it. NULL: none. */
 	int (*setsockopt)(struct socket *so, int level, int name, const void *val, socklen_t len);
 	int (*getsockopt)(struct socket *so, int level, int name, void *val, socklen_t *len);
+	/* FIONREAD: the bytes a receive would return now (a stream's queued
+	 * bytes, the next datagram's length), or -errno. NULL: -ENOTTY. */
+	ssize_t (*readable)(struct socket *so);
 };
 
 struct socket {

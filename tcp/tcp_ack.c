@@ -378,6 +378,8 @@ static bool tcp_recover_passed(const struct tcb *tp)
  * the oldest segment goes again, then with SACK what the pipe allows. */
 static void tcp_enter_recovery(struct tcb *tp)
 {
+	bool probe_was_next = tp->tlp.armed;
+
 	tp->rec.recover = tp->snd.max;
 	tp->tlp.out = false;
 	tp->tlp.armed = false;
@@ -385,6 +387,11 @@ static void tcp_enter_recovery(struct tcb *tp)
 	if (tp->cc->on_loss)
 		tp->cc->on_loss(tp);
 	tp->rec.in_recovery = true;
+	/* RFC 8985 7.2: no probe in recovery; the timer that was the probe's
+	 * goes back to being the RTO (RFC 6298 5.1), or it would fire as an
+	 * RTO at the probe's earlier time */
+	if (probe_was_next)
+		tcp_rexmt_restart(tp);
 	tp->rec.sack_recovery = tp->opt.sack_ok;
 	tp->rec.nrxt = 0;
 	tp->rec.rescue_set = false; /* RFC 6675 4: RescueRxt undefined at the start */

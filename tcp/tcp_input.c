@@ -950,9 +950,12 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 			tcp_input_otherwise(&rx);
 		}
 	}
-	/* send the ACK the segment called for, and data the ACK made room for */
+	/* send the ACK the segment called for, and data the ACK made room for;
+	 * in SACK recovery also retransmissions, even with nothing new to send
+	 * (RFC 6675 5 (C): on each ACK, while cwnd - pipe >= 1 SMSS) */
 	tp = rx.tp;
-	if (tp && tp->state != TCP_CLOSED && (tp->ack_now || tcp_has_unsent(tp)))
+	if (tp && tp->state != TCP_CLOSED &&
+	    (tp->ack_now || tcp_has_unsent(tp) || tp->rec.sack_recovery))
 		tcp_output(tp);
 	if (rx.reason)
 		stack_drop(s, p, rx.reason, "%s", rx.detail);

@@ -10,6 +10,7 @@
 #include "stack/socket.h"
 #include "stack/stack.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_internal.h"
 #include "tcp/tcp_trace.h"
 
 #define TCP_ORPHAN_TIMEOUT_US (60 * 1000000LL) /* FIN-WAIT after close(): as Linux's tcp_fin_timeout */
@@ -540,6 +541,11 @@ static int tcp_so_getsockopt(struct socket *so, int level, int name, void *val, 
 	}
 	if (level == IPPROTO_TCP && name == TCP_NODELAY)
 		v = tp && tp->nodelay;
+	else if (level == IPPROTO_TCP && name == TCP_MAXSEG)
+		/* the payload per segment we send (the peer's MSS, RFC 9293
+		 * 3.7.1, less the timestamp option, RFC 6691 2), as Linux;
+		 * before synchronization the default MSS */
+		v = tp && tcp_state_synced(tp->state) ? (int)tcp_seg_size(tp) : TCP_DEFAULT_MSS;
 	else if (level == SOL_SOCKET && name == SO_KEEPALIVE)
 		v = tp && tp->keepalive;
 	else if (level == SOL_SOCKET && name == SO_LINGER) {
@@ -558,6 +564,16 @@ static int tcp_so_getsockopt(struct socket *so, int level, int name, void *val, 
 	return 0;
 }
 
+/* FIONREAD: the bytes received in order and not yet read (out-of-order
+ * data is not readable yet); -EINVAL on a listener, as Linux. */
+static ssize_t tcp_so_readable(struct socket *so)
+{
+	struct tcb *tp = sotcb(so);
+	if (tp && tp->state == TCP_LISTEN)
+		return -EINVAL;
+	return tp && !tp->rd_shut ? (ssize_t)tp->rcvbuf.len : 0;
+}
+
 static const struct sock_ops tcp_ops = {
 	.bind = tcp_so_bind,
 	.connect = tcp_so_connect,
@@ -570,4 +586,5 @@ static const struct sock_ops tcp_ops = {
 	.shutdown = tcp_so_shutdown,
 	.setsockopt = tcp_so_setsockopt,
 	.getsockopt = tcp_so_getsockopt,
+	.readable = tcp_so_readable,
 };

@@ -7,6 +7,7 @@
  * fast retransmit, RSTs, challenge ACK limits, Reno's arithmetic, and a
  * connection whose sequence numbers wrap around 2^32. */
 #include <check.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <string.h>
 
@@ -1753,6 +1754,79 @@ START_TEST(no_sack_flag_takes_sack_permitted_off_the_syn)
 		ck_assert(out.opt.sack_perm == !flag);
 		th_fini(&t);
 	}
+/* Found by packetdrill's fast_retransmit/fr-4pkt-sack.pkt: a fast
+ * retransmit while a tail loss probe was scheduled cancels the probe (RFC
+ * 8985 7.2: none in recovery), and the timer must then be the RTO (RFC 6298
+ * 5.1), not fire as an RTO at the probe's earlier time. */
+START_TEST(fast_retransmit_cancels_the_probe_and_keeps_the_rto)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	tp->opt.sack_ok = true;
+	tp->rtt.valid = true;
+	tp->rtt.srtt = 100000;
+	tp->rtt.rto = 300000;
+	tp->cwnd = 10 * MSS;
+	th_queue(tp, 4 * MSS);
+	tcp_output(tp);
+	for (uint32_t i = 0; i < 4; i++)
+		th_expect(&t, &out);
+	ck_assert(tp->tlp.armed);
+	ck_assert_int_eq(tp->timer.rexmt, t.h.now + 200000); /* PTO = 2 * SRTT */
+	th_advance(&t, 100000);
+	/* the first segment is lost: three SACKs of the others */
+	for (uint32_t i = 2; i <= 4; i++)
+		peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + MSS, 1 + i * MSS } });
+	th_expect_seg(&t, &out, 1, MSS, TCP_FLAG_ACK);
+	ck_assert(tp->rec.in_recovery && !tp->tlp.armed);
+	int64_t fr = t.h.now;
+	/* at the probe's time nothing goes, and no RTO is counted */
+	th_advance(&t, 100000);
+	th_expect_none(&t);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	ck_assert_int_eq(tp->timer.rexmt, fr + tp->rtt.rto);
+	th_advance(&t, tp->timer.rexmt - t.h.now);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 1);
+	take_all(&t, 0, NULL);
+	th_fini(&t);
+}
+END_TEST
+
+/* Found by packetdrill's fast_recovery/prr-ss-ack-below-snd_una-cubic.pkt:
+ * with all data sent, a partial ACK in SACK recovery sent nothing, though
+ * it left room in the pipe, and the holes waited for the RTO. RFC 6675 5
+ * (C): on each ACK in recovery, while cwnd - pipe >= 1 SMSS, send what
+ * NextSeg() names (here rule 3, a hole below the highest SACKed byte). */
+START_TEST(partial_ack_in_sack_recovery_fills_the_pipe)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	struct tcp_seg out;
+
+	tp->opt.sack_ok = true;
+	tp->cc = &tcp_cc_cubic; /* ssthresh = 0.7 of the flight: 7 segments */
+	tp->cwnd = 10 * MSS;
+	th_queue(tp, 10 * MSS);
+	tcp_output(tp);
+	take_all(&t, 0, NULL);
+	/* segments 1-3 are lost (0-based 0, 3 to 6 not yet SACKed), 1-2 and 7 arrive */
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + MSS, 1 + 2 * MSS } });
+	peer_sack(&t, tp, 1, 1, (const uint32_t[][2]){ { 1 + MSS, 1 + 3 * MSS } });
+	peer_sack(&t, tp, 1, 2, (const uint32_t[][2]){ { 1 + MSS, 1 + 3 * MSS },
+						       { 1 + 7 * MSS, 1 + 8 * MSS } });
+	ck_assert(tp->rec.sack_recovery);
+	ck_assert_int_eq(take_all(&t, 1, NULL), 1); /* the fast retransmit */
+	ck_assert_uint_eq(tp->cwnd, 7 * MSS);
+	/* the ACK of the first four segments: pipe 5 segments, room for 2 */
+	peer_sack(&t, tp, 1 + 4 * MSS, 1, (const uint32_t[][2]){ { 1 + 7 * MSS, 1 + 8 * MSS } });
+	th_expect_seg(&t, &out, 1 + 4 * MSS, MSS, TCP_FLAG_ACK);
+	take_all(&t, 0, NULL);
+	ck_assert_uint_eq(counter(&t, "tcp.rto"), 0);
+	th_fini(&t);
 }
 END_TEST
 
@@ -1831,6 +1905,79 @@ START_TEST(congestion_control_by_socket_option)
 }
 END_TEST
 
+START_TEST(maxseg_by_socket_option)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	/* what goes in one segment: the peer's MSS, less the timestamps */
+	tp->opt.snd_mss = 1100;
+	tp->opt.ts_ok = false;
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_eq(v, 1100);
+	ck_assert_int_eq(len, sizeof(int));
+	tp->opt.ts_ok = true;
+	ck_assert_int_eq(net_getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_eq(v, 1100 - 12);
+	/* not connected: the default, 536 */
+	int fd2 = net_socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd2, 0);
+	ck_assert_int_eq(net_getsockopt(fd2, IPPROTO_TCP, TCP_MAXSEG, &v, &len), 0);
+	ck_assert_int_eq(v, 536);
+	net_close(fd2);
+	th_fini(&t);
+}
+END_TEST
+
+/* net_ioctl FIONREAD (SIOCINQ): what packetdrill's
+ * validate-established-no-flags.pkt and the ioctl scripts ask. */
+START_TEST(fionread_counts_in_order_bytes)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_ESTABLISHED);
+	int fd = th_socket(&t, tp);
+	uint32_t r = t.irs + 1;
+	int v = -1;
+	char buf[300];
+
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 0);
+	/* out of order: not readable yet */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r + 100, .ack = t.iss + 1, .len = 100));
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 0);
+	/* the hole filled: both */
+	th_inject(&t, SEG(.flags = TCP_FLAG_ACK, .seq = r, .ack = t.iss + 1, .len = 100));
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 200);
+	ck_assert_int_eq(net_recv(fd, buf, 150, 0), 150);
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 50);
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, NULL), -EFAULT);
+	ck_assert_int_eq(net_ioctl(fd, 0x5432, &v), -ENOTTY);
+	/* FIONBIO: non-blocking, so an empty receive says EAGAIN */
+	ck_assert_int_eq(net_recv(fd, buf, 50, 0), 50);
+	v = 1;
+	ck_assert_int_eq(net_ioctl(fd, FIONBIO, &v), 0);
+	ck_assert_int_eq(net_recv(fd, buf, 50, 0), -EAGAIN);
+	/* a listener: EINVAL, as Linux */
+	int l = net_socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9999) };
+	ck_assert_int_eq(net_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(net_listen(l, 1), 0);
+	ck_assert_int_eq(net_ioctl(l, FIONREAD, &v), -EINVAL);
+	net_close(l);
+	ck_assert_int_eq(net_ioctl(12345, FIONREAD, &v), -EBADF);
+	drop_tx(&t.h);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *tcp_output_suite(void)
 {
 	Suite *s = suite_create("tcp_output");
@@ -1888,7 +2035,11 @@ Suite *tcp_output_suite(void)
 	tcase_add_test(tc, sack_retransmission_acked_with_the_news_is_not_lost);
 	tcase_add_test(tc, dsack_only_acks_are_not_duplicates);
 	tcase_add_test(tc, tail_loss_probe_before_the_rto);
+	tcase_add_test(tc, fast_retransmit_cancels_the_probe_and_keeps_the_rto);
+	tcase_add_test(tc, partial_ack_in_sack_recovery_fills_the_pipe);
 	tcase_add_test(tc, congestion_control_by_socket_option);
+	tcase_add_test(tc, maxseg_by_socket_option);
+	tcase_add_test(tc, fionread_counts_in_order_bytes);
 	tcase_add_test(tc, rto_min_flag_and_r2_lasts_180_seconds);
 	tcase_add_test(tc, no_sack_flag_takes_sack_permitted_off_the_syn);
 	suite_add_tcase(s, tc);

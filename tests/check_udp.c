@@ -5,6 +5,7 @@
  * family-neutral IP helpers they use. Sockets are non-blocking: no driver
  * runs, the tests inject frames and read what the host sent. */
 #include <check.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -882,6 +883,29 @@ START_TEST(test_recv_peek_trunc_short)
 }
 END_TEST
 
+START_TEST(test_fionread_next_datagram)
+{
+	char buf[64];
+	int v = -1;
+	struct harness h;
+	harness_init(&h, "10.0.0.2/24", NULL);
+	int fd = udp_socket(&h);
+	ck_assert_int_eq(bind4(fd, 0, 7), 0);
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 0);
+	inject_udp(&h, 1000, HOST, 7, "hello world");
+	inject_udp(&h, 1001, HOST, 7, "second");
+	/* the next datagram's length, not the sum (as Linux) */
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 11);
+	ck_assert_int_eq(net_recv(fd, buf, sizeof(buf), 0), 11);
+	ck_assert_int_eq(net_ioctl(fd, FIONREAD, &v), 0);
+	ck_assert_int_eq(v, 6);
+	net_close(fd);
+	harness_fini(&h);
+}
+END_TEST
+
 START_TEST(test_bind_errors)
 {
 	struct harness h;
@@ -1263,6 +1287,7 @@ Suite *udp_suite(void)
 
 	tc = tcase_create("sockets");
 	tcase_add_test(tc, test_recv_peek_trunc_short);
+	tcase_add_test(tc, test_fionread_next_datagram);
 	tcase_add_test(tc, test_bind_errors);
 	tcase_add_test(tc, test_sendto_errors);
 	tcase_add_test(tc, test_connected_socket);
