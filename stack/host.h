@@ -34,6 +34,7 @@ struct host_ifopts {
 	uint32_t ip4;             /* host order */
 	int ip4_prefix;
 	bool has_ip4;
+	bool dhcp4;               /* --ip dhcp: the address from a DHCP server (ip/dhcp.h) */
 	struct ipaddr ip6;
 	int ip6_prefix;
 	bool has_ip6;
@@ -56,6 +57,8 @@ struct host_opts {
 	uint32_t ip4;             /* --ip ADDR/LEN (required), host order */
 	int ip4_prefix;
 	bool has_ip4;
+	bool dhcp4;               /* --ip dhcp: the address, mask, gateway and DNS server
+				     from a DHCP server (ip/dhcp.h); default MAC from the seed */
 	uint32_t gw4;             /* --gw ADDR */
 	bool has_gw4;
 	struct ipaddr ip6;         /* --ip6 ADDR/LEN (a static IPv6 address) */
