@@ -70,6 +70,13 @@ enum {
 #define DHCP_LEASE_MIN 60               /* seconds: a shorter lease is taken as this */
 #define DHCP_BOOTP_MIN 300              /* RFC 1542 2.1: pad what we send to 300 bytes */
 #define US 1000000LL
+/* RFC 5227 1.1: the probe's constants */
+#define PROBE_WAIT (1 * US)             /* before the first: random, 0 to 1 s */
+#define PROBE_NUM 3
+#define PROBE_MIN (1 * US)              /* between probes: random, 1 to 2 s */
+#define PROBE_MAX (2 * US)
+#define ANNOUNCE_WAIT (2 * US)          /* after the last, before using it */
+#define DHCP_DECLINE_WAIT (10 * US)     /* RFC 2131 3.1 step 5: INIT again after >= 10 s */
 
 const char *const dhcp_state_name[] = {
 	[DHCP_OFF] = "OFF",
@@ -79,6 +86,7 @@ const char *const dhcp_state_name[] = {
 	[DHCP_BOUND] = "BOUND",
 	[DHCP_RENEWING] = "RENEWING",
 	[DHCP_REBINDING] = "REBINDING",
+	[DHCP_PROBING] = "PROBING",
 	[DHCP_RELEASED] = "RELEASED",
 };
 
@@ -439,7 +447,8 @@ static int dhcp_class_prefix(uint32_t a)
 
 /* The times of a lease granted at now (RFC 2131 4.4.5: T1 defaults to 0.5
  * and T2 to 0.875 of the lease; T1 <= T2 <= lease, else the defaults). */
-static void dhcp_lease_times(struct stack *s, struct dhcp_client *c, const struct dhcp_msg *m)
+static void dhcp_lease_times(struct stack *s, struct dhcp_client *c, const struct dhcp_msg *m,
+			     int64_t since)
 {
 	uint32_t lease = m->lease;
 	if (lease < DHCP_LEASE_MIN) {
@@ -447,7 +456,7 @@ static void dhcp_lease_times(struct stack *s, struct dhcp_client *c, const struc
 		lease = DHCP_LEASE_MIN;
 	}
 	c->lease = lease;
-	c->bound_at = s->now;
+	c->bound_at = since;
 	if (lease == DHCP_INFINITE) {
 		c->t1 = c->t2 = DHCP_INFINITE;
 		c->t1_at = c->t2_at = c->expire_at = INT64_MAX;
@@ -461,15 +470,15 @@ static void dhcp_lease_times(struct stack *s, struct dhcp_client *c, const struc
 	}
 	c->t1 = t1;
 	c->t2 = t2;
-	c->t1_at = s->now + (int64_t)t1 * US;
-	c->t2_at = s->now + (int64_t)t2 * US;
-	c->expire_at = s->now + (int64_t)lease * US;
+	c->t1_at = since + (int64_t)t1 * US;
+	c->t2_at = since + (int64_t)t2 * US;
+	c->expire_at = since + (int64_t)lease * US;
 }
 
 /* An ACK: the lease is ours. Puts the address, its subnet's route and the
  * default route on the interface (replacing those of an earlier lease
  * that differ), keeps the DNS servers, and waits for T1. */
-static void dhcp_bind(struct stack *s, struct netif *ifp, const struct dhcp_msg *m)
+static void dhcp_bind(struct stack *s, struct netif *ifp, const struct dhcp_msg *m, int64_t since)
 {
 	struct dhcp_client *c = &ifp->dhcp;
 	char a[IP4_STRLEN], r[IP4_STRLEN];
@@ -496,13 +505,83 @@ static void dhcp_bind(struct stack *s, struct netif *ifp, const struct dhcp_msg 
 	memcpy(c->dns, m->dns, sizeof(c->dns));
 	if (m->server_id)
 		c->server = m->server_id;
-	dhcp_lease_times(s, c, m);
+	dhcp_lease_times(s, c, m, since);
 	dhcp_set_state(s, ifp, DHCP_BOUND);
 	c->timer = c->t1_at;
 	stats_inc(&s->stats, "dhcp.bound");
 	TRACE(s, "dhcp %s bound %s/%d router %s lease %us from %s", ifp->dev->name,
 	      ip4_ntop(c->addr, a), c->prefix, ip4_ntop(c->router, r), c->lease,
 	      ip4_ntop(c->server, r));
+}
+
+/* RFC 5227 2.1.1: an ARP probe for a: a request from sender 0.0.0.0, our
+ * MAC, target a, to the broadcast. */
+static void dhcp_send_probe(struct stack *s, struct netif *ifp, uint32_t a)
+{
+	char t[IP4_STRLEN];
+	struct arp_msg m = { .htype = ARP_HTYPE_ETHERNET, .ptype = ETH_TYPE_IPV4, .hlen = ETH_ALEN,
+			     .plen = 4, .op = ARP_OP_REQUEST, .spa = 0, .tpa = a };
+	memcpy(m.sha, ifp->mac, ETH_ALEN);
+	struct pkt *p = pkt_alloc(ETH_MIN_FRAME);
+	if (!p) {
+		stats_inc(&s->stats, "dhcp.tx_no_buffer");
+		return;
+	}
+	arp_emit(&m, pkt_put(p, ARP_MSG_LEN));
+	stats_inc(&s->stats, "dhcp.arp_probes");
+	TRACE(s, "dhcp tx ARP probe who-has %s tell 0.0.0.0", ip4_ntop(a, t));
+	eth_output(s, ifp, p, eth_bcast, ETH_TYPE_ARP);
+}
+
+/* An ACK in REQUESTING: before the address is used, RFC 2131 4.4.1 says
+ * the client SHOULD check it is free; RFC 5227 2.1.1 says how: probes
+ * after a random wait, and the address is ours if no one answers. */
+static void dhcp_probe_start(struct stack *s, struct netif *ifp, const struct dhcp_msg *m)
+{
+	struct dhcp_client *c = &ifp->dhcp;
+	c->ack = *m;
+	c->ack_at = s->now;
+	dhcp_set_state(s, ifp, DHCP_PROBING);
+	ifp->arp_probe_ip = m->yiaddr;
+	ifp->arp_probe_conflict = false;
+	c->timer = s->now + (int64_t)rng_below(&s->rng, PROBE_WAIT + 1);
+}
+
+/* RFC 2131 3.1 step 5 / 4.4.1: the address is in use: DHCPDECLINE to the
+ * server (broadcast, requested address and server id), INIT again after
+ * at least ten seconds. */
+static void dhcp_decline(struct stack *s, struct netif *ifp)
+{
+	struct dhcp_client *c = &ifp->dhcp;
+	char a[IP4_STRLEN];
+	struct dhcp_msg m = { .op = 1, .type = DHCPDECLINE, .xid = c->xid,
+			      .requested = c->ack.yiaddr, .server_id = c->server };
+	memcpy(m.chaddr, ifp->mac, ETH_ALEN);
+	TRACE(s, "dhcp %s: %s is in use by another host: decline", ifp->dev->name,
+	      ip4_ntop(c->ack.yiaddr, a));
+	dhcp_send(s, ifp, &m, 0, IP4_BROADCAST);
+	stats_inc(&s->stats, "dhcp.declined");
+	ifp->arp_probe_ip = 0;
+	ifp->arp_probe_conflict = false;
+	dhcp_set_state(s, ifp, DHCP_INIT);
+	c->timer = s->now + DHCP_DECLINE_WAIT;
+}
+
+/* PROBING, when its timer is due: the next probe, or, ANNOUNCE_WAIT after
+ * the last with no answer, the lease is bound. */
+static void dhcp_probe_timer(struct stack *s, struct netif *ifp)
+{
+	struct dhcp_client *c = &ifp->dhcp;
+	if (c->tries < PROBE_NUM) {
+		dhcp_send_probe(s, ifp, c->ack.yiaddr);
+		c->tries++;
+		c->timer = s->now + (c->tries < PROBE_NUM
+					     ? PROBE_MIN + (int64_t)rng_below(&s->rng, PROBE_MAX - PROBE_MIN + 1)
+					     : ANNOUNCE_WAIT);
+		return;
+	}
+	ifp->arp_probe_ip = 0;
+	dhcp_bind(s, ifp, &c->ack, c->ack_at);
 }
 
 /* ---- The state machine -------------------------------------------------- */
@@ -596,6 +675,9 @@ static void dhcp_client_timer(struct stack *s, struct netif *ifp)
 		dhcp_set_state(s, ifp, DHCP_INIT);
 		dhcp_discover(s, ifp);
 		return;
+	case DHCP_PROBING:
+		dhcp_probe_timer(s, ifp);
+		return;
 	default:
 		c->timer = INT64_MAX;
 		return;
@@ -606,6 +688,9 @@ void dhcp_timer(struct stack *s)
 {
 	for (int i = 0; i < s->nifs; i++) {
 		struct netif *ifp = &s->ifs[i];
+		/* RFC 5227 2.1.1: link/arp.c saw the probed address in use */
+		if (ifp->dhcp.state == DHCP_PROBING && ifp->arp_probe_conflict)
+			dhcp_decline(s, ifp);
 		/* bounded: each state sets a later timer, or INIT's DISCOVER does */
 		for (int k = 0; k < 4 && ifp->dhcp.state != DHCP_OFF && ifp->dhcp.timer <= s->now; k++)
 			dhcp_client_timer(s, ifp);
@@ -682,7 +767,10 @@ void dhcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct 
 			reason = "dhcp.bad_yiaddr";
 			goto drop;
 		}
-		dhcp_bind(s, ifp, &m);
+		if (c->state == DHCP_REQUESTING)
+			dhcp_probe_start(s, ifp, &m);
+		else
+			dhcp_bind(s, ifp, &m, s->now); /* a renewal: the address is ours already */
 		pkt_free(p);
 		return;
 	case DHCPNAK:
@@ -720,6 +808,7 @@ void dhcp_release(struct stack *s, struct netif *ifp)
 		stats_inc(&s->stats, "dhcp.released");
 		dhcp_unbind(s, ifp);
 	}
+	ifp->arp_probe_ip = 0;
 	dhcp_set_state(s, ifp, DHCP_RELEASED);
 	c->timer = INT64_MAX;
 }

@@ -84,6 +84,8 @@ enum dhcp_state {
 	DHCP_BOUND,
 	DHCP_RENEWING,
 	DHCP_REBINDING,
+	DHCP_PROBING,           /* ACKed, the address probed with ARP before use
+				   (RFC 2131 4.4.1, RFC 5227 2.1) */
 	DHCP_RELEASED,          /* shut down: the lease given back */
 };
 
@@ -107,6 +109,8 @@ struct dhcp_client {
 	int ndns;
 	uint32_t lease, t1, t2;  /* seconds, as granted (or defaulted) */
 	int64_t bound_at, t1_at, t2_at, expire_at; /* INT64_MAX: infinite lease */
+	struct dhcp_msg ack;     /* PROBING: the ACK, applied when no one answers */
+	int64_t ack_at;          /* when it came: the lease counts from then */
 };
 
 /* Starts the client on ifp (which should have no IPv4 address): INIT, the

@@ -51,6 +51,9 @@ struct netif {
 						  (link/eth.c netif_mcast_add) */
 	int arp_announces_left;     /* gratuitous ARPs still to send (link/arp.c) */
 	int64_t arp_announce_at;    /* when the next one is due */
+	uint32_t arp_probe_ip;      /* an address being probed before use (RFC 5227 2.1,
+				       ip/dhcp.c); 0: none */
+	bool arp_probe_conflict;    /* link/arp.c saw another host claim it */
 	struct dhcp_client dhcp;    /* --ip dhcp: the lease (ip/dhcp.h); state DHCP_OFF: none */
 };
 

@@ -15,6 +15,7 @@
 #include "ip/ip.h"
 #include "ip/ipv4.h"
 #include "ip/udp.h"
+#include "link/arp.h"
 #include "stack/byteorder.h"
 #include "stack/checksum.h"
 #include "stack/net.h"
@@ -176,8 +177,35 @@ static void send_reply(struct harness *h, struct reply *r, uint32_t dst, const u
 	inject(h, f, n);
 }
 
-/* DISCOVER, OFFER, REQUEST, ACK with a lease of lease seconds: BOUND. */
-static void dh_bind(struct harness *h, uint32_t lease)
+/* RFC 5227 2.1.1: three ARP probes for the ACKed address (sender 0.0.0.0,
+ * broadcast), the address not used meanwhile, then ANNOUNCE_WAIT: BOUND. */
+static void expect_probes(struct harness *h)
+{
+	for (int i = 0; i < 3; i++) {
+		int64_t guard = h->now + S(3);
+		while (testdev_sent_count(h->dev) == 0 && h->now < guard)
+			advance(h, 100000);
+		struct pkt *p = expect_tx(h);
+		ck_assert_uint_eq(be16_get(p->data + 12), 0x0806);
+		ck_assert_mem_eq(p->data, bcast_mac, 6);
+		struct arp_msg m;
+		ck_assert_ptr_null(arp_parse(p->data + 14, p->len - 14, &m));
+		ck_assert_uint_eq(m.op, ARP_OP_REQUEST);
+		ck_assert_uint_eq(m.spa, 0);
+		ck_assert_uint_eq(m.tpa, YI);
+		ck_assert_mem_eq(m.sha, t_mac_host, 6);
+		pkt_free(p);
+		ck_assert_int_eq(h->ifp->dhcp.state, DHCP_PROBING);
+		ck_assert_uint_eq(h->ifp->ip4, 0);
+	}
+	advance(h, S(2));
+	ck_assert_int_eq(h->ifp->dhcp.state, DHCP_BOUND);
+	ck_assert_uint_eq(count(h, "dhcp.arp_probes"), 3);
+}
+
+/* DISCOVER, OFFER, REQUEST, ACK with a lease of lease seconds, probes:
+ * BOUND. Returns the time of the ACK. */
+static int64_t dh_bind(struct harness *h, uint32_t lease)
 {
 	struct sent o;
 	struct reply r;
@@ -192,9 +220,11 @@ static void dh_bind(struct harness *h, uint32_t lease)
 	reply_init(&r, DHCPACK, o.m.xid, YI);
 	reply_lease(&r, lease);
 	send_reply(h, &r, IP4_BROADCAST, bcast_mac);
-	ck_assert_int_eq(h->ifp->dhcp.state, DHCP_BOUND);
+	int64_t ack_at = h->now;
+	expect_probes(h);
 	h->ifp->arp_announces_left = 0;
 	expect_no_dhcp(h);
+	return ack_at;
 }
 
 START_TEST(full_exchange)
@@ -233,7 +263,8 @@ START_TEST(full_exchange)
 	reply_init(&r, DHCPACK, xid, YI);
 	reply_lease(&r, 3600);
 	send_reply(&h, &r, IP4_BROADCAST, bcast_mac);
-	ck_assert_int_eq(h.ifp->dhcp.state, DHCP_BOUND);
+	int64_t ack_at = h.now;
+	expect_probes(&h);
 	ck_assert_uint_eq(h.ifp->ip4, YI);
 	ck_assert_int_eq(h.ifp->ip4_prefix, 24);
 	struct sockaddr_in gw, dns;
@@ -261,6 +292,7 @@ START_TEST(full_exchange)
 	fclose(out);
 	ck_assert_ptr_nonnull(strstr(buf, "dhcp BOUND lease 10.0.0.2/24 server 10.0.0.1 router 10.0.0.1 dns 10.0.0.53"));
 	ck_assert_ptr_nonnull(strstr(buf, "t1 1800s t2 3150s"));
+	ck_assert_int_eq(h.ifp->dhcp.t1_at, ack_at + S(1800)); /* from the ACK, not the probes' end */
 	harness_fini(&h);
 }
 END_TEST
@@ -391,9 +423,8 @@ START_TEST(renew_at_t1_unicast)
 	struct reply r;
 	int64_t at[1];
 	dh_init(&h);
-	dh_bind(&h, 1000);
+	int64_t bound = dh_bind(&h, 1000);
 	harness_learn_peer(&h); /* the server's MAC, for the unicast */
-	int64_t bound = h.now;
 	times_of(&h, 1, at, &o);
 	/* RFC 2131 4.4.5: T1 = 0.5 lease; REQUEST unicast to the server */
 	ck_assert_int_ge(at[0] - bound, S(500));
@@ -425,9 +456,8 @@ START_TEST(rebind_at_t2_then_expiry)
 	struct sent o;
 	int64_t at[8];
 	dh_init(&h);
-	dh_bind(&h, 1000);
+	int64_t bound = dh_bind(&h, 1000);
 	harness_learn_peer(&h);
-	int64_t bound = h.now;
 	/* RFC 2131 4.4.5: at T1 (500 s), then each time half the time left
 	 * to T2 but no less than 60 s, then at T2 = 875 s */
 	times_of(&h, 5, at, &o);
@@ -464,6 +494,60 @@ START_TEST(rebind_at_t2_then_expiry)
 	inject(&h, f, n);
 	expect_no_dhcp(&h);
 	ck_assert_uint_eq(count(&h, "ip.not_for_us"), 1);
+	harness_fini(&h);
+}
+END_TEST
+
+/* RFC 5227 2.1.1, RFC 2131 4.4.1: another host answers the probe: the
+ * address is declined, never used, and INIT comes after 10 s. */
+START_TEST(probe_conflict_declines)
+{
+	struct harness h;
+	struct sent o;
+	struct reply r;
+	dh_init(&h);
+	advance(&h, 0);
+	next_dhcp(&h, &o);
+	reply_init(&r, DHCPOFFER, o.m.xid, YI);
+	reply_lease(&r, 3600);
+	send_reply(&h, &r, IP4_BROADCAST, bcast_mac);
+	next_dhcp(&h, &o);
+	uint32_t xid = o.m.xid;
+	reply_init(&r, DHCPACK, xid, YI);
+	reply_lease(&r, 3600);
+	send_reply(&h, &r, IP4_BROADCAST, bcast_mac);
+	ck_assert_int_eq(h.ifp->dhcp.state, DHCP_PROBING);
+	/* the owner's ARP reply: 10.0.0.2 is at 02:00:00:00:00:77 */
+	uint8_t f[60] = { 0 };
+	static const uint8_t other[6] = { 2, 0, 0, 0, 0, 0x77 };
+	memcpy(f, t_mac_host, 6);
+	memcpy(f + 6, other, 6);
+	be16_put(f + 12, 0x0806);
+	struct arp_msg m = { .htype = 1, .ptype = 0x0800, .hlen = 6, .plen = 4, .op = ARP_OP_REPLY,
+			     .spa = YI, .tpa = 0 };
+	memcpy(m.sha, other, 6);
+	memcpy(m.tha, t_mac_host, 6);
+	arp_emit(&m, f + 14);
+	inject(&h, f, sizeof(f));
+	ck_assert_uint_eq(count(&h, "arp.probe_conflict"), 1);
+	next_dhcp(&h, &o);
+	ck_assert_uint_eq(o.m.type, DHCPDECLINE);
+	ck_assert_uint_eq(o.m.requested, YI);
+	ck_assert_uint_eq(o.m.server_id, SRV);
+	ck_assert_uint_eq(o.m.ciaddr, 0);
+	ck_assert_uint_eq(o.dst, IP4_BROADCAST);
+	ck_assert_uint_eq(count(&h, "dhcp.declined"), 1);
+	ck_assert_uint_eq(h.ifp->ip4, 0);
+	ck_assert_int_eq(h.ifp->dhcp.state, DHCP_INIT);
+	/* no address, no route, no more probes; a DISCOVER 10 s later */
+	struct sockaddr_in gw;
+	ck_assert_int_eq(net_default_gateway(&h.s, &gw), -ENETUNREACH);
+	advance(&h, S(10) - 1);
+	expect_no_tx(&h);
+	advance(&h, 1);
+	next_dhcp(&h, &o);
+	ck_assert_uint_eq(o.m.type, DHCPDISCOVER);
+	ck_assert_uint_ne(o.m.xid, xid);
 	harness_fini(&h);
 }
 END_TEST
@@ -677,6 +761,7 @@ Suite *dhcp_suite(void)
 	tcase_add_test(tc, nak_back_to_init);
 	tcase_add_test(tc, renew_at_t1_unicast);
 	tcase_add_test(tc, rebind_at_t2_then_expiry);
+	tcase_add_test(tc, probe_conflict_declines);
 	tcase_add_test(tc, release_on_shutdown);
 	tcase_add_test(tc, wrong_xid_ignored);
 	tcase_add_test(tc, malformed_dropped);
