@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # --ip dhcp against dnsmasq's DHCP server in the test's namespace: the host
 # leases an address (DISCOVER, OFFER, REQUEST, ACK), answers ping at it,
-# tapctl dhcp shows the lease, router and DNS server, and on SIGTERM the
-# host sends a RELEASE that makes dnsmasq drop the lease from its file.
+# tapctl dhcp shows the lease, router and DNS server, its DNS service asks
+# the DNS server the lease named (the lab's dnsmasq at 10.0.0.1), not the
+# router (10.0.0.254, which nobody answers for), and on SIGTERM the host
+# sends a RELEASE that makes dnsmasq drop the lease from its file.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -10,6 +12,7 @@ command -v dnsmasq >/dev/null || fail "dnsmasq is not installed (apt-get install
 
 MAC=02:00:00:00:00:42
 LEASES=$TMP/dhcp.leases
+ROUTER=10.0.0.254
 DHCPD_PID=
 
 # dnsmasq as a DHCP server only (--port=0: no DNS) on the lab's bridge,
@@ -17,7 +20,7 @@ DHCPD_PID=
 "$NET" up 1 >/dev/null
 nsx dnsmasq --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces \
 	--dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0,2m \
-	--dhcp-option=option:router,"$GW_IP" --dhcp-option=option:dns-server,"$GW_IP" \
+	--dhcp-option=option:router,"$ROUTER" --dhcp-option=option:dns-server,"$GW_IP" \
 	--dhcp-leasefile="$LEASES" --pid-file="$TMP/dhcpd.pid" \
 	--log-facility="$TMP/dnsmasq-dhcp.log" --log-dhcp ||
 	fail "dnsmasq (DHCP) did not start"
@@ -44,17 +47,23 @@ line=$("$TAPCTL" --ctl "$CTL" dhcp)
 echo "$line"
 addr=$(echo "$line" | sed -n 's/.* lease \(10\.0\.0\.[0-9]*\)\/24 .*/\1/p')
 [ -n "$addr" ] || fail "tapctl dhcp shows no lease in 10.0.0.0/24"
-echo "$line" | grep -q "server $GW_IP router $GW_IP dns $GW_IP lease_time 120s t1 60s t2 105s" ||
-	fail "tapctl dhcp: want server, router and dns $GW_IP, lease 120 s, T1 60 s, T2 105 s"
+echo "$line" | grep -q "server $GW_IP router $ROUTER dns $GW_IP lease_time 120s t1 60s t2 105s" ||
+	fail "tapctl dhcp: want server and dns $GW_IP, router $ROUTER, lease 120 s, T1 60 s, T2 105 s"
 ok "leased $addr; tapctl dhcp shows server, router, DNS, lease, T1 and T2"
 
 grep -qi "$MAC" "$LEASES" || fail "dnsmasq's lease file does not list $MAC"
 nsx ping -n -c 3 -i 0.2 -W 2 "$addr" >/dev/null || fail "no ping reply from $addr"
 ok "the host answers ping at its leased address $addr"
 
-"$TAPCTL" --ctl "$CTL" routes | grep -Eq "^(default|0\.0\.0\.0/0).*$GW_IP" ||
-	fail "tapctl routes shows no default route via $GW_IP"
-ok "the default route goes via the router option's $GW_IP"
+"$TAPCTL" --ctl "$CTL" routes | grep -Eq "^(default|0\.0\.0\.0/0).*$ROUTER" ||
+	fail "tapctl routes shows no default route via $ROUTER"
+ok "the default route goes via the router option's $ROUTER"
+
+# The host's DNS service has no --dns-upstream: it must ask the server the
+# lease named, which knows the lab's zone
+ans=$(nsx dig @"$addr" +short +time=3 +tries=2 www.lab.test A) || true
+[ "$ans" = 10.0.0.2 ] || fail "dig @$addr www.lab.test gave '$ans', want 10.0.0.2 (asked of the DHCP DNS server)"
+ok "the host's DNS service asks the DHCP-given server $GW_IP"
 
 host_stop
 gone() { ! grep -qi "$MAC" "$LEASES"; }
