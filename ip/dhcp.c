@@ -483,21 +483,24 @@ static void dhcp_bind(struct stack *s, struct netif *ifp, const struct dhcp_msg 
 	struct dhcp_client *c = &ifp->dhcp;
 	char a[IP4_STRLEN], r[IP4_STRLEN];
 	int prefix = m->has_mask ? m->prefix : dhcp_class_prefix(m->yiaddr);
-	bool fresh = ifp->ip4 != m->yiaddr || ifp->ip4_prefix != prefix || c->router != m->router;
+	/* RFC 2132 3.5: the first router is the default gateway; one off
+	 * the subnet could not be reached, and is not used */
+	uint32_t router = m->router;
+	if (router && (prefix >= 32 || (router & ip4_mask(prefix)) != (m->yiaddr & ip4_mask(prefix)))) {
+		stats_inc(&s->stats, "dhcp.router_off_link");
+		router = 0;
+	}
+	bool fresh = ifp->ip4 != m->yiaddr || ifp->ip4_prefix != prefix || c->router != router;
 	if (fresh) {
 		dhcp_unbind(s, ifp);
 		stack_set_ipv4(s, ifp, m->yiaddr, prefix);
 		c->addr = m->yiaddr;
 		c->prefix = prefix;
-		/* RFC 2132 3.5: the first router is the default gateway */
-		if (m->router && prefix < 32 &&
-		    (m->router & ip4_mask(prefix)) == (m->yiaddr & ip4_mask(prefix))) {
-			struct route rt = { .prefix = ipaddr_v4(0), .len = 0, .gw = ipaddr_v4(m->router),
+		if (router) {
+			struct route rt = { .prefix = ipaddr_v4(0), .len = 0, .gw = ipaddr_v4(router),
 					    .ifindex = ifp->index, .origin = "dhcp" };
 			if (route_add(&s->routes, &rt) == 0)
-				c->router = m->router;
-		} else if (m->router) {
-			stats_inc(&s->stats, "dhcp.router_off_link");
+				c->router = router;
 		}
 		arp_announce(s, ifp); /* RFC 5227 2.3: announce the address we took */
 	}
