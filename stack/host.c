@@ -73,7 +73,7 @@ static int parse_ip(struct host_opts *o, const char *prog, const char *v)
 		return 0;
 	}
 	if (ipaddr_pton_prefix(v, &a, &len) < 0 || a.family != AF_INET || !strchr(v, '/')) {
-		fprintf(stderr, "%s: --ip: '%s' is not an IPv4 address with a prefix length, such as 10.0.0.2/24\n",
+		fprintf(stderr, "%s: --ip: '%s' is not an IPv4 address with a prefix length, such as 10.0.0.2/24, nor dhcp\n",
 			prog, v);
 		return -1;
 	}
@@ -586,7 +586,8 @@ int host_opts_check(struct host_opts *o, const char *prog)
 		}
 	}
 	if (o->has_gw4 && host_opts_ifindex_for(o, o->gw4) < 0) {
-		fprintf(stderr, "%s: --gw: the gateway must be on the host's own subnet\n", prog);
+		fprintf(stderr, "%s: --gw: the gateway must be on the host's own subnet%s\n", prog,
+			o->dhcp4 ? " (with --ip dhcp, the DHCP server names the router)" : "");
 		return -1;
 	}
 	for (int i = 0; i < o->nroutes; i++) {
