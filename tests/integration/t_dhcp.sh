@@ -33,7 +33,8 @@ stop_dhcpd() {
 		DHCPD_PID=
 	fi
 }
-trap 'stop_dhcpd; cleanup' EXIT
+# dnsmasq first, by its PID; then lib.sh's cleanup, given the test's status
+trap 'rc=$?; stop_dhcpd; (exit "$rc"); cleanup' EXIT
 
 host_spawn --tap tap0 --ip dhcp --mac "$MAC" --pcap "$PCAP" --ctl "$CTL" --trace --seed 1
 
