@@ -750,6 +750,40 @@ START_TEST(codec_hostile_bytes)
 }
 END_TEST
 
+/* Replies with the client's xid and MAC but random types and options, in
+ * whatever state they lead to: never a crash or a leaked buffer, and the
+ * interface's address is always the lease's (or none). */
+START_TEST(hostile_replies_any_state)
+{
+	struct harness h;
+	struct rng r;
+	rng_seed(&r, 11);
+	dh_init(&h);
+	dh_bind(&h, 600);
+	for (int i = 0; i < 3000; i++) {
+		struct reply rp;
+		reply_init(&rp, (uint8_t)(1 + rng_below(&r, 8)), h.ifp->dhcp.xid,
+			   rng_chance(&r, 0.5) ? YI : (uint32_t)rng_next(&r));
+		if (rng_chance(&r, 0.5)) /* often well formed, so states move */
+			reply_lease(&rp, (uint32_t)rng_below(&r, 2000));
+		size_t n = rng_chance(&r, 0.5) ? 0 : (size_t)rng_below(&r, 60);
+		for (size_t k = 0; k < n; k++) /* codes mostly among those read */
+			rp.b[rp.n++] = rng_chance(&r, 0.5) ? (uint8_t)rng_below(&r, 60) : (uint8_t)rng_next(&r);
+		send_reply(&h, &rp, IP4_BROADCAST, bcast_mac);
+		advance(&h, (int64_t)rng_below(&r, S(20)));
+		drop_tx(&h);
+		const struct dhcp_client *c = &h.ifp->dhcp;
+		if (c->state >= DHCP_BOUND && c->state <= DHCP_REBINDING)
+			ck_assert_uint_eq(h.ifp->ip4, c->addr);
+		else
+			ck_assert_uint_eq(h.ifp->ip4, 0);
+		ck_assert_int_ne(c->state, DHCP_OFF);
+	}
+	ck_assert_uint_gt(count(&h, "dhcp.rx"), 100);
+	harness_fini(&h);
+}
+END_TEST
+
 Suite *dhcp_suite(void)
 {
 	Suite *s = suite_create("dhcp");
@@ -768,6 +802,7 @@ Suite *dhcp_suite(void)
 	tcase_add_test(tc, codec_overload);
 	tcase_add_test(tc, codec_round_trip);
 	tcase_add_test(tc, codec_hostile_bytes);
+	tcase_add_test(tc, hostile_replies_any_state);
 	suite_add_tcase(s, tc);
 	return s;
 }
