@@ -816,6 +816,16 @@ void dhcp_release(struct stack *s, struct netif *ifp)
 	c->timer = INT64_MAX;
 }
 
+bool dhcp_acquiring(const struct stack *s)
+{
+	for (int i = 0; i < s->nifs; i++) {
+		enum dhcp_state st = s->ifs[i].dhcp.state;
+		if (st == DHCP_INIT || st == DHCP_SELECTING || st == DHCP_REQUESTING || st == DHCP_PROBING)
+			return true;
+	}
+	return false;
+}
+
 uint32_t dhcp_dns_server(const struct stack *s)
 {
 	for (int i = 0; i < s->nifs; i++)

@@ -134,6 +134,10 @@ int64_t dhcp_next_deadline(const struct stack *s);
  * removes the address; the client stops. For a host that shuts down. */
 void dhcp_release(struct stack *s, struct netif *ifp);
 
+/* True while a client on some interface is still getting its first lease
+ * (INIT, SELECTING, REQUESTING, PROBING). */
+bool dhcp_acquiring(const struct stack *s);
+
 /* The first DNS server a client learned (option 6), host order, or 0. */
 uint32_t dhcp_dns_server(const struct stack *s);
 

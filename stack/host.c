@@ -753,6 +753,14 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	stack_start(&h->s, host_clock_now());
 	host_catch_signals();
 	host_attach_sockets(h);
+	/* --ip dhcp: wait for the lease, running the host (tapctl answers,
+	 * a signal ends the wait), bounded */
+	int64_t until = host_clock_now() + (int64_t)HOST_DHCP_WAIT_MS * 1000;
+	while (dhcp_acquiring(&h->s) && !host_stop_requested() && host_clock_now() < until)
+		host_loop_once(h, 100000);
+	if (dhcp_acquiring(&h->s) && !host_stop_requested())
+		fprintf(stderr, "%s: no DHCP lease after %d s; still asking (tapctl dhcp)\n",
+			o->tap, HOST_DHCP_WAIT_MS / 1000);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include "stack/stack.h"
 
 #define HOST_CTL_DIR "/run/tapstack"
+#define HOST_DHCP_WAIT_MS 30000   /* host_open waits this long for a --ip dhcp lease */
 
 /* An interface after the first: a --tap given again, with the --ip, --ip6
  * and --mac that follow it (the first interface's are in struct host_opts
@@ -120,8 +121,11 @@ struct host {
 	char ctl_path[108];
 };
 
-/* Opens the TAP, wraps it, builds the stack and starts it. Returns 0, or -1
- * with a message that says what to do in err. */
+/* Opens the TAP, wraps it, builds the stack and starts it. With --ip dhcp
+ * it then runs the host until the lease is bound (at most
+ * HOST_DHCP_WAIT_MS; after that it says so on stderr and goes on, the
+ * client still asking), so a program's first packet has its address.
+ * Returns 0, or -1 with a message that says what to do in err. */
 int host_open(struct host *h, const struct host_opts *o, char *err, size_t errlen);
 
 /* Stops the host: flushes the pcap, closes the devices and the control

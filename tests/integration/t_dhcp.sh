@@ -4,7 +4,9 @@
 # tapctl dhcp shows the lease, router and DNS server, its DNS service asks
 # the DNS server the lease named (the lab's dnsmasq at 10.0.0.1), not the
 # router (10.0.0.254, which nobody answers for), and on SIGTERM the host
-# sends a RELEASE that makes dnsmasq drop the lease from its file.
+# sends a RELEASE that makes dnsmasq drop the lease from its file. Then
+# resolve, another program, with --ip dhcp: it waits for its lease, asks
+# the lease's DNS server, and gives the lease back when it exits.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -74,5 +76,17 @@ wait_until 5 gone || {
 }
 grep -q "DHCPRELEASE(br0) $addr" "$TMP/dnsmasq-dhcp.log" || fail "dnsmasq logged no DHCPRELEASE"
 ok "on SIGTERM the host released $addr (dnsmasq's lease file no longer lists it)"
+
+# Any program takes --ip dhcp: resolve's host_open waits for the lease,
+# then it asks the DNS server the lease named (the router answers nothing)
+MAC2=02:00:00:00:00:44
+out=$(nsx timeout 60 "$BUILD/resolve" --tap tap0 --ip dhcp --mac "$MAC2" --ctl none --seed 3 \
+	www.lab.test 2>&1) || fail "resolve --ip dhcp failed: $out"
+echo "$out"
+echo "$out" | grep -Eq "^www\.lab\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+10\.0\.0\.2$" ||
+	fail "resolve --ip dhcp: no A record 10.0.0.2 for www.lab.test"
+grep -qi "DHCPACK(br0) [0-9.]* $MAC2" "$TMP/dnsmasq-dhcp.log" || fail "dnsmasq leased nothing to resolve's $MAC2"
+wait_until 5 bash -c "! grep -qi '$MAC2' '$LEASES'" || fail "resolve did not release its lease on exit"
+ok "resolve --ip dhcp waited for its lease, asked the DHCP DNS server, released on exit"
 stop_dhcpd
 check_pcap "$PCAP"
