@@ -184,8 +184,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "resolve: %s\n", err);
 		return 1;
 	}
-	if (cfg.nservers == 0 && !o.has_gw4) {
-		fprintf(stderr, "resolve: no server: give --server ADDR or --gw ADDR\n");
+	if (cfg.nservers == 0 && !o.has_gw4 && !o.dhcp4) { /* with dhcp: the lease's DNS server */
+		fprintf(stderr, "resolve: no server: give --server ADDR, --gw ADDR or --ip dhcp\n");
 		host_close(&h);
 		return 2;
 	}

@@ -29,6 +29,8 @@ static void usage(FILE *out)
 	      "           they have allocated, sockets; bytes per control block\n"
 	      "  firewall the filter's rules with the packets and bytes each decided,\n"
 	      "           then the flows it tracks: state, age, idle, expiry, packets\n"
+	      "  dhcp     the DHCP client of a host started with --ip dhcp: state, lease,\n"
+	      "           server, router, DNS, T1, T2 and the seconds left to each\n"
 	      "\n"
 	      "Options:\n"
 	      "  --ctl PATH   the host's control socket (default: that of the host labs/run-host\n"
@@ -78,12 +80,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) {
-		fprintf(stderr, "tapctl: which command? stats, neigh, addrs, routes, sockets, memory or firewall (see --help)\n");
+		fprintf(stderr, "tapctl: which command? stats, neigh, addrs, routes, sockets, memory, firewall or dhcp (see --help)\n");
 		return 2;
 	}
 	if (strcmp(cmd, "stats") && strcmp(cmd, "neigh") && strcmp(cmd, "addrs") && strcmp(cmd, "routes") &&
-	    strcmp(cmd, "sockets") && strcmp(cmd, "memory") && strcmp(cmd, "firewall")) {
-		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, addrs, routes, sockets, memory or firewall\n",
+	    strcmp(cmd, "sockets") && strcmp(cmd, "memory") && strcmp(cmd, "firewall") &&
+	    strcmp(cmd, "dhcp")) {
+		fprintf(stderr, "tapctl: unknown command '%s'; use stats, neigh, addrs, routes, sockets, memory, firewall or dhcp\n",
 			cmd);
 		return 2;
 	}

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ip/addr.h"
+#include "ip/dhcp.h"
 #include "ip/icmp.h"
 #include "ip/icmpv6.h"
 #include "ip/ip.h"
@@ -294,7 +295,6 @@ void udp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 	const char *reason;
 	char src[IP_PORT_STRLEN], dst[IP_PORT_STRLEN];
 
-	(void)ifp;
 	stats_inc(&s->stats, "udp.rx");
 	reason = udp_parse(p->data, p->len, &h);
 	if (reason)
@@ -308,6 +308,14 @@ void udp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 
 	TRACE(s, "rx UDP %s -> %s len %zu", ip_port_str(&ip->src, h.sport, src),
 	      ip_port_str(&ip->dst, h.dport, dst), p->len - UDP_HDR_LEN);
+	/* RFC 2131 4.1: a reply to the client port goes to the interface's
+	 * DHCP client (ip/dhcp.c), which has no socket and may have no address */
+	if (h.dport == DHCP_CLIENT_PORT && h.sport == DHCP_SERVER_PORT && ip->src.family == AF_INET &&
+	    dhcp_wants(ifp)) {
+		pkt_pull(p, UDP_HDR_LEN);
+		dhcp_input(s, ifp, p, ip);
+		return;
+	}
 	struct socket *so = udp_lookup(s, &ip->dst, h.dport, &ip->src, h.sport);
 	if (!so) {
 		udp_no_socket(s, p, &h, ip);

@@ -459,6 +459,15 @@ void arp_input(struct stack *s, struct netif *ifp, struct pkt *p)
 		reason = "arp.bad_sender";
 		goto drop;
 	}
+	/* RFC 5227 2.1.1: while an address is probed before use (ip/dhcp.c),
+	 * another host that sends from it, or probes for it too, has it */
+	if (ifp->arp_probe_ip && memcmp(m.sha, ifp->mac, ETH_ALEN) != 0 &&
+	    (m.spa == ifp->arp_probe_ip ||
+	     (m.spa == 0 && m.op == ARP_OP_REQUEST && m.tpa == ifp->arp_probe_ip))) {
+		ifp->arp_probe_conflict = true;
+		reason = "arp.probe_conflict";
+		goto drop;
+	}
 	/* RFC 5227 2.4: another host using our address is a conflict. */
 	if (ifp->ip4 != 0 && m.spa == ifp->ip4) {
 		if (memcmp(m.sha, ifp->mac, ETH_ALEN) == 0) {

@@ -10,6 +10,7 @@
 
 #include "link/pcapdev.h"
 #include "link/tap.h"
+#include "ip/dhcp.h"
 #include "ip/firewall.h"
 #include "ip/ipv6.h"
 #include "stack/ctl.h"
@@ -65,8 +66,14 @@ static int parse_ip(struct host_opts *o, const char *prog, const char *v)
 	struct ipaddr a;
 	int len;
 
+	if (strcmp(v, "dhcp") == 0) { /* RFC 2131: leased, ip/dhcp.c */
+		struct host_ifopts *c = cur_if(o);
+		*(c ? &c->dhcp4 : &o->dhcp4) = true;
+		*(c ? &c->has_ip4 : &o->has_ip4) = true;
+		return 0;
+	}
 	if (ipaddr_pton_prefix(v, &a, &len) < 0 || a.family != AF_INET || !strchr(v, '/')) {
-		fprintf(stderr, "%s: --ip: '%s' is not an IPv4 address with a prefix length, such as 10.0.0.2/24\n",
+		fprintf(stderr, "%s: --ip: '%s' is not an IPv4 address with a prefix length, such as 10.0.0.2/24, nor dhcp\n",
 			prog, v);
 		return -1;
 	}
@@ -446,7 +453,9 @@ static const struct host_flag {
 	  "namespace: labs/net exec PROGRAM ...). Given again, another\n"
 	  "interface: the --ip, --ip6 and --mac after it are its own" },
 	{ "--ip", "ADDR/LEN", parse_ip,
-	  "this host's IPv4 address and prefix, e.g. 10.0.0.2/24 (required)" },
+	  "this host's IPv4 address and prefix, e.g. 10.0.0.2/24 (required),\n"
+	  "or dhcp: lease one, with gateway and DNS server (RFC 2131;\n"
+	  "tapctl dhcp shows the lease, SIGTERM releases it)" },
 	{ "--gw", "ADDR", parse_gw,
 	  "default gateway, e.g. 10.0.0.1" },
 	{ "--ip6", "ADDR/LEN", parse_ip6,
@@ -602,11 +611,12 @@ int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))
  * --tap), or -1. */
 static int host_opts_ifindex_for(const struct host_opts *o, uint32_t a)
 {
-	if ((a & ip4_mask(o->ip4_prefix)) == (o->ip4 & ip4_mask(o->ip4_prefix)))
+	/* an interface with --ip dhcp has no subnet yet: it holds nothing */
+	if (!o->dhcp4 && (a & ip4_mask(o->ip4_prefix)) == (o->ip4 & ip4_mask(o->ip4_prefix)))
 		return 0;
 	for (int i = 0; i < o->nmore; i++) {
 		const struct host_ifopts *m = &o->more[i];
-		if ((a & ip4_mask(m->ip4_prefix)) == (m->ip4 & ip4_mask(m->ip4_prefix)))
+		if (!m->dhcp4 && (a & ip4_mask(m->ip4_prefix)) == (m->ip4 & ip4_mask(m->ip4_prefix)))
 			return i + 1;
 	}
 	return -1;
@@ -651,7 +661,8 @@ int host_opts_check(struct host_opts *o, const char *prog)
 		}
 	}
 	if (o->has_gw4 && host_opts_ifindex_for(o, o->gw4) < 0) {
-		fprintf(stderr, "%s: --gw: the gateway must be on the host's own subnet\n", prog);
+		fprintf(stderr, "%s: --gw: the gateway must be on the host's own subnet%s\n", prog,
+			o->dhcp4 ? " (with --ip dhcp, the DHCP server names the router)" : "");
 		return -1;
 	}
 	for (int i = 0; i < o->nroutes; i++) {
@@ -670,15 +681,19 @@ int host_opts_check(struct host_opts *o, const char *prog)
 			return -1;
 		}
 	}
-	host_default_mac(o->mac, o->has_mac, o->ip4);
+	if (!o->has_seed && getrandom(&o->seed, sizeof(o->seed), 0) != sizeof(o->seed))
+		o->seed = (uint64_t)getpid() ^ (uint64_t)host_clock_now();
+	/* an interface with --ip dhcp has no address yet: its default MAC
+	 * takes four bytes from the seed instead */
+	host_default_mac(o->mac, o->has_mac, o->dhcp4 ? (uint32_t)(o->seed >> 32) : o->ip4);
 	for (int i = 0; i < o->nmore; i++)
-		host_default_mac(o->more[i].mac, o->more[i].has_mac, o->more[i].ip4);
+		host_default_mac(o->more[i].mac, o->more[i].has_mac,
+				 o->more[i].dhcp4 ? (uint32_t)(o->seed >> 32) + (uint32_t)i + 1
+						  : o->more[i].ip4);
 	if (!o->ctl) {
 		snprintf(o->ctl_default, sizeof(o->ctl_default), "%s/%s.ctl", HOST_CTL_DIR, o->tap);
 		o->ctl = o->ctl_default;
 	}
-	if (!o->has_seed && getrandom(&o->seed, sizeof(o->seed), 0) != sizeof(o->seed))
-		o->seed = (uint64_t)getpid() ^ (uint64_t)host_clock_now();
 	return 0;
 }
 
@@ -699,7 +714,10 @@ static int host_open_more(struct host *h, const struct host_opts *o, bool offloa
 			snprintf(err, errlen, "--tap %s: too many interfaces", m->tap);
 			return -1;
 		}
-		stack_set_ipv4(&h->s, ifp, m->ip4, m->ip4_prefix);
+		if (m->dhcp4)
+			dhcp_enable(&h->s, ifp);
+		else
+			stack_set_ipv4(&h->s, ifp, m->ip4, m->ip4_prefix);
 		ifp->ip6.eui64 = o->eui64;
 		ndp_if_enable(&h->s, ifp);
 		if (m->has_ip6)
@@ -751,7 +769,10 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	}
 	h->dev = dev;
 	h->ifp = stack_add_netif(&h->s, dev, o->mac);
-	stack_set_ipv4(&h->s, h->ifp, o->ip4, o->ip4_prefix);
+	if (o->dhcp4)
+		dhcp_enable(&h->s, h->ifp); /* the first DISCOVER at the first poll */
+	else
+		stack_set_ipv4(&h->s, h->ifp, o->ip4, o->ip4_prefix);
 	/* IPv6: the link-local address always, the static one when given; both
 	 * go through duplicate address detection first (RFC 4862 5.4) */
 	h->ifp->ip6.eui64 = o->eui64;
@@ -807,6 +828,14 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 	stack_start(&h->s, host_clock_now());
 	host_catch_signals();
 	host_attach_sockets(h);
+	/* --ip dhcp: wait for the lease, running the host (tapctl answers,
+	 * a signal ends the wait), bounded */
+	int64_t until = host_clock_now() + (int64_t)HOST_DHCP_WAIT_MS * 1000;
+	while (dhcp_acquiring(&h->s) && !host_stop_requested() && host_clock_now() < until)
+		host_loop_once(h, 100000);
+	if (dhcp_acquiring(&h->s) && !host_stop_requested())
+		fprintf(stderr, "%s: no DHCP lease after %d s; still asking (tapctl dhcp)\n",
+			o->tap, HOST_DHCP_WAIT_MS / 1000);
 	return 0;
 }
 
@@ -814,6 +843,10 @@ void host_close(struct host *h)
 {
 	FILE *tcp_trace = h->s.tcp.tcp_trace;
 
+	/* RFC 2131 4.4.6: a client that stops gives its leases back */
+	h->s.now = host_clock_now();
+	for (int i = 0; i < h->s.nifs; i++)
+		dhcp_release(&h->s, &h->s.ifs[i]);
 	net_close_all(&h->s);
 	stack_fini(&h->s);
 	if (tcp_trace)

@@ -25,6 +25,7 @@
 #include "stack/stack.h"
 
 #define HOST_CTL_DIR "/run/tapstack"
+#define HOST_DHCP_WAIT_MS 30000   /* host_open waits this long for a --ip dhcp lease */
 
 /* An interface after the first: a --tap given again, with the --ip, --ip6
  * and --mac that follow it (the first interface's are in struct host_opts
@@ -34,6 +35,7 @@ struct host_ifopts {
 	uint32_t ip4;             /* host order */
 	int ip4_prefix;
 	bool has_ip4;
+	bool dhcp4;               /* --ip dhcp: the address from a DHCP server (ip/dhcp.h) */
 	struct ipaddr ip6;
 	int ip6_prefix;
 	bool has_ip6;
@@ -56,6 +58,8 @@ struct host_opts {
 	uint32_t ip4;             /* --ip ADDR/LEN (required), host order */
 	int ip4_prefix;
 	bool has_ip4;
+	bool dhcp4;               /* --ip dhcp: the address, mask, gateway and DNS server
+				     from a DHCP server (ip/dhcp.h); default MAC from the seed */
 	uint32_t gw4;             /* --gw ADDR */
 	bool has_gw4;
 	struct ipaddr ip6;         /* --ip6 ADDR/LEN (a static IPv6 address) */
@@ -121,8 +125,11 @@ struct host {
 	char ctl_path[108];
 };
 
-/* Opens the TAP, wraps it, builds the stack and starts it. Returns 0, or -1
- * with a message that says what to do in err. */
+/* Opens the TAP, wraps it, builds the stack and starts it. With --ip dhcp
+ * it then runs the host until the lease is bound (at most
+ * HOST_DHCP_WAIT_MS; after that it says so on stderr and goes on, the
+ * client still asking), so a program's first packet has its address.
+ * Returns 0, or -1 with a message that says what to do in err. */
 int host_open(struct host *h, const struct host_opts *o, char *err, size_t errlen);
 
 /* Stops the host: flushes the pcap, closes the devices and the control

@@ -326,6 +326,11 @@ void net_count(struct stack *s, const char *name);
  * that 0.0.0.0 matches is not a default route with a gateway. */
 int net_default_gateway(struct stack *s, struct sockaddr_in *gw);
 
+/* The IPv4 DNS server the host was told of (DHCP option 6, ip/dhcp.h) into
+ * *dns (port 0), else its default gateway's address as
+ * net_default_gateway gives it. Returns 0 or -ENETUNREACH. */
+int net_dns_server(struct stack *s, struct sockaddr_in *dns);
+
 /* ---- Connecting the sockets to a host -------------------------------- */
 
 /* How a blocking call waits: wait() lets time pass and the host(s) work,

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ip/dhcp.h"
 #include "ip/ip.h"
 #include "ip/ndp.h"
 #include "ip/udp.h"
@@ -631,6 +632,15 @@ int net_default_gateway(struct stack *s, struct sockaddr_in *gw)
 		return -ENETUNREACH;
 	*gw = (struct sockaddr_in){ .sin_family = AF_INET };
 	memcpy(&gw->sin_addr, r->gw.a, 4); /* struct ipaddr holds it in network order */
+	return 0;
+}
+
+int net_dns_server(struct stack *s, struct sockaddr_in *dns)
+{
+	uint32_t a = dhcp_dns_server(s);
+	if (!a)
+		return net_default_gateway(s, dns);
+	*dns = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(a) };
 	return 0;
 }
 

@@ -114,6 +114,7 @@ int stack_poll(struct stack *s, int64_t now)
 	/* the timers run after the burst: an ACK that the segments of the
 	 * burst made due goes now, once for all of them (tcp_delay_ack) */
 	arp_timer(s);
+	dhcp_timer(s);
 	ndp_timer(s);
 	ipv4_reasm_timer(s);
 	ipv6_reasm_timer(s);
@@ -131,6 +132,9 @@ int64_t stack_next_deadline(struct stack *s)
 	if (r < t)
 		t = r;
 	r = ipv6_reasm_next_deadline(&s->reasm6);
+	if (r < t)
+		t = r;
+	r = dhcp_next_deadline(s);
 	if (r < t)
 		t = r;
 	r = ndp_next_deadline(s);
@@ -278,10 +282,12 @@ int stack_report(struct stack *s, const char *cmd, FILE *out)
 		memory_dump(s, out);
 	} else if (strcmp(cmd, "firewall") == 0) {
 		fw_dump(s, out);
+	} else if (strcmp(cmd, "dhcp") == 0) {
+		dhcp_dump(s, out);
 	} else if (strcmp(cmd, "help") == 0) {
-		fprintf(out, "commands: stats neigh addrs routes sockets memory firewall help\n");
+		fprintf(out, "commands: stats neigh addrs routes sockets memory firewall dhcp help\n");
 	} else {
-		fprintf(out, "unknown command '%s'; commands: stats neigh addrs routes sockets memory firewall help\n",
+		fprintf(out, "unknown command '%s'; commands: stats neigh addrs routes sockets memory firewall dhcp help\n",
 			cmd);
 		return -1;
 	}

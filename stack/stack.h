@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "ip/addr.h"
+#include "ip/dhcp.h"
 #include "ip/icmp.h"
 #include "ip/icmpv6.h"
 #include "ip/ipv4_frag.h"
@@ -50,6 +51,10 @@ struct netif {
 						  (link/eth.c netif_mcast_add) */
 	int arp_announces_left;     /* gratuitous ARPs still to send (link/arp.c) */
 	int64_t arp_announce_at;    /* when the next one is due */
+	uint32_t arp_probe_ip;      /* an address being probed before use (RFC 5227 2.1,
+				       ip/dhcp.c); 0: none */
+	bool arp_probe_conflict;    /* link/arp.c saw another host claim it */
+	struct dhcp_client dhcp;    /* --ip dhcp: the lease (ip/dhcp.h); state DHCP_OFF: none */
 };
 
 struct stack {
@@ -133,7 +138,7 @@ void stack_tracef(struct stack *s, const char *fmt, ...) __attribute__((format(p
 	} while (0)
 
 /* Answers a control command ("stats", "neigh", "addrs", "routes", "sockets",
- * "help") on out.
+ * "dhcp", "help") on out.
  * Returns 0, or -1 for an unknown command (after writing what is known). */
 int stack_report(struct stack *s, const char *cmd, FILE *out);
 

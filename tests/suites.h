@@ -16,6 +16,7 @@ SUITE(icmp_suite)      /* tests/check_icmp.c: ICMP echo and errors */
 SUITE(ipv6_suite)      /* tests/check_ipv6.c: IPv6 codec and extension headers, ICMPv6, NDP, DAD */
 SUITE(ipv6_sock_suite) /* tests/check_ipv6_sock.c: AF_INET6 UDP and TCP sockets, ICMPv6 errors, 10 MB over TCP/IPv6 on a simlink */
 SUITE(slaac_suite)     /* tests/check_slaac.c: SLAAC, RFC 7217 and EUI-64 identifiers, RA parameters, MLDv2 */
+SUITE(dhcp_suite)      /* tests/check_dhcp.c: the DHCP client: exchange, backoff, NAK, T1/T2, expiry, RELEASE, hostile replies */
 SUITE(forward_suite)   /* tests/check_forward.c: IPv4 forwarding: TTL, ICMP errors, fragments, martians (RFC 1812) */
 SUITE(frag_suite)      /* tests/check_frag.c: IPv4 fragmentation and reassembly */
 SUITE(ipv6_frag_suite) /* tests/check_ipv6_frag.c: IPv6 fragmentation and reassembly, path MTU */

@@ -141,8 +141,8 @@ int dns_query_start(struct dns_query *q, const struct dns_query_cfg *cfg, const 
 	}
 	q->s = dns_stack_of(q->fd);
 	if (q->cfg.nservers == 0) {
-		/* no server given: the default gateway's */
-		if (net_default_gateway(q->s, &q->cfg.server[0].v4) < 0) {
+		/* no server given: the one DHCP named, else the default gateway */
+		if (net_dns_server(q->s, &q->cfg.server[0].v4) < 0) {
 			finish(q, DNS_FAILED, "dns.no_server");
 			return -EDESTADDRREQ;
 		}
