@@ -371,6 +371,7 @@ struct tcp_table {
 	const struct tcp_cc_ops *cc_default;
 	uint32_t iw_segs;                 /* --iw N: initial window in segments; 0 = RFC 6928's */
 	bool no_sack;                     /* neither offer nor accept SACK (as sysctl tcp_sack=0) */
+	bool sack_pipe_check;             /* tests: recount every SACK pipe over the flight (tcp_sack.c) */
 	FILE *tcp_trace;                  /* --tcp-trace: CSV event rows (tcp_trace.h); NULL = off */
 	bool tcp_trace_header;            /* its header line is written */
 	uint16_t port_refs[65536];        /* control blocks holding each local port */
