@@ -97,6 +97,7 @@ struct tcb;
 #define TCP_COOKIE_MAX_AGE 2                  /* periods a cookie stays good: [0, 2) */
 #define TCP_SACK_SCOREBOARD 8        /* SACKed ranges the sender remembers (RFC 6675 scoreboard) */
 #define TCP_DUPTHRESH 3              /* RFC 5681 3.2, RFC 6675 2: DupThresh */
+#define TCP_MIN_SND_MSS 536          /* a peer's MSS option below it is raised to it (tcp_negotiate) */
 #define TCP_RXT_RECORDS 16           /* retransmissions of one SACK recovery watched for loss */
 
 /* ---- congestion control (issue 5 fills in Reno, NewReno, CUBIC) ------- */

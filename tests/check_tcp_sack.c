@@ -1,8 +1,10 @@
-/* The SACK sender's cost (tcp_sack.c): one ACK in SACK recovery with 4 MB in flight and a
+/* The SACK sender's cost and its floor (tcp_sack.c, tcp_output.c's
+ * tcp_negotiate): one ACK in SACK recovery with 4 MB in flight and a
  * 64-byte MSS visits a bounded number of scoreboard entries (counted in
  * tcp.sack_walk_steps), whatever the flight; the pipe kept that way equals
  * a full recount over the flight after every ACK of lossy transfers on a
- * simlink, seed after seed. */
+ * simlink, seed after seed; and a peer's MSS option below the floor is
+ * raised to it (tcp.mss_raised). */
 #include <check.h>
 #include <string.h>
 
@@ -208,6 +210,30 @@ START_TEST(pipe_equals_a_full_recount_after_every_ack)
 }
 END_TEST
 
+/* ---- the MSS floor ------------------------------------------------------------ */
+
+START_TEST(peer_mss_below_the_floor_is_raised)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	struct tcb *tp = th_tcb_in_state(&t, TCP_SYN_RECEIVED);
+
+	tcp_negotiate(tp, &SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 64 }));
+	ck_assert_uint_eq(tp->opt.snd_mss, TCP_MIN_SND_MSS);
+	ck_assert_uint_eq(counter(&t, "tcp.mss_raised"), 1);
+	tcp_negotiate(tp, &SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 1 }));
+	ck_assert_uint_eq(tp->opt.snd_mss, TCP_MIN_SND_MSS);
+	ck_assert_uint_eq(counter(&t, "tcp.mss_raised"), 2);
+	/* at the floor and above: the peer's value, not counted */
+	tcp_negotiate(tp, &SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = TCP_MIN_SND_MSS }));
+	ck_assert_uint_eq(tp->opt.snd_mss, TCP_MIN_SND_MSS);
+	tcp_negotiate(tp, &SEG(.flags = TCP_FLAG_SYN, .opt = { .mss_ok = true, .mss = 1000 }));
+	ck_assert_uint_eq(tp->opt.snd_mss, 1000);
+	ck_assert_uint_eq(counter(&t, "tcp.mss_raised"), 2);
+	th_fini(&t);
+}
+END_TEST
+
 Suite *tcp_sack_suite(void)
 {
 	Suite *s = suite_create("tcp_sack");
@@ -219,6 +245,9 @@ Suite *tcp_sack_suite(void)
 	tc = tcase_create("recount");
 	tcase_add_test(tc, pipe_equals_a_full_recount_after_every_ack);
 	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("mss");
+	tcase_add_test(tc, peer_mss_below_the_floor_is_raised);
 	suite_add_tcase(s, tc);
 	return s;
 }
