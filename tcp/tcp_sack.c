@@ -11,7 +11,8 @@
  *   tcp_sack_retransmit_holes, tcp_sack_send_rules_3_4, tcp_sack_skip,
  *   tcp_sack_pipe, tcp_rxt_* (tcp_internal.h)
  *                    <- tcp_output.c (tcp_output), tcp_ack.c (recovery)
- *                    -> tcp_output.c tcp_send_data / tcp_send_seg */
+ *                    -> tcp_output.c tcp_send_data / tcp_send_seg
+ *   tcp_sack_pipe_walk <- tcp_sack_pipe with the host's sack_pipe_check (tests) */
 
 #include "tcp/tcp.h"
 #include "tcp/tcp_internal.h"
