@@ -168,12 +168,15 @@ bool tcp_sack_is_lost(const struct tcb *tp, uint32_t seq)
 }
 
 /* The hole (not SACKed) that starts at or after seq: its bounds in
- * [*a, *b), b at most snd.max. False if there is none. */
-static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b)
+ * [*a, *b), b at most snd.max. False if there is none. The holes visited
+ * are added to *steps. */
+static bool tcp_sack_hole_steps(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b,
+				uint64_t *steps)
 {
 	for (int i = 0; i <= tp->sack.nscoreboard; i++) {
 		uint32_t h0 = i == 0 ? tp->snd.una : tp->sack.scoreboard[i - 1].end;
 		uint32_t h1 = i == tp->sack.nscoreboard ? tp->snd.max : tp->sack.scoreboard[i].start;
+		(*steps)++;
 		if (SEQ_LT(seq, h0))
 			seq = h0;
 		if (SEQ_LT(seq, h1)) {
@@ -183,6 +186,16 @@ static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint3
 		}
 	}
 	return false;
+}
+
+/* The same, the holes visited counted in tcp.sack_walk_steps (at most
+ * TCP_SACK_SCOREBOARD + 1 a call). */
+static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b)
+{
+	uint64_t steps = 0;
+	bool found = tcp_sack_hole_steps(tp, seq, a, b, &steps);
+	stats_add(&tp->s->stats, "tcp.sack_walk_steps", steps);
+	return found;
 }
 
 /* ---- lost retransmissions ------------------------------------------------
@@ -382,8 +395,9 @@ uint32_t tcp_sack_pipe_walk(const struct tcb *tp)
 {
 	uint32_t pipe = 0, a, b, seq = tp->snd.una;
 	uint32_t mss = tcp_seg_size(tp);
+	uint64_t uncounted = 0;
 
-	while (tcp_sack_hole(tp, seq, &a, &b)) {
+	while (tcp_sack_hole_steps(tp, seq, &a, &b, &uncounted)) {
 		uint32_t end = SEQ_LT(a + mss, b) ? a + mss : b;
 		for (int i = 0; i < tp->rec.nrxt; i++) {
 			if (SEQ_LT(a, tp->rec.rxt[i].start) && SEQ_LT(tp->rec.rxt[i].start, end))
