@@ -177,6 +177,13 @@ $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+# The SACK micro-benchmark: one ACK's wall time on the test harness's host
+# (tests/bench/sackwalk.c; no root, not part of make bench).
+$(BUILD)/bench/sackwalk: tests/bench/sackwalk.c $(BUILD)/tests/harness.o $(BUILD)/tests/tcp_harness.o \
+		$(BUILD)/libtapstack.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
 # lwIP as a bench peer (Debian's liblwip, found by pkg-config).
 $(BUILD)/bench/lwiphost: tests/bench/lwiphost.c
 	@mkdir -p $(@D)

@@ -97,6 +97,7 @@ struct tcb;
 #define TCP_COOKIE_MAX_AGE 2                  /* periods a cookie stays good: [0, 2) */
 #define TCP_SACK_SCOREBOARD 8        /* SACKed ranges the sender remembers (RFC 6675 scoreboard) */
 #define TCP_DUPTHRESH 3              /* RFC 5681 3.2, RFC 6675 2: DupThresh */
+#define TCP_MIN_SND_MSS 536          /* a peer's MSS option below it is raised to it (tcp_negotiate) */
 #define TCP_RXT_RECORDS 16           /* retransmissions of one SACK recovery watched for loss */
 
 /* ---- congestion control (issue 5 fills in Reno, NewReno, CUBIC) ------- */
@@ -371,6 +372,7 @@ struct tcp_table {
 	const struct tcp_cc_ops *cc_default;
 	uint32_t iw_segs;                 /* --iw N: initial window in segments; 0 = RFC 6928's */
 	bool no_sack;                     /* neither offer nor accept SACK (as sysctl tcp_sack=0) */
+	bool sack_pipe_check;             /* tests: recount every SACK pipe over the flight (tcp_sack.c) */
 	FILE *tcp_trace;                  /* --tcp-trace: CSV event rows (tcp_trace.h); NULL = off */
 	bool tcp_trace_header;            /* its header line is written */
 	uint16_t port_refs[65536];        /* control blocks holding each local port */

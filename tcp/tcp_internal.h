@@ -74,6 +74,10 @@ bool tcp_sack_is_lost(const struct tcb *tp, uint32_t seq);
 /* RFC 6675 4 SetPipe(): the bytes estimated in the network. */
 uint32_t tcp_sack_pipe(const struct tcb *tp);
 
+/* The same, recounted over the whole flight segment by segment: for the
+ * tests (the host's tcp.sack_pipe_check), never on the data path. */
+uint32_t tcp_sack_pipe_walk(const struct tcb *tp);
+
 /* RFC 6675 5 step (C), NextSeg() rule 1: retransmit the holes. */
 void tcp_sack_retransmit_holes(struct tcb *tp);
 

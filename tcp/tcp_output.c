@@ -840,8 +840,8 @@ uint32_t tcp_rcv_window(struct tcb *tp)
 	return win;
 }
 
-/* Contract in tcp.h. snd_mss = min(the peer's MSS or 536, ours), at least
- * TCP_MIN_MSS; window scaling only if the SYN carried it (RFC 7323 2.2,
+/* Contract in tcp.h. snd_mss = min(the peer's MSS or 536, ours), the
+ * peer's raised to TCP_MIN_SND_MSS first (below); window scaling only if the SYN carried it (RFC 7323 2.2,
  * shift clamped at 14, 2.3), timestamps (ts_recent from the SYN, RFC 7323
  * 4.3) and SACK likewise; snd.wnd from the SYN's window, never scaled. */
 void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn)
@@ -849,6 +849,22 @@ void tcp_negotiate(struct tcb *tp, const struct tcp_seg *syn)
 	const struct tcp_opts *o = &syn->opt;
 	uint32_t ours = tcp_mtu_mss(tp);
 	uint32_t peer = o->mss_ok ? o->mss : TCP_DEFAULT_MSS;
+	if (peer < TCP_MIN_SND_MSS) {
+		/* A floor under the peer's MSS option, as Linux's tcp_min_snd_mss
+		 * since CVE-2019-11479 (a tiny MSS multiplies the segments, the
+		 * ACKs and the SACK work per byte), but at RFC 9293 3.7.1's
+		 * default send MSS, 536: what every IPv4 host takes (RFC 791
+		 * 3.1, 576-byte datagrams; RFC 1122 3.3.3) and the smallest MSS
+		 * a SYN cookie carries. Against 3.7.1's MUST for a peer that
+		 * really asks for less: see the conformance table. */
+		stats_inc(&tp->s->stats, "tcp.mss_raised");
+		if (tp->s->trace) {
+			char name[128];
+			TRACE(tp->s, "tcp %s peer's MSS %u raised to %u", tcb_str(tp, name, sizeof(name)),
+			      peer, TCP_MIN_SND_MSS);
+		}
+		peer = TCP_MIN_SND_MSS;
+	}
 	uint32_t mss = peer < ours ? peer : ours;
 
 	tp->opt.rcv_mss = (uint16_t)ours;

@@ -11,7 +11,8 @@
  *   tcp_sack_retransmit_holes, tcp_sack_send_rules_3_4, tcp_sack_skip,
  *   tcp_sack_pipe, tcp_rxt_* (tcp_internal.h)
  *                    <- tcp_output.c (tcp_output), tcp_ack.c (recovery)
- *                    -> tcp_output.c tcp_send_data / tcp_send_seg */
+ *                    -> tcp_output.c tcp_send_data / tcp_send_seg
+ *   tcp_sack_pipe_walk <- tcp_sack_pipe with the host's sack_pipe_check (tests) */
 
 #include "tcp/tcp.h"
 #include "tcp/tcp_internal.h"
@@ -39,7 +40,7 @@ void tcp_sack_clear(struct tcb *tp)
 /* Adds [a, b) to the scoreboard, merging with the ranges it touches; the
  * ranges stay sorted and disjoint. When all TCP_SACK_SCOREBOARD are in use
  * the highest range is forgotten (those bytes only count as not SACKed:
- * at worst sent again). */
+ * at worst sent again), counted in tcp.sack_scoreboard_full. */
 static void tcp_sack_add(struct tcb *tp, uint32_t a, uint32_t b)
 {
 	int i = 0, j;
@@ -52,6 +53,9 @@ static void tcp_sack_add(struct tcb *tp, uint32_t a, uint32_t b)
 	}
 	if (j == i) { /* touches nothing: a new range at i */
 		if (tp->sack.nscoreboard == TCP_SACK_SCOREBOARD) {
+			/* the bound on what a peer's SACK blocks make us keep and
+			 * walk per ACK */
+			stats_inc(&tp->s->stats, "tcp.sack_scoreboard_full");
 			if (i == tp->sack.nscoreboard)
 				return;
 			tp->sack.nscoreboard--;
@@ -164,12 +168,15 @@ bool tcp_sack_is_lost(const struct tcb *tp, uint32_t seq)
 }
 
 /* The hole (not SACKed) that starts at or after seq: its bounds in
- * [*a, *b), b at most snd.max. False if there is none. */
-static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b)
+ * [*a, *b), b at most snd.max. False if there is none. The holes visited
+ * are added to *steps. */
+static bool tcp_sack_hole_steps(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b,
+				uint64_t *steps)
 {
 	for (int i = 0; i <= tp->sack.nscoreboard; i++) {
 		uint32_t h0 = i == 0 ? tp->snd.una : tp->sack.scoreboard[i - 1].end;
 		uint32_t h1 = i == tp->sack.nscoreboard ? tp->snd.max : tp->sack.scoreboard[i].start;
+		(*steps)++;
 		if (SEQ_LT(seq, h0))
 			seq = h0;
 		if (SEQ_LT(seq, h1)) {
@@ -179,6 +186,16 @@ static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint3
 		}
 	}
 	return false;
+}
+
+/* The same, the holes visited counted in tcp.sack_walk_steps (at most
+ * TCP_SACK_SCOREBOARD + 1 a call). */
+static bool tcp_sack_hole(const struct tcb *tp, uint32_t seq, uint32_t *a, uint32_t *b)
+{
+	uint64_t steps = 0;
+	bool found = tcp_sack_hole_steps(tp, seq, a, b, &steps);
+	stats_add(&tp->s->stats, "tcp.sack_walk_steps", steps);
+	return found;
 }
 
 /* ---- lost retransmissions ------------------------------------------------
@@ -208,11 +225,16 @@ static void tcp_rxt_remove(struct tcb *tp, int i)
 }
 
 /* Records that [a, b) was retransmitted in SACK recovery, now. With the
- * table full it is not recorded: if lost, the RTO repairs it. */
+ * table full it is not recorded (tcp.sack_rxt_records_full): if lost, the
+ * RTO repairs it. */
 void tcp_rxt_note(struct tcb *tp, uint32_t a, uint32_t b)
 {
-	if (!tp->rec.sack_recovery || tp->rec.nrxt == TCP_RXT_RECORDS || !SEQ_LT(a, b))
+	if (!tp->rec.sack_recovery || !SEQ_LT(a, b))
 		return;
+	if (tp->rec.nrxt == TCP_RXT_RECORDS) {
+		stats_inc(&tp->s->stats, "tcp.sack_rxt_records_full");
+		return;
+	}
 	tp->rec.rxt[tp->rec.nrxt++] = (struct tcp_rxt){ .start = a, .end = b, .mark = tp->snd.max };
 }
 
@@ -282,23 +304,133 @@ static bool tcp_rxt_next(struct tcb *tp, uint32_t *seq, uint32_t *len, int *idx)
 	return best >= 0;
 }
 
-/* RFC 6675 4 SetPipe(): the bytes estimated in the network. Every byte of
- * [snd.una, snd.max) not SACKed counts once unless it is lost, and once
- * more if it was retransmitted (below HighRxt) and that retransmission is
- * not known lost. Walked one segment at a time, as the RFC's IsLost is
- * asked per segment. */
-uint32_t tcp_sack_pipe(const struct tcb *tp)
+/* The lost retransmissions, sorted and merged into disjoint ranges in
+ * out (at most TCP_RXT_RECORDS); their number. *steps counts the records
+ * visited. */
+static int tcp_rxt_lost_ranges(const struct tcb *tp, struct tcp_range *out, uint64_t *steps)
+{
+	int n = 0;
+
+	for (int i = 0; i < tp->rec.nrxt; i++) {
+		const struct tcp_rxt *r = &tp->rec.rxt[i];
+		(*steps)++;
+		if (!r->lost || !SEQ_LT(r->start, r->end))
+			continue;
+		int k = n++;
+		for (; k > 0 && SEQ_GT(out[k - 1].start, r->start); k--)
+			out[k] = out[k - 1];
+		out[k] = (struct tcp_range){ .start = r->start, .end = r->end };
+	}
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		if (m > 0 && SEQ_LEQ(out[i].start, out[m - 1].end))
+			out[m - 1].end = SEQ_MAX(out[m - 1].end, out[i].end);
+		else
+			out[m++] = out[i];
+	}
+	return m;
+}
+
+/* Contract in tcp_internal.h. RFC 6675 4 SetPipe(): the bytes estimated
+ * in the network. Every octet of [snd.una, snd.max) not SACKed counts
+ * once unless IsLost() holds for it, and once more if it was
+ * retransmitted (below HighRxt) and that retransmission is not known lost
+ * (see above). The RFC allows any way of counting that gives this sum:
+ * instead of asking per segment over the whole flight (what
+ * tcp_sack_pipe_walk does, the flight in segments per call, and once per
+ * retransmission: quadratic in one ACK), it is counted per hole. IsLost()
+ * is the same for every octet of a hole (the SACKed ranges above it are
+ * the same), so a hole adds its length or nothing; its retransmitted part
+ * adds its length less the lost retransmissions in it. The cost is the
+ * scoreboard's holes and the retransmission records, at most
+ * TCP_SACK_SCOREBOARD + 1 + 2 * TCP_RXT_RECORDS steps whatever the flight
+ * and the MSS (counted in tcp.sack_walk_steps). */
+static uint32_t tcp_sack_pipe_fast(const struct tcb *tp)
+{
+	struct tcp_range lost[TCP_RXT_RECORDS];
+	uint64_t steps = 0;
+	int nlost = tcp_rxt_lost_ranges(tp, lost, &steps);
+	int n = tp->sack.nscoreboard, j = 0;
+	uint32_t pipe = 0, above = tcp_sack_bytes(tp);
+
+	for (int i = 0; i <= n; i++) {
+		/* hole i: from the end of range i - 1 (snd.una) to the start of
+		 * range i (snd.max); ranges i..n-1 lie above it */
+		uint32_t h0 = i == 0 ? tp->snd.una : tp->sack.scoreboard[i - 1].end;
+		uint32_t h1 = i == n ? tp->snd.max : tp->sack.scoreboard[i].start;
+		if (i > 0)
+			above -= tp->sack.scoreboard[i - 1].end - tp->sack.scoreboard[i - 1].start;
+		steps++;
+		if (!SEQ_LT(h0, h1))
+			continue;
+		/* tcp_sack_is_lost(tp, h0), from the ranges above the hole */
+		bool is_lost = n - i >= TCP_DUPTHRESH ||
+			       above > (TCP_DUPTHRESH - 1) * (uint32_t)tp->opt.snd_mss;
+		if (!is_lost)
+			pipe += h1 - h0;
+		if (!SEQ_LT(h0, tp->rec.high_rxt))
+			continue;
+		uint32_t r1 = SEQ_MIN(h1, tp->rec.high_rxt);
+		pipe += r1 - h0;
+		while (j < nlost && SEQ_LEQ(lost[j].end, h0)) { /* holes ascend: a cursor */
+			j++;
+			steps++;
+		}
+		for (int k = j; k < nlost && SEQ_LT(lost[k].start, r1); k++) {
+			steps++;
+			pipe -= SEQ_MIN(lost[k].end, r1) - SEQ_MAX(lost[k].start, h0);
+		}
+	}
+	stats_add(&tp->s->stats, "tcp.sack_walk_steps", steps);
+	return pipe;
+}
+
+/* Contract in tcp_internal.h. The RFC's SetPipe() as written, for the
+ * tests: the flight walked from snd.una to snd.max one piece at a time,
+ * a piece being at most a segment, inside one hole and on one side of
+ * every retransmission record's edges, so what is asked of its first
+ * octet (IsLost, below HighRxt, in a lost retransmission) holds for all
+ * its octets. Costs the flight in segments: never on the data path. */
+uint32_t tcp_sack_pipe_walk(const struct tcb *tp)
 {
 	uint32_t pipe = 0, a, b, seq = tp->snd.una;
 	uint32_t mss = tcp_seg_size(tp);
+	uint64_t uncounted = 0;
 
-	while (tcp_sack_hole(tp, seq, &a, &b)) {
+	while (tcp_sack_hole_steps(tp, seq, &a, &b, &uncounted)) {
 		uint32_t end = SEQ_LT(a + mss, b) ? a + mss : b;
+		for (int i = 0; i < tp->rec.nrxt; i++) {
+			if (SEQ_LT(a, tp->rec.rxt[i].start) && SEQ_LT(tp->rec.rxt[i].start, end))
+				end = tp->rec.rxt[i].start;
+			if (SEQ_LT(a, tp->rec.rxt[i].end) && SEQ_LT(tp->rec.rxt[i].end, end))
+				end = tp->rec.rxt[i].end;
+		}
 		if (!tcp_sack_is_lost(tp, a))
 			pipe += end - a;
 		if (SEQ_LT(a, tp->rec.high_rxt) && !tcp_rxt_lost_at(tp, a))
 			pipe += SEQ_MIN(end, tp->rec.high_rxt) - a;
 		seq = end;
+	}
+	return pipe;
+}
+
+/* Contract in tcp_internal.h. With the host's sack_pipe_check on (tests
+ * only), each pipe is recounted by tcp_sack_pipe_walk and a difference
+ * counted (tcp.sack_pipe_mismatch). */
+uint32_t tcp_sack_pipe(const struct tcb *tp)
+{
+	uint32_t pipe = tcp_sack_pipe_fast(tp);
+	if (tp->s->tcp.sack_pipe_check) {
+		uint32_t walked = tcp_sack_pipe_walk(tp);
+		stats_inc(&tp->s->stats, "tcp.sack_pipe_checked");
+		if (walked != pipe) {
+			stats_inc(&tp->s->stats, "tcp.sack_pipe_mismatch");
+			if (tp->s->trace) {
+				char name[128];
+				TRACE(tp->s, "tcp %s pipe %u but a full recount gives %u",
+				      tcb_str(tp, name, sizeof(name)), pipe, walked);
+			}
+		}
 	}
 	return pipe;
 }
