@@ -22,6 +22,7 @@ NET=$ROOT/labs/net
 
 TEST_NAME=$(basename "$0" .sh)
 TEST_NAME=${TEST_NAME#t_}
+TEST_NAME=${TEST_NAME#soak_}
 # A namespace of its own, named after the test and this shell's PID.
 export TAPSTACK_NS="tst-$$-$TEST_NAME"
 NS=$TAPSTACK_NS
