@@ -119,17 +119,22 @@ START_TEST(test_time_wait_holds_no_rings)
 	ck_assert_uint_gt(memory_line(&t, "tcp.mem_bytes"), 0);
 	th_inject(&t, SEG(.sport = 41000, .flags = ACK, .seq = t.irs + 1001, .ack = iss + 101));
 	drop_tx(&t.h);
-	ck_assert_int_eq(net_close(fd), 0);
+	/* the app half-closes and keeps its socket (so the TIME-WAIT entry
+	 * still has one) */
+	ck_assert_int_eq(net_shutdown(fd, SHUT_WR), 0);
 	th_expect(&t, &out);
 	ck_assert_uint_eq(out.flags, FIN | ACK);
 	th_inject(&t, SEG(.sport = 41000, .flags = FIN | ACK, .seq = t.irs + 1001, .ack = iss + 102));
 	th_expect(&t, &out);
 	ck_assert_int_eq(c->state, TCP_TIME_WAIT);
+	ck_assert_ptr_nonnull(c->so);
 	ck_assert_uint_eq(c->sndbuf.cap + c->rcvbuf.cap, 0);
 	ck_assert_uint_eq(memory_line(&t, "tcp.rcv_ring_bytes"), 0);
 	ck_assert_uint_eq(memory_line(&t, "tcp.snd_ring_bytes"), 0);
 	ck_assert_uint_eq(memory_line(&t, "tcp.mem_bytes"), 0);
 	ck_assert_uint_eq(memory_line(&t, "tcp.time_wait"), 1);
+	ck_assert_int_eq(net_recv(fd, buf, sizeof(buf), 0), 0); /* the peer's FIN: end of stream */
+	ck_assert_int_eq(net_close(fd), 0);
 	th_fini(&t);
 }
 END_TEST
