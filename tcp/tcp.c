@@ -367,6 +367,40 @@ void tcp_mem_release(struct tcb *tp)
 	tcp_mem_sync(tp);
 }
 
+/* True if ring r growing to hold need bytes would take the host's TCP
+ * memory over its hard limit. */
+static bool ring_growth_over(const struct tcb *tp, const struct ring *r, size_t need)
+{
+	if (need <= r->cap)
+		return false; /* no growth: the memory is held already */
+	/* what the ring would take (it doubles from RING_MIN_CAP, ring.h) */
+	size_t cap = r->cap ? r->cap : RING_MIN_CAP;
+	while (cap < need)
+		cap *= 2;
+	const struct tcp_table *t = &tp->s->tcp;
+	return t->mem_bytes + (cap - r->cap) > t->mem_high;
+}
+
+/* The bytes past off that r may hold without growing, at least what
+ * RING_MIN_CAP allows (every ring may have that much). */
+static size_t ring_room_held(const struct ring *r, size_t off)
+{
+	size_t have = r->cap > RING_MIN_CAP ? r->cap : RING_MIN_CAP;
+	return have > off ? have - off : 0;
+}
+
+size_t tcp_mem_snd_room(const struct tcb *tp, size_t len)
+{
+	const struct ring *r = &tp->sndbuf;
+	size_t space = ring_space(r);
+	if (len > space)
+		len = space;
+	if (!ring_growth_over(tp, r, r->len + len))
+		return len;
+	size_t room = ring_room_held(r, r->len);
+	return room < len ? room : len;
+}
+
 size_t tcp_mem_rcv_room(const struct tcb *tp, size_t off, size_t len, bool in_order,
 			const char **why)
 {
@@ -374,12 +408,7 @@ size_t tcp_mem_rcv_room(const struct tcb *tp, size_t off, size_t len, bool in_or
 	size_t need = off + len;
 	if (need <= r->cap)
 		return len; /* no growth: the memory is held already */
-	/* what the ring would take (it doubles from RING_MIN_CAP, ring.h) */
-	size_t cap = r->cap ? r->cap : RING_MIN_CAP;
-	while (cap < need)
-		cap *= 2;
-	const struct tcp_table *t = &tp->s->tcp;
-	bool hard = t->mem_bytes + (cap - r->cap) > t->mem_high;
+	bool hard = ring_growth_over(tp, r, need);
 	if (!in_order) {
 		size_t held = r->len + len;
 		for (int i = 0; i < tp->nooo; i++)
@@ -395,8 +424,8 @@ size_t tcp_mem_rcv_room(const struct tcb *tp, size_t off, size_t len, bool in_or
 	if (!hard)
 		return len;
 	*why = "tcp.mem_rcv_dropped_bytes";
-	size_t have = r->cap > RING_MIN_CAP ? r->cap : RING_MIN_CAP;
-	return need <= have ? len : have > off ? have - off : 0;
+	size_t room = ring_room_held(r, off);
+	return room < len ? room : len;
 }
 
 /* Contract in tcp.h. */

@@ -503,6 +503,12 @@ void tcp_mem_release(struct tcb *tp);
 size_t tcp_mem_rcv_room(const struct tcb *tp, size_t off, size_t len, bool in_order,
 			const char **why);
 
+/* The bytes of len an app's write may put on tp's send ring: what its
+ * limit (SO_SNDBUF) leaves, and if the ring would have to grow past the
+ * host's hard memory limit, only what fits in the memory it has (at
+ * least RING_MIN_CAP), as Linux's sk_stream_memory_free. */
+size_t tcp_mem_snd_room(const struct tcb *tp, size_t len);
+
 /* Frees the oldest TIME-WAIT entry (tcp.tw_recycled). False if none. */
 bool tcp_tw_recycle_oldest(struct stack *s);
 

@@ -247,7 +247,12 @@ static ssize_t tcp_so_send(struct socket *so, const uint8_t *buf, size_t len, in
 	if (len == 0)
 		return 0;
 	ring_set_limit(&tp->sndbuf, so->sndbuf);
-	size_t n = ring_write(&tp->sndbuf, buf, len);
+	/* issue 20: over the host's hard memory limit the send ring does
+	 * not grow; the app waits for its ACKs (POLLOUT) */
+	size_t room = tcp_mem_snd_room(tp, len);
+	if (room < len && room < ring_space(&tp->sndbuf))
+		stats_inc(&so->s->stats, "tcp.mem_snd_limited");
+	size_t n = ring_write(&tp->sndbuf, buf, room);
 	tcp_mem_sync(tp);
 	if (n == 0)
 		return -EAGAIN;
@@ -337,7 +342,7 @@ static short tcp_so_poll(struct socket *so)
 	if (tp->rcvbuf.len > 0 || tp->fin_rcvd || tp->rd_shut)
 		ev |= POLLIN;
 	if (tcp_state_can_send_data(tp->state) && !tp->fin_queued &&
-	    ring_space(&tp->sndbuf) > 0)
+	    tcp_mem_snd_room(tp, 1) > 0)
 		ev |= POLLOUT;
 	if (tp->fin_rcvd && tp->fin_queued)
 		ev |= POLLHUP; /* both directions are closed */

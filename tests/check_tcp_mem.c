@@ -7,6 +7,7 @@
  * holds does not make it grow. Each test checks what a user sees:
  * segments on the wire, counters, `tapctl memory` lines. */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,34 @@ START_TEST(test_memory_budget_pressure)
 }
 END_TEST
 
+/* Over the hard limit (--tcp-mem 4K,4K) an app's write puts on the send
+ * ring only what fits in the memory every ring may have (4 KB): the rest
+ * waits (POLLOUT off) until the peer's ACK frees it. */
+START_TEST(test_send_limited_over_hard)
+{
+	struct tcp_harness t;
+	th_init(&t);
+	t.h.s.tcp.mem_low = t.h.s.tcp.mem_high = 4096;
+	struct tcb *lp = th_tcb_in_state(&t, TCP_LISTEN);
+	uint32_t iss;
+	int fd = open_conn(&t, lp, 41000, &iss, NULL);
+	static uint8_t buf[100000];
+	ck_assert_int_eq(net_send(fd, buf, sizeof(buf), 0), 4096);
+	ck_assert_uint_eq(count(&t, "tcp.mem_snd_limited"), 1);
+	ck_assert_uint_le(memory_line(&t, "tcp.mem_bytes"), 4096);
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	ck_assert_int_eq(net_poll(&pfd, 1, 0), 0);
+	ck_assert_int_eq(net_send(fd, buf, sizeof(buf), 0), -EAGAIN);
+	/* two full segments went (Nagle holds the rest); the peer ACKs them */
+	drop_tx(&t.h);
+	th_inject(&t, SEG(.sport = 41000, .flags = ACK, .seq = t.irs + 1, .ack = iss + 1 + 2920));
+	ck_assert_int_eq(net_poll(&pfd, 1, 0), 1);
+	ck_assert_int_eq(net_send(fd, buf, sizeof(buf), 0), 2920);
+	net_close(fd);
+	th_fini(&t);
+}
+END_TEST
+
 /* One out-of-order byte at the right edge of a 4 MB window (window scale
  * 7) does not make the receive ring reserve the window: it is not kept
  * (tcp.ooo_sparse_dropped) and the ring stays empty; a segment just past
@@ -389,6 +418,7 @@ Suite *tcp_mem_suite(void)
 	tcase_add_test(tc, test_orphans_over_limit_reset);
 	tcase_add_test(tc, test_memory_budget_pressure);
 	tcase_add_test(tc, test_ooo_byte_at_edge_reserves_nothing);
+	tcase_add_test(tc, test_send_limited_over_hard);
 	suite_add_tcase(s, tc);
 	return s;
 }
