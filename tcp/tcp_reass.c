@@ -91,7 +91,10 @@ void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg)
 {
 	/* issue 20: over the host's hard memory limit the ring takes only
 	 * what fits in the memory it has; the rest is dropped (the peer
-	 * sends it again), as Linux drops what tcp_mem does not allow */
+	 * sends it again), as Linux drops what tcp_mem does not allow. The
+	 * window offered is never shrunk (RFC 1122 4.2.2.16, RFC 9293
+	 * 3.8.6); what arrives in it may still be dropped when it cannot be
+	 * held */
 	const char *why = NULL;
 	size_t room = tcp_mem_rcv_room(tp, tp->rcvbuf.len, seg->len, true, &why);
 	if (room < seg->len) {
@@ -143,7 +146,8 @@ void tcp_data_out_of_order(struct tcb *tp, struct tcp_seg *seg)
 	}
 	/* issue 20: out-of-order data makes the ring grow only near what it
 	 * holds (one byte at the right edge must not reserve the window), and
-	 * not at all over the host's hard memory limit */
+	 * not at all over the host's hard memory limit; RFC 9293 3.10.7.4
+	 * seventh step: such segments "may be held", not must */
 	size_t off = tp->rcvbuf.len + (seg->seq - tp->rcv.nxt);
 	const char *why = NULL;
 	if (seg->len > 0 && tcp_mem_rcv_room(tp, off, seg->len, false, &why) == 0) {
