@@ -278,6 +278,67 @@ static int parse_challenge_acks(struct host_opts *o, const char *prog, const cha
 	return 0;
 }
 
+/* A count from 1 to max for flag, into *out. */
+static int parse_count(const char *prog, const char *flag, const char *v, long max, unsigned *out)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || !*v || *end || n < 1 || n > max) {
+		fprintf(stderr, "%s: %s: '%s' is not a number from 1 to %ld\n", prog, flag, v, max);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_max_tw(struct host_opts *o, const char *prog, const char *v)
+{
+	return parse_count(prog, "--tcp-max-tw", v, TCP_MAX_CONNECTIONS, &o->max_tw);
+}
+
+static int parse_max_orphans(struct host_opts *o, const char *prog, const char *v)
+{
+	return parse_count(prog, "--tcp-max-orphans", v, TCP_MAX_CONNECTIONS, &o->max_orphans);
+}
+
+/* A size in bytes with an optional K, M or G (powers of 1024). */
+static bool parse_bytes(const char *v, char **end, uint64_t *out)
+{
+	errno = 0;
+	if (*v < '0' || *v > '9')
+		return false;
+	unsigned long long n = strtoull(v, end, 10);
+	unsigned long long mul = 1;
+	switch (**end) {
+	case 'K': case 'k': mul = 1ull << 10; (*end)++; break;
+	case 'M': case 'm': mul = 1ull << 20; (*end)++; break;
+	case 'G': case 'g': mul = 1ull << 30; (*end)++; break;
+	default: break;
+	}
+	if (errno || n == 0 || n > (1ull << 50) / mul)
+		return false;
+	*out = n * mul;
+	return true;
+}
+
+static int parse_tcp_mem(struct host_opts *o, const char *prog, const char *v)
+{
+	char *end;
+	uint64_t low, high;
+
+	if (!parse_bytes(v, &end, &low) || *end != ',' || !parse_bytes(end + 1, &end, &high) ||
+	    *end || high < low) {
+		fprintf(stderr, "%s: --tcp-mem: '%s' is not LOW,HIGH in bytes (K, M, G), "
+			"LOW <= HIGH, e.g. 512M,1G\n", prog, v);
+		return -1;
+	}
+	o->tcp_mem_low = low;
+	o->tcp_mem_high = high;
+	return 0;
+}
+
 static int parse_no_sack(struct host_opts *o, const char *prog, const char *v)
 {
 	(void)prog;
@@ -504,6 +565,17 @@ static const struct host_flag {
 	  "TCP challenge ACKs (RFC 5961) the host sends per second, all\n"
 	  "connections together: a ceiling drawn each second between N/2\n"
 	  "and 3N/2 (default 1000); each connection sends one per 500 ms" },
+	{ "--tcp-max-tw", "N", parse_max_tw,
+	  "TCP connections in TIME-WAIT the host keeps (default 32768);\n"
+	  "beyond, the oldest ends early (tcp.tw_recycled), as when the\n"
+	  "connection table (65536) is full and a new one comes" },
+	{ "--tcp-max-orphans", "N", parse_max_orphans,
+	  "TCP connections closed by their apps and still closing the host\n"
+	  "keeps (default 16384); beyond, a close resets (tcp.orphans_killed)" },
+	{ "--tcp-mem", "LOW,HIGH", parse_tcp_mem,
+	  "the bytes all TCP send and receive buffers may hold (default\n"
+	  "512M,1G): above LOW windows stop growing, above HIGH data that\n"
+	  "needs more buffer is dropped (tapctl memory)" },
 	{ "--no-sack", NULL, parse_no_sack,
 	  "TCP neither offers nor accepts selective acknowledgments\n"
 	  "(RFC 2018), as sysctl net.ipv4.tcp_sack=0: recovery without\n"
@@ -592,6 +664,14 @@ void host_opts_apply(const struct host_opts *o, struct stack *s)
 		s->tcp.syncookies = (enum tcp_syncookies)o->syncookies;
 	if (o->no_sack)
 		s->tcp.no_sack = true;
+	if (o->max_tw > 0)
+		s->tcp.max_tw = o->max_tw;
+	if (o->max_orphans > 0)
+		s->tcp.max_orphans = o->max_orphans;
+	if (o->tcp_mem_high > 0) {
+		s->tcp.mem_low = (size_t)o->tcp_mem_low;
+		s->tcp.mem_high = (size_t)o->tcp_mem_high;
+	}
 }
 
 int host_std_flag(const char *prog, const char *arg, void (*usage)(FILE *out))

@@ -91,6 +91,9 @@ struct host_opts {
 	uint32_t challenge_acks;  /* --challenge-acks N: TCP challenge ACKs per second per host; 0 = 1000 */
 	int syncookies;           /* --syncookies auto|always|never: enum tcp_syncookies (0 = auto) */
 	bool no_sack;             /* --no-sack: TCP neither offers nor accepts SACK (RFC 2018) */
+	unsigned max_tw;          /* --tcp-max-tw N: TCP TIME-WAIT entries; 0 = TCP_MAX_TW_DEFAULT */
+	unsigned max_orphans;     /* --tcp-max-orphans N: TCP orphans; 0 = TCP_MAX_ORPHANS_DEFAULT */
+	uint64_t tcp_mem_low, tcp_mem_high; /* --tcp-mem LOW,HIGH: bytes of TCP rings; 0 = the defaults */
 };
 
 void host_opts_init(struct host_opts *o);

@@ -231,6 +231,16 @@ static void memory_dump(struct stack *s, FILE *out)
 	fprintf(out, "tcp.hash_bytes %zu\n", sizeof(t->hash));
 	fprintf(out, "tcp.timer_heap_bytes %zu\n", (size_t)t->heap_cap * sizeof(*t->heap));
 	fprintf(out, "tcp.bytes_per_tcb %zu\n", tcbs ? (tcb_bytes + sock_bytes + snd + rcv) / tcbs : 0);
+	/* issue 20: the limits and where the host stands against them */
+	static const char *const mem_state[] = { "ok", "pressure", "hard" };
+	fprintf(out, "tcp.mem_bytes %zu\n", t->mem_bytes);
+	fprintf(out, "tcp.mem_low %zu\n", t->mem_low);
+	fprintf(out, "tcp.mem_high %zu\n", t->mem_high);
+	fprintf(out, "tcp.mem_state %s\n", mem_state[tcp_mem_state(s)]);
+	fprintf(out, "tcp.time_wait %u\n", t->time_wait);
+	fprintf(out, "tcp.max_tw %u\n", t->max_tw);
+	fprintf(out, "tcp.orphans %u\n", t->orphans);
+	fprintf(out, "tcp.max_orphans %u\n", t->max_orphans);
 	fprintf(out, "pkt.in_use %zu\n", pkt_in_use());
 }
 

@@ -26,6 +26,9 @@ const char *const tcp_state_name[TCP_NSTATES] = {
 	[TCP_TIME_WAIT] = "TIME-WAIT",
 };
 
+static void tw_unlink(struct tcb *tp);
+static void orphan_end(struct tcb *tp);
+
 void tcp_init(struct stack *s)
 {
 	struct tcp_table *t = &s->tcp;
@@ -38,6 +41,11 @@ void tcp_init(struct stack *s)
 	t->challenge_second = -1; /* no ceiling drawn yet */
 	t->syncookies = TCP_SYNCOOKIES_AUTO;
 	t->cc_default = &tcp_cc_cubic; /* issue 5: CUBIC (RFC 9438) by default, as Linux */
+	t->max_tw = TCP_MAX_TW_DEFAULT;
+	t->max_tcbs = TCP_MAX_CONNECTIONS;
+	t->max_orphans = TCP_MAX_ORPHANS_DEFAULT;
+	t->mem_low = TCP_MEM_LOW_DEFAULT;
+	t->mem_high = TCP_MEM_HIGH_DEFAULT;
 }
 
 void tcp_fini(struct stack *s)
@@ -57,8 +65,15 @@ void tcp_fini(struct stack *s)
 
 struct tcb *tcb_new(struct stack *s)
 {
-	if (s->tcp.count >= TCP_MAX_CONNECTIONS)
+	/* a full table makes room from TIME-WAIT before it refuses: clients
+	 * closing first from many addresses must not lock new ones out
+	 * (issue 20; RFC 6191 / RFC 1337 in tcp_tw_recycle_oldest) */
+	while (s->tcp.count >= s->tcp.max_tcbs && tcp_tw_recycle_oldest(s))
+		;
+	if (s->tcp.count >= s->tcp.max_tcbs) {
+		stats_inc(&s->stats, "tcp.table_full");
 		return NULL;
+	}
 	struct tcb *tp = calloc(1, sizeof(*tp));
 	if (!tp)
 		return NULL;
@@ -225,15 +240,192 @@ void tcb_free(struct tcb *tp)
 	}
 	ring_free(&tp->sndbuf);
 	ring_free(&tp->rcvbuf);
+	s->tcp.mem_bytes -= tp->mem_charged;
 	tcp_trace_close(tp);
 	if (tp->so)
 		tp->so->proto = NULL;
 	socket_wake(tp->so); /* a socket without its connection polls POLLHUP */
 	s->tcp.count--;
 	if (tp->state == TCP_TIME_WAIT)
-		s->tcp.time_wait--;
+		tw_unlink(tp);
+	orphan_end(tp);
 	stats_inc(&s->stats, "tcp.tcb_freed");
 	free(tp);
+}
+
+/* ---- resource governance (issue 20) ------------------------------------ */
+
+/* Puts tp, entering TIME-WAIT, at the tail of the host's TIME-WAIT list. */
+static void tw_link(struct tcb *tp)
+{
+	struct tcp_table *t = &tp->s->tcp;
+	tp->tw_next = NULL;
+	tp->tw_prev = t->tw_tail;
+	if (t->tw_tail)
+		t->tw_tail->tw_next = tp;
+	else
+		t->tw_head = tp;
+	t->tw_tail = tp;
+	t->time_wait++;
+}
+
+/* Takes tp, leaving TIME-WAIT, off the list. */
+static void tw_unlink(struct tcb *tp)
+{
+	struct tcp_table *t = &tp->s->tcp;
+	if (tp->tw_prev)
+		tp->tw_prev->tw_next = tp->tw_next;
+	else
+		t->tw_head = tp->tw_next;
+	if (tp->tw_next)
+		tp->tw_next->tw_prev = tp->tw_prev;
+	else
+		t->tw_tail = tp->tw_prev;
+	tp->tw_prev = tp->tw_next = NULL;
+	t->time_wait--;
+}
+
+/* An orphan stops being one (it is freed or enters TIME-WAIT, which has
+ * its own limit, as Linux counts them apart). */
+static void orphan_end(struct tcb *tp)
+{
+	if (tp->orphan) {
+		tp->orphan = false;
+		tp->s->tcp.orphans--;
+	}
+}
+
+/* RFC 9293 3.4.2 keeps a closed connection in TIME-WAIT for 2 MSL so that
+ * old duplicates die and the last ACK can be sent again; RFC 1337 shows
+ * what is lost when it ends early (an old segment accepted by a new
+ * incarnation, a reopened connection desynchronized). Ending the oldest
+ * entry early is the least harm once the table is full: it is the one
+ * closest to its natural end, and a new incarnation of its 4-tuple is
+ * still guarded by RFC 6528's ISNs and, with timestamps, by PAWS and RFC
+ * 6191's check (tcp_input.c:tcp_time_wait_reuse). As lwIP's oldest
+ * TIME-WAIT PCB and Linux's tcp_max_tw_buckets (which closes the new one
+ * at once instead). */
+bool tcp_tw_recycle_oldest(struct stack *s)
+{
+	struct tcb *tp = s->tcp.tw_head;
+	if (!tp)
+		return false;
+	stats_inc(&s->stats, "tcp.tw_recycled");
+	tcp_close_done(tp);
+	return true;
+}
+
+bool tcp_orphan_add(struct tcb *tp)
+{
+	struct tcp_table *t = &tp->s->tcp;
+	if (t->orphans >= t->max_orphans)
+		return false;
+	tp->orphan = true;
+	t->orphans++;
+	return true;
+}
+
+enum tcp_mem_state tcp_mem_state(const struct stack *s)
+{
+	const struct tcp_table *t = &s->tcp;
+	return t->mem_bytes > t->mem_high ? TCP_MEM_HARD
+	     : t->mem_bytes > t->mem_low ? TCP_MEM_PRESSURE : TCP_MEM_OK;
+}
+
+void tcp_mem_sync(struct tcb *tp)
+{
+	struct stack *s = tp->s;
+	struct tcp_table *t = &s->tcp;
+	enum tcp_mem_state before = tcp_mem_state(s);
+	if (before != TCP_MEM_OK) {
+		/* under pressure an empty ring gives its memory back at once
+		 * (as Linux's sk_mem_reclaim); it takes RING_MIN_CAP again at
+		 * its next byte */
+		if (tp->sndbuf.len == 0 && tp->sndbuf.cap > 0)
+			ring_free(&tp->sndbuf);
+		if (tp->rcvbuf.len == 0 && tp->nooo == 0 && tp->rcvbuf.cap > 0)
+			ring_free(&tp->rcvbuf);
+	}
+	size_t now = tp->sndbuf.cap + tp->rcvbuf.cap;
+	t->mem_bytes = t->mem_bytes - tp->mem_charged + now;
+	tp->mem_charged = now;
+	enum tcp_mem_state after = tcp_mem_state(s);
+	if (after > before)
+		stats_inc(&s->stats, after == TCP_MEM_HARD ? "tcp.mem_hard_entered"
+							   : "tcp.mem_pressure_entered");
+}
+
+void tcp_mem_release(struct tcb *tp)
+{
+	if (tp->sndbuf.len == 0)
+		ring_free(&tp->sndbuf);
+	bool orphan = !tp->so && !tp->listener;
+	if (orphan || (tp->rcvbuf.len == 0 && tp->nooo == 0)) {
+		ring_free(&tp->rcvbuf);
+		tp->nooo = 0;
+	}
+	tcp_mem_sync(tp);
+}
+
+/* True if ring r growing to hold need bytes would take the host's TCP
+ * memory over its hard limit. */
+static bool ring_growth_over(const struct tcb *tp, const struct ring *r, size_t need)
+{
+	if (need <= r->cap)
+		return false; /* no growth: the memory is held already */
+	/* what the ring would take (it doubles from RING_MIN_CAP, ring.h) */
+	size_t cap = r->cap ? r->cap : RING_MIN_CAP;
+	while (cap < need)
+		cap *= 2;
+	const struct tcp_table *t = &tp->s->tcp;
+	return t->mem_bytes + (cap - r->cap) > t->mem_high;
+}
+
+/* The bytes past off that r may hold without growing, at least what
+ * RING_MIN_CAP allows (every ring may have that much). */
+static size_t ring_room_held(const struct ring *r, size_t off)
+{
+	size_t have = r->cap > RING_MIN_CAP ? r->cap : RING_MIN_CAP;
+	return have > off ? have - off : 0;
+}
+
+size_t tcp_mem_snd_room(const struct tcb *tp, size_t len)
+{
+	const struct ring *r = &tp->sndbuf;
+	size_t space = ring_space(r);
+	if (len > space)
+		len = space;
+	if (!ring_growth_over(tp, r, r->len + len))
+		return len;
+	size_t room = ring_room_held(r, r->len);
+	return room < len ? room : len;
+}
+
+size_t tcp_mem_rcv_room(const struct tcb *tp, size_t off, size_t len, bool in_order,
+			const char **why)
+{
+	const struct ring *r = &tp->rcvbuf;
+	size_t need = off + len;
+	if (need <= r->cap)
+		return len; /* no growth: the memory is held already */
+	bool hard = ring_growth_over(tp, r, need);
+	if (!in_order) {
+		size_t held = r->len + len;
+		for (int i = 0; i < tp->nooo; i++)
+			held += tp->ooo[i].end - tp->ooo[i].start;
+		if (hard)
+			*why = "tcp.mem_ooo_dropped";
+		else if (need > 2 * held + TCP_OOO_SLACK)
+			*why = "tcp.ooo_sparse_dropped";
+		else
+			return len;
+		return 0;
+	}
+	if (!hard)
+		return len;
+	*why = "tcp.mem_rcv_dropped_bytes";
+	size_t room = ring_room_held(r, off);
+	return room < len ? room : len;
 }
 
 /* Contract in tcp.h. */
@@ -269,10 +461,19 @@ void tcp_set_state(struct tcb *tp, enum tcp_state st)
 	if (tp->state == TCP_SYN_RECEIVED)
 		tcp_synq_remove(tp); /* half-open no more */
 	if (tp->state == TCP_TIME_WAIT)
-		tp->s->tcp.time_wait--;
-	if (st == TCP_TIME_WAIT)
-		tp->s->tcp.time_wait++;
+		tw_unlink(tp);
+	if (st == TCP_TIME_WAIT) {
+		/* at the TIME-WAIT limit the oldest entry makes room */
+		if (tp->s->tcp.time_wait >= tp->s->tcp.max_tw)
+			tcp_tw_recycle_oldest(tp->s);
+		tw_link(tp);
+		orphan_end(tp);
+	}
 	tp->state = st;
+	/* all we sent is acknowledged: the rings go (a TIME-WAIT entry holds
+	 * no buffer, nor an orphan that waits for the peer's FIN) */
+	if (st == TCP_FIN_WAIT_2 || st == TCP_TIME_WAIT)
+		tcp_mem_release(tp);
 	socket_wake(tp->so); /* established, closing, closed: poll answers differ */
 	tcp_trace(tp, "state");
 }
@@ -363,10 +564,11 @@ void tcp_drop(struct tcb *tp, int err)
 	tcb_unhash(tp);
 	tcp_timer_remove(tp);
 	if (tp->state == TCP_TIME_WAIT)
-		tp->s->tcp.time_wait--;
+		tw_unlink(tp);
 	tp->state = TCP_CLOSED;
 	ring_drop(&tp->sndbuf, tp->sndbuf.len);
 	tp->nooo = 0;
+	tcp_mem_release(tp); /* the unread data stays for the app */
 }
 
 void tcp_close_done(struct tcb *tp)

@@ -95,6 +95,22 @@ struct tcb;
 #define TCP_SYN_BACKLOG_MAX 65536
 #define TCP_COOKIE_PERIOD_US (64 * 1000000LL) /* RFC 4987 3.6: one step of the cookies' counter */
 #define TCP_COOKIE_MAX_AGE 2                  /* periods a cookie stays good: [0, 2) */
+/* Resource governance (issue 20): what peers can make the host hold.
+ * TIME-WAIT entries at most --tcp-max-tw (the oldest is recycled when a
+ * new one comes, RFC 6191 / RFC 1337 in tcp.c); orphans (closed by the
+ * app, still closing) at most --tcp-max-orphans (beyond, a close resets,
+ * as Linux's tcp_max_orphans); the bytes of every TCP ring together
+ * against --tcp-mem LOW,HIGH (as Linux's tcp_mem: above LOW the windows
+ * offered stop growing past the memory a ring has, above HIGH data that
+ * would make a ring grow beyond it is dropped). */
+#define TCP_MAX_TW_DEFAULT 32768
+#define TCP_MAX_ORPHANS_DEFAULT 16384
+#define TCP_MEM_LOW_DEFAULT (512ull * 1024 * 1024)
+#define TCP_MEM_HIGH_DEFAULT (1024ull * 1024 * 1024)
+/* Out-of-order data may make the receive ring grow only to twice the bytes
+ * it holds plus this much: one byte at the right edge of a 4 MB window
+ * must not reserve 4 MB (issue 20). */
+#define TCP_OOO_SLACK (256 * 1024)
 #define TCP_SACK_SCOREBOARD 8        /* SACKed ranges the sender remembers (RFC 6675 scoreboard) */
 #define TCP_DUPTHRESH 3              /* RFC 5681 3.2, RFC 6675 2: DupThresh */
 #define TCP_MIN_SND_MSS 536          /* a peer's MSS option below it is raised to it (tcp_negotiate) */
@@ -341,6 +357,10 @@ struct tcb {
 					 listener takes only its own family (IPV6_V6ONLY) */
 
 	struct tcb *hash_next;        /* 4-tuple hash chain */
+	/* resource governance (tcp.c) */
+	struct tcb *tw_prev, *tw_next; /* the host's TIME-WAIT list, oldest first */
+	bool orphan;                  /* counted in tcp_table.orphans */
+	size_t mem_charged;           /* ring bytes counted in tcp_table.mem_bytes */
 };
 
 #define TCP_NO_TIMER INT64_MAX
@@ -375,6 +395,14 @@ struct tcp_table {
 	bool sack_pipe_check;             /* tests: recount every SACK pipe over the flight (tcp_sack.c) */
 	FILE *tcp_trace;                  /* --tcp-trace: CSV event rows (tcp_trace.h); NULL = off */
 	bool tcp_trace_header;            /* its header line is written */
+	/* resource governance: TIME-WAIT entries oldest first (the list
+	 * time_wait counts), orphans, the rings' memory (tcp_mem_sync) */
+	struct tcb *tw_head, *tw_tail;
+	unsigned max_tw;                  /* --tcp-max-tw N */
+	unsigned max_tcbs;                /* TCP_MAX_CONNECTIONS (tests lower it) */
+	unsigned orphans, max_orphans;    /* --tcp-max-orphans N */
+	size_t mem_bytes;                 /* capacity of every ring, as last synced */
+	size_t mem_low, mem_high;         /* --tcp-mem LOW,HIGH */
 	uint16_t port_refs[65536];        /* control blocks holding each local port */
 	uint16_t port_refs6[65536];       /* those of them that are AF_INET6 */
 };
@@ -448,6 +476,48 @@ void tcp_drop(struct tcb *tp, int err);
  * if no socket holds it, else CLOSED, unhashed, timers stopped, so the app
  * sees the end (recv 0, POLLHUP) and frees it at close. */
 void tcp_close_done(struct tcb *tp);
+
+/* ---- tcp.c: resource governance (issue 20) ------------------------------- */
+
+/* The host's TCP memory state against --tcp-mem LOW,HIGH. */
+enum tcp_mem_state { TCP_MEM_OK, TCP_MEM_PRESSURE, TCP_MEM_HARD };
+enum tcp_mem_state tcp_mem_state(const struct stack *s);
+
+/* Counts the capacity tp's rings have now in the host's TCP memory
+ * (tcp_table.mem_bytes); under pressure an empty ring gives its memory
+ * back first. Called after whatever may grow a ring. */
+void tcp_mem_sync(struct tcb *tp);
+
+/* Frees the rings a connection no longer needs: the send ring when all
+ * is acknowledged (FIN-WAIT-2, TIME-WAIT), the receive ring when no one
+ * will read it (an orphan, or nothing left unread in TIME-WAIT). */
+void tcp_mem_release(struct tcb *tp);
+
+/* The bytes of a segment of len bytes at offset off past the in-order
+ * data that the receive ring may take (all of them unless the ring would
+ * have to grow: out of order, only to twice what it holds plus
+ * TCP_OOO_SLACK, never above the hard limit; in order, above the hard
+ * limit, only into the memory it has, at least RING_MIN_CAP); the hard
+ * limit counts the growth itself, so no ring passes it by growing.
+ * When it gives less than len, *why is the counter to count it under:
+ * "tcp.mem_rcv_dropped_bytes" (in order), "tcp.mem_ooo_dropped" or
+ * "tcp.ooo_sparse_dropped". */
+size_t tcp_mem_rcv_room(const struct tcb *tp, size_t off, size_t len, bool in_order,
+			const char **why);
+
+/* The bytes of len an app's write may put on tp's send ring: what its
+ * limit (SO_SNDBUF) leaves, and if the ring would have to grow past the
+ * host's hard memory limit, only what fits in the memory it has (at
+ * least RING_MIN_CAP), as Linux's sk_stream_memory_free. */
+size_t tcp_mem_snd_room(const struct tcb *tp, size_t len);
+
+/* Frees the oldest TIME-WAIT entry (tcp.tw_recycled). False if none. */
+bool tcp_tw_recycle_oldest(struct stack *s);
+
+/* tp was closed by the app and goes on closing: it is counted an orphan.
+ * False if the host has --tcp-max-orphans already (the caller resets it,
+ * tcp.orphans_killed). */
+bool tcp_orphan_add(struct tcb *tp);
 
 /* Writes one line per control block like `ss -tanoi` (tapctl sockets). */
 void tcp_dump(struct stack *s, FILE *out);

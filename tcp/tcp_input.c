@@ -957,6 +957,8 @@ void tcp_input(struct stack *s, struct netif *ifp, struct pkt *p, const struct i
 	if (tp && tp->state != TCP_CLOSED &&
 	    (tp->ack_now || tcp_has_unsent(tp) || tp->rec.sack_recovery))
 		tcp_output(tp);
+	if (tp)
+		tcp_mem_sync(tp); /* the receive ring may have grown */
 	if (rx.reason)
 		stack_drop(s, p, rx.reason, "%s", rx.detail);
 	else

@@ -401,6 +401,8 @@ static void tcp_persist_update(struct tcb *tp)
 	}
 }
 
+static size_t tcp_rcv_space(struct tcb *tp);
+
 /* True if our window grew enough since the last advertisement that the
  * peer should hear of it now: by two segments, by half the buffer, or from
  * zero (RFC 9293 3.8.6.2.2; the BSD rule). */
@@ -679,7 +681,8 @@ void tcp_send_syn(struct tcb *tp)
 	struct tcp_seg seg = { .sport = tp->lport, .dport = tp->rport, .seq = tp->iss,
 			       .flags = TCP_FLAG_SYN | (synack ? TCP_FLAG_ACK : 0) };
 	/* RFC 7323 2.2: the window field of a SYN is never scaled */
-	uint32_t wnd = (uint32_t)(ring_space(&tp->rcvbuf) < 65535 ? ring_space(&tp->rcvbuf) : 65535);
+	size_t space = tcp_rcv_space(tp);
+	uint32_t wnd = (uint32_t)(space < 65535 ? space : 65535);
 
 	tcp_syn_options(tp, &seg.opt);
 	seg.wnd = (uint16_t)wnd;
@@ -819,11 +822,30 @@ void tcp_send_synack_cookie(struct stack *s, const struct ip_rx *ip, const struc
  * window still offered (rcv.adv - rcv.nxt) unless the free space is larger
  * by min(buffer / 2, MSS) (RFC 1122 4.2.3.3), and never smaller than it
  * (RFC 9293 3.8.6.2.2: the right edge does not move left). */
+/* The receive buffer's room for new data. Issue 20, as Linux under
+ * tcp_mem pressure: above the host's LOW mark the room counts only the
+ * memory the ring has (at least RING_MIN_CAP, so a new connection starts
+ * small), not what it could grow to; what was offered already stays
+ * offered (tcp_rcv_window never moves the right edge left). */
+static size_t tcp_rcv_space(struct tcb *tp)
+{
+	size_t space = ring_space(&tp->rcvbuf);
+	if (tcp_mem_state(tp->s) != TCP_MEM_OK) {
+		size_t have = tp->rcvbuf.cap > RING_MIN_CAP ? tp->rcvbuf.cap : RING_MIN_CAP;
+		size_t room = have > tp->rcvbuf.len ? have - tp->rcvbuf.len : 0;
+		if (room < space) {
+			space = room;
+			stats_inc(&tp->s->stats, "tcp.mem_window_clamped");
+		}
+	}
+	return space;
+}
+
 uint32_t tcp_rcv_window(struct tcb *tp)
 {
 	uint32_t unit = 1u << tp->opt.rcv_wscale;
 	uint32_t maxwin = 65535u << tp->opt.rcv_wscale;
-	size_t space = ring_space(&tp->rcvbuf);
+	size_t space = tcp_rcv_space(tp);
 	uint32_t win = space < maxwin ? (uint32_t)space : maxwin;
 	uint32_t cur = tp->rcv.adv - tp->rcv.nxt;
 	if (SEQ_LT(tp->rcv.adv, tp->rcv.nxt) || cur > maxwin)

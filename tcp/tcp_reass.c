@@ -89,6 +89,20 @@ static void tcp_delay_ack(struct tcb *tp, const struct tcp_seg *seg, size_t len)
  * out-of-order ranges it reaches. */
 void tcp_data_in_order(struct tcb *tp, struct tcp_seg *seg)
 {
+	/* issue 20: over the host's hard memory limit the ring takes only
+	 * what fits in the memory it has; the rest is dropped (the peer
+	 * sends it again), as Linux drops what tcp_mem does not allow. The
+	 * window offered is never shrunk (RFC 1122 4.2.2.16, RFC 9293
+	 * 3.8.6); what arrives in it may still be dropped when it cannot be
+	 * held */
+	const char *why = NULL;
+	size_t room = tcp_mem_rcv_room(tp, tp->rcvbuf.len, seg->len, true, &why);
+	if (room < seg->len) {
+		stats_add(&tp->s->stats, why, seg->len - room);
+		seg->len = room;
+		seg->flags &= (uint8_t)~TCP_FLAG_FIN;
+		tp->ack_now = true; /* the peer learns where we are */
+	}
 
 	size_t n = ring_write(&tp->rcvbuf, seg->data, seg->len);
 	if (n < seg->len) {
@@ -128,6 +142,19 @@ void tcp_data_out_of_order(struct tcb *tp, struct tcp_seg *seg)
 		/* RFC 2883 4.1.2: all of it is held already, a duplicate */
 		tcp_reass_dsack_note(tp, seg->seq, seg->seq + (uint32_t)seg->len);
 		stats_add(&tp->s->stats, "tcp.rcv_duplicate_bytes", seg->len);
+		return;
+	}
+	/* issue 20: out-of-order data makes the ring grow only near what it
+	 * holds (one byte at the right edge must not reserve the window), and
+	 * not at all over the host's hard memory limit; RFC 9293 3.10.7.4
+	 * seventh step: such segments "may be held", not must */
+	size_t off = tp->rcvbuf.len + (seg->seq - tp->rcv.nxt);
+	const char *why = NULL;
+	if (seg->len > 0 && tcp_mem_rcv_room(tp, off, seg->len, false, &why) == 0) {
+		stats_inc(&tp->s->stats, why);
+		if (tp->s->trace)
+			TRACE(tp->s, "tcp %s out of order seq %u len %zu not kept: %s",
+			      tcb_str(tp, name, sizeof(name)), seg->seq - tp->irs, seg->len, why);
 		return;
 	}
 	if (seg->len == 0 || tcp_reass_insert(tp, seg)) {

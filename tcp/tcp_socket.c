@@ -248,7 +248,13 @@ static ssize_t tcp_so_send(struct socket *so, const uint8_t *buf, size_t len, in
 	if (len == 0)
 		return 0;
 	ring_set_limit(&tp->sndbuf, so->sndbuf);
-	size_t n = ring_write(&tp->sndbuf, buf, len);
+	/* issue 20: over the host's hard memory limit the send ring does
+	 * not grow; the app waits for its ACKs (POLLOUT) */
+	size_t room = tcp_mem_snd_room(tp, len);
+	if (room < len && room < ring_space(&tp->sndbuf))
+		stats_inc(&so->s->stats, "tcp.mem_snd_limited");
+	size_t n = ring_write(&tp->sndbuf, buf, room);
+	tcp_mem_sync(tp);
 	if (n == 0)
 		return -EAGAIN;
 	tcp_output(tp);
@@ -293,8 +299,10 @@ static ssize_t tcp_so_recv(struct socket *so, uint8_t *buf, size_t len, int flag
 	if (tp && tp->rcvbuf.len > 0 && !tp->rd_shut && len > 0) {
 		size_t n = (flags & MSG_PEEK) ? ring_peek(&tp->rcvbuf, 0, buf, len)
 					      : ring_read(&tp->rcvbuf, buf, len);
-		if (!(flags & MSG_PEEK))
+		if (!(flags & MSG_PEEK)) {
+			tcp_mem_sync(tp); /* under pressure an emptied ring goes back */
 			tcp_window_update(tp);
+		}
 		return (ssize_t)n;
 	}
 	if (so->error)
@@ -335,7 +343,7 @@ static short tcp_so_poll(struct socket *so)
 	if (tp->rcvbuf.len > 0 || tp->fin_rcvd || tp->rd_shut)
 		ev |= POLLIN;
 	if (tcp_state_can_send_data(tp->state) && !tp->fin_queued &&
-	    ring_space(&tp->sndbuf) > 0)
+	    tcp_mem_snd_room(tp, 1) > 0)
 		ev |= POLLOUT;
 	if (tp->fin_rcvd && tp->fin_queued)
 		ev |= POLLHUP; /* both directions are closed */
@@ -408,9 +416,19 @@ static void tcp_so_close(struct socket *so)
 	default:
 		break;
 	}
+	/* issue 20, as Linux's tcp_max_orphans (tcp_close, tcp_check_oom):
+	 * a host holding --tcp-max-orphans connections closed by their apps
+	 * and still closing resets this one instead of keeping it */
+	if (tcp_synchronized(tp) && !tcp_orphan_add(tp)) {
+		stats_inc(&s->stats, "tcp.orphans_killed");
+		tcp_send_rst(tp); /* RFC 9293 3.10.5 ABORT */
+		tcb_free(tp);
+		return;
+	}
 	tcp_close_sending(tp);
 	tp->so = NULL;
 	so->proto = NULL;
+	tcp_mem_release(tp); /* nobody reads the receive ring again */
 	/* an orphan must not wait forever for a peer that never closes */
 	if (tcp_state_fin_wait(tp->state))
 		tcp_timer_set(tp, &tp->timer.twomsl, s->now + TCP_ORPHAN_TIMEOUT_US);

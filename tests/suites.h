@@ -28,6 +28,7 @@ SUITE(tcp_output_suite) /* tests/check_tcp_output.c: sending, windows, Nagle, SW
 SUITE(tcp_syn_suite)    /* tests/check_tcp_syn.c: SYN floods, the SYN queue, SYN cookies, challenge ACK limits per connection */
 SUITE(tcp_sack_suite)   /* tests/check_tcp_sack.c: one ACK's SACK work bounded at 4 MB in flight, the pipe against a recount, the MSS floor */
 SUITE(tcp_timer_suite)  /* tests/check_tcp_timer.c: the timer heap, RTO, persist, delayed ACK, keep-alive, TIME-WAIT */
+SUITE(tcp_mem_suite)    /* tests/check_tcp_mem.c: TIME-WAIT without buffers and its limit, orphans, the TCP memory budget (issue 20) */
 SUITE(sim_suite)       /* tests/check_sim.c: two hosts on a simlink */
 SUITE(epoll_suite)     /* tests/check_epoll.c: net_epoll_* reports exactly the ready sockets, at a cost that follows activity */
 SUITE(fuzz_suite)      /* tests/check_fuzz.c: hostile frames into a host and the codecs */
