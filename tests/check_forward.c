@@ -586,6 +586,48 @@ START_TEST(test_flags_several_interfaces)
 }
 END_TEST
 
+START_TEST(test_flags_ipv6_routes)
+{
+	/* --route takes IPv6 prefixes: the gateway on an --ip6 prefix, or
+	 * link-local with its dev; default is ::/0 for an IPv6 gateway */
+	struct host_opts o;
+	char *argv[] = { "tapstack", "--tap", "r1a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64",
+			 "--tap", "r1b", "--ip", "10.2.0.1/24", "--ip6", "fd00:2::1/64", "--forward",
+			 "--route", "fd00:3::1/64", "via", "fd00:2::2", "--route", "default via fd00:1::1",
+			 "--route", "fd00:4::/48", "via", "fe80::1", "dev", "r1b",
+			 "--route", "10.3.0.0/24", "via", "10.2.0.2", "--seed", "1", NULL };
+	ck_assert_int_eq(parse_line(&o, argv), 0);
+	ck_assert_int_eq(o.nroutes, 4);
+	struct ipaddr p3 = v6("fd00:3::"), g2 = v6("fd00:2::2"), g1 = v6("fd00:1::1");
+	ck_assert(o.routes[0].v6);
+	ck_assert(ipaddr_eq(&o.routes[0].prefix6, &p3)); /* masked to its length */
+	ck_assert_int_eq(o.routes[0].len, 64);
+	ck_assert(ipaddr_eq(&o.routes[0].gw6, &g2));
+	ck_assert(o.routes[1].v6);
+	ck_assert_int_eq(o.routes[1].len, 0);
+	ck_assert(ipaddr_eq(&o.routes[1].gw6, &g1));
+	ck_assert(o.routes[2].v6);
+	ck_assert_str_eq(o.routes[2].dev, "r1b");
+	ck_assert(!o.routes[3].v6);
+	ck_assert_uint_eq(o.routes[3].gw, R2);
+
+	static char *bad[][16] = {
+		/* the gateway on no --ip6 prefix */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64", "--route",
+		  "fd00:3::/64", "via", "fd00:9::1", NULL },
+		/* families mixed */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64", "--route",
+		  "10.3.0.0/24", "via", "fd00:1::1", NULL },
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--route", "fd00:3::/64", "via", "10.1.0.1", NULL },
+		/* a link-local gateway without its dev */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64", "--route",
+		  "fd00:3::/64", "via", "fe80::1", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_line(&o, bad[i]) < 0, "bad line %zu accepted", i);
+}
+END_TEST
+
 START_TEST(test_flags_one_interface_unchanged)
 {
 	/* the command line every lab uses still means one interface */
@@ -997,6 +1039,7 @@ Suite *forward_suite(void)
 
 	tc = tcase_create("flags");
 	tcase_add_test(tc, test_flags_several_interfaces);
+	tcase_add_test(tc, test_flags_ipv6_routes);
 	tcase_add_test(tc, test_flags_one_interface_unchanged);
 	tcase_add_test(tc, test_flags_refused);
 	suite_add_tcase(s, tc);
