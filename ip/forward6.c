@@ -42,9 +42,13 @@ static bool ip6_is_loopback(const struct ipaddr *a)
 	return memcmp(a->a, one, 16) == 0;
 }
 
-/* The interface one of whose usable addresses is a, or NULL. */
+/* The interface one of whose usable addresses is a, or NULL. Never for a
+ * link-local address: it means something only on its own link (RFC 4007
+ * 6), and another interface's one came in by the wrong link. */
 static struct netif *fwd6_owner(struct stack *s, const struct ipaddr *a)
 {
+	if (ip6_is_linklocal(a))
+		return NULL;
 	for (int i = 0; i < s->nifs; i++) {
 		struct netif *ifp = &s->ifs[i];
 		struct ip6_ifaddr *ia = ifp->ip6.on ? ndp_addr_find(ifp, a) : NULL;

@@ -969,6 +969,21 @@ START_TEST(test6_never_forwarded)
 		ck_assert_ptr_null(sent(&r, 0));
 		ck_assert_ptr_null(sent(&r, 1));
 	}
+	/* the link-local address of the router's other interface, asked for
+	 * on this one: not the router's here (RFC 4007 6), nor forwarded */
+	char ll1[IPADDR_STRLEN];
+	ipaddr_ntop(&r.ifp[1]->ip6.addr[0].addr, ll1, sizeof(ll1));
+	ck_assert(ip6_is_linklocal(&r.ifp[1]->ip6.addr[0].addr));
+	uint8_t msg[ICMP6_HDR_LEN + 8] = { 0 }, g[200];
+	struct ipaddr src = v6(A6), dst = r.ifp[1]->ip6.addr[0].addr;
+	struct icmpv6_hdr ih = { .type = ICMP6_ECHO_REQUEST, .rest = 0x00070001 };
+	icmpv6_emit(&ih, msg, sizeof(msg), &src, &dst);
+	size_t gn = build6(g, 0, mac_a, A6, ll1, IP6_NH_ICMPV6, 64, msg, sizeof(msg));
+	uint64_t ll_before = count(&r, "ip6.fwd_link_local");
+	from_a(&r, g, gn);
+	ck_assert_uint_eq(count(&r, "ip6.fwd_link_local"), ll_before + 1);
+	ck_assert_ptr_null(sent(&r, 0));
+	ck_assert_ptr_null(sent(&r, 1));
 	/* a unicast destination in a link-layer multicast frame */
 	uint8_t f[300];
 	size_t n = dgram6(f, A6, B6, 64, 20);
