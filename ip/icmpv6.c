@@ -17,6 +17,7 @@
 #include "ip/ipv6_frag.h"
 #include "ip/mld.h"
 #include "ip/ndp.h"
+#include "ip/route.h"
 #include "ip/pmtu.h"
 #include "ip/udp.h"
 #include "stack/byteorder.h"
@@ -394,6 +395,17 @@ static bool icmpv6_error_rate_ok(struct icmpv6_state *st, int64_t now)
 /* See icmpv6.h. The error goes to the source of the datagram, from its
  * destination when that is one of our unicast addresses (RFC 4443 2.2).
  * The caller keeps dgram. */
+/* The interface an error to dst leaves by: the one its route names (on a
+ * router, where the datagram came from; RFC 4443 2.2: the source is an
+ * address of the node, and one on that interface makes traceroute -6 show
+ * the hop the prober sees), else the first. */
+static struct netif *icmpv6_error_netif(struct stack *s, const struct ipaddr *dst)
+{
+	const struct route *r = ip6_is_linklocal(dst) ? NULL : route_lookup(&s->routes, dst);
+	struct netif *ifp = r ? stack_netif(s, r->ifindex) : NULL;
+	return ifp && ifp->ip6.on ? ifp : &s->ifs[0];
+}
+
 void icmpv6_send_error(struct stack *s, const uint8_t *dgram, size_t len, bool link_mcast,
 		       uint8_t type, uint8_t code, uint32_t param)
 {
@@ -420,7 +432,7 @@ void icmpv6_send_error(struct stack *s, const uint8_t *dgram, size_t len, bool l
 	struct ipaddr from = { .family = 0 };
 	if (!ip6_is_multicast(&h.dst) && ip_is_local(s, &h.dst))
 		from = h.dst;
-	else if (ipv6_select_source(s, &s->ifs[0], &h.src, &from) < 0) {
+	else if (ipv6_select_source(s, icmpv6_error_netif(s, &h.src), &h.src, &from) < 0) {
 		stack_drop(s, p, "icmp6.no_source", "%s to %s", icmpv6_error_name(type),
 			   ipaddr_ntop(&h.src, a, sizeof(a)));
 		return;

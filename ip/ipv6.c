@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ip/firewall.h"
+#include "ip/forward.h"
 #include "ip/icmpv6.h"
 #include "ip/ip.h"
 #include "ip/ipv6_frag.h"
@@ -382,8 +383,17 @@ void ipv6_input(struct stack *s, struct netif *ifp, struct pkt *p)
 	bool ours = mcast ? ndp_joined(ifp, &h.dst) :
 			    ipv6_is_ours(ifp, &h.dst, h.next == IP6_NH_ICMPV6);
 	if (!ours) {
-		reason = mcast ? "ip6.group_not_joined" : "ip6.not_for_us";
-		goto drop;
+		/* RFC 8200 1, 3: a router (--forward) passes a unicast datagram
+		 * on (ip/forward6.c), or takes it as for another of its
+		 * addresses; multicast is never routed here (no multicast
+		 * routing, ip/README.md) */
+		if (mcast || !s->ip_forward) {
+			reason = mcast ? "ip6.group_not_joined" : "ip6.not_for_us";
+			goto drop;
+		}
+		ifp = ipv6_forward(s, ifp, p, &h);
+		if (!ifp)
+			return;
 	}
 	reason = ipv6_walk_ext(p->data, p->len, h.next, &c);
 	if (!reason && c.proto == IP6_NH_FRAGMENT) {

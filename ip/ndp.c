@@ -296,12 +296,14 @@ void ndp_send_ns(struct stack *s, struct netif *ifp, const struct ipaddr *target
 
 /* Sends a neighbor advertisement for our address target to dst (RFC 4861
  * 7.2.4): S set when answering a unicast-sourced NS, O set (the address is
- * not anycast), R clear (a host), our MAC as target link-layer option. */
+ * not anycast), R set on a router (--forward, RFC 4861 4.4) and clear on a
+ * host, our MAC as target link-layer option. */
 static void ndp_send_na(struct stack *s, struct netif *ifp, const struct ipaddr *target,
 			const struct ipaddr *dst, bool solicited)
 {
 	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
-	uint32_t flags = NDP_NA_OVERRIDE | (solicited ? NDP_NA_SOLICITED : 0);
+	uint32_t flags = NDP_NA_OVERRIDE | (solicited ? NDP_NA_SOLICITED : 0) |
+			 (s->ip_forward ? NDP_NA_ROUTER : 0);
 	struct pkt *p = ndp_build(ICMP6_NEIGHBOR_ADVERT, flags, target, ifp->mac, target, dst);
 
 	if (!p) {

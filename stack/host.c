@@ -444,22 +444,33 @@ static int parse_route_words(struct host_opts *o, const char *prog, char **w, in
 		return -1;
 	}
 	struct host_route *r = &o->routes[o->nroutes];
+	memset(r, 0, sizeof(*r));
+	/* the gateway's family says the route's: IPv4, or IPv6 (issue 15) */
+	struct ipaddr gw;
+	if (ipaddr_pton(w[2], &gw) < 0) {
+		fprintf(stderr, "%s: --route: '%s' is not an IPv4 or IPv6 address, such as 10.2.0.2 or fd00:2::2\n",
+			prog, w[2]);
+		return -1;
+	}
+	r->v6 = gw.family == AF_INET6;
 	if (strcmp(w[0], "default") == 0) {
-		r->prefix = 0;
-		r->len = 0;
-	} else if (ipaddr_pton_prefix(w[0], &a, &len) == 0 && a.family == AF_INET && strchr(w[0], '/')) {
-		r->prefix = ipaddr_to_v4(&a) & ip4_mask(len);
-		r->len = len;
+		a = r->v6 ? gw : ipaddr_v4(0);
+		len = 0;
+	} else if (ipaddr_pton_prefix(w[0], &a, &len) < 0 || a.family != gw.family ||
+		   !strchr(w[0], '/')) {
+		fprintf(stderr, "%s: --route: '%s' is not an %s prefix, such as %s, or default\n", prog,
+			w[0], r->v6 ? "IPv6" : "IPv4", r->v6 ? "fd00:3::/64" : "10.3.0.0/24");
+		return -1;
+	}
+	ipaddr_mask(&a, len);
+	r->len = len;
+	if (r->v6) {
+		r->prefix6 = a;
+		r->gw6 = gw;
 	} else {
-		fprintf(stderr, "%s: --route: '%s' is not an IPv4 prefix, such as 10.3.0.0/24, or default\n",
-			prog, w[0]);
-		return -1;
+		r->prefix = ipaddr_to_v4(&a);
+		r->gw = ipaddr_to_v4(&gw);
 	}
-	if (ipaddr_pton(w[2], &a) < 0 || a.family != AF_INET) {
-		fprintf(stderr, "%s: --route: '%s' is not an IPv4 address, such as 10.2.0.2\n", prog, w[2]);
-		return -1;
-	}
-	r->gw = ipaddr_to_v4(&a);
 	if (n == 5 && (!*w[4] || strlen(w[4]) >= sizeof(r->dev))) {
 		fprintf(stderr, "%s: --route: dev '%s' is not an interface name (1-15 characters)\n",
 			prog, w[4]);
@@ -595,10 +606,11 @@ static const struct host_flag {
 	  "flows the firewall tracks at most (default 4096); when full,\n"
 	  "the oldest not established is forgotten (fw.flows_evicted)" },
 	{ "--forward", NULL, parse_forward,
-	  "be a router: forward IPv4 datagrams between the interfaces\n"
-	  "(RFC 1812; the TAPs then carry plain frames, as --no-offload)" },
+	  "be a router: forward IPv4 and IPv6 datagrams between the interfaces\n"
+	  "(RFC 1812, RFC 8200; the TAPs then carry plain frames, as --no-offload)" },
 	{ "--route", "PREFIX via GW [dev TAP]", NULL,
 	  "a static route, e.g. --route 10.3.0.0/24 via 10.2.0.2\n"
+	  "or --route fd00:3::/64 via fd00:2::2 (IPv6: the gateway on an --ip6 prefix)\n"
 	  "(repeatable; without dev, by the interface whose subnet holds GW)" },
 };
 
@@ -702,6 +714,19 @@ static int host_opts_ifindex_for(const struct host_opts *o, uint32_t a)
 	return -1;
 }
 
+/* The index of the interface whose static IPv6 prefix (--ip6) holds a, or -1. */
+static int host_opts_ifindex_for6(const struct host_opts *o, const struct ipaddr *a)
+{
+	if (o->has_ip6 && ipaddr_prefix_match(a, &o->ip6, o->ip6_prefix))
+		return 0;
+	for (int i = 0; i < o->nmore; i++) {
+		const struct host_ifopts *m = &o->more[i];
+		if (m->has_ip6 && ipaddr_prefix_match(a, &m->ip6, m->ip6_prefix))
+			return i + 1;
+	}
+	return -1;
+}
+
 /* The index the interface on TAP name will have, or -1. */
 static int host_opts_ifindex_by_name(const struct host_opts *o, const char *name)
 {
@@ -747,7 +772,10 @@ int host_opts_check(struct host_opts *o, const char *prog)
 	}
 	for (int i = 0; i < o->nroutes; i++) {
 		const struct host_route *r = &o->routes[i];
-		int k = host_opts_ifindex_for(o, r->gw);
+		/* an IPv6 gateway: on an --ip6 prefix, or link-local with its dev */
+		int k = !r->v6 ? host_opts_ifindex_for(o, r->gw) :
+			ip6_is_linklocal(&r->gw6) ? host_opts_ifindex_by_name(o, r->dev) :
+						    host_opts_ifindex_for6(o, &r->gw6);
 		if (r->dev[0] && host_opts_ifindex_by_name(o, r->dev) < 0) {
 			fprintf(stderr, "%s: --route: dev %s is not one of the --tap given\n", prog, r->dev);
 			return -1;
@@ -755,9 +783,10 @@ int host_opts_check(struct host_opts *o, const char *prog)
 		if (r->dev[0] && k != host_opts_ifindex_by_name(o, r->dev))
 			k = -1;
 		if (k < 0) {
-			char a[IP4_STRLEN];
+			char a[IPADDR_STRLEN];
+			struct ipaddr g = r->v6 ? r->gw6 : ipaddr_v4(r->gw);
 			fprintf(stderr, "%s: --route: the gateway %s is on no interface's subnet%s\n", prog,
-				ip4_ntop(r->gw, a), r->dev[0] ? " (of that dev)" : "");
+				ipaddr_ntop(&g, a, sizeof(a)), r->dev[0] ? " (of that dev)" : "");
 			return -1;
 		}
 	}
@@ -877,6 +906,12 @@ int host_open(struct host *h, const struct host_opts *o, char *err, size_t errle
 			.ifindex = host_opts_ifindex_for(o, hr->gw),
 			.origin = "static",
 		};
+		if (hr->v6) {
+			r.prefix = hr->prefix6;
+			r.gw = hr->gw6;
+			r.ifindex = ip6_is_linklocal(&hr->gw6) ? host_opts_ifindex_by_name(o, hr->dev) :
+								 host_opts_ifindex_for6(o, &hr->gw6);
+		}
 		int e = route_add(&h->s.routes, &r);
 		if (e < 0 && e != -EEXIST) {
 			snprintf(err, errlen, "--route %d: %s", i + 1, strerror(-e));

@@ -45,10 +45,12 @@ struct host_ifopts {
 
 /* A static route, --route PREFIX via GW [dev TAP]. */
 struct host_route {
-	uint32_t prefix;          /* host order */
+	uint32_t prefix;          /* host order (IPv4) */
 	int len;
 	uint32_t gw;
 	char dev[16];             /* a --tap's name; "": the interface whose subnet holds gw */
+	bool v6;                  /* an IPv6 route: prefix6/len via gw6, not prefix and gw */
+	struct ipaddr prefix6, gw6;
 };
 
 #define HOST_MAX_ROUTES 16
@@ -84,7 +86,7 @@ struct host_opts {
 	unsigned fw_flows;        /* --firewall-flows N: its table's size; 0 = FW_FLOWS_DEFAULT */
 	struct host_ifopts more[STACK_MAX_IFS - 1]; /* --tap again: the other interfaces */
 	int nmore;
-	bool forward;             /* --forward: route IPv4 between the interfaces (RFC 1812) */
+	bool forward;             /* --forward: route IPv4 and IPv6 between the interfaces (RFC 1812, 8200) */
 	struct host_route routes[HOST_MAX_ROUTES]; /* --route, in the order given */
 	int nroutes;
 	unsigned syn_backlog;     /* --syn-backlog N: TCP half-open connections; 0 = 1024 */

@@ -80,8 +80,8 @@ struct stack {
 	struct tcp_table tcp;      /* TCP connections and listeners */
 	struct ipv4_ident ip_ident; /* IPv4 identifications, per destination (ip/ipv4.h) */
 	struct fw *fw;             /* the stateful packet filter (ip/firewall.h); NULL: off */
-	bool ip_forward;           /* --forward: IPv4 datagrams not for us are routed on
-				      (ip/forward.c, RFC 1812); off: a host (RFC 1122 3.3.1) */
+	bool ip_forward;           /* --forward: IPv4 and IPv6 datagrams not for us are routed on
+				      (ip/forward.c, forward6.c); off: a host (RFC 1122 3.3.1) */
 	bool rx_backlog;           /* the last poll read a full burst from a device: frames
 				      wait faster than the host takes them (tcp_delay_ack) */
 };

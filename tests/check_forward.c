@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "ip/icmp.h"
+#include "ip/icmpv6.h"
 #include "ip/ipv4.h"
+#include "ip/ipv6.h"
+#include "ip/ndp.h"
 #include "ip/route.h"
 #include "link/arp.h"
 #include "link/eth.h"
@@ -583,6 +586,48 @@ START_TEST(test_flags_several_interfaces)
 }
 END_TEST
 
+START_TEST(test_flags_ipv6_routes)
+{
+	/* --route takes IPv6 prefixes: the gateway on an --ip6 prefix, or
+	 * link-local with its dev; default is ::/0 for an IPv6 gateway */
+	struct host_opts o;
+	char *argv[] = { "tapstack", "--tap", "r1a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64",
+			 "--tap", "r1b", "--ip", "10.2.0.1/24", "--ip6", "fd00:2::1/64", "--forward",
+			 "--route", "fd00:3::1/64", "via", "fd00:2::2", "--route", "default via fd00:1::1",
+			 "--route", "fd00:4::/48", "via", "fe80::1", "dev", "r1b",
+			 "--route", "10.3.0.0/24", "via", "10.2.0.2", "--seed", "1", NULL };
+	ck_assert_int_eq(parse_line(&o, argv), 0);
+	ck_assert_int_eq(o.nroutes, 4);
+	struct ipaddr p3 = v6("fd00:3::"), g2 = v6("fd00:2::2"), g1 = v6("fd00:1::1");
+	ck_assert(o.routes[0].v6);
+	ck_assert(ipaddr_eq(&o.routes[0].prefix6, &p3)); /* masked to its length */
+	ck_assert_int_eq(o.routes[0].len, 64);
+	ck_assert(ipaddr_eq(&o.routes[0].gw6, &g2));
+	ck_assert(o.routes[1].v6);
+	ck_assert_int_eq(o.routes[1].len, 0);
+	ck_assert(ipaddr_eq(&o.routes[1].gw6, &g1));
+	ck_assert(o.routes[2].v6);
+	ck_assert_str_eq(o.routes[2].dev, "r1b");
+	ck_assert(!o.routes[3].v6);
+	ck_assert_uint_eq(o.routes[3].gw, R2);
+
+	static char *bad[][16] = {
+		/* the gateway on no --ip6 prefix */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64", "--route",
+		  "fd00:3::/64", "via", "fd00:9::1", NULL },
+		/* families mixed */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64", "--route",
+		  "10.3.0.0/24", "via", "fd00:1::1", NULL },
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--route", "fd00:3::/64", "via", "10.1.0.1", NULL },
+		/* a link-local gateway without its dev */
+		{ "p", "--tap", "a", "--ip", "10.1.0.2/24", "--ip6", "fd00:1::2/64", "--route",
+		  "fd00:3::/64", "via", "fe80::1", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_line(&o, bad[i]) < 0, "bad line %zu accepted", i);
+}
+END_TEST
+
 START_TEST(test_flags_one_interface_unchanged)
 {
 	/* the command line every lab uses still means one interface */
@@ -617,6 +662,359 @@ START_TEST(test_flags_refused)
 }
 END_TEST
 
+/* ---- IPv6 (ip/forward6.c, RFC 8200, RFC 4443) ----
+ *
+ * The same router with IPv6 addresses beside the IPv4 ones:
+ *
+ *     A fd00:1::1 --- if0 fd00:1::2 [router] fd00:2::1 if1 --- R2 fd00:2::2 --- fd00:3::/64
+ */
+#define A6 "fd00:1::1"
+#define R6_IF0 "fd00:1::2"
+#define R6_IF1 "fd00:2::1"
+#define R2_6 "fd00:2::2"
+#define B6 "fd00:3::2"
+#define L4_6 (ETH_HDR_LEN + IPV6_HDR_LEN)
+
+/* Ethernet + IPv6 from src to dst (next header nh, hop limit hops) with
+ * payload after it, from mac to the router's if i. Returns the length. */
+static size_t build6(uint8_t *f, int i, const uint8_t *mac, const char *src, const char *dst,
+		     uint8_t nh, uint8_t hops, const uint8_t *payload, size_t plen)
+{
+	struct eth_hdr e = { .type = ETH_TYPE_IPV6 };
+	memcpy(e.dst, i ? mac_r1 : mac_r0, 6);
+	memcpy(e.src, mac, 6);
+	eth_emit(&e, f);
+	struct ipv6_hdr h = {
+		.version = 6, .payload_len = (uint16_t)plen, .next = nh, .hop_limit = hops,
+		.src = v6(src), .dst = v6(dst),
+	};
+	ipv6_emit(&h, f + L3);
+	memcpy(f + L4_6, payload, plen);
+	return L4_6 + plen;
+}
+
+/* A neighbor (mac, ip) on interface i asks for the router's address
+ * target with its link-layer address: the router learns it (RFC 4861
+ * 7.2.3), and its answer is thrown away. */
+static void learn6(struct router *r, int i, const uint8_t mac[6], const char *ip, const char *target)
+{
+	uint8_t msg[ICMP6_HDR_LEN + 24], f[200];
+	struct ipaddr t = v6(target), src = v6(ip);
+	memcpy(msg + ICMP6_HDR_LEN, t.a, 16);
+	msg[ICMP6_HDR_LEN + 16] = NDP_OPT_SLLA;
+	msg[ICMP6_HDR_LEN + 17] = 1;
+	memcpy(msg + ICMP6_HDR_LEN + 18, mac, 6);
+	struct icmpv6_hdr ih = { .type = ICMP6_NEIGHBOR_SOLICIT };
+	icmpv6_emit(&ih, msg, sizeof(msg), &src, &t);
+	size_t n = build6(f, i, mac, ip, target, IP6_NH_ICMPV6, 255, msg, sizeof(msg));
+	testdev_inject(r->dev[i], f, n);
+	stack_poll(&r->s, r->now);
+	pkt_free(testdev_take_sent(r->dev[i]));
+}
+
+/* The router of the picture with IPv6 too: both static addresses past
+ * duplicate address detection, a route to fd00:3::/64 via R2, A and R2 in
+ * the neighbor cache. */
+static void router6_init(struct router *r, bool forward)
+{
+	router_init(r, forward);
+	const char *addrs[2] = { R6_IF0, R6_IF1 };
+	for (int i = 0; i < 2; i++) {
+		struct ipaddr a = v6(addrs[i]);
+		ck_assert_int_eq(ndp_addr_add(&r->s, r->ifp[i], &a, 64), 0);
+		r->ifp[i]->ip6.solicit_routers = false;
+	}
+	struct route rt = { .prefix = v6("fd00:3::"), .len = 64, .gw = v6(R2_6), .ifindex = 1 };
+	ck_assert_int_eq(route_add(&r->s.routes, &rt), 0);
+	stack_poll(&r->s, r->now);
+	r->now += 2 * NDP_RETRANS_US; /* duplicate address detection passes */
+	stack_poll(&r->s, r->now);
+	for (int i = 0; i < 2; i++)
+		while (testdev_sent_count(r->dev[i])) /* the DAD probes */
+			pkt_free(testdev_take_sent(r->dev[i]));
+	ck_assert_uint_eq(count(r, "ndp.dad_ok"), 4);
+	learn6(r, 0, mac_a, A6, R6_IF0);
+	learn6(r, 1, mac_r2, R2_6, R6_IF1);
+}
+
+/* A datagram from src to dst as a neighbor on if0 (A's MAC) sends it: hop
+ * limit hops, plen bytes of UDP-looking payload (a pattern). */
+static size_t dgram6(uint8_t *f, const char *src, const char *dst, uint8_t hops, size_t plen)
+{
+	uint8_t payload[2000];
+	ck_assert_uint_le(plen, sizeof(payload));
+	for (size_t i = 0; i < plen; i++)
+		payload[i] = (uint8_t)(i * 7 + 3);
+	return build6(f, 0, mac_a, src, dst, IP6_NH_UDP, hops, payload, plen);
+}
+
+/* Checks that p is an ICMPv6 error to A from the router's if0 address with
+ * this type and code and a checksum that verifies; returns the ICMPv6
+ * header (p->data + L4_6). */
+static const uint8_t *expect_icmp6_to_a(struct pkt *p, uint8_t type, uint8_t code)
+{
+	struct ipv6_hdr ip;
+	struct icmpv6_hdr ih;
+	struct ipaddr a = v6(A6), r0 = v6(R6_IF0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_mem_eq(p->data, mac_a, 6);
+	ck_assert_ptr_null(ipv6_parse(p->data + L3, p->len - L3, &ip));
+	ck_assert_uint_eq(ip.next, IP6_NH_ICMPV6);
+	ck_assert(ipaddr_eq(&ip.src, &r0)); /* the interface towards A */
+	ck_assert(ipaddr_eq(&ip.dst, &a));
+	ck_assert_ptr_null(icmpv6_parse(p->data + L4_6, ip.payload_len, &ip.src, &ip.dst, &ih));
+	ck_assert_uint_eq(ih.type, type);
+	ck_assert_uint_eq(ih.code, code);
+	return p->data + L4_6;
+}
+
+START_TEST(test6_crosses_with_hop_limit_decremented)
+{
+	struct router r;
+	router6_init(&r, true);
+	uint8_t f[300];
+	size_t n = dgram6(f, A6, B6, 64, 100);
+
+	from_a(&r, f, n);
+	ck_assert_ptr_null(sent(&r, 0));
+	struct pkt *p = sent(&r, 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len, n);
+	ck_assert_mem_eq(p->data, mac_r2, 6);      /* to the next router */
+	ck_assert_mem_eq(p->data + 6, mac_r1, 6);  /* from if1 */
+	ck_assert_uint_eq(be16_get(p->data + 12), ETH_TYPE_IPV6);
+	const uint8_t *ip = p->data + L3;
+	ck_assert_uint_eq(ip[7], 63);
+	/* every other byte as A sent it */
+	ck_assert_mem_eq(ip, f + L3, 7);
+	ck_assert_mem_eq(ip + 8, f + L3 + 8, n - L3 - 8);
+	pkt_free(p);
+	ck_assert_uint_eq(count(&r, "ip6.forwarded"), 1);
+	/* to a host on the other LAN itself (connected route): neighbor
+	 * discovery asks for it on if1, and the datagram follows the answer */
+	n = dgram6(f, A6, "fd00:2::9", 64, 10);
+	from_a(&r, f, n);
+	p = sent(&r, 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(be16_get(p->data + 12), ETH_TYPE_IPV6);
+	ck_assert_uint_eq(p->data[L3 + 6], IP6_NH_ICMPV6);
+	ck_assert_uint_eq(p->data[L4_6], ICMP6_NEIGHBOR_SOLICIT);
+	pkt_free(p);
+	ck_assert_ptr_null(sent(&r, 1));
+	ck_assert_uint_eq(count(&r, "ip6.forwarded"), 2);
+	router_fini(&r);
+}
+END_TEST
+
+START_TEST(test6_our_other_address_is_ours)
+{
+	/* A pings the router's address on the far side: the reply comes from
+	 * that address, by if0 */
+	struct router r;
+	router6_init(&r, true);
+	uint8_t msg[ICMP6_HDR_LEN + 16] = { 0 }, f[200];
+	struct ipaddr a = v6(A6), d = v6(R6_IF1);
+	struct icmpv6_hdr ih = { .type = ICMP6_ECHO_REQUEST, .rest = 0x00070001 };
+	icmpv6_emit(&ih, msg, sizeof(msg), &a, &d);
+	size_t n = build6(f, 0, mac_a, A6, R6_IF1, IP6_NH_ICMPV6, 64, msg, sizeof(msg));
+	from_a(&r, f, n);
+	struct pkt *p = sent(&r, 0);
+	ck_assert_ptr_nonnull(p);
+	struct ipv6_hdr ip;
+	ck_assert_ptr_null(ipv6_parse(p->data + L3, p->len - L3, &ip));
+	ck_assert(ipaddr_eq(&ip.src, &d));
+	ck_assert(ipaddr_eq(&ip.dst, &a));
+	ck_assert_uint_eq(p->data[L4_6], ICMP6_ECHO_REPLY);
+	pkt_free(p);
+	ck_assert_ptr_null(sent(&r, 1));
+	ck_assert_uint_eq(count(&r, "ip6.forwarded"), 0);
+	router_fini(&r);
+}
+END_TEST
+
+START_TEST(test6_hop_limit_1_time_exceeded)
+{
+	struct router r;
+	router6_init(&r, true);
+	uint8_t f[300];
+	size_t n = dgram6(f, A6, B6, 1, 100);
+
+	from_a(&r, f, n);
+	ck_assert_ptr_null(sent(&r, 1));
+	struct pkt *p = sent(&r, 0);
+	const uint8_t *icmp = expect_icmp6_to_a(p, ICMP6_TIME_EXCEEDED, ICMP6_TIME_HOP_LIMIT);
+	/* it quotes the datagram as it came (hop limit 1) */
+	ck_assert_mem_eq(icmp + ICMP6_HDR_LEN, f + L3, n - L3);
+	pkt_free(p);
+	ck_assert_uint_eq(count(&r, "ip6.fwd_hop_limit_exceeded"), 1);
+	ck_assert_uint_eq(count(&r, "ip6.forwarded"), 0);
+	/* hop limit 0 as well */
+	n = dgram6(f, A6, B6, 0, 10);
+	from_a(&r, f, n);
+	ck_assert_ptr_null(sent(&r, 1));
+	p = sent(&r, 0);
+	expect_icmp6_to_a(p, ICMP6_TIME_EXCEEDED, ICMP6_TIME_HOP_LIMIT);
+	pkt_free(p);
+	/* and 2 crosses, with 1 left */
+	n = dgram6(f, A6, B6, 2, 10);
+	from_a(&r, f, n);
+	p = sent(&r, 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->data[L3 + 7], 1);
+	pkt_free(p);
+	router_fini(&r);
+}
+END_TEST
+
+START_TEST(test6_too_big_packet_too_big)
+{
+	/* the next link carries 1280 bytes: a 1400-byte datagram is not cut
+	 * (RFC 8200 5) but answered with packet too big, MTU 1280 */
+	struct router r;
+	router6_init(&r, true);
+	r.ifp[1]->mtu = 1280;
+	uint8_t f[1600];
+	size_t n = dgram6(f, A6, B6, 64, 1400 - IPV6_HDR_LEN);
+
+	from_a(&r, f, n);
+	ck_assert_ptr_null(sent(&r, 1));
+	struct pkt *p = sent(&r, 0);
+	const uint8_t *icmp = expect_icmp6_to_a(p, ICMP6_PACKET_TOO_BIG, 0);
+	ck_assert_uint_eq(be32_get(icmp + 4), 1280);
+	/* RFC 4443 2.4 (c): as much of the datagram as fits in 1280 bytes */
+	ck_assert_uint_eq(p->len - L3, IPV6_MIN_MTU);
+	ck_assert_mem_eq(icmp + ICMP6_HDR_LEN, f + L3, IPV6_MIN_MTU - IPV6_HDR_LEN - ICMP6_HDR_LEN);
+	pkt_free(p);
+	ck_assert_uint_eq(count(&r, "ip6.fwd_packet_too_big"), 1);
+	/* exactly 1280 bytes cross */
+	n = dgram6(f, A6, B6, 64, 1280 - IPV6_HDR_LEN);
+	from_a(&r, f, n);
+	p = sent(&r, 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->len - L3, 1280);
+	pkt_free(p);
+	router_fini(&r);
+}
+END_TEST
+
+START_TEST(test6_no_route_unreachable)
+{
+	struct router r;
+	router6_init(&r, true);
+	uint8_t f[300];
+	size_t n = dgram6(f, A6, "fd00:9::1", 64, 50);
+
+	from_a(&r, f, n);
+	ck_assert_ptr_null(sent(&r, 1));
+	struct pkt *p = sent(&r, 0);
+	const uint8_t *icmp = expect_icmp6_to_a(p, ICMP6_DEST_UNREACH, 0); /* no route */
+	ck_assert_mem_eq(icmp + ICMP6_HDR_LEN, f + L3, n - L3);
+	pkt_free(p);
+	ck_assert_uint_eq(count(&r, "ip6.fwd_no_route"), 1);
+	router_fini(&r);
+}
+END_TEST
+
+START_TEST(test6_errors_rate_limited)
+{
+	/* a burst of expiring datagrams at one instant: errors up to the
+	 * bucket's burst (RFC 4443 2.4 (f)), the rest counted */
+	struct router r;
+	router6_init(&r, true);
+	uint8_t f[300];
+	size_t n = dgram6(f, A6, B6, 1, 20);
+	int errors = 0;
+
+	for (int i = 0; i < 3 * ICMP6_ERR_BURST; i++) {
+		from_a(&r, f, n);
+		struct pkt *p;
+		while ((p = sent(&r, 0)) != NULL) {
+			errors++;
+			pkt_free(p);
+		}
+	}
+	ck_assert_int_le(errors, ICMP6_ERR_BURST);
+	ck_assert_int_gt(errors, 0);
+	ck_assert_uint_eq(count(&r, "icmp6.error_rate_limited"), 3 * ICMP6_ERR_BURST - errors);
+	ck_assert_uint_eq(count(&r, "ip6.fwd_hop_limit_exceeded"), 3 * ICMP6_ERR_BURST);
+	router_fini(&r);
+}
+END_TEST
+
+START_TEST(test6_never_forwarded)
+{
+	/* RFC 4291 2.5.2, 2.5.3, 2.5.6: link-local, loopback and unspecified
+	 * addresses never cross; nor our own address as the source. Nothing
+	 * leaves, not even an error */
+	static const struct {
+		const char *src, *dst, *reason;
+	} bad[] = {
+		{ "fe80::1", B6, "ip6.fwd_link_local" },
+		{ A6, "fe80::99", "ip6.fwd_link_local" },
+		{ "fe80::1", "fe80::99", "ip6.fwd_link_local" },
+		{ "::", B6, "ip6.fwd_unspecified_source" },
+		{ A6, "::1", "ip6.fwd_loopback" },
+		{ "::1", B6, "ip6.fwd_loopback" },
+		{ R6_IF1, B6, "ip6.fwd_martian_source" },
+	};
+	struct router r;
+	router6_init(&r, true);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t f[300];
+		size_t n = dgram6(f, bad[i].src, bad[i].dst, 64, 20);
+		uint64_t before = count(&r, bad[i].reason);
+		from_a(&r, f, n);
+		ck_assert_msg(count(&r, bad[i].reason) == before + 1, "%s -> %s not counted as %s",
+			      bad[i].src, bad[i].dst, bad[i].reason);
+		ck_assert_ptr_null(sent(&r, 0));
+		ck_assert_ptr_null(sent(&r, 1));
+	}
+	/* the link-local address of the router's other interface, asked for
+	 * on this one: not the router's here (RFC 4007 6), nor forwarded */
+	char ll1[IPADDR_STRLEN];
+	ipaddr_ntop(&r.ifp[1]->ip6.addr[0].addr, ll1, sizeof(ll1));
+	ck_assert(ip6_is_linklocal(&r.ifp[1]->ip6.addr[0].addr));
+	uint8_t msg[ICMP6_HDR_LEN + 8] = { 0 }, g[200];
+	struct ipaddr src = v6(A6), dst = r.ifp[1]->ip6.addr[0].addr;
+	struct icmpv6_hdr ih = { .type = ICMP6_ECHO_REQUEST, .rest = 0x00070001 };
+	icmpv6_emit(&ih, msg, sizeof(msg), &src, &dst);
+	size_t gn = build6(g, 0, mac_a, A6, ll1, IP6_NH_ICMPV6, 64, msg, sizeof(msg));
+	uint64_t ll_before = count(&r, "ip6.fwd_link_local");
+	from_a(&r, g, gn);
+	ck_assert_uint_eq(count(&r, "ip6.fwd_link_local"), ll_before + 1);
+	ck_assert_ptr_null(sent(&r, 0));
+	ck_assert_ptr_null(sent(&r, 1));
+	/* a unicast destination in a link-layer multicast frame */
+	uint8_t f[300];
+	size_t n = dgram6(f, A6, B6, 64, 20);
+	memcpy(f, (const uint8_t[]){ 0x33, 0x33, 0, 0, 0, 1 }, 6);
+	from_a(&r, f, n);
+	ck_assert_uint_eq(count(&r, "ip6.fwd_link_multicast"), 1);
+	ck_assert_ptr_null(sent(&r, 0));
+	ck_assert_ptr_null(sent(&r, 1));
+	ck_assert_uint_eq(count(&r, "ip6.forwarded"), 0);
+	router_fini(&r);
+}
+END_TEST
+
+START_TEST(test6_no_forwarding_without_the_flag)
+{
+	/* a host (no --forward) drops what is not for it (RFC 8200 2) */
+	struct router r;
+	router6_init(&r, false);
+	uint8_t f[300];
+	size_t n = dgram6(f, A6, B6, 64, 20);
+	from_a(&r, f, n);
+	n = dgram6(f, A6, B6, 1, 20);
+	from_a(&r, f, n);
+	ck_assert_ptr_null(sent(&r, 0));
+	ck_assert_ptr_null(sent(&r, 1));
+	ck_assert_uint_eq(count(&r, "ip6.not_for_us"), 2);
+	ck_assert_uint_eq(count(&r, "ip6.forwarded"), 0);
+	router_fini(&r);
+}
+END_TEST
+
 Suite *forward_suite(void)
 {
 	Suite *s = suite_create("forward");
@@ -643,8 +1041,20 @@ Suite *forward_suite(void)
 	tcase_add_test(tc, test_hostile_headers);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("ipv6");
+	tcase_add_test(tc, test6_crosses_with_hop_limit_decremented);
+	tcase_add_test(tc, test6_our_other_address_is_ours);
+	tcase_add_test(tc, test6_hop_limit_1_time_exceeded);
+	tcase_add_test(tc, test6_too_big_packet_too_big);
+	tcase_add_test(tc, test6_no_route_unreachable);
+	tcase_add_test(tc, test6_errors_rate_limited);
+	tcase_add_test(tc, test6_never_forwarded);
+	tcase_add_test(tc, test6_no_forwarding_without_the_flag);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("flags");
 	tcase_add_test(tc, test_flags_several_interfaces);
+	tcase_add_test(tc, test_flags_ipv6_routes);
 	tcase_add_test(tc, test_flags_one_interface_unchanged);
 	tcase_add_test(tc, test_flags_refused);
 	suite_add_tcase(s, tc);

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# tapstack as a router (ip/forward.c, RFC 1812): `labs/net chain 2` joins
-# two Linux hosts by two tapstack routers, each one process with two TAPs
-# and --forward:
+# tapstack as a router (ip/forward.c, RFC 1812; ip/forward6.c, RFC 8200):
+# `labs/net chain 2` joins two Linux hosts by two tapstack routers, each one
+# process with two TAPs and --forward:
 #
 #   A 10.1.0.1 --lan1-- R1 10.1.0.2|10.2.0.1 --lan2-- R2 10.2.0.2|10.3.0.1 --lan3-- B 10.3.0.2
+#     fd00:1::1           fd00:1::2|fd00:2::1         fd00:2::2|fd00:3::1           fd00:3::2
 #
 # traceroute (UDP and TCP SYN probes) from A shows R1, R2 and B, each
 # router answering the probe whose TTL runs out with ICMP time exceeded;
 # ping and curl from A reach B through both; a destination no router knows
 # gets "net unreachable" from R1; the counters of both routers moved.
+# The same over IPv6: ping -6, traceroute -6 (UDP and TCP), curl -6, no
+# route (destination unreachable from R1), hop limit counters.
 # Then again with the link between R1 and R2 narrowed to 1000 bytes
 # (CHAIN_MTU): path MTU discovery through R2's "fragmentation needed",
-# ping with DF told the MTU by R1, and ping without DF fragmented by both.
+# ping with DF told the MTU by R1, and ping without DF fragmented by both;
+# ping -6 too big for that link told "packet too big" by R1.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 command -v traceroute >/dev/null || fail "traceroute is missing (sudo make deps installs it)"
@@ -119,6 +123,59 @@ done
 [ "$(router_stat 1 ip.fwd_no_route)" -ge 1 ] || fail "R1 did not count ip.fwd_no_route"
 ok "R1: ip.fwd_no_route $(router_stat 1 ip.fwd_no_route)"
 
+# ---- IPv6 through the same chain (ip/forward6.c) ----
+# the routers' addresses pass duplicate address detection about a second
+# after they start: the first ping -6 may wait for it (3 s at most)
+for _ in $(seq 15); do
+	a ping -6 -c 1 -W 1 fd00:3::2 >/dev/null 2>&1 && break
+	sleep 0.2
+done
+a ping -6 -c 3 -i 0.2 -W 2 fd00:3::2 >"$TMP/ping6.txt" ||
+	{ cat "$TMP/ping6.txt" >&2; show_routers; fail "A cannot ping -6 B through R1 and R2"; }
+grep -q "ttl=62" "$TMP/ping6.txt" ||
+	{ cat "$TMP/ping6.txt" >&2; fail "B's IPv6 replies did not come through two routers (want hop limit 62)"; }
+ok "ping -6 A -> B: 3 replies, hop limit 62 (two hops took one each)"
+
+timeout 30 "$NET" chainexec a traceroute -6 -n -q 1 -w 1 -m 5 fd00:3::2 >"$TMP/tr6.txt" 2>&1 ||
+	{ cat "$TMP/tr6.txt" >&2; fail "traceroute -6 did not finish"; }
+hops=$(trace_hops "$TMP/tr6.txt")
+[ "$hops" = "fd00:1::2 fd00:2::2 fd00:3::2 " ] ||
+	{ cat "$TMP/tr6.txt" >&2; show_routers; fail "traceroute -6 shows '$hops', want R1 R2 B"; }
+ok "traceroute -6 (UDP): $hops"
+
+b busybox httpd -f -p "[fd00:3::2]:8080" -h "$TMP" &
+for _ in $(seq 50); do
+	a curl -6 -s --max-time 1 -o /dev/null "http://[fd00:3::2]:8080/" && break
+	sleep 0.1
+done
+timeout 30 "$NET" chainexec a traceroute -6 -n -T -p 8080 -q 1 -w 1 -m 5 fd00:3::2 >"$TMP/trt6.txt" 2>&1 ||
+	{ cat "$TMP/trt6.txt" >&2; fail "traceroute -6 -T did not finish"; }
+hops=$(trace_hops "$TMP/trt6.txt")
+[ "$hops" = "fd00:1::2 fd00:2::2 fd00:3::2 " ] ||
+	{ cat "$TMP/trt6.txt" >&2; show_routers; fail "traceroute -6 -T shows '$hops', want R1 R2 B"; }
+ok "traceroute -6 -T (TCP SYN to 8080): $hops"
+
+rm -f "$TMP/got6.bin"
+a curl -6 -s --max-time 30 -o "$TMP/got6.bin" "http://[fd00:3::2]:8080/big.bin" ||
+	{ show_routers; fail "curl -6 A -> B did not finish ($(stat -c %s "$TMP/got6.bin" 2>/dev/null) bytes)"; }
+cmp -s "$TMP/big.bin" "$TMP/got6.bin" || fail "the 1 MB file came through IPv6 changed"
+ok "curl -6 A -> B: 1 MB through R1 and R2, byte for byte"
+
+a ping -6 -c 1 -W 2 fd00:9::1 >"$TMP/unreach6.txt" 2>&1 || true
+grep -qi "from fd00:1::2.*Destination unreachable: No route" "$TMP/unreach6.txt" ||
+	{ cat "$TMP/unreach6.txt" >&2; show_routers; fail "no destination unreachable (no route) from R1 for fd00:9::1"; }
+ok "ping -6 fd00:9::1: Destination unreachable: No route, from R1"
+
+for k in 1 2; do
+	fwd=$(router_stat "$k" ip6.forwarded)
+	hl=$(router_stat "$k" ip6.fwd_hop_limit_exceeded)
+	[ "$fwd" -gt 700 ] || { show_routers; fail "R$k forwarded only $fwd IPv6 datagrams"; }
+	[ "$hl" -ge 2 ] || { show_routers; fail "R$k: ip6.fwd_hop_limit_exceeded is $hl (want one per traceroute -6)"; }
+	ok "R$k: ip6.forwarded $fwd, ip6.fwd_hop_limit_exceeded $hl"
+done
+[ "$(router_stat 1 ip6.fwd_no_route)" -ge 1 ] || fail "R1 did not count ip6.fwd_no_route"
+ok "R1: ip6.fwd_no_route $(router_stat 1 ip6.fwd_no_route)"
+
 # The same chain with lan2, between R1 and R2, narrowed to 1000 bytes
 "$NET" down >/dev/null
 CHAIN_MTU=1000 "$NET" chain 2 >/dev/null || fail "CHAIN_MTU=1000 labs/net chain 2 failed"
@@ -151,6 +208,19 @@ a ping -c 1 -W 2 -M "do" -s 1200 10.3.0.2 >"$TMP/df.txt" 2>&1 || true
 grep -q "From 10.1.0.2.*Frag needed and DF set (mtu = 1000)" "$TMP/df.txt" ||
 	{ cat "$TMP/df.txt" >&2; show_routers; fail "no fragmentation needed (mtu 1000) from R1"; }
 ok "ping -M do -s 1200: Frag needed and DF set (mtu = 1000) from R1"
+
+# IPv6: routers never fragment (RFC 8200 5); 1248 bytes do not fit the
+# 1000-byte link and R1 says so with packet too big, MTU 1000 (RFC 4443
+# 3.2; a link under the IPv6 minimum of 1280 bytes exists only in the lab)
+for _ in $(seq 15); do
+	a ping -6 -c 1 -W 1 fd00:3::2 >/dev/null 2>&1 && break
+	sleep 0.2
+done
+a ping -6 -c 1 -W 2 -M "do" -s 1200 fd00:3::2 >"$TMP/ptb6.txt" 2>&1 || true
+grep -q "From fd00:1::2.*Packet too big: mtu=1000" "$TMP/ptb6.txt" ||
+	{ cat "$TMP/ptb6.txt" >&2; show_routers; fail "no packet too big (mtu 1000) from R1"; }
+[ "$(router_stat 1 ip6.fwd_packet_too_big)" -ge 1 ] || fail "R1 did not count ip6.fwd_packet_too_big"
+ok "ping -6 -M do -s 1200: Packet too big: mtu=1000 from R1"
 
 # tracepath, when installed: each hop, and the path MTU R1 told it
 if command -v tracepath >/dev/null; then
