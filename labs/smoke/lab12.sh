@@ -53,7 +53,7 @@ eqn3() {
 
 # ---- 0. Start the lab
 timeout -k 5 60 labs/net chain 2 >"$SMOKE_TMP/chain.out" 2>&1 || bad "labs/net chain 2 failed: $(cat "$SMOKE_TMP/chain.out")"
-check_grep "0: labs/net chain 2" "^chain up: $NS-a 10\.1\.0\.1, 2 tapstack router\(s\) .*, $NS-b 10\.3\.0\.2$" \
+check_grep "0: labs/net chain 2" "^chain up: $NS-a 10\.1\.0\.1 fd00:1::1, 2 tapstack router\(s\) .*, $NS-b 10\.3\.0\.2 fd00:3::2$" \
 	"$SMOKE_TMP/chain.out"
 
 # ---- 1. The routing tables
