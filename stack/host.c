@@ -192,17 +192,30 @@ static int parse_ctl(struct host_opts *o, const char *prog, const char *v)
 	return 0;
 }
 
-static int parse_rto_min(struct host_opts *o, const char *prog, const char *v)
+/* A whole number from 1 to max for flag, into *out; what names its unit in
+ * the message ("segments"), or NULL. */
+static int parse_count(const char *prog, const char *flag, const char *v, long max,
+		       const char *what, long *out)
 {
 	char *end;
 
 	errno = 0;
-	long ms = strtol(v, &end, 10);
-	if (errno || !*v || *end || ms < 1 || ms > TCP_RTO_MAX_US / 1000) {
-		fprintf(stderr, "%s: --rto-min: '%s' is not a number of milliseconds from 1 to %d\n",
-			prog, v, TCP_RTO_MAX_US / 1000);
+	long n = strtol(v, &end, 10);
+	if (errno || !*v || *end || n < 1 || n > max) {
+		fprintf(stderr, "%s: %s: '%s' is not a number%s%s from 1 to %ld\n", prog, flag, v,
+			what ? " of " : "", what ? what : "", max);
 		return -1;
 	}
+	*out = n;
+	return 0;
+}
+
+static int parse_rto_min(struct host_opts *o, const char *prog, const char *v)
+{
+	long ms;
+
+	if (parse_count(prog, "--rto-min", v, TCP_RTO_MAX_US / 1000, "milliseconds", &ms) < 0)
+		return -1;
 	o->rto_min_us = (int64_t)ms * 1000;
 	return 0;
 }
@@ -220,30 +233,20 @@ static int parse_cc(struct host_opts *o, const char *prog, const char *v)
 
 static int parse_iw(struct host_opts *o, const char *prog, const char *v)
 {
-	char *end;
+	long n;
 
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || !*v || *end || n < 1 || n > 100) {
-		fprintf(stderr, "%s: --iw: '%s' is not a number of segments from 1 to 100\n",
-			prog, v);
+	if (parse_count(prog, "--iw", v, 100, "segments", &n) < 0)
 		return -1;
-	}
 	o->iw_segs = (uint32_t)n;
 	return 0;
 }
 
 static int parse_syn_backlog(struct host_opts *o, const char *prog, const char *v)
 {
-	char *end;
+	long n;
 
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || !*v || *end || n < 1 || n > TCP_SYN_BACKLOG_MAX) {
-		fprintf(stderr, "%s: --syn-backlog: '%s' is not a number from 1 to %d\n", prog, v,
-			TCP_SYN_BACKLOG_MAX);
+	if (parse_count(prog, "--syn-backlog", v, TCP_SYN_BACKLOG_MAX, NULL, &n) < 0)
 		return -1;
-	}
 	o->syn_backlog = (unsigned)n;
 	return 0;
 }
@@ -265,42 +268,32 @@ static int parse_syncookies(struct host_opts *o, const char *prog, const char *v
 
 static int parse_challenge_acks(struct host_opts *o, const char *prog, const char *v)
 {
-	char *end;
+	long n;
 
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || !*v || *end || n < 1 || n > TCP_CHALLENGE_ACK_LIMIT_MAX) {
-		fprintf(stderr, "%s: --challenge-acks: '%s' is not a number from 1 to %d\n", prog, v,
-			TCP_CHALLENGE_ACK_LIMIT_MAX);
+	if (parse_count(prog, "--challenge-acks", v, TCP_CHALLENGE_ACK_LIMIT_MAX, NULL, &n) < 0)
 		return -1;
-	}
 	o->challenge_acks = (uint32_t)n;
-	return 0;
-}
-
-/* A count from 1 to max for flag, into *out. */
-static int parse_count(const char *prog, const char *flag, const char *v, long max, unsigned *out)
-{
-	char *end;
-
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || !*v || *end || n < 1 || n > max) {
-		fprintf(stderr, "%s: %s: '%s' is not a number from 1 to %ld\n", prog, flag, v, max);
-		return -1;
-	}
-	*out = (unsigned)n;
 	return 0;
 }
 
 static int parse_max_tw(struct host_opts *o, const char *prog, const char *v)
 {
-	return parse_count(prog, "--tcp-max-tw", v, TCP_MAX_CONNECTIONS, &o->max_tw);
+	long n;
+
+	if (parse_count(prog, "--tcp-max-tw", v, TCP_MAX_CONNECTIONS, NULL, &n) < 0)
+		return -1;
+	o->max_tw = (unsigned)n;
+	return 0;
 }
 
 static int parse_max_orphans(struct host_opts *o, const char *prog, const char *v)
 {
-	return parse_count(prog, "--tcp-max-orphans", v, TCP_MAX_CONNECTIONS, &o->max_orphans);
+	long n;
+
+	if (parse_count(prog, "--tcp-max-orphans", v, TCP_MAX_CONNECTIONS, NULL, &n) < 0)
+		return -1;
+	o->max_orphans = (unsigned)n;
+	return 0;
 }
 
 /* A size in bytes with an optional K, M or G (powers of 1024). */
@@ -405,15 +398,10 @@ static int parse_firewall_file(struct host_opts *o, const char *prog, const char
 
 static int parse_firewall_flows(struct host_opts *o, const char *prog, const char *v)
 {
-	char *end;
+	long n;
 
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || !*v || *end || n < 1 || n > FW_FLOWS_MAX) {
-		fprintf(stderr, "%s: --firewall-flows: '%s' is not a number of flows from 1 to %d\n",
-			prog, v, FW_FLOWS_MAX);
+	if (parse_count(prog, "--firewall-flows", v, FW_FLOWS_MAX, "flows", &n) < 0)
 		return -1;
-	}
 	o->fw_flows = (unsigned)n;
 	return 0;
 }

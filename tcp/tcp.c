@@ -533,18 +533,27 @@ struct tcb *tcp_accept_dequeue(struct tcb *lp)
 	return c;
 }
 
-/* RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport,
- * secretkey), M a timer ticking every 4 microseconds. */
-uint32_t tcp_isn(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
-		 const struct ipaddr *raddr, uint16_t rport)
+/* Writes the 4-tuple as the bytes a keyed hash takes (the ISN's F, the SYN
+ * cookie's): local address (16 bytes, an IPv4 one as it is held), local
+ * port, remote address, remote port, ports in network order. */
+void tcp_tuple_bytes(uint8_t m[TCP_TUPLE_BYTES], const struct ipaddr *laddr, uint16_t lport,
+		     const struct ipaddr *raddr, uint16_t rport)
 {
-	uint8_t m[36];
 	memcpy(m, laddr->a, 16);
 	m[16] = (uint8_t)(lport >> 8);
 	m[17] = (uint8_t)lport;
 	memcpy(m + 18, raddr->a, 16);
 	m[34] = (uint8_t)(rport >> 8);
 	m[35] = (uint8_t)rport;
+}
+
+/* RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), M a timer ticking every 4 microseconds. */
+uint32_t tcp_isn(struct stack *s, const struct ipaddr *laddr, uint16_t lport,
+		 const struct ipaddr *raddr, uint16_t rport)
+{
+	uint8_t m[TCP_TUPLE_BYTES];
+	tcp_tuple_bytes(m, laddr, lport, raddr, rport);
 	uint32_t f = (uint32_t)siphash24(s->tcp.isn_key, m, sizeof(m));
 	return (uint32_t)(s->now / 4) + f;
 }

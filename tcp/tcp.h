@@ -461,6 +461,11 @@ void tcp_accept_enqueue(struct tcb *child);
  * NULL if none. */
 struct tcb *tcp_accept_dequeue(struct tcb *listener);
 
+/* The bytes of a 4-tuple for a keyed hash (tcp.c): 16 + 2 + 16 + 2. */
+#define TCP_TUPLE_BYTES 36
+void tcp_tuple_bytes(uint8_t m[TCP_TUPLE_BYTES], const struct ipaddr *laddr, uint16_t lport,
+		     const struct ipaddr *raddr, uint16_t rport);
+
 /* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
  * M a 4-microsecond clock (s->now / 4), F a keyed hash (SipHash-2-4). */
 uint32_t tcp_isn(struct stack *s, const struct ipaddr *laddr, uint16_t lport,

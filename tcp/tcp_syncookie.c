@@ -115,14 +115,9 @@ static uint32_t tcp_cookie_hash(struct stack *s, const struct ipaddr *laddr, uin
 				const struct ipaddr *raddr, uint16_t rport, uint32_t count,
 				uint8_t which, uint32_t sseq)
 {
-	uint8_t m[45];
+	uint8_t m[TCP_TUPLE_BYTES + 9];
 
-	memcpy(m, laddr->a, 16);
-	m[16] = (uint8_t)(lport >> 8);
-	m[17] = (uint8_t)lport;
-	memcpy(m + 18, raddr->a, 16);
-	m[34] = (uint8_t)(rport >> 8);
-	m[35] = (uint8_t)rport;
+	tcp_tuple_bytes(m, laddr, lport, raddr, rport);
 	m[36] = (uint8_t)(count >> 24);
 	m[37] = (uint8_t)(count >> 16);
 	m[38] = (uint8_t)(count >> 8);
