@@ -1754,6 +1754,9 @@ START_TEST(no_sack_flag_takes_sack_permitted_off_the_syn)
 		ck_assert(out.opt.sack_perm == !flag);
 		th_fini(&t);
 	}
+}
+END_TEST
+
 /* Found by packetdrill's fast_retransmit/fr-4pkt-sack.pkt: a fast
  * retransmit while a tail loss probe was scheduled cancels the probe (RFC
  * 8985 7.2: none in recovery), and the timer must then be the RTO (RFC 6298
