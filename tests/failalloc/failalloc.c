@@ -69,6 +69,7 @@ static int fa_fail(void)
 	count++;
 	if (nth) {
 		fail = --nth == 0;
+		(void)fa_next();
 	} else {
 		uint64_t r = fa_next();
 		fail = rate && count > after && r % rate == 0;
@@ -83,7 +84,11 @@ static int fa_fail(void)
 	return fail;
 }
 
-void fa_fail_nth(unsigned long n) { nth = n; }
+void fa_fail_nth(unsigned long n)
+{
+	nth = n;
+	rate = 0; /* the seeded rule off for good: the test decides alone */
+}
 unsigned long fa_count(void) { return count; }
 unsigned long fa_failed(void) { return nfailed; }
 

@@ -14,8 +14,9 @@ void *fa_realloc(void *p, size_t n);
 char *fa_strdup(const char *s);
 
 /* Deterministic mode for regression tests: the nth allocation from now
- * (1 = the next one) fails, and only that one; 0 turns it off. While it is
- * set the seeded rule is off. */
+ * (1 = the next one) fails, and only that one; 0 turns it off. It turns
+ * the seeded rule off for the rest of the process (with CK_FORK=yes, the
+ * rest of the test). */
 void fa_fail_nth(unsigned long n);
 /* The library's allocations counted so far in this process, and those failed. */
 unsigned long fa_count(void);
