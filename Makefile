@@ -11,6 +11,8 @@
 #   make deps       (root) apt-get the Debian packages the build, tests and labs use
 #   make fuzz       coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS=N
 #                   (default 60) per target, in build-fuzz/ (tests/fuzz/README.md)
+#   make failalloc  the unit and simulated tests with a failing allocator under
+#                   ASan, several seeds, in build-failalloc/ (tests/failalloc/README.md)
 #   make packetdrill  Google's packetdrill TCP scripts against tapstack, on a fake
 #                   clock (PACKETDRILL_TARBALL=path; tests/packetdrill/README.md)
 #
@@ -66,7 +68,7 @@ DEB_PACKAGES := build-essential pkg-config libpcap-dev check iproute2 iputils-pi
 	hping3 nmap traceroute iputils-tracepath mtr-tiny bison flex
 
 .PHONY: all lib apps tests test unit asan integration soak bench run stop deps clean help \
-	labs-smoke fuzz fuzz-bins
+	labs-smoke fuzz fuzz-bins failalloc
 
 all: lib apps tests
 
@@ -145,6 +147,31 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libapps.a $(BUILD)/l
 $(BUILD)/fuzz/seeds: tests/fuzz/seeds.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -o $@ $< -lpcap
+
+# The failing allocator (tests/failalloc/README.md): the library's objects
+# copied with malloc, calloc, realloc and strdup renamed to the fa_* of
+# tests/failalloc/failalloc.c, which fail by a seeded rule; the unit and
+# simulated suites linked against that copy, under ASan, then run by
+# tests/failalloc/run for FAILALLOC_SEEDS (default 1 2, both at once). Fails on a
+# crash, a sanitizer report or a leak, never on a test's assertion.
+FA_SRCS := $(wildcard tests/failalloc/*.c)
+FA_OBJS := $(FA_SRCS:%.c=$(BUILD)/%.o)
+FAILALLOC_SEEDS ?= 1 2
+failalloc:
+	$(MAKE) --no-print-directory BUILD=build-failalloc SAN=1 build-failalloc/failalloc_tests
+	tests/failalloc/run build-failalloc $(FAILALLOC_SEEDS)
+
+$(BUILD)/fa/%.o: $(BUILD)/%.o
+	@mkdir -p $(@D)
+	objcopy --redefine-sym malloc=fa_malloc --redefine-sym calloc=fa_calloc \
+		--redefine-sym realloc=fa_realloc --redefine-sym strdup=fa_strdup $< $@
+
+$(BUILD)/libtapstack-fa.a: $(LIB_OBJS:$(BUILD)/%=$(BUILD)/fa/%)
+	$(AR) rcs $@ $^
+
+$(BUILD)/failalloc_tests: $(filter-out $(BUILD)/tests/check_main.o,$(TEST_OBJS)) $(FA_OBJS) \
+		$(BUILD)/apps/preload/fdmap.o $(BUILD)/libapps.a $(BUILD)/libtapstack-fa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 # Real ping, arping and tshark against a host on a TAP, in a namespace the
 # test makes and removes. Needs root and /dev/net/tun; says SKIPPED otherwise.
@@ -257,7 +284,7 @@ stop:
 	labs/run-host --stop
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-failalloc
 
 # packetdrill: test equipment built from its tarball in $(BUILD)/packetdrill,
 # never linked into the stack; the shim is the one library packetdrill loads.
@@ -295,6 +322,6 @@ $(PD_SO): $(BUILD)/pic/tests/packetdrill/shim.o $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
 help:
 	@sed -n '/^$$/q;2,$$p' Makefile
 
--include $(PRELOAD_OBJS:.o=.d) $(BUILD)/apps/preload/fdmap.d $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d) \
+-include $(PRELOAD_OBJS:.o=.d) $(BUILD)/apps/preload/fdmap.d $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FA_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(APPLIB_OBJS:.o=.d) $(APPS:%=$(BUILD)/apps/%.d) \
 	$(wildcard $(BUILD)/pic/tests/packetdrill/shim.d)
 .SECONDARY:

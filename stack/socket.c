@@ -545,7 +545,9 @@ int net_close(int fd)
 		return -EBADF;
 	if (so->ep)
 		socket_epoll_leave(so); /* closing takes it out of its set, as epoll(7) */
-	if (so->ops->close)
+	/* no ops yet: net_socket closing a socket whose protocol could not
+	 * set it up (its control block not allocated) */
+	if (so->ops && so->ops->close)
 		so->ops->close(so);
 	pktq_purge(&so->rxq);
 	stats_inc(&so->s->stats, "socket.closed");

@@ -86,6 +86,7 @@ START_TEST(heap_matches_brute_force_min)
 	xs_state = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
 	for (int i = 0; i < HEAP_N; i++) {
 		tps[i] = tcb_new(s);
+		ck_assert_ptr_nonnull(tps[i]);
 		removed[i] = false;
 	}
 	for (int op = 0; op < HEAP_OPS; op++) {
@@ -105,6 +106,7 @@ START_TEST(heap_matches_brute_force_min)
 		} else if (r < 18) {
 			tcb_free(tp);
 			tps[i] = tcb_new(s);
+			ck_assert_ptr_nonnull(tps[i]);
 			removed[i] = false;
 		} else {
 			/* re-set a timer to its own value: no change */
@@ -150,6 +152,7 @@ START_TEST(timer_run_fires_everything_due_in_order)
 	xs_state = 12345;
 	for (int i = 0; i < HEAP_N; i++) {
 		tps[i] = tcb_new(s);
+		ck_assert_ptr_nonnull(tps[i]);
 		for (int k = 0; k < 5; k++)
 			if (xs() % 2)
 				tcp_timer_set(tps[i], timer_field(tps[i], k),
