@@ -5,9 +5,12 @@
 #   make stop       (root) stop that host and remove the lab network
 #   make test       (root for the integration part) every test: unit, simulated,
 #                   sanitizers, integration in a private namespace
-#   make soak       (root) longer lossy transfers than make test runs (200 MB at 1% and 5%)
+#   make soak       (root) longer runs than make test: 200 MB at 1% and 5% loss, a DHCP renewal
 #   make bench      (root) the benchmark: figures, never a failure
 #   make labs-smoke (root) the labs' commands, headless: fails if a lab's facts changed
+#   make lab-tree CHECK=N DIR=PATH  a student tree for the build-it checkpoints 0..N;
+#                   make checkN grades one, make lab-selftest proves the grader
+#                   (labs/grade/README.md)
 #   make deps       (root) apt-get the Debian packages the build, tests and labs use
 #   make fuzz       coverage-guided fuzzing with clang's libFuzzer, FUZZ_SECONDS=N
 #                   (default 60) per target, in build-fuzz/ (tests/fuzz/README.md)
