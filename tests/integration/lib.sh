@@ -304,3 +304,34 @@ echo_hashed() {
 	[ "$(cut -d' ' -f1 "$TMP/in.sum")" = "$(cut -d' ' -f1 "$TMP/out.sum")" ] ||
 		fail "echo: $size bytes came back but their sha256 differs from what was sent"
 }
+
+# dhcpd_start ROUTER DNS: dnsmasq as a DHCP server only (--port=0: no DNS)
+# on the lab's bridge, inside the namespace, leases of 2 minutes from
+# 10.0.0.100-150 naming ROUTER and DNS; its files in $TMP (the leases in
+# $LEASES, its log in $TMP/dnsmasq-dhcp.log). It daemonizes and writes its
+# PID, which the EXIT trap stops first, then runs cleanup with the test's
+# status. Needs the lab network up.
+dhcpd_start() {
+	command -v dnsmasq >/dev/null || fail "dnsmasq is not installed (apt-get install dnsmasq-base)"
+	LEASES=$TMP/dhcp.leases
+	DHCPD_PID=
+	nsx dnsmasq --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces \
+		--dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0,2m \
+		--dhcp-option=option:router,"$1" --dhcp-option=option:dns-server,"$2" \
+		--dhcp-leasefile="$LEASES" --pid-file="$TMP/dhcpd.pid" \
+		--log-facility="$TMP/dnsmasq-dhcp.log" --log-dhcp ||
+		fail "dnsmasq (DHCP) did not start"
+	wait_until 5 test -s "$TMP/dhcpd.pid" || fail "dnsmasq wrote no PID file"
+	DHCPD_PID=$(cat "$TMP/dhcpd.pid")
+	[ "$(cat "/proc/$DHCPD_PID/comm" 2>/dev/null)" = dnsmasq ] || fail "PID $DHCPD_PID is not dnsmasq"
+	trap 'rc=$?; stop_dhcpd; (exit "$rc"); cleanup' EXIT
+}
+
+# Stops the dnsmasq of dhcpd_start (the test may call it itself, e.g. to
+# read the lease file after the host's RELEASE).
+stop_dhcpd() {
+	if [ -n "${DHCPD_PID:-}" ]; then
+		kill -TERM "$DHCPD_PID" 2>/dev/null
+		DHCPD_PID=
+	fi
+}

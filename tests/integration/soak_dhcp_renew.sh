@@ -6,30 +6,10 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-command -v dnsmasq >/dev/null || fail "dnsmasq is not installed (apt-get install dnsmasq-base)"
-
 MAC=02:00:00:00:00:43
-LEASES=$TMP/dhcp.leases
-DHCPD_PID=
 
 "$NET" up 1 >/dev/null
-nsx dnsmasq --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces \
-	--dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0,2m \
-	--dhcp-option=option:router,"$GW_IP" --dhcp-option=option:dns-server,"$GW_IP" \
-	--dhcp-leasefile="$LEASES" --pid-file="$TMP/dhcpd.pid" \
-	--log-facility="$TMP/dnsmasq-dhcp.log" --log-dhcp ||
-	fail "dnsmasq (DHCP) did not start"
-wait_until 5 test -s "$TMP/dhcpd.pid" || fail "dnsmasq wrote no PID file"
-DHCPD_PID=$(cat "$TMP/dhcpd.pid")
-[ "$(cat "/proc/$DHCPD_PID/comm" 2>/dev/null)" = dnsmasq ] || fail "PID $DHCPD_PID is not dnsmasq"
-stop_dhcpd() {
-	if [ -n "$DHCPD_PID" ]; then
-		kill -TERM "$DHCPD_PID" 2>/dev/null
-		DHCPD_PID=
-	fi
-}
-# dnsmasq first, by its PID; then lib.sh's cleanup, given the test's status
-trap 'rc=$?; stop_dhcpd; (exit "$rc"); cleanup' EXIT
+dhcpd_start "$GW_IP" "$GW_IP"
 
 host_spawn --tap tap0 --ip dhcp --mac "$MAC" --pcap "$PCAP" --ctl "$CTL" --trace --seed 2
 
